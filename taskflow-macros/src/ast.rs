@@ -1,0 +1,99 @@
+//! The model of a `#[task]` function: its parameters by kind and its output, keeping the
+//! original syn nodes for spans.
+
+use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
+
+/// A task function, checked and classified.
+pub(crate) struct TaskFn {
+    pub(crate) item: ItemFn,
+    pub(crate) params: Vec<Param>,
+    pub(crate) output: Output,
+}
+
+/// How a parameter gets its value.
+pub(crate) enum Param {
+    /// `&Context`: injected by the executor, not wired.
+    Context,
+    /// `T`: the value, moved or cloned.
+    Owned(Type),
+    /// `&T`: the value shared by reference.
+    Shared(Type),
+}
+
+/// What the function returns.
+pub(crate) enum Output {
+    /// Nothing (`()`).
+    Unit,
+    /// A value.
+    Plain(Type),
+    /// A `Result` whose error converts into `TaskError`.
+    Fallible(Type),
+}
+
+impl TaskFn {
+    pub(crate) fn name(&self) -> &Ident {
+        &self.item.sig.ident
+    }
+
+    pub(crate) fn is_async(&self) -> bool {
+        self.item.sig.asyncness.is_some()
+    }
+}
+
+/// Classifies the parameters and output of `item`; `valid` has checked it first.
+pub(crate) fn task_fn(item: ItemFn) -> TaskFn {
+    let params = item
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(param(&typed.ty)),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let output = match &item.sig.output {
+        ReturnType::Default => Output::Unit,
+        ReturnType::Type(_, ty) if is_unit(ty) => Output::Unit,
+        ReturnType::Type(_, ty) if last_segment_is(ty, "Result") => {
+            Output::Fallible((**ty).clone())
+        }
+        ReturnType::Type(_, ty) => Output::Plain((**ty).clone()),
+    };
+    TaskFn {
+        item,
+        params,
+        output,
+    }
+}
+
+fn param(ty: &Type) -> Param {
+    match ty {
+        Type::Reference(reference) if last_segment_is(&reference.elem, "Context") => Param::Context,
+        Type::Reference(reference) => Param::Shared((*reference.elem).clone()),
+        other => Param::Owned(other.clone()),
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty())
+}
+
+pub(crate) fn last_segment_is(ty: &Type, name: &str) -> bool {
+    match ty {
+        Type::Path(path) => {
+            path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == name)
+        }
+        Type::Group(group) => last_segment_is(&group.elem, name),
+        Type::Paren(paren) => last_segment_is(&paren.elem, name),
+        _ => false,
+    }
+}
+
+/// Whether a parameter pattern is a plain name (`x`, `mut x`, `_`), the only kind supported.
+pub(crate) fn is_simple_pattern(pat: &Pat) -> bool {
+    match pat {
+        Pat::Ident(ident) => ident.by_ref.is_none() && ident.subpat.is_none(),
+        Pat::Wild(_) => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,258 @@
+//! Code generation. A `#[task] fn total(..)` becomes:
+//! - `fn total(..) -> Xcom<T>`: adds a node to the DAG being built (each argument a literal or
+//!   a handle of exactly the parameter's type);
+//! - `total::call(..)`: the original function, callable directly;
+//! - `total::with(options).add(..)`: the same node with per-call options.
+//!
+//! `total` is also an uninhabited type (types and functions live in different namespaces), so
+//! that `total::call` works wherever the function is visible, with no module and no change of
+//! scope for the body.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ItemFn, Path, Type};
+
+use crate::ast::{self, Output, Param, TaskFn};
+use crate::attr::{self, TaskAttr};
+use crate::{fallback, valid};
+
+pub(crate) fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item_fn) => item_fn,
+        Err(_) => {
+            let error = syn::Error::new(
+                Span::call_site(),
+                "#[task] goes on a function (`fn` or `async fn`)",
+            );
+            return fallback::with_error(item, error);
+        }
+    };
+    let checked = attr::parse_task(attr).and_then(|attr| valid::task_fn(&item_fn).map(|()| attr));
+    match checked {
+        Ok(attr) => expand_task(&attr, ast::task_fn(item_fn)),
+        Err(error) => fallback::item_with_error(&item_fn, error),
+    }
+}
+
+pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item_fn) => item_fn,
+        Err(_) => {
+            let error = syn::Error::new(
+                Span::call_site(),
+                "#[dag] goes on a function whose body calls tasks",
+            );
+            return fallback::with_error(item, error);
+        }
+    };
+    let checked = attr::parse_dag(attr).and_then(|attr| valid::dag_fn(&item_fn).map(|()| attr));
+    let attr = match checked {
+        Ok(attr) => attr,
+        Err(error) => return fallback::item_with_error(&item_fn, error),
+    };
+    let krate = krate(attr.krate.as_ref());
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = item_fn;
+    let name = &sig.ident;
+    let dag_id = attr
+        .dag_id
+        .map_or_else(|| name.to_string(), |id| id.value());
+    let inputs = &sig.inputs;
+    quote! {
+        #(#attrs)*
+        #vis fn #name(#inputs) -> #krate::Result<#krate::Dag> {
+            #krate::Dag::build(#dag_id, move || #block)
+        }
+    }
+}
+
+fn krate(path: Option<&Path>) -> TokenStream {
+    path.map_or_else(|| quote!(::taskflow), |path| quote!(#path))
+}
+
+fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
+    let krate = krate(attr.krate.as_ref());
+    let private = quote!(#krate::__private);
+    let name = task.name();
+    let vis = &task.item.vis;
+    let attrs = &task.item.attrs;
+    let with_type = format_ident!("__taskflow_with_{}", name);
+    let default_id = attr
+        .task_id
+        .as_ref()
+        .map_or_else(|| name.to_string(), |id| id.value());
+
+    let output_type = match &task.output {
+        Output::Unit => quote!(()),
+        Output::Plain(ty) => quote!(#ty),
+        Output::Fallible(ty) => quote_spanned!(ty.span()=> <#ty as #private::Fallible>::Ok),
+    };
+    let wrap = match &task.output {
+        Output::Fallible(ty) => quote_spanned!(ty.span()=> #private::output_result),
+        _ => quote!(#private::output),
+    };
+
+    let wired: Vec<(Ident, &Type, bool)> = task
+        .params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, param)| match param {
+            Param::Context => None,
+            Param::Owned(ty) => Some((format_ident!("arg{}", i), ty, false)),
+            Param::Shared(ty) => Some((format_ident!("arg{}", i), ty, true)),
+        })
+        .collect();
+    let arg_names: Vec<&Ident> = wired.iter().map(|(name, _, _)| name).collect();
+    let arg_params = wired
+        .iter()
+        .map(|(name, ty, _)| quote_spanned!(ty.span()=> #name: impl #private::IntoArg<#ty>));
+    let arg_params: Vec<TokenStream> = arg_params.collect();
+    let arg_specs = wired.iter().map(|(name, ty, shared)| {
+        let mode = if *shared {
+            quote!(#private::Mode::Borrowed)
+        } else {
+            let probe = clone_probe(&private, ty);
+            quote!(#private::owned_mode::<#ty>(#probe))
+        };
+        quote_spanned!(ty.span()=> #private::arg::<#ty, _>(#name, #mode))
+    });
+
+    // In `invoke`: read each argument, then call the plain function.
+    let reads = task.params.iter().enumerate().map(|(i, param)| {
+        let local = format_ident!("arg{}", i);
+        match param {
+            Param::Context => quote!(let #local = __args.context();),
+            Param::Owned(ty) => {
+                let probe = clone_probe(&private, ty);
+                quote_spanned! {ty.span()=>
+                    let #local: #ty = match __args.take::<#ty>(#probe) {
+                        #private::Result::Ok(value) => value,
+                        #private::Result::Err(error) => return #private::Invocation::failed(error),
+                    };
+                }
+            }
+            Param::Shared(ty) => quote_spanned! {ty.span()=>
+                let #local: #private::Arc<#ty> = match __args.share::<#ty>() {
+                    #private::Result::Ok(value) => value,
+                    #private::Result::Err(error) => return #private::Invocation::failed(error),
+                };
+            },
+        }
+    });
+    let call_args = task.params.iter().enumerate().map(|(i, param)| {
+        let local = format_ident!("arg{}", i);
+        match param {
+            Param::Owned(_) => quote!(#local),
+            Param::Context => quote!(&#local),
+            Param::Shared(_) => quote!(&*#local),
+        }
+    });
+    let call = quote!(#name::call(#(#call_args),*));
+    let run = if task.is_async() {
+        quote!(#private::Invocation::Pending(#private::Box::pin(async move { #wrap(#call.await) })))
+    } else {
+        quote!(#private::Invocation::Ready(#wrap(#call)))
+    };
+    let options = match &attr.trigger_rule {
+        Some(rule) => {
+            quote!(#krate::TaskOptions::EMPTY.with_const_trigger_rule(#krate::TriggerRule::#rule))
+        }
+        None => quote!(#krate::TaskOptions::EMPTY),
+    };
+
+    let plain = plain_fn(&task.item);
+    let doc_call = format!(
+        "The plain function of task `{name}`, callable directly (for example in unit tests)."
+    );
+    let doc_with =
+        format!("Task `{name}` with per-call options (like Airflow's `.override(...)`).");
+    let doc_type = format!(
+        "Task `{name}`: [`{name}::call`] runs the plain function, [`{name}::with`] sets per-call options."
+    );
+
+    quote! {
+        #(#attrs)*
+        #[allow(clippy::too_many_arguments)]
+        #vis fn #name(#(#arg_params),*) -> #krate::Xcom<#output_type> {
+            #name::with(#krate::TaskOptions::EMPTY).add(#(#arg_names),*)
+        }
+
+        #[doc = #doc_type]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis enum #name {}
+
+        #[allow(dead_code)]
+        impl #name {
+            #[doc = #doc_call]
+            #plain
+
+            #[doc = #doc_with]
+            #vis fn with(options: impl ::core::convert::Into<#krate::TaskOptions>) -> #with_type {
+                #with_type(options.into())
+            }
+        }
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #with_type(#krate::TaskOptions);
+
+        impl #with_type {
+            /// Adds the task to the DAG being built, with these options.
+            #[allow(clippy::too_many_arguments)]
+            #vis fn add(self, #(#arg_params),*) -> #krate::Xcom<#output_type> {
+                struct Body;
+                impl #private::TaskBody for Body {
+                    fn name(&self) -> &'static str {
+                        #default_id
+                    }
+                    fn options(&self) -> &#krate::TaskOptions {
+                        static OPTIONS: #krate::TaskOptions = #options;
+                        &OPTIONS
+                    }
+                    fn output_type(&self) -> &'static str {
+                        #private::type_name::<#output_type>()
+                    }
+                    fn invoke(&self, __args: &mut #private::Args<'_>) -> #private::Invocation {
+                        #(#reads)*
+                        #run
+                    }
+                }
+                #private::add_task::<#output_type>(&Body, self.0, [#(#arg_specs),*])
+            }
+        }
+    }
+}
+
+/// `Some(T::clone)` if the parameter type is `Clone`, else `None`, decided at compile time.
+fn clone_probe(private: &TokenStream, ty: &Type) -> TokenStream {
+    quote_spanned! {ty.span()=>
+        {
+            #[allow(unused_imports)]
+            use #private::{ViaClone as _, ViaNoClone as _};
+            (&&#private::CloneProbe::<#ty>(#private::PhantomData)).clone_fn()
+        }
+    }
+}
+
+/// The user's function as `call`: same signature and body, doc attributes kept.
+fn plain_fn(item: &ItemFn) -> TokenStream {
+    let mut sig = item.sig.clone();
+    sig.ident = Ident::new("call", sig.ident.span());
+    for input in &mut sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            typed.attrs.clear();
+        }
+    }
+    let vis = &item.vis;
+    let block = &item.block;
+    let attrs = item.attrs.iter().filter(|a| !a.path().is_ident("doc"));
+    quote! {
+        #(#attrs)*
+        #vis #sig #block
+    }
+}

@@ -1,0 +1,22 @@
+//! Procedural macros of `taskflow`: `#[task]` and `#[dag]`. Use them through the `taskflow`
+//! crate, which re-exports them and documents them.
+
+mod ast;
+mod attr;
+mod expand;
+mod fallback;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Turns a function into a task. Documented in the `taskflow` crate.
+#[proc_macro_attribute]
+pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::task(attr.into(), item.into()).into()
+}
+
+/// Turns a function that calls tasks into a DAG builder. Documented in the `taskflow` crate.
+#[proc_macro_attribute]
+pub fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::dag(attr.into(), item.into()).into()
+}

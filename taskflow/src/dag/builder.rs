@@ -1,0 +1,176 @@
+//! The DAG under construction: a thread-local stack of builders that task calls add nodes to.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::ids::{IdAllocator, IdRepr, is_valid_id};
+use super::{Input, Node};
+use crate::task::body::TaskBody;
+use crate::xcom::{Arg, ReadMode, TaskRef, Xcom};
+use crate::{Error, TaskOptions};
+
+/// Everything recorded while a DAG body runs, before validation.
+pub(crate) struct Builder {
+    pub(crate) key: u64,
+    pub(crate) dag_id: String,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) inputs: Vec<Input>,
+    /// Ordering edges (`a >> b`), as `(upstream, downstream)`.
+    pub(crate) order_edges: Vec<(u32, u32)>,
+    ids: IdAllocator,
+    pub(crate) errors: Vec<Error>,
+}
+
+thread_local! {
+    static BUILDERS: RefCell<Vec<Builder>> = const { RefCell::new(Vec::new()) };
+}
+
+static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+
+impl Builder {
+    fn new(dag_id: String) -> Self {
+        Self {
+            key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
+            dag_id,
+            nodes: Vec::new(),
+            inputs: Vec::new(),
+            order_edges: Vec::new(),
+            ids: IdAllocator::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn add_node(
+        &mut self,
+        body: &'static dyn TaskBody,
+        options: TaskOptions,
+        args: impl IntoIterator<Item = (Arg, ReadMode)>,
+    ) -> TaskRef {
+        let node = u32::try_from(self.nodes.len()).expect("a DAG holds at most 2^32 tasks");
+        let id = match &options.task_id {
+            None => self.ids.auto(body.name()),
+            Some(id) => self.explicit_id(id, node, body),
+        };
+        let start = self.inputs.len() as u64;
+        for (arg, mode) in args {
+            let input = match arg {
+                Arg::Literal(value) => Input::Literal(value),
+                Arg::Upstream(task) if task.dag == self.key => Input::Upstream {
+                    node: task.node,
+                    mode,
+                },
+                Arg::Upstream(_) => {
+                    let task_id = super::ids::id_text(&id, body.name()).into_owned();
+                    self.errors.push(Error::ForeignHandle {
+                        dag_id: self.dag_id.clone(),
+                        task_id,
+                    });
+                    Input::Missing
+                }
+            };
+            self.inputs.push(input);
+        }
+        let inputs = start as u32..self.inputs.len() as u32;
+        let options = (options != TaskOptions::EMPTY).then(|| Box::new(options));
+        self.nodes.push(Node {
+            body,
+            id,
+            inputs,
+            options,
+        });
+        TaskRef {
+            dag: self.key,
+            node,
+        }
+    }
+
+    fn explicit_id(&mut self, id: &str, node: u32, body: &'static dyn TaskBody) -> IdRepr {
+        if !is_valid_id(id) {
+            self.errors.push(Error::InvalidTaskId {
+                dag_id: self.dag_id.clone(),
+                task_id: id.to_owned(),
+            });
+        }
+        self.ids.explicit(id, node).unwrap_or_else(|()| {
+            self.errors.push(Error::DuplicateTaskId {
+                dag_id: self.dag_id.clone(),
+                task_id: id.to_owned(),
+            });
+            self.ids.auto(body.name())
+        })
+    }
+
+    fn add_order_edge(&mut self, upstream: TaskRef, downstream: TaskRef) {
+        if upstream.dag == self.key && downstream.dag == self.key {
+            self.order_edges.push((upstream.node, downstream.node));
+        } else {
+            self.errors.push(Error::ForeignHandle {
+                dag_id: self.dag_id.clone(),
+                task_id: "`>>`/`<<`".into(),
+            });
+        }
+    }
+}
+
+/// Runs `body` with a fresh builder on top of this thread's stack and returns the builder,
+/// and the panic payload of `body` if it panicked.
+pub(crate) fn with_builder<R>(
+    dag_id: String,
+    body: impl FnOnce() -> R,
+) -> (Builder, Result<R, Box<dyn std::any::Any + Send>>) {
+    BUILDERS.with(|stack| stack.borrow_mut().push(Builder::new(dag_id)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    let builder = BUILDERS.with(|stack| stack.borrow_mut().pop());
+    (
+        builder.expect("the builder pushed above is still on the stack"),
+        outcome,
+    )
+}
+
+fn with_current<R>(what: impl FnOnce() -> String, f: impl FnOnce(&mut Builder) -> R) -> R {
+    BUILDERS.with(|stack| match stack.borrow_mut().last_mut() {
+        Some(builder) => f(builder),
+        None => panic!(
+            "{} was used outside of a DAG: call tasks inside a #[dag] function or a \
+             Dag::build(\"dag_id\", || ...) closure; to run a task's plain function, call \
+             `<task>::call(...)`",
+            what()
+        ),
+    })
+}
+
+/// Adds a task node to the DAG being built on this thread. Called by `#[task]` code.
+///
+/// # Panics
+/// When no DAG is being built on this thread: a task call has no other way to report it.
+pub(crate) fn add_task<T>(
+    body: &'static dyn TaskBody,
+    options: TaskOptions,
+    args: impl IntoIterator<Item = (Arg, ReadMode)>,
+) -> Xcom<T> {
+    with_current(
+        || format!("task `{}`", body.name()),
+        |builder| Xcom::new(builder.add_node(body, options, args)),
+    )
+}
+
+/// Adds an ordering edge `upstream >> downstream` to the DAG being built on this thread.
+pub(crate) fn add_order_edge(upstream: TaskRef, downstream: TaskRef) {
+    with_current(
+        || "the `>>`/`<<` operator".into(),
+        |builder| builder.add_order_edge(upstream, downstream),
+    );
+}
+
+/// Records that `chain` was given two neighbouring lists of different lengths.
+pub(crate) fn record_chain_error(up: usize, down: usize) {
+    with_current(
+        || "chain(...)".into(),
+        |builder| {
+            builder.errors.push(Error::Chain {
+                dag_id: builder.dag_id.clone(),
+                reason: format!("neighbouring lists must have the same length to be linked pairwise, got {up} and {down}"),
+            })
+        },
+    );
+}

@@ -1,0 +1,202 @@
+//! The graph model: [`Dag`], built once from a closure or a `#[dag]` function and run many times.
+
+mod builder;
+mod deps;
+mod ids;
+mod plan;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+pub(crate) use builder::add_task;
+pub use deps::{ChainSteps, IntoTasks, chain};
+pub(crate) use ids::id_text;
+pub(crate) use plan::Plan;
+
+use crate::task::body::TaskBody;
+use crate::xcom::{ReadMode, Value};
+use crate::{Error, Result, TaskOptions};
+use ids::{IdRepr, is_valid_id};
+
+/// One task node: its body, id, inputs and per-call options.
+pub(crate) struct Node {
+    pub(crate) body: &'static dyn TaskBody,
+    pub(crate) id: IdRepr,
+    /// Its arguments: `inputs[range]` of the DAG, in parameter order.
+    pub(crate) inputs: Range<u32>,
+    /// Per-call overrides; `None` when the call set none.
+    pub(crate) options: Option<Box<TaskOptions>>,
+}
+
+impl Node {
+    /// An option of this node: its per-call override, else the task's `#[task(...)]` option.
+    pub(crate) fn option<T>(&self, get: impl Fn(&TaskOptions) -> Option<T>) -> Option<T> {
+        self.options
+            .as_deref()
+            .and_then(&get)
+            .or_else(|| get(self.body.options()))
+    }
+}
+
+/// Where one argument of a task comes from.
+pub(crate) enum Input {
+    /// A literal given in the DAG definition.
+    Literal(Value),
+    /// The value of an upstream task.
+    Upstream { node: u32, mode: ReadMode },
+    /// A handle that was rejected while building (the DAG does not validate).
+    Missing,
+}
+
+pub(crate) struct DagInner {
+    pub(crate) dag_id: Arc<str>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) plan: Plan,
+    index: OnceLock<HashMap<Box<str>, u32>>,
+}
+
+impl DagInner {
+    /// The id of task `node`.
+    pub(crate) fn task_id(&self, node: u32) -> std::borrow::Cow<'_, str> {
+        let node = &self.nodes[node as usize];
+        id_text(&node.id, node.body.name())
+    }
+
+    /// The node with this task id.
+    pub(crate) fn node(&self, task_id: &str) -> Result<u32> {
+        let index = self.index.get_or_init(|| {
+            (0..self.nodes.len() as u32)
+                .map(|i| (self.task_id(i).into(), i))
+                .collect()
+        });
+        index
+            .get(task_id)
+            .copied()
+            .ok_or_else(|| Error::UnknownTask {
+                dag_id: self.dag_id.to_string(),
+                task_id: task_id.to_owned(),
+            })
+    }
+}
+
+/// A validated graph of tasks: built once, run any number of times.
+///
+/// Build one with `#[dag]` on a function, or with [`Dag::build`]; run it with [`Dag::run`]
+/// inside tokio or [`Dag::test`] from synchronous code.
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn numbers() -> Vec<u64> {
+///     vec![1, 2, 3]
+/// }
+///
+/// #[task]
+/// fn total(values: Vec<u64>) -> u64 {
+///     values.iter().sum()
+/// }
+///
+/// let dag = Dag::build("sums", || {
+///     let values = numbers();
+///     total(values);
+/// })?;
+/// let report = dag.test()?;
+/// assert_eq!(report.xcom::<u64>("total")?, 6);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Dag {
+    pub(crate) inner: Arc<DagInner>,
+}
+
+impl Dag {
+    /// Builds a DAG from a closure that calls tasks, then validates it: a cycle, a duplicate
+    /// task id, a handle from another DAG or a panic in `body` is an error.
+    pub fn build<R>(dag_id: impl Into<String>, body: impl FnOnce() -> R) -> Result<Dag> {
+        let dag_id = dag_id.into();
+        if !is_valid_id(&dag_id) {
+            return Err(Error::InvalidTaskId {
+                dag_id: dag_id.clone(),
+                task_id: dag_id,
+            });
+        }
+        let (mut builder, outcome) = builder::with_builder(dag_id, body);
+        if let Err(panic) = outcome {
+            return Err(Error::BuildPanicked {
+                dag_id: builder.dag_id,
+                message: crate::executor::panic_message(&*panic),
+            });
+        }
+        let plan = plan::plan(&mut builder)?;
+        Ok(Dag {
+            inner: Arc::new(DagInner {
+                dag_id: builder.dag_id.into(),
+                nodes: builder.nodes,
+                inputs: builder.inputs,
+                plan,
+                index: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The DAG's id.
+    pub fn dag_id(&self) -> &str {
+        &self.inner.dag_id
+    }
+
+    /// The number of tasks.
+    pub fn len(&self) -> usize {
+        self.inner.nodes.len()
+    }
+
+    /// Whether the DAG has no task.
+    pub fn is_empty(&self) -> bool {
+        self.inner.nodes.is_empty()
+    }
+
+    /// The task ids, in the order the tasks were added.
+    pub fn task_ids(&self) -> Vec<String> {
+        (0..self.len() as u32)
+            .map(|i| self.inner.task_id(i).into_owned())
+            .collect()
+    }
+
+    /// The ids of the direct upstream tasks of `task_id` (data and ordering edges).
+    pub fn upstream_task_ids(&self, task_id: &str) -> Result<Vec<String>> {
+        let node = self.inner.node(task_id)?;
+        let plan = &self.inner.plan;
+        Ok((0..self.len() as u32)
+            .filter(|&up| plan.downstream(up).contains(&node))
+            .map(|up| self.inner.task_id(up).into_owned())
+            .collect())
+    }
+
+    /// The ids of the direct downstream tasks of `task_id` (data and ordering edges).
+    pub fn downstream_task_ids(&self, task_id: &str) -> Result<Vec<String>> {
+        let node = self.inner.node(task_id)?;
+        Ok(self
+            .inner
+            .plan
+            .downstream(node)
+            .iter()
+            .map(|&down| self.inner.task_id(down).into_owned())
+            .collect())
+    }
+
+    /// The trigger rule of a task, with defaults applied.
+    pub fn trigger_rule(&self, task_id: &str) -> Result<crate::TriggerRule> {
+        Ok(self.inner.plan.trigger_rules[self.inner.node(task_id)? as usize])
+    }
+}
+
+impl std::fmt::Debug for Dag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dag")
+            .field("dag_id", &self.dag_id())
+            .field("tasks", &self.len())
+            .finish()
+    }
+}

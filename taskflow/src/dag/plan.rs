@@ -1,0 +1,182 @@
+//! Validation and the derived execution plan: deduplicated edges in compact (CSR) arrays,
+//! root tasks, reader counts, and cycle detection with petgraph.
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::builder::Builder;
+use super::ids::id_text;
+use super::{Input, Node};
+use crate::xcom::ReadMode;
+use crate::{Error, TriggerRule};
+
+/// What the executor needs of the graph, computed once per DAG.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    /// Per task: the number of distinct direct upstream tasks.
+    pub(crate) upstream_count: Vec<u32>,
+    /// Per task `i`: its direct downstream tasks are `succ[succ_start[i]..succ_start[i + 1]]`.
+    pub(crate) succ_start: Vec<u32>,
+    pub(crate) succ: Vec<u32>,
+    /// Per task: how many parameters of other tasks read its value.
+    pub(crate) readers: Vec<u32>,
+    /// Per task: its trigger rule, with the defaults applied.
+    pub(crate) trigger_rules: Vec<TriggerRule>,
+    /// Tasks with no upstream task, in creation order.
+    pub(crate) roots: Vec<u32>,
+}
+
+impl Plan {
+    /// The direct downstream tasks of `node`.
+    pub(crate) fn downstream(&self, node: u32) -> &[u32] {
+        let node = node as usize;
+        &self.succ[self.succ_start[node] as usize..self.succ_start[node + 1] as usize]
+    }
+}
+
+/// Checks the recorded DAG and derives its plan; the first problem found is the error.
+pub(crate) fn plan(builder: &mut Builder) -> Result<Plan, Error> {
+    if let Some(error) = builder.errors.drain(..).next() {
+        return Err(error);
+    }
+    let n = builder.nodes.len();
+    let mut order_edges = std::mem::take(&mut builder.order_edges);
+    order_edges.sort_unstable_by_key(|&(up, down)| (down, up));
+
+    let mut upstream_count = vec![0u32; n];
+    let mut out_degree = vec![0u32; n];
+    let mut readers = vec![0u32; n];
+    let mut moved_readers = vec![0u32; n];
+    let mut seen_by = vec![u32::MAX; n];
+    let mut edges: Vec<(u32, u32)> = Vec::with_capacity(builder.inputs.len() + order_edges.len());
+    let mut has_backward_edge = false;
+    let mut pending_order = order_edges.iter().peekable();
+
+    for (down, node) in builder.nodes.iter().enumerate() {
+        let down = down as u32;
+        let data_upstream = builder.inputs[node.inputs.start as usize..node.inputs.end as usize]
+            .iter()
+            .filter_map(|input| match *input {
+                Input::Upstream { node, mode } => Some((node, Some(mode))),
+                _ => None,
+            });
+        let order_upstream = std::iter::from_fn(|| {
+            pending_order
+                .next_if(|&&(_, d)| d == down)
+                .map(|&(u, _)| (u, None))
+        });
+        for (up, mode) in data_upstream.chain(order_upstream) {
+            if let Some(mode) = mode {
+                readers[up as usize] += 1;
+                moved_readers[up as usize] += u32::from(mode == ReadMode::OwnedMove);
+            }
+            if seen_by[up as usize] != down {
+                seen_by[up as usize] = down;
+                edges.push((up, down));
+                upstream_count[down as usize] += 1;
+                out_degree[up as usize] += 1;
+                has_backward_edge |= up >= down;
+            }
+        }
+    }
+
+    if let Some((node, readers)) = (0..n)
+        .find(|&i| moved_readers[i] > 0 && readers[i] > 1)
+        .map(|i| (i, readers[i]))
+    {
+        let task = &builder.nodes[node];
+        return Err(Error::ValueNotShareable {
+            dag_id: builder.dag_id.clone(),
+            task_id: id_text(&task.id, task.body.name()).into_owned(),
+            type_name: task.body.output_type().to_owned(),
+            readers: readers as usize,
+        });
+    }
+    if has_backward_edge {
+        check_acyclic(&builder.dag_id, &builder.nodes, &edges)?;
+    }
+
+    let mut succ_start = Vec::with_capacity(n + 1);
+    let mut total = 0u32;
+    succ_start.push(0);
+    for degree in &out_degree {
+        total += degree;
+        succ_start.push(total);
+    }
+    let mut fill = succ_start.clone();
+    let mut succ = vec![0u32; edges.len()];
+    for &(up, down) in &edges {
+        succ[fill[up as usize] as usize] = down;
+        fill[up as usize] += 1;
+    }
+    let roots = (0..n as u32)
+        .filter(|&i| upstream_count[i as usize] == 0)
+        .collect();
+    let trigger_rules = builder
+        .nodes
+        .iter()
+        .map(|node| node.option(|o| o.trigger_rule).unwrap_or_default())
+        .collect();
+    Ok(Plan {
+        upstream_count,
+        succ_start,
+        succ,
+        readers,
+        trigger_rules,
+        roots,
+    })
+}
+
+/// Fails with the tasks of a cycle if the edges have one.
+fn check_acyclic(dag_id: &str, nodes: &[Node], edges: &[(u32, u32)]) -> Result<(), Error> {
+    let graph: DiGraph<(), (), u32> = DiGraph::from_edges(edges.iter().copied());
+    let Err(cycle) = petgraph::algo::toposort(&graph, None) else {
+        return Ok(());
+    };
+    let start = cycle.node_id();
+    let component = petgraph::algo::tarjan_scc(&graph)
+        .into_iter()
+        .find(|scc| scc.contains(&start))
+        .unwrap_or_else(|| vec![start]);
+    let path = cycle_through(&graph, start, &component);
+    let tasks = path
+        .iter()
+        .chain(std::iter::once(&start))
+        .map(|&index| {
+            let node = &nodes[index.index()];
+            id_text(&node.id, node.body.name()).into_owned()
+        })
+        .collect();
+    Err(Error::Cycle {
+        dag_id: dag_id.to_owned(),
+        tasks,
+    })
+}
+
+/// A path `start -> ... -> start` inside one strongly connected component, without the
+/// closing `start`.
+fn cycle_through(
+    graph: &DiGraph<(), (), u32>,
+    start: NodeIndex<u32>,
+    component: &[NodeIndex<u32>],
+) -> Vec<NodeIndex<u32>> {
+    use std::collections::HashMap;
+    let mut parent: HashMap<NodeIndex<u32>, NodeIndex<u32>> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        for next in graph.neighbors(node) {
+            if next == start {
+                let mut path = vec![node];
+                while let Some(&p) = parent.get(path.last().expect("path is not empty")) {
+                    path.push(p);
+                }
+                path.reverse();
+                return path;
+            }
+            if component.contains(&next) && !parent.contains_key(&next) && next != start {
+                parent.insert(next, node);
+                queue.push_back(next);
+            }
+        }
+    }
+    component.to_vec()
+}

@@ -1,0 +1,131 @@
+//! The error type of the library: everything that can go wrong outside a task body.
+
+/// What went wrong while building, validating or running a DAG, or reading its report.
+///
+/// Task failures are not errors of this type: a failing task ends in [`TaskState::Failed`]
+/// and the run goes on. Messages name the DAG or task concerned.
+///
+/// [`TaskState::Failed`]: crate::TaskState::Failed
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The ordering edges of a DAG form a cycle.
+    #[error("dag `{dag_id}` has a cycle: {}", cycle_text(.tasks))]
+    Cycle {
+        /// The DAG.
+        dag_id: String,
+        /// The tasks on the cycle, in order; the first one is repeated at the end.
+        tasks: Vec<String>,
+    },
+    /// Two tasks were given the same explicit task id.
+    #[error("dag `{dag_id}` has two tasks with the id `{task_id}`")]
+    DuplicateTaskId {
+        /// The DAG.
+        dag_id: String,
+        /// The repeated id.
+        task_id: String,
+    },
+    /// A task id is empty or holds characters other than letters, digits, `_`, `-` and `.`.
+    #[error(
+        "dag `{dag_id}`: task id `{task_id}` is not valid: use letters, digits, `_`, `-` or `.`"
+    )]
+    InvalidTaskId {
+        /// The DAG.
+        dag_id: String,
+        /// The rejected id.
+        task_id: String,
+    },
+    /// A handle made while building one DAG was used while building another one.
+    #[error(
+        "dag `{dag_id}`: task `{task_id}` was given a handle from another DAG; \
+         handles are only valid inside the DAG that created them"
+    )]
+    ForeignHandle {
+        /// The DAG being built.
+        dag_id: String,
+        /// The task that received the foreign handle (or `>>`/`<<` for an ordering edge).
+        task_id: String,
+    },
+    /// A value that is not `Clone` is read by several parameters that take it by value.
+    #[error(
+        "dag `{dag_id}`: the value of task `{task_id}` (type `{type_name}`) is passed by value to \
+         {readers} parameters but is not `Clone`; implement `Clone`, or take `&{type_name}` in the \
+         downstream tasks to share it"
+    )]
+    ValueNotShareable {
+        /// The DAG.
+        dag_id: String,
+        /// The producing task.
+        task_id: String,
+        /// The Rust type of the value.
+        type_name: String,
+        /// How many parameters read it.
+        readers: usize,
+    },
+    /// `chain(...)` was given steps it cannot link.
+    #[error("dag `{dag_id}`: chain: {reason}")]
+    Chain {
+        /// The DAG.
+        dag_id: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The closure or `#[dag]` body that builds the DAG panicked.
+    #[error("dag `{dag_id}`: building the DAG panicked: {message}")]
+    BuildPanicked {
+        /// The DAG.
+        dag_id: String,
+        /// The panic message.
+        message: String,
+    },
+    /// `Dag::run` was polled outside a tokio runtime.
+    #[error(
+        "dag `{dag_id}`: `run()` must be awaited inside a tokio runtime; \
+         from synchronous code or a plain #[test], call `test()` instead"
+    )]
+    NoRuntime {
+        /// The DAG.
+        dag_id: String,
+    },
+    /// No task has this id.
+    #[error("no task `{task_id}` in dag `{dag_id}`")]
+    UnknownTask {
+        /// The DAG.
+        dag_id: String,
+        /// The id looked up.
+        task_id: String,
+    },
+    /// A task produced no value to read: it did not succeed, or its value was handed on.
+    #[error("task `{task_id}` has no value: {reason}")]
+    XcomMissing {
+        /// The task.
+        task_id: String,
+        /// Why there is no value.
+        reason: String,
+    },
+    /// A value was read back as another type than the task returned.
+    #[error("the value of task `{task_id}` is a `{actual}`, not a `{requested}`")]
+    XcomType {
+        /// The task.
+        task_id: String,
+        /// The type asked for.
+        requested: String,
+        /// The type the task returned.
+        actual: String,
+    },
+    /// A run parameter is missing or does not deserialize into the type asked for.
+    #[error("param `{name}`: {reason}")]
+    Param {
+        /// The parameter.
+        name: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+fn cycle_text(tasks: &[String]) -> String {
+    tasks.join(" -> ")
+}
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,91 @@
+//! [`Args`]: how a task body reads its arguments in a run.
+
+use std::sync::Arc;
+
+use super::run::RunState;
+use super::slot::ReadError;
+use crate::TaskError;
+use crate::dag::Input;
+use crate::task::context::Context;
+
+/// The arguments of one task try, read in parameter order by generated code.
+#[doc(hidden)]
+pub struct Args<'a> {
+    run: &'a Arc<RunState>,
+    node: u32,
+    next: u32,
+    try_number: u32,
+}
+
+impl<'a> Args<'a> {
+    pub(crate) fn new(run: &'a Arc<RunState>, node: u32, try_number: u32) -> Self {
+        Self {
+            run,
+            node,
+            next: run.dag.nodes[node as usize].inputs.start,
+            try_number,
+        }
+    }
+
+    fn next_input(&mut self) -> &'a Input {
+        let input = &self.run.dag.inputs[self.next as usize];
+        self.next += 1;
+        input
+    }
+
+    /// The next argument, by value.
+    pub fn take<T: Send + Sync + 'static>(
+        &mut self,
+        clone: Option<fn(&T) -> T>,
+    ) -> Result<T, TaskError> {
+        match self.next_input() {
+            Input::Literal(value) => {
+                let literal = value
+                    .downcast_ref::<T>()
+                    .ok_or_else(|| self.error(None, ReadError::WrongType))?;
+                let clone = clone.ok_or_else(|| self.error(None, ReadError::StillShared))?;
+                Ok(clone(literal))
+            }
+            &Input::Upstream { node, .. } => self.run.slots[node as usize]
+                .read_owned(self.run.keep_values, clone)
+                .map_err(|error| self.error(Some(node), error)),
+            Input::Missing => Err(self.error(None, ReadError::NoValue)),
+        }
+    }
+
+    /// The next argument, shared by reference.
+    pub fn share<T: Send + Sync + 'static>(&mut self) -> Result<Arc<T>, TaskError> {
+        match self.next_input() {
+            Input::Literal(value) => Arc::clone(value)
+                .downcast::<T>()
+                .map_err(|_| self.error(None, ReadError::WrongType)),
+            &Input::Upstream { node, .. } => self.run.slots[node as usize]
+                .read_shared(self.run.keep_values)
+                .map_err(|error| self.error(Some(node), error)),
+            Input::Missing => Err(self.error(None, ReadError::NoValue)),
+        }
+    }
+
+    /// The context of this try.
+    pub fn context(&self) -> Context {
+        let task_id: Arc<str> = self.run.dag.task_id(self.node).into();
+        Context::new(Arc::clone(&self.run.info), task_id, self.try_number)
+    }
+
+    fn error(&self, upstream: Option<u32>, error: ReadError) -> TaskError {
+        let argument = self.next - self.run.dag.nodes[self.node as usize].inputs.start;
+        let from = upstream.map_or_else(
+            || "a literal".to_owned(),
+            |up| format!("task `{}`", self.run.dag.task_id(up)),
+        );
+        let why = match error {
+            ReadError::NoValue => "it produced no value",
+            ReadError::Released => "its value was already handed on",
+            ReadError::WrongType => "the value has another type",
+            ReadError::StillShared => "the value is not Clone and another task still reads it",
+        };
+        TaskError::fail_now(format!(
+            "argument {argument} from {from} could not be read: {why}"
+        ))
+    }
+}

@@ -1,0 +1,179 @@
+//! Running DAGs: worker threads for task bodies, tokio for async ones, and the entry points
+//! [`Dag::run`] and [`Dag::test`].
+
+mod args;
+mod pool;
+mod run;
+mod slot;
+mod unwind;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+pub use args::Args;
+pub(crate) use run::{Record, RunState};
+pub(crate) use slot::SlotValue;
+pub(crate) use unwind::panic_message;
+
+use crate::task::context::RunInfo;
+use crate::{Dag, Error, Params, Result, RunReport};
+use pool::Pool;
+
+/// Settings of one DAG run.
+///
+/// ```
+/// use taskflow::RunOptions;
+///
+/// let options = RunOptions::new().run_id("backfill_2026_01_01").param("region", "north");
+/// assert_eq!(options.params.get::<String>("region")?, "north");
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// The run id. Default: `manual__<logical date in RFC 3339>`.
+    pub run_id: Option<String>,
+    /// The logical date. Default: now.
+    pub logical_date: Option<DateTime<Utc>>,
+    /// The run's params, read with `Context::param`.
+    pub params: Params,
+    /// Whether to keep every task's value for the report, cloning values that are passed on
+    /// by value. Default: yes in [`Dag::test`]; in [`Dag::run`] values are moved to their
+    /// last reader and only the values no task reads are kept.
+    pub keep_xcoms: Option<bool>,
+}
+
+impl RunOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the run id.
+    pub fn run_id(mut self, run_id: impl Into<String>) -> Self {
+        self.run_id = Some(run_id.into());
+        self
+    }
+
+    /// Sets the logical date.
+    pub fn logical_date(mut self, logical_date: DateTime<Utc>) -> Self {
+        self.logical_date = Some(logical_date);
+        self
+    }
+
+    /// Sets the params.
+    pub fn params(mut self, params: Params) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// Sets one param.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(name, value);
+        self
+    }
+
+    /// Sets whether every task's value is kept for the report.
+    pub fn keep_xcoms(mut self, keep: bool) -> Self {
+        self.keep_xcoms = Some(keep);
+        self
+    }
+}
+
+impl Dag {
+    /// Runs the DAG once inside the current tokio runtime, with default options.
+    ///
+    /// Independent tasks run in parallel and each task starts as soon as its trigger rule
+    /// allows. A failing task does not fail this call: see [`RunReport::succeeded`]. The error
+    /// is [`Error::NoRuntime`] outside a tokio runtime.
+    pub async fn run(&self) -> Result<RunReport> {
+        self.run_with(RunOptions::default()).await
+    }
+
+    /// Runs the DAG once with these options.
+    pub async fn run_with(&self, options: RunOptions) -> Result<RunReport> {
+        let handle = Handle::try_current().map_err(|_| Error::NoRuntime {
+            dag_id: self.dag_id().to_owned(),
+        })?;
+        let keep = options.keep_xcoms.unwrap_or(false);
+        self.run_on(handle, options, keep).await
+    }
+
+    async fn run_on(&self, handle: Handle, options: RunOptions, keep: bool) -> Result<RunReport> {
+        let logical_date = options.logical_date.unwrap_or_else(Utc::now);
+        let run_id = options
+            .run_id
+            .unwrap_or_else(|| format!("manual__{}", logical_date.to_rfc3339()));
+        let info = RunInfo::new(
+            Arc::clone(&self.inner.dag_id),
+            run_id,
+            logical_date,
+            options.params,
+        );
+        let (done, finished) = oneshot::channel();
+        let run = Arc::new(RunState::new(
+            Arc::clone(&self.inner),
+            info,
+            keep,
+            handle,
+            Pool::global().clone(),
+            done,
+        ));
+        run.start();
+        // The sender lives in the run until the last task ends, so this only fails if the
+        // run state was dropped, which cannot happen while we hold `run`.
+        let _ = finished.await;
+        Ok(RunReport::new(run))
+    }
+
+    /// Runs the DAG once from synchronous code, such as a plain `#[test]`, keeping every
+    /// task's value for the report. It brings its own runtime for async tasks.
+    pub fn test(&self) -> Result<RunReport> {
+        self.test_with(RunOptions::default())
+    }
+
+    /// Like [`Dag::test`], with these options.
+    pub fn test_with(&self, options: RunOptions) -> Result<RunReport> {
+        let keep = options.keep_xcoms.unwrap_or(true);
+        let run = move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread tokio runtime builds on any supported platform");
+            runtime.block_on(self.run_on(runtime.handle().clone(), options, keep))
+        };
+        if Handle::try_current().is_ok() {
+            // Called from async code: a runtime cannot block inside another one.
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(run)
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+        } else {
+            run()
+        }
+    }
+}
+
+/// Runs a DAG that may have failed to build: lets `my_dag().test()` and
+/// `my_dag().run().await` read naturally when `my_dag` returns `Result<Dag>`.
+pub trait RunDag {
+    /// [`Dag::run`], or the build error.
+    fn run(self) -> impl std::future::Future<Output = Result<RunReport>> + Send;
+    /// [`Dag::test`], or the build error.
+    fn test(self) -> Result<RunReport>;
+}
+
+impl RunDag for Result<Dag> {
+    async fn run(self) -> Result<RunReport> {
+        self?.run().await
+    }
+
+    fn test(self) -> Result<RunReport> {
+        self?.test()
+    }
+}

@@ -1,0 +1,97 @@
+//! The value of one task in one run, and how its readers get it: moved to the last reader,
+//! shared by reference, or cloned while others still need it.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::xcom::Value;
+
+/// One task's output in a run.
+pub(crate) struct Slot {
+    value: Mutex<SlotValue>,
+    readers_left: AtomicU32,
+}
+
+/// What a slot holds.
+pub(crate) enum SlotValue {
+    /// The task has not produced a value (yet).
+    Empty,
+    Ready(Value),
+    /// The value was handed to its readers and not kept.
+    Released,
+}
+
+/// Why a reader could not get a value.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    NoValue,
+    Released,
+    WrongType,
+    StillShared,
+}
+
+impl Slot {
+    pub(crate) fn new(readers: u32) -> Self {
+        Self {
+            value: Mutex::new(SlotValue::Empty),
+            readers_left: AtomicU32::new(readers),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SlotValue> {
+        self.value
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn put(&self, value: Value) {
+        *self.lock() = SlotValue::Ready(value);
+    }
+
+    /// Takes one read: the shared value, and the slot's own reference too when this is the
+    /// last reader and the value need not be kept.
+    fn read(&self, keep: bool) -> Result<Value, ReadError> {
+        let last = self.readers_left.fetch_sub(1, Ordering::AcqRel) == 1;
+        let mut slot = self.lock();
+        match &*slot {
+            SlotValue::Ready(value) if last && !keep => {
+                match std::mem::replace(&mut *slot, SlotValue::Released) {
+                    SlotValue::Ready(value) => Ok(value),
+                    _ => unreachable!("matched Ready just above"),
+                }
+            }
+            SlotValue::Ready(value) => Ok(Arc::clone(value)),
+            SlotValue::Empty => Err(ReadError::NoValue),
+            SlotValue::Released => Err(ReadError::Released),
+        }
+    }
+
+    /// Reads the value by value: moved out when no one else holds it, else cloned.
+    pub(crate) fn read_owned<T: Send + Sync + 'static>(
+        &self,
+        keep: bool,
+        clone: Option<fn(&T) -> T>,
+    ) -> Result<T, ReadError> {
+        let keep = keep && clone.is_some();
+        let shared = self
+            .read(keep)?
+            .downcast::<T>()
+            .map_err(|_| ReadError::WrongType)?;
+        match Arc::try_unwrap(shared) {
+            Ok(value) => Ok(value),
+            Err(shared) => clone
+                .map(|clone| clone(&shared))
+                .ok_or(ReadError::StillShared),
+        }
+    }
+
+    /// Reads the value by reference, without copying it.
+    pub(crate) fn read_shared<T: Send + Sync + 'static>(
+        &self,
+        keep: bool,
+    ) -> Result<Arc<T>, ReadError> {
+        self.read(keep)?
+            .downcast::<T>()
+            .map_err(|_| ReadError::WrongType)
+    }
+}

@@ -1,0 +1,3 @@
+//! Pure decisions the executor asks for, each unit-tested on its own.
+
+pub mod trigger_rule;

@@ -1,0 +1,246 @@
+//! [`RunReport`]: what a run returns: per-task states, tries, times, errors and values.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::executor::{Record, RunState, SlotValue};
+use crate::{Error, Result, TaskState};
+
+/// The state of a whole run, with Airflow's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DagRunState {
+    /// No task failed.
+    Success,
+    /// At least one task failed or ended upstream_failed.
+    Failed,
+}
+
+/// What one task did in a run.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TaskReport {
+    /// The task id.
+    pub task_id: String,
+    /// Its final state.
+    pub state: TaskState,
+    /// How many tries ran (0 if it never ran).
+    pub tries: u32,
+    /// When its first try started.
+    pub start_date: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub end_date: Option<DateTime<Utc>>,
+    /// `end_date - start_date`.
+    pub duration: Option<Duration>,
+    /// The error of its last try, with its sources (`"reading: disk gone"`).
+    pub error: Option<String>,
+}
+
+/// The outcome of one DAG run.
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn fails() -> Result<u32, TaskError> {
+///     Err(TaskError::msg("source is down"))
+/// }
+///
+/// #[task]
+/// fn after(value: u32) -> u32 {
+///     value + 1
+/// }
+///
+/// #[task]
+/// fn independent() -> &'static str {
+///     "still ran"
+/// }
+///
+/// let report = Dag::build("partial", || {
+///     after(fails());
+///     independent();
+/// })
+/// .test()?;
+/// assert!(!report.succeeded());
+/// assert_eq!(report.state("fails"), TaskState::Failed);
+/// assert_eq!(report.state("after"), TaskState::UpstreamFailed);
+/// assert_eq!(report.xcom::<&str>("independent")?, "still ran");
+/// assert_eq!(report.task("fails").unwrap().error.as_deref(), Some("source is down"));
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+pub struct RunReport {
+    run: Arc<RunState>,
+    end: Duration,
+}
+
+impl RunReport {
+    pub(crate) fn new(run: Arc<RunState>) -> Self {
+        let end = run.started.elapsed();
+        Self { run, end }
+    }
+
+    /// The DAG's id.
+    pub fn dag_id(&self) -> &str {
+        &self.run.dag.dag_id
+    }
+
+    /// The run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run.info.run_id
+    }
+
+    /// The run's logical date.
+    pub fn logical_date(&self) -> DateTime<Utc> {
+        self.run.info.logical_date
+    }
+
+    /// When the run started.
+    pub fn start_date(&self) -> DateTime<Utc> {
+        self.run.start_date
+    }
+
+    /// When the run ended.
+    pub fn end_date(&self) -> DateTime<Utc> {
+        self.date(self.end)
+    }
+
+    /// How long the run took.
+    pub fn duration(&self) -> Duration {
+        self.end
+    }
+
+    /// Whether no task failed (Airflow's run state `success`).
+    pub fn succeeded(&self) -> bool {
+        self.state_of_run() == DagRunState::Success
+    }
+
+    /// The state of the run.
+    pub fn state_of_run(&self) -> DagRunState {
+        let failed = (0..self.len()).any(|node| {
+            matches!(
+                self.run.record(node).state,
+                TaskState::Failed | TaskState::UpstreamFailed
+            )
+        });
+        if failed {
+            DagRunState::Failed
+        } else {
+            DagRunState::Success
+        }
+    }
+
+    /// The final state of a task; [`TaskState::None`] if the DAG has no such task.
+    pub fn state(&self, task_id: &str) -> TaskState {
+        self.node(task_id)
+            .map_or(TaskState::None, |node| self.run.record(node).state)
+    }
+
+    /// What one task did, or `None` if the DAG has no such task.
+    pub fn task(&self, task_id: &str) -> Option<TaskReport> {
+        self.node(task_id).ok().map(|node| self.task_report(node))
+    }
+
+    /// What every task did, in the order the tasks were added.
+    pub fn tasks(&self) -> impl Iterator<Item = TaskReport> + '_ {
+        (0..self.len()).map(|node| self.task_report(node))
+    }
+
+    /// The ids of the tasks that ended in `state`.
+    pub fn task_ids_in(&self, state: TaskState) -> Vec<String> {
+        (0..self.len())
+            .filter(|&node| self.run.record(node).state == state)
+            .map(|node| self.run.dag.task_id(node).into_owned())
+            .collect()
+    }
+
+    /// The value a task returned, as a `T`.
+    ///
+    /// An error, never a panic, if there is no such task, it returned no value (it did not
+    /// succeed), its value was moved into its downstream task (in [`Dag::run`] without
+    /// `keep_xcoms`), or it is not a `T`.
+    ///
+    /// [`Dag::run`]: crate::Dag::run
+    pub fn xcom<T: Clone + 'static>(&self, task_id: &str) -> Result<T> {
+        self.with_value(task_id, |value: &T| value.clone())
+    }
+
+    /// Like [`RunReport::xcom`], handing a reference to `read` instead of a clone.
+    pub fn with_value<T: 'static, R>(
+        &self,
+        task_id: &str,
+        read: impl FnOnce(&T) -> R,
+    ) -> Result<R> {
+        let node = self.node(task_id)?;
+        let slot = self.run.slots[node as usize].lock();
+        let missing = |reason: String| Error::XcomMissing {
+            task_id: task_id.to_owned(),
+            reason,
+        };
+        let value = match &*slot {
+            SlotValue::Ready(value) => value,
+            SlotValue::Released => {
+                return Err(missing(
+                    "its value was moved into its downstream tasks; run with \
+                     RunOptions::new().keep_xcoms(true) (the default of dag.test()) to keep it"
+                        .into(),
+                ));
+            }
+            SlotValue::Empty => {
+                return Err(missing(format!("it ended {}", self.run.record(node).state)));
+            }
+        };
+        let typed = value.downcast_ref::<T>().ok_or_else(|| Error::XcomType {
+            task_id: task_id.to_owned(),
+            requested: std::any::type_name::<T>().to_owned(),
+            actual: self.run.dag.nodes[node as usize]
+                .body
+                .output_type()
+                .to_owned(),
+        })?;
+        Ok(read(typed))
+    }
+
+    fn len(&self) -> u32 {
+        self.run.dag.nodes.len() as u32
+    }
+
+    fn node(&self, task_id: &str) -> Result<u32> {
+        self.run.dag.node(task_id)
+    }
+
+    fn date(&self, offset: Duration) -> DateTime<Utc> {
+        self.run.start_date + chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::MAX)
+    }
+
+    fn task_report(&self, node: u32) -> TaskReport {
+        let Record {
+            state,
+            tries,
+            start,
+            end,
+            error,
+        } = self.run.record(node).clone();
+        TaskReport {
+            task_id: self.run.dag.task_id(node).into_owned(),
+            state,
+            tries,
+            start_date: start.map(|at| self.date(at)),
+            end_date: end.map(|at| self.date(at)),
+            duration: start.zip(end).map(|(start, end)| end.saturating_sub(start)),
+            error,
+        }
+    }
+}
+
+impl std::fmt::Debug for RunReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_map();
+        for node in 0..self.len() {
+            list.entry(&self.run.dag.task_id(node), &self.run.record(node).state);
+        }
+        list.finish()
+    }
+}

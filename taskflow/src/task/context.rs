@@ -1,0 +1,227 @@
+//! [`Context`]: what a task can learn about its run, injected into a `&Context` parameter.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result};
+
+/// The parameters of a run: JSON values by name, with typed access.
+///
+/// ```
+/// use taskflow::Params;
+///
+/// let params = Params::new().with("min_amount", 10.5).with("region", "north");
+/// assert_eq!(params.get::<f64>("min_amount")?, 10.5);
+/// assert_eq!(params.get::<String>("region")?, "north");
+/// assert!(params.get::<u32>("region").is_err());
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Params(serde_json::Map<String, serde_json::Value>);
+
+impl Params {
+    /// No parameters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// These parameters with `name` set to `value`.
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.0.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets `name` to `value`.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) {
+        self.0.insert(name.into(), value.into());
+    }
+
+    /// The parameter `name` as a `T`: an error names the parameter if it is missing or does
+    /// not deserialize into `T`.
+    pub fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let value = self.0.get(name).ok_or_else(|| Error::Param {
+            name: name.into(),
+            reason: "not set".into(),
+        })?;
+        T::deserialize(value).map_err(|error| Error::Param {
+            name: name.into(),
+            reason: error.to_string(),
+        })
+    }
+
+    /// The raw JSON value of `name`.
+    pub fn raw(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.get(name)
+    }
+
+    /// Whether no parameter is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<serde_json::Map<String, serde_json::Value>> for Params {
+    fn from(map: serde_json::Map<String, serde_json::Value>) -> Self {
+        Self(map)
+    }
+}
+
+/// What all tasks of one run share: ids, dates, params and keyed side values.
+pub(crate) struct RunInfo {
+    pub(crate) dag_id: Arc<str>,
+    pub(crate) run_id: String,
+    pub(crate) logical_date: DateTime<Utc>,
+    pub(crate) params: Params,
+    side_values: Mutex<HashMap<(String, String), Arc<dyn Any + Send + Sync>>>,
+}
+
+impl RunInfo {
+    pub(crate) fn new(
+        dag_id: Arc<str>,
+        run_id: String,
+        logical_date: DateTime<Utc>,
+        params: Params,
+    ) -> Self {
+        Self {
+            dag_id,
+            run_id,
+            logical_date,
+            params,
+            side_values: Mutex::default(),
+        }
+    }
+}
+
+/// The context of one task try, injected into a task parameter of type `&Context`.
+///
+/// It gives the run id, the logical date, the task id, the try number, the run's params, and
+/// keyed XComs: side values pushed by one task and pulled by another.
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn stamp(ctx: &Context, label: String) -> String {
+///     ctx.xcom_push("label_length", label.len());
+///     format!("{label} for {} (try {})", ctx.task_id(), ctx.try_number())
+/// }
+///
+/// // Calling the plain function in a unit test, with a context made for it:
+/// let ctx = Context::for_test("stamp");
+/// assert_eq!(stamp::call(&ctx, "daily".into()), "daily for stamp (try 1)");
+/// assert_eq!(ctx.xcom_pull::<usize>("stamp", "label_length")?, 5);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    run: Arc<RunInfo>,
+    task_id: Arc<str>,
+    try_number: u32,
+}
+
+impl Context {
+    pub(crate) fn new(run: Arc<RunInfo>, task_id: Arc<str>, try_number: u32) -> Self {
+        Self {
+            run,
+            task_id,
+            try_number,
+        }
+    }
+
+    /// A context for calling a task's plain function in a unit test: DAG `test_dag`, run
+    /// `manual__test`, logical date now, first try, no params.
+    pub fn for_test(task_id: &str) -> Self {
+        Self::for_test_with_params(task_id, Params::new())
+    }
+
+    /// Like [`Context::for_test`], with these params.
+    pub fn for_test_with_params(task_id: &str, params: Params) -> Self {
+        let run = RunInfo::new("test_dag".into(), "manual__test".into(), Utc::now(), params);
+        Self::new(Arc::new(run), task_id.into(), 1)
+    }
+
+    /// The DAG's id.
+    pub fn dag_id(&self) -> &str {
+        &self.run.dag_id
+    }
+
+    /// The run's id (`manual__<logical date>` unless set in the run options).
+    pub fn run_id(&self) -> &str {
+        &self.run.run_id
+    }
+
+    /// The run's logical date.
+    pub fn logical_date(&self) -> DateTime<Utc> {
+        self.run.logical_date
+    }
+
+    /// This task's id.
+    pub fn task_id(&self) -> &str {
+        &self.task_id
+    }
+
+    /// The try number, from 1.
+    pub fn try_number(&self) -> u32 {
+        self.try_number
+    }
+
+    /// The run's params.
+    pub fn params(&self) -> &Params {
+        &self.run.params
+    }
+
+    /// The run param `name` as a `T` (shorthand for `ctx.params().get(name)`).
+    pub fn param<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        self.run.params.get(name)
+    }
+
+    /// Stores a side value under `key` for this task, readable with [`Context::xcom_pull`].
+    pub fn xcom_push<T: Send + Sync + 'static>(&self, key: &str, value: T) {
+        let mut values = self
+            .run
+            .side_values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        values.insert((self.task_id.to_string(), key.to_owned()), Arc::new(value));
+    }
+
+    /// A side value pushed by `task_id` under `key`. Values pushed by upstream tasks are
+    /// always there; from other tasks, only if they ran first.
+    pub fn xcom_pull<T: Clone + 'static>(&self, task_id: &str, key: &str) -> Result<T> {
+        let values = self
+            .run
+            .side_values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let value = values
+            .get(&(task_id.to_owned(), key.to_owned()))
+            .ok_or_else(|| Error::XcomMissing {
+                task_id: task_id.to_owned(),
+                reason: format!("nothing was pushed under the key `{key}`"),
+            })?;
+        value
+            .downcast_ref::<T>()
+            .cloned()
+            .ok_or_else(|| Error::XcomType {
+                task_id: task_id.to_owned(),
+                requested: std::any::type_name::<T>().to_owned(),
+                actual: format!("value of another type under the key `{key}`"),
+            })
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("dag_id", &self.dag_id())
+            .field("run_id", &self.run_id())
+            .field("task_id", &self.task_id())
+            .field("try_number", &self.try_number)
+            .finish()
+    }
+}

@@ -1,0 +1,153 @@
+//! Typed handles to task outputs ([`Xcom`]) and the arguments a task call accepts ([`IntoArg`]).
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// A value as the executor stores it: type-erased and shareable without copying.
+pub(crate) type Value = Arc<dyn Any + Send + Sync>;
+
+/// A typed handle to the value a task returns, like an XCom in Airflow.
+///
+/// Calling a `#[task]` function inside a DAG returns one. It is not the value: pass it to
+/// another task call to wire that task downstream, where the value arrives as the argument.
+/// It is `Copy`, so one output can feed several tasks.
+pub struct Xcom<T> {
+    pub(crate) task: TaskRef,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Xcom<T> {
+    pub(crate) fn new(task: TaskRef) -> Self {
+        Self {
+            task,
+            _type: PhantomData,
+        }
+    }
+
+    /// The untyped reference to the task, for ordering edges among tasks of different types.
+    pub fn task(self) -> TaskRef {
+        self.task
+    }
+}
+
+impl<T> Clone for Xcom<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Xcom<T> {}
+
+impl<T> fmt::Debug for Xcom<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Xcom<{}>({:?})", std::any::type_name::<T>(), self.task)
+    }
+}
+
+/// An untyped reference to a task of the DAG being built.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskRef {
+    pub(crate) dag: u64,
+    pub(crate) node: u32,
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskRef(dag #{}, node {})", self.dag, self.node)
+    }
+}
+
+impl<T> From<Xcom<T>> for TaskRef {
+    fn from(xcom: Xcom<T>) -> Self {
+        xcom.task
+    }
+}
+
+/// A task argument: either a literal of the parameter's type or a handle to an upstream value.
+///
+/// Implemented for `T` itself (a literal, which must be `Clone` because a DAG can run many
+/// times) and for [`Xcom<T>`]. Any other type is a compile error at the argument.
+#[diagnostic::on_unimplemented(
+    message = "a task parameter of type `{T}` cannot take a `{Self}`",
+    label = "expected `{T}` or `Xcom<{T}>`",
+    note = "pass a literal of the parameter's type (it must be `Clone`: a DAG can run many times) \
+            or the `Xcom<{T}>` returned by an upstream task"
+)]
+pub trait IntoArg<T> {
+    #[doc(hidden)]
+    fn into_arg(self) -> Arg;
+}
+
+impl<T: Clone + Send + Sync + 'static> IntoArg<T> for T {
+    fn into_arg(self) -> Arg {
+        Arg::Literal(Arc::new(self))
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoArg<T> for Xcom<T> {
+    fn into_arg(self) -> Arg {
+        Arg::Upstream(self.task)
+    }
+}
+
+/// A type-erased task argument, made by generated code.
+#[doc(hidden)]
+pub enum Arg {
+    Literal(Value),
+    Upstream(TaskRef),
+}
+
+/// How a parameter reads an upstream value.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// By value, and the type is `Clone`.
+    OwnedClone,
+    /// By value, and the type is not `Clone`: only a single reader can have it.
+    OwnedMove,
+    /// By reference: shared with other readers.
+    Borrowed,
+}
+
+/// Picks `Some(T::clone)` when `T: Clone` and `None` otherwise, on concrete types in generated
+/// code (method resolution prefers the `&&Probe` impl, which only exists for `Clone` types).
+#[doc(hidden)]
+pub struct CloneProbe<T>(pub PhantomData<T>);
+
+#[doc(hidden)]
+pub trait ViaClone<T> {
+    fn clone_fn(&self) -> Option<fn(&T) -> T>;
+}
+
+impl<T: Clone> ViaClone<T> for &CloneProbe<T> {
+    fn clone_fn(&self) -> Option<fn(&T) -> T> {
+        Some(T::clone)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaNoClone<T> {
+    fn clone_fn(&self) -> Option<fn(&T) -> T>;
+}
+
+impl<T> ViaNoClone<T> for CloneProbe<T> {
+    fn clone_fn(&self) -> Option<fn(&T) -> T> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clone_probe_tells_clone_types_apart() {
+        struct NotClone;
+        #[allow(unused_imports)]
+        use super::{ViaClone, ViaNoClone};
+        assert!((&&CloneProbe::<Vec<u8>>(PhantomData)).clone_fn().is_some());
+        assert!((&&CloneProbe::<NotClone>(PhantomData)).clone_fn().is_none());
+    }
+}
