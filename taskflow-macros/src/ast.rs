@@ -16,7 +16,7 @@ pub(crate) enum Param {
     Context,
     /// `T`: the value, moved or cloned.
     Owned(Type),
-    /// `&T`: the value shared by reference.
+    /// `&T`: the value shared by reference (`&'static T` is `Owned`).
     Shared(Type),
 }
 
@@ -69,6 +69,8 @@ pub(crate) fn task_fn(item: ItemFn) -> TaskFn {
 fn param(ty: &Type) -> Param {
     match ty {
         Type::Reference(reference) if last_segment_is(&reference.elem, "Context") => Param::Context,
+        // `&'static T` is a value like any other (a string literal, say), not a borrow.
+        Type::Reference(reference) if reference.lifetime.is_some() => Param::Owned(ty.clone()),
         Type::Reference(reference) => Param::Shared((*reference.elem).clone()),
         other => Param::Owned(other.clone()),
     }

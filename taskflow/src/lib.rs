@@ -65,6 +65,10 @@ pub use task::options::TaskOptions;
 pub use task::state::TaskState;
 pub use xcom::{IntoArg, TaskRef, Xcom};
 
+/// The date and time library of logical dates and report times, re-exported so that users
+/// need no version of their own.
+pub use chrono;
+
 /// Turns a function into a task. See the crate documentation.
 #[cfg(feature = "macros")]
 pub use taskflow_macros::task;

@@ -137,10 +137,13 @@ fn check_acyclic(dag_id: &str, nodes: &[Node], edges: &[(u32, u32)]) -> Result<(
         .into_iter()
         .find(|scc| scc.contains(&start))
         .unwrap_or_else(|| vec![start]);
-    let path = cycle_through(&graph, start, &component);
+    let mut path = cycle_through(&graph, start, &component);
+    // Start the cycle at its earliest-added task, so the message does not depend on traversal.
+    let first = path.iter().enumerate().min_by_key(|(_, node)| node.index()).map_or(0, |(i, _)| i);
+    path.rotate_left(first);
     let tasks = path
         .iter()
-        .chain(std::iter::once(&start))
+        .chain(path.first())
         .map(|&index| {
             let node = &nodes[index.index()];
             id_text(&node.id, node.body.name()).into_owned()
