@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
-use syn::{Ident, LitStr, Path};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
 /// Airflow's trigger rule names, with the runtime's variant of each.
 const TRIGGER_RULES: &[(&str, &str)] = &[
@@ -103,7 +103,7 @@ fn set_once<T>(meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: T) -> sy
 
 /// A `key = "id"` value, checked against Airflow's id rules.
 fn id_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
-    let lit: LitStr = meta.value()?.parse()?;
+    let lit = string_value(meta, key, "my_id")?;
     let id = lit.value();
     let valid = !id.is_empty()
         && id.len() <= 250
@@ -124,7 +124,7 @@ fn id_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
 }
 
 fn trigger_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
-    let lit: LitStr = meta.value()?.parse()?;
+    let lit = string_value(meta, "trigger_rule", "all_done")?;
     let name = lit.value();
     match TRIGGER_RULES.iter().find(|(airflow, _)| *airflow == name) {
         Some((_, variant)) => Ok(Ident::new(variant, lit.span())),
@@ -142,6 +142,25 @@ fn trigger_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
 }
 
 fn crate_path(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
-    let lit: LitStr = meta.value()?.parse()?;
-    lit.parse()
+    string_value(meta, "crate", "::taskflow")?.parse()
+}
+
+/// The `= "..."` after `key`; any other value is an error at the value, naming the key.
+fn string_value(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<LitStr> {
+    let usage = format!("`{key} = \"{example}\"`");
+    if !meta.input.peek(Token![=]) {
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format_args!("option `{key}` needs a string value: {usage}"),
+        ));
+    }
+    match meta.value()?.parse::<Expr>()? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format_args!("option `{key}` takes a string literal: {usage}"),
+        )),
+    }
 }

@@ -8,10 +8,10 @@
 //! that `total::call` works wherever the function is visible, with no module and no change of
 //! scope for the body.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemFn, Path, Type};
+use syn::{FnArg, Ident, ItemFn, Pat, Path, Type};
 
 use crate::ast::{self, Output, Param, TaskFn};
 use crate::attr::{self, TaskAttr};
@@ -21,10 +21,8 @@ pub(crate) fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(item_fn) => item_fn,
         Err(_) => {
-            let error = syn::Error::new(
-                Span::call_site(),
-                "#[task] goes on a function (`fn` or `async fn`)",
-            );
+            let error =
+                fallback::not_a_function(&item, "#[task] goes on a function (`fn` or `async fn`)");
             return fallback::with_error(item, error);
         }
     };
@@ -39,10 +37,8 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(item_fn) => item_fn,
         Err(_) => {
-            let error = syn::Error::new(
-                Span::call_site(),
-                "#[dag] goes on a function whose body calls tasks",
-            );
+            let error =
+                fallback::not_a_function(&item, "#[dag] goes on a function whose body calls tasks");
             return fallback::with_error(item, error);
         }
     };
@@ -65,6 +61,8 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
     let inputs = &sig.inputs;
     quote! {
         #(#attrs)*
+        // `a >> b;` is how a DAG body orders tasks; Rust flags every unused shift result.
+        #[allow(unused_must_use)]
         #vis fn #name(#inputs) -> #krate::Result<#krate::Dag> {
             #krate::Dag::build(#dag_id, move || #block)
         }
@@ -97,20 +95,39 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         _ => quote!(#private::output),
     };
 
+    // Named as the user named them, so that rustc's messages about a call (a missing
+    // argument, say) name the parameter.
+    let param_names = task
+        .item
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(&*typed.pat),
+            FnArg::Receiver(_) => None,
+        })
+        .enumerate()
+        .map(|(i, pat)| match pat {
+            Pat::Ident(pat) => pat.ident.clone(),
+            _ => format_ident!("arg{}", i),
+        });
     let wired: Vec<(Ident, &Type, bool)> = task
         .params
         .iter()
-        .enumerate()
-        .filter_map(|(i, param)| match param {
+        .zip(param_names)
+        .filter_map(|(param, name)| match param {
             Param::Context => None,
-            Param::Owned(ty) => Some((format_ident!("arg{}", i), ty, false)),
-            Param::Shared(ty) => Some((format_ident!("arg{}", i), ty, true)),
+            Param::Owned(ty) => Some((name, ty, false)),
+            Param::Shared(ty) => Some((name, ty, true)),
         })
         .collect();
     let arg_names: Vec<&Ident> = wired.iter().map(|(name, _, _)| name).collect();
-    let arg_params = wired
-        .iter()
-        .map(|(name, ty, _)| quote_spanned!(ty.span()=> #name: impl #private::IntoArg<#ty>));
+    let arg_params = wired.iter().map(|(name, ty, _)| {
+        // The whole bound at the parameter's type: rustc's "required by this bound" note
+        // then points at the parameter rather than at `#[task]`.
+        let into_arg = respan(quote!(#private::IntoArg), ty.span());
+        quote_spanned!(ty.span()=> #name: impl #into_arg<#ty>)
+    });
     let arg_params: Vec<TokenStream> = arg_params.collect();
     let arg_specs = wired.iter().map(|(name, ty, shared)| {
         let mode = if *shared {
@@ -226,6 +243,23 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             }
         }
     }
+}
+
+/// `tokens` with every token at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// `Some(T::clone)` if the parameter type is `Clone`, else `None`, decided at compile time.

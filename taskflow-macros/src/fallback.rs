@@ -1,8 +1,9 @@
 //! The error path: the user's item unchanged plus the errors, so that only the macro's error
 //! shows and the editor keeps working.
 
-use proc_macro2::TokenStream;
-use quote::ToTokens;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::{Ident, Item};
 
 pub(crate) fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
     let mut tokens = item;
@@ -12,4 +13,32 @@ pub(crate) fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
 
 pub(crate) fn item_with_error(item: &impl ToTokens, error: syn::Error) -> TokenStream {
     with_error(item.to_token_stream(), error)
+}
+
+/// The error for an attribute on something other than a function with a body: at the item's
+/// keyword and name (`struct Extract`), saying what the item is.
+pub(crate) fn not_a_function(item: &TokenStream, expected: &str) -> syn::Error {
+    let found = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Struct(item)) => Some(("a struct", named(&item.struct_token, &item.ident))),
+        Ok(Item::Enum(item)) => Some(("an enum", named(&item.enum_token, &item.ident))),
+        Ok(Item::Union(item)) => Some(("a union", named(&item.union_token, &item.ident))),
+        Ok(Item::Trait(item)) => Some(("a trait", named(&item.trait_token, &item.ident))),
+        Ok(Item::Impl(item)) => Some(("an impl block", item.impl_token.to_token_stream())),
+        Ok(Item::Mod(item)) => Some(("a module", named(&item.mod_token, &item.ident))),
+        Ok(Item::Const(item)) => Some(("a const", named(&item.const_token, &item.ident))),
+        Ok(Item::Static(item)) => Some(("a static", named(&item.static_token, &item.ident))),
+        Ok(Item::Type(item)) => Some(("a type alias", named(&item.type_token, &item.ident))),
+        Ok(Item::Use(item)) => Some(("a `use`", item.use_token.to_token_stream())),
+        _ => None,
+    };
+    match found {
+        Some((what, tokens)) => {
+            syn::Error::new_spanned(tokens, format_args!("{expected}, not on {what}"))
+        }
+        None => syn::Error::new(Span::call_site(), expected),
+    }
+}
+
+fn named(keyword: &impl ToTokens, name: &Ident) -> TokenStream {
+    quote!(#keyword #name)
 }

@@ -1,5 +1,6 @@
 //! Checks on the user's function, each error spanned at the offending token.
 
+use quote::quote;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
 use crate::ast::is_simple_pattern;
@@ -25,9 +26,9 @@ impl Errors {
 pub(crate) fn task_fn(item: &ItemFn) -> syn::Result<()> {
     let mut errors = Errors::default();
     let sig = &item.sig;
-    if let Some(param) = sig.generics.params.first() {
+    if !sig.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(
-            param,
+            &sig.generics,
             "#[task] functions cannot be generic: the DAG needs one concrete type per value; \
              write a task per type, or call a generic helper from a concrete task",
         ));
@@ -101,15 +102,16 @@ fn check_param_type(ty: &Type, errors: &mut Errors) {
         )),
         Type::Reference(reference) => {
             if let Some(mutability) = &reference.mutability {
+                let and_token = &reference.and_token;
                 errors.push(syn::Error::new_spanned(
-                    mutability,
+                    quote!(#and_token #mutability),
                     "#[task] parameters cannot be `&mut`: take the value by value (`T`) to change it",
                 ));
             }
-            if let Some(lifetime) = &reference.lifetime {
+            if let Some(lifetime) = reference.lifetime.as_ref().filter(|l| l.ident != "static") {
                 errors.push(syn::Error::new_spanned(
                     lifetime,
-                    "#[task] parameters cannot name a lifetime: write `&T`",
+                    "#[task] parameters cannot name a lifetime other than `'static`: write `&T` to share an upstream value",
                 ));
             }
             if matches!(&*reference.elem, Type::Reference(_)) {

@@ -69,11 +69,104 @@ pub use xcom::{IntoArg, TaskRef, Xcom};
 /// need no version of their own.
 pub use chrono;
 
-/// Turns a function into a task. See the crate documentation.
+/// Turns a plain `fn` or `async fn` into a task.
+///
+/// Called inside a DAG (a `#[dag]` function or a [`Dag::build`] closure), the function does
+/// not run: it adds a task node and returns an [`Xcom<T>`] handle to its future value. Each
+/// parameter takes either a literal of its type or an `Xcom` of exactly its type; anything
+/// else is a compile error at the argument.
+///
+/// | parameter type | what the task receives |
+/// |---|---|
+/// | `T` | the value: moved when this is its only reader, else cloned (`T: Clone`) |
+/// | `&T` | the upstream value by reference, shared with other readers without a copy |
+/// | `&Context` | the [`Context`] of the try: injected, not wired |
+/// | `&'static T` | a value like any other (string literals, say) |
+///
+/// It returns `T`, `()` or `Result<T, E>` where `E` converts into [`TaskError`] (any standard
+/// error does). An `Err` or a panic fails the task with its message kept.
+///
+/// Generated next to the function, under the same name:
+/// - `name::call(...)`: the original function, to call directly (in unit tests, say);
+/// - `name::with(options).add(...)`: the task with per-call [`TaskOptions`], like Airflow's
+///   `.override(...)`; `name::with("an_id")` sets only the id.
+///
+/// Calling the same task twice adds two nodes: `name`, then `name__1`, `name__2`, ...
+///
+/// # Options
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `task_id = "id"` | the function's name | the default task id (suffixed on repeated calls) |
+/// | `trigger_rule = "all_done"` | `"all_success"` | when the task runs; see [`TriggerRule`] |
+/// | `crate = "path"` | `"::taskflow"` | where `taskflow` is, if renamed in `Cargo.toml` |
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn orders() -> Vec<f64> {
+///     vec![12.5, 80.0, 3.0]
+/// }
+///
+/// #[task(task_id = "large_orders")]
+/// fn large(orders: &Vec<f64>, min: f64) -> usize {
+///     orders.iter().filter(|&&amount| amount >= min).count()
+/// }
+///
+/// #[task(trigger_rule = "all_done")]
+/// async fn notify(ctx: &Context, count: usize) -> Result<String, TaskError> {
+///     Ok(format!("{}: {count} large orders", ctx.run_id()))
+/// }
+///
+/// let dag = Dag::build("orders", || {
+///     let all = orders();
+///     let count = large(all, 50.0);
+///     large::with("huge_orders").add(all, 75.0);
+///     notify(count);
+/// })?;
+/// assert_eq!(dag.task_ids(), ["orders", "large_orders", "huge_orders", "notify"]);
+/// let report = dag.test()?;
+/// assert_eq!(report.xcom::<usize>("large_orders")?, 1);
+/// assert_eq!(large::call(&vec![60.0, 70.0], 65.0), 1);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
 #[cfg(feature = "macros")]
 pub use taskflow_macros::task;
 
-/// Turns a function that calls tasks into a DAG builder. See the crate documentation.
+/// Turns a function whose body calls tasks into a function that builds a [`Dag`].
+///
+/// `#[dag] fn etl() { ... }` becomes `fn etl() -> taskflow::Result<Dag>`: the body runs once
+/// inside [`Dag::build`], with the function's name as the DAG id. The function may take
+/// parameters (captured by the body). `a >> b;` statements need no `let _ =` in its body.
+///
+/// # Options
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `dag_id = "id"` | the function's name | the DAG id |
+/// | `crate = "path"` | `"::taskflow"` | where `taskflow` is, if renamed in `Cargo.toml` |
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn say(word: &'static str) -> &'static str {
+///     word
+/// }
+///
+/// #[dag(dag_id = "greeting")]
+/// fn hello(times: usize) {
+///     let first = say("hello");
+///     for _ in 0..times {
+///         first >> say("world");
+///     }
+/// }
+///
+/// let dag = hello(2)?;
+/// assert_eq!(dag.dag_id(), "greeting");
+/// assert_eq!(dag.downstream_task_ids("say")?, ["say__1", "say__2"]);
+/// assert!(hello(1).test()?.succeeded());
+/// # Ok::<(), taskflow::Error>(())
+/// ```
 #[cfg(feature = "macros")]
 pub use taskflow_macros::dag;
 

@@ -68,12 +68,13 @@ impl<T> From<Xcom<T>> for TaskRef {
 /// A task argument: either a literal of the parameter's type or a handle to an upstream value.
 ///
 /// Implemented for `T` itself (a literal, which must be `Clone` because a DAG can run many
-/// times) and for [`Xcom<T>`]. Any other type is a compile error at the argument.
+/// times), for [`Xcom<T>`], and for `&str` where `T` is `String`. Any other type is a compile
+/// error at the argument.
 #[diagnostic::on_unimplemented(
-    message = "a task parameter of type `{T}` cannot take a `{Self}`",
-    label = "expected `{T}` or `Xcom<{T}>`",
-    note = "pass a literal of the parameter's type (it must be `Clone`: a DAG can run many times) \
-            or the `Xcom<{T}>` returned by an upstream task"
+    message = "a task parameter of type `{T}` cannot take this `{Self}` argument",
+    label = "expected `Xcom<{T}>`, or a literal `{T}` that is `Clone`",
+    note = "pass the `Xcom<{T}>` returned by an upstream task, or a literal of the parameter's \
+            type; a literal must be `Clone + Send + Sync + 'static` (a DAG can run many times)"
 )]
 pub trait IntoArg<T> {
     #[doc(hidden)]
@@ -83,6 +84,13 @@ pub trait IntoArg<T> {
 impl<T: Clone + Send + Sync + 'static> IntoArg<T> for T {
     fn into_arg(self) -> Arg {
         Arg::Literal(Arc::new(self))
+    }
+}
+
+/// A string literal for a `String` parameter: `greet("world")`.
+impl IntoArg<String> for &str {
+    fn into_arg(self) -> Arg {
+        Arg::Literal(Arc::new(self.to_owned()))
     }
 }
 

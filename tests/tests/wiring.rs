@@ -233,3 +233,20 @@ async fn async_plain_function_stays_callable() {
     }
     assert_eq!(fetch::call(4).await.unwrap(), 40);
 }
+
+#[test]
+fn a_string_parameter_takes_a_str_literal() {
+    #[task]
+    fn greet(name: String) -> String {
+        format!("hello {name}")
+    }
+    let report = Dag::build("greet", || {
+        greet("world");
+        greet(String::from("owned"));
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert_eq!(report.xcom::<String>("greet").unwrap(), "hello world");
+    assert_eq!(report.xcom::<String>("greet__1").unwrap(), "hello owned");
+}

@@ -218,9 +218,9 @@ impl<X: IntoTasks> ChainSteps for Vec<X> {
 /// }
 ///
 /// let dag = Dag::build("chained", || {
-///     let a = step("a".into());
-///     let (b, c) = (step("b".into()), step("c".into()));
-///     let d = step("d".into());
+///     let a = step("a");
+///     let (b, c) = (step("b"), step("c"));
+///     let d = step("d");
 ///     chain((a, [b, c], d)); // a >> [b, c] >> d
 /// })?;
 /// assert_eq!(dag.downstream_task_ids("step")?, ["step__1", "step__2"]);
