@@ -170,6 +170,11 @@ pub use taskflow_macros::task;
 #[cfg(feature = "macros")]
 pub use taskflow_macros::dag;
 
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExample;
+
 /// The names a DAG file needs: `use taskflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{
