@@ -1,0 +1,446 @@
+//! An ETL over a small CSV of orders: `extract` reads `examples/data/orders.csv`, `pivot`
+//! sums the amounts into a region x month table with row and column totals (pandas'
+//! `pivot_table(index="region", columns="month", values="amount", aggfunc="sum",
+//! margins=True)`), `summarize` counts the orders, and `load` prints the table and writes it
+//! as CSV. It shows a `&Context` parameter, a task failing with a `TaskError` (a bad row names
+//! its line), a literal argument (the minimum amount), a value shared by two tasks without a
+//! copy (`&Vec<Order>`), and the run report.
+//!
+//! Run it with `cargo run --example sales_etl`, or `cargo run --example sales_etl -- out.csv`
+//! to choose the output file (default: `target/sales_pivot.csv`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use taskflow::chrono::NaiveDate;
+use taskflow::prelude::*;
+
+/// Orders below this amount, in cents, are left out of the pivot table.
+const MIN_AMOUNT: u64 = 20_00;
+
+/// The CSV shipped with the examples, found wherever the example runs from.
+fn orders_csv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/orders.csv")
+}
+
+/// One row of the orders file.
+#[derive(Debug, Clone, PartialEq)]
+struct Order {
+    id: u32,
+    date: NaiveDate,
+    region: String,
+    product: String,
+    /// In cents, to sum money exactly.
+    amount: u64,
+}
+
+impl Order {
+    /// Parses `order_id,date,region,product,amount`.
+    fn parse(line: &str) -> Result<Order, String> {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [id, date, region, product, amount] = fields[..] else {
+            return Err(format!("expected 5 fields, found {}", fields.len()));
+        };
+        Ok(Order {
+            id: id.parse().map_err(|e| format!("order_id `{id}`: {e}"))?,
+            date: NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|e| format!("date `{date}` (expected YYYY-MM-DD): {e}"))?,
+            region: region.to_owned(),
+            product: product.to_owned(),
+            amount: parse_cents(amount)?,
+        })
+    }
+
+    /// The month of the order, `YYYY-MM`.
+    fn month(&self) -> String {
+        self.date.format("%Y-%m").to_string()
+    }
+}
+
+/// `"123.45"` (or `"123"`) as 12345 cents.
+fn parse_cents(text: &str) -> Result<u64, String> {
+    let invalid = || format!("amount `{text}` is not an amount like 12.50");
+    let (units, cents) = text.split_once('.').unwrap_or((text, "00"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(units) || !digits(cents) || cents.len() != 2 {
+        return Err(invalid());
+    }
+    let units: u64 = units.parse().map_err(|_| invalid())?;
+    let cents: u64 = cents.parse().map_err(|_| invalid())?;
+    Ok(units * 100 + cents)
+}
+
+/// 12345 cents as `"123.45"`.
+fn money(cents: u64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// A path relative to the current directory if it is under it, for shorter messages.
+fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(cwd).unwrap_or(path).display().to_string()
+}
+
+/// Sums of amounts by region (rows) and month (columns).
+#[derive(Debug, Clone, PartialEq)]
+struct Pivot {
+    regions: Vec<String>,
+    months: Vec<String>,
+    /// The sum of each (region, month) that has orders.
+    cells: BTreeMap<(String, String), u64>,
+}
+
+impl Pivot {
+    fn cell(&self, region: &str, month: &str) -> Option<u64> {
+        self.cells
+            .get(&(region.to_owned(), month.to_owned()))
+            .copied()
+    }
+
+    fn row_total(&self, region: &str) -> u64 {
+        self.months
+            .iter()
+            .filter_map(|m| self.cell(region, m))
+            .sum()
+    }
+
+    fn column_total(&self, month: &str) -> u64 {
+        self.regions
+            .iter()
+            .filter_map(|r| self.cell(r, month))
+            .sum()
+    }
+
+    fn grand_total(&self) -> u64 {
+        self.cells.values().sum()
+    }
+
+    /// The table as text cells: a header, one row per region, a `total` row; each row ends
+    /// with a `total` column. An empty cell (no order) is `empty`.
+    fn to_rows(&self, empty: &str) -> Vec<Vec<String>> {
+        let mut rows = Vec::with_capacity(self.regions.len() + 2);
+        let header = std::iter::once("region".to_owned())
+            .chain(self.months.iter().cloned())
+            .chain(std::iter::once("total".to_owned()));
+        rows.push(header.collect());
+        for region in &self.regions {
+            let mut row = vec![region.clone()];
+            row.extend(
+                self.months
+                    .iter()
+                    .map(|m| self.cell(region, m).map_or(empty.to_owned(), money)),
+            );
+            row.push(money(self.row_total(region)));
+            rows.push(row);
+        }
+        let mut totals = vec!["total".to_owned()];
+        totals.extend(self.months.iter().map(|m| money(self.column_total(m))));
+        totals.push(money(self.grand_total()));
+        rows.push(totals);
+        rows
+    }
+
+    /// The table aligned for a terminal: names left, numbers right, a rule above the totals.
+    fn to_text(&self) -> String {
+        let rows = self.to_rows("-");
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|col| rows.iter().map(|row| row[col].len()).max().unwrap_or(0))
+            .collect();
+        let mut text = String::new();
+        for (i, row) in rows.iter().enumerate() {
+            if i == rows.len() - 1 {
+                let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
+                text.push_str(&rule.join("  "));
+                text.push('\n');
+            }
+            for (col, (cell, width)) in row.iter().zip(&widths).enumerate() {
+                if col == 0 {
+                    text.push_str(&format!("{cell:<width$}"));
+                } else {
+                    text.push_str(&format!("  {cell:>width$}"));
+                }
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The table as CSV; an empty cell stays empty, as pandas writes a missing value.
+    fn to_csv(&self) -> String {
+        let rows = self.to_rows("");
+        rows.iter().map(|row| row.join(",") + "\n").collect()
+    }
+}
+
+/// What `summarize` found in all orders, before the minimum amount filter.
+#[derive(Debug, Clone, PartialEq)]
+struct Summary {
+    orders: usize,
+    total: u64,
+}
+
+/// Reads the orders. A `&Context` parameter is injected by the executor, not wired.
+#[task]
+fn extract(ctx: &Context, input: PathBuf) -> Result<Vec<Order>, TaskError> {
+    println!(
+        "extract: run {} of {}, logical date {}",
+        ctx.run_id(),
+        ctx.dag_id(),
+        ctx.logical_date().date_naive()
+    );
+    let file = shown(&input);
+    let text = fs::read_to_string(&input)
+        .map_err(|e| TaskError::msg(format!("cannot read {file}: {e}")))?;
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, header)) if header.trim() == "order_id,date,region,product,amount" => {}
+        other => {
+            return Err(TaskError::msg(format!(
+                "{file}, line 1: expected the header `order_id,date,region,product,amount`, \
+                 found `{}`",
+                other.map_or("", |(_, header)| header)
+            )));
+        }
+    }
+    let mut orders = Vec::new();
+    for (index, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let order = Order::parse(line)
+            .map_err(|e| TaskError::msg(format!("{file}, line {}: {e}", index + 1)))?;
+        orders.push(order);
+    }
+    println!("extract: read {} orders from {file}", orders.len());
+    Ok(orders)
+}
+
+/// Counts all the orders. `&Vec<Order>`: it shares the orders with `pivot`, no copy is made.
+/// (The parameter must be `&` the upstream type exactly, so `&[Order]` will not do: hence the
+/// `allow` for clippy's `ptr_arg`.)
+#[task]
+#[allow(clippy::ptr_arg)]
+fn summarize(orders: &Vec<Order>) -> Summary {
+    let total = orders.iter().map(|o| o.amount).sum();
+    let products: BTreeSet<&str> = orders.iter().map(|o| o.product.as_str()).collect();
+    if let Some(largest) = orders.iter().max_by_key(|o| o.amount) {
+        println!(
+            "summarize: {} orders of {} products, {} in all; the largest is #{} ({}, {}, {})",
+            orders.len(),
+            products.len(),
+            money(total),
+            largest.id,
+            largest.region,
+            largest.product,
+            money(largest.amount),
+        );
+    }
+    Summary {
+        orders: orders.len(),
+        total,
+    }
+}
+
+/// Sums the orders of at least `min_amount` cents by region and month.
+#[task]
+#[allow(clippy::ptr_arg)]
+fn pivot(orders: &Vec<Order>, min_amount: u64) -> Pivot {
+    let mut cells = BTreeMap::new();
+    let mut kept = 0;
+    for order in orders.iter().filter(|o| o.amount >= min_amount) {
+        *cells
+            .entry((order.region.clone(), order.month()))
+            .or_default() += order.amount;
+        kept += 1;
+    }
+    let regions: BTreeSet<String> = cells.keys().map(|(r, _)| r.clone()).collect();
+    let months: BTreeSet<String> = cells.keys().map(|(_, m)| m.clone()).collect();
+    println!(
+        "pivot: {kept} of {} orders of at least {} into {} regions x {} months",
+        orders.len(),
+        money(min_amount),
+        regions.len(),
+        months.len()
+    );
+    Pivot {
+        regions: regions.into_iter().collect(),
+        months: months.into_iter().collect(),
+        cells,
+    }
+}
+
+/// Prints the table and writes it as CSV to `output`, creating its directory. `table: Pivot`
+/// by value: `load` is its only reader, so the table is moved here, not cloned.
+#[task]
+fn load(table: Pivot, output: PathBuf) -> Result<PathBuf, TaskError> {
+    if let Some(dir) = output.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)
+            .map_err(|e| TaskError::msg(format!("cannot create {}: {e}", shown(dir))))?;
+    }
+    fs::write(&output, table.to_csv())
+        .map_err(|e| TaskError::msg(format!("cannot write {}: {e}", shown(&output))))?;
+    // One print, so that the lines of tasks running meanwhile do not land inside the table.
+    print!(
+        "load: wrote {} regions x {} months to {}\n\n{}",
+        table.regions.len(),
+        table.months.len(),
+        shown(&output),
+        table.to_text()
+    );
+    Ok(output)
+}
+
+/// The DAG, reading `input` and writing the table to `output`.
+#[dag]
+fn sales_etl(input: PathBuf, output: PathBuf) {
+    let orders = extract(input); // Xcom<Vec<Order>>: a handle, not the orders
+    summarize(orders); // two readers of `&Vec<Order>` share the one value
+    let table = pivot(orders, MIN_AMOUNT); // a handle and a literal
+    load(table, output);
+}
+
+#[cfg_attr(test, allow(dead_code))]
+#[tokio::main]
+async fn main() -> taskflow::Result<ExitCode> {
+    let output = std::env::args_os()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("target/sales_pivot.csv"), PathBuf::from);
+    let report = sales_etl(orders_csv(), output).run().await?;
+
+    println!(
+        "\n{} run {}: {}",
+        report.dag_id(),
+        report.run_id(),
+        if report.succeeded() {
+            "success"
+        } else {
+            "failed"
+        }
+    );
+    for task in report.tasks() {
+        let duration = task
+            .duration
+            .map_or_else(|| "-".to_owned(), |d| format!("{d:.1?}"));
+        let state = task.state.to_string();
+        println!("  {:<10} {state:<15} {duration:>8}", task.task_id);
+        if let Some(error) = &task.error {
+            println!("    {error}");
+        }
+    }
+    Ok(if report.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A path in the temp directory unique to this process and test.
+    fn temp_dir(test: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("taskflow-sales-etl-{}-{test}", std::process::id()))
+    }
+
+    /// The shipped rows as (region, month, cents), read without the example's parser.
+    fn rows() -> Vec<(String, String, u64)> {
+        let text = fs::read_to_string(orders_csv()).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|line| {
+                let f: Vec<&str> = line.split(',').collect();
+                let cents = f[4].replace('.', "").parse().unwrap();
+                (f[2].to_owned(), f[1][..7].to_owned(), cents)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pivots_the_orders_and_writes_the_csv() {
+        let dir = temp_dir("ok");
+        let output = dir.join("nested/pivot.csv");
+        let report = sales_etl(orders_csv(), output.clone()).test().unwrap();
+        assert!(report.succeeded());
+        for task in report.tasks() {
+            assert_eq!(task.state, TaskState::Success, "{}", task.task_id);
+        }
+
+        let rows = rows();
+        let kept: Vec<_> = rows.iter().filter(|r| r.2 >= MIN_AMOUNT).collect();
+        let sum = |region: &str, month: &str| -> u64 {
+            kept.iter()
+                .filter(|r| r.0 == region && r.1 == month)
+                .map(|r| r.2)
+                .sum()
+        };
+        let grand_total: u64 = kept.iter().map(|r| r.2).sum();
+        let table: Pivot = report.xcom("pivot").unwrap();
+        assert_eq!(table.regions, ["east", "north", "south", "west"]);
+        assert_eq!(table.months.len(), 6);
+        assert_eq!(
+            table.cell("north", "2026-03"),
+            Some(sum("north", "2026-03"))
+        );
+        assert_eq!(table.cell("west", "2026-05"), Some(sum("west", "2026-05")));
+        assert_eq!(sum("east", "2026-06"), 0);
+        assert_eq!(table.cell("east", "2026-06"), None); // only orders under the minimum
+        assert_eq!(table.grand_total(), grand_total);
+        let row_totals: u64 = table.regions.iter().map(|r| table.row_total(r)).sum();
+        assert_eq!(row_totals, grand_total);
+
+        let summary: Summary = report.xcom("summarize").unwrap();
+        assert_eq!(summary.orders, rows.len());
+        assert_eq!(summary.total, rows.iter().map(|r| r.2).sum::<u64>());
+
+        assert_eq!(report.xcom::<PathBuf>("load").unwrap(), output);
+        let csv = fs::read_to_string(&output).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "region,2026-01,2026-02,2026-03,2026-04,2026-05,2026-06,total"
+        );
+        assert_eq!(lines.len(), 1 + 4 + 1);
+        assert!(lines[1].starts_with("east,") && lines[1].contains(",,")); // the empty cell
+        assert!(lines[5].starts_with("total,"));
+        assert!(lines[5].ends_with(&format!(",{}", money(grand_total))));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_bad_row_fails_extract_with_its_line() {
+        let dir = temp_dir("bad_row");
+        fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("orders.csv");
+        fs::write(
+            &input,
+            "order_id,date,region,product,amount\n\
+             1,2026-01-05,north,widget,12.50\n\
+             2,2026-01-06,south,gadget,twelve\n",
+        )
+        .unwrap();
+        let output = dir.join("pivot.csv");
+        let report = sales_etl(input, output.clone()).test().unwrap();
+        assert!(!report.succeeded());
+        assert_eq!(report.state("extract"), TaskState::Failed);
+        let error = report.task("extract").unwrap().error.unwrap();
+        assert!(error.ends_with("orders.csv, line 3: amount `twelve` is not an amount like 12.50"));
+        for task in ["summarize", "pivot", "load"] {
+            assert_eq!(report.state(task), TaskState::UpstreamFailed, "{task}");
+        }
+        assert!(!output.exists());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn amounts_parse_to_exact_cents() {
+        assert_eq!(parse_cents("123.45"), Ok(12345));
+        assert_eq!(parse_cents("7"), Ok(700));
+        assert!(parse_cents("1.5").is_err());
+        assert!(parse_cents("-1.00").is_err());
+        assert_eq!(money(12345), "123.45");
+        assert_eq!(money(5), "0.05");
+    }
+}
