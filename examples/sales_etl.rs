@@ -4,7 +4,7 @@
 //! margins=True)`), `summarize` counts the orders, and `load` prints the table and writes it
 //! as CSV. It shows a `&Context` parameter, a task failing with a `TaskError` (a bad row names
 //! its line), a literal argument (the minimum amount), a value shared by two tasks without a
-//! copy (`&Vec<Order>`), and the run report.
+//! copy (`&[Order]`), and the run report.
 //!
 //! Run it with `cargo run --example sales_etl`, or `cargo run --example sales_etl -- out.csv`
 //! to choose the output file (default: `target/sales_pivot.csv`).
@@ -217,12 +217,10 @@ fn extract(ctx: &Context, input: PathBuf) -> Result<Vec<Order>, TaskError> {
     Ok(orders)
 }
 
-/// Counts all the orders. `&Vec<Order>`: it shares the orders with `pivot`, no copy is made.
-/// (The parameter must be `&` the upstream type exactly, so `&[Order]` will not do: hence the
-/// `allow` for clippy's `ptr_arg`.)
+/// Counts all the orders. `&[Order]`: it shares the orders (a `Vec<Order>` upstream) with
+/// `pivot`, no copy is made.
 #[task]
-#[allow(clippy::ptr_arg)]
-fn summarize(orders: &Vec<Order>) -> Summary {
+fn summarize(orders: &[Order]) -> Summary {
     let total = orders.iter().map(|o| o.amount).sum();
     let products: BTreeSet<&str> = orders.iter().map(|o| o.product.as_str()).collect();
     if let Some(largest) = orders.iter().max_by_key(|o| o.amount) {
@@ -245,8 +243,7 @@ fn summarize(orders: &Vec<Order>) -> Summary {
 
 /// Sums the orders of at least `min_amount` cents by region and month.
 #[task]
-#[allow(clippy::ptr_arg)]
-fn pivot(orders: &Vec<Order>, min_amount: u64) -> Pivot {
+fn pivot(orders: &[Order], min_amount: u64) -> Pivot {
     let mut cells = BTreeMap::new();
     let mut kept = 0;
     for order in orders.iter().filter(|o| o.amount >= min_amount) {
@@ -296,7 +293,7 @@ fn load(table: Pivot, output: PathBuf) -> Result<PathBuf, TaskError> {
 #[dag]
 fn sales_etl(input: PathBuf, output: PathBuf) {
     let orders = extract(input); // Xcom<Vec<Order>>: a handle, not the orders
-    summarize(orders); // two readers of `&Vec<Order>` share the one value
+    summarize(orders); // two readers of `&[Order]` share the one value
     let table = pivot(orders, MIN_AMOUNT); // a handle and a literal
     load(table, output);
 }

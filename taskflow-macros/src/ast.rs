@@ -1,6 +1,7 @@
 //! The model of a `#[task]` function: its parameters by kind and its output, keeping the
 //! original syn nodes for spans.
 
+use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
 /// A task function, checked and classified.
@@ -16,7 +17,9 @@ pub(crate) enum Param {
     Context,
     /// `T`: the value, moved or cloned.
     Owned(Type),
-    /// `&T`: the value shared by reference (`&'static T` is `Owned`).
+    /// `&T`: the value shared by reference (`&'static T` is `Owned`). Holds the type of the
+    /// upstream value: `T`, or the owning type of an unsized view (`&[E]` reads a `Vec<E>`,
+    /// `&str` a `String`, `&Path` a `PathBuf`).
     Shared(Type),
 }
 
@@ -71,8 +74,27 @@ fn param(ty: &Type) -> Param {
         Type::Reference(reference) if last_segment_is(&reference.elem, "Context") => Param::Context,
         // `&'static T` is a value like any other (a string literal, say), not a borrow.
         Type::Reference(reference) if reference.lifetime.is_some() => Param::Owned(ty.clone()),
-        Type::Reference(reference) => Param::Shared((*reference.elem).clone()),
+        Type::Reference(reference) => Param::Shared(owning_type(&reference.elem)),
         other => Param::Owned(other.clone()),
+    }
+}
+
+/// The type of the upstream value a `&elem` parameter reads: unsized views read the type
+/// that owns them, which derefs to the view at the call.
+fn owning_type(elem: &Type) -> Type {
+    let span = elem.span();
+    match elem {
+        Type::Slice(slice) => {
+            let item = &slice.elem;
+            syn::parse_quote_spanned!(span=> ::std::vec::Vec<#item>)
+        }
+        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
+            syn::parse_quote_spanned!(span=> ::std::string::String)
+        }
+        Type::Path(path) if last_segment_is(elem, "Path") && path.path.segments.len() <= 3 => {
+            syn::parse_quote_spanned!(span=> ::std::path::PathBuf)
+        }
+        other => other.clone(),
     }
 }
 

@@ -60,7 +60,7 @@ pub use executor::{RunDag, RunOptions};
 pub use policy::trigger_rule::TriggerRule;
 pub use report::{DagRunState, RunReport, TaskReport};
 pub use task::context::{Context, Params};
-pub use task::error::{TaskError, TaskErrorKind};
+pub use task::error::{ResultExt, TaskError, TaskErrorKind};
 pub use task::options::TaskOptions;
 pub use task::state::TaskState;
 pub use xcom::{IntoArg, TaskRef, Xcom};
@@ -80,6 +80,7 @@ pub use chrono;
 /// |---|---|
 /// | `T` | the value: moved when this is its only reader, else cloned (`T: Clone`) |
 /// | `&T` | the upstream value by reference, shared with other readers without a copy |
+/// | `&[E]`, `&str`, `&Path` | the same for an upstream `Vec<E>`, `String`, `PathBuf` |
 /// | `&Context` | the [`Context`] of the try: injected, not wired |
 /// | `&'static T` | a value like any other (string literals, say) |
 ///
@@ -109,7 +110,7 @@ pub use chrono;
 /// }
 ///
 /// #[task(task_id = "large_orders")]
-/// fn large(orders: &Vec<f64>, min: f64) -> usize {
+/// fn large(orders: &[f64], min: f64) -> usize {
 ///     orders.iter().filter(|&&amount| amount >= min).count()
 /// }
 ///
@@ -127,7 +128,7 @@ pub use chrono;
 /// assert_eq!(dag.task_ids(), ["orders", "large_orders", "huge_orders", "notify"]);
 /// let report = dag.test()?;
 /// assert_eq!(report.xcom::<usize>("large_orders")?, 1);
-/// assert_eq!(large::call(&vec![60.0, 70.0], 65.0), 1);
+/// assert_eq!(large::call(&[60.0, 70.0], 65.0), 1);
 /// # Ok::<(), taskflow::Error>(())
 /// ```
 #[cfg(feature = "macros")]
@@ -178,8 +179,8 @@ struct ReadmeExample;
 /// The names a DAG file needs: `use taskflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Context, Dag, DagRunState, Params, RunDag, RunOptions, RunReport, TaskError, TaskOptions,
-        TaskRef, TaskState, TriggerRule, Xcom, chain,
+        Context, Dag, DagRunState, Params, ResultExt, RunDag, RunOptions, RunReport, TaskError,
+        TaskOptions, TaskRef, TaskState, TriggerRule, Xcom, chain,
     };
     #[cfg(feature = "macros")]
     pub use crate::{dag, task};

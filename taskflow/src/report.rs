@@ -19,6 +19,22 @@ pub enum DagRunState {
     Failed,
 }
 
+impl DagRunState {
+    /// Airflow's name of the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for DagRunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// What one task did in a run.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -151,6 +151,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the double borrow is the probe
     fn clone_probe_tells_clone_types_apart() {
         struct NotClone;
         #[allow(unused_imports)]

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::Duration;
 
-use taskflow::prelude::*;
 use taskflow::Error;
+use taskflow::prelude::*;
 
 /// How long a test waits for a signal before declaring a hang (never reached when it passes).
 const HANG: Duration = Duration::from_secs(30);
@@ -141,7 +141,10 @@ fn std_errors_convert_with_the_question_mark_and_keep_their_message() {
     .unwrap();
     assert_eq!(report.xcom::<u64>("parse").unwrap(), 12);
     assert_eq!(report.state("parse__1"), TaskState::Failed);
-    assert_eq!(report.task("parse__1").unwrap().error.as_deref(), Some("invalid digit found in string"));
+    assert_eq!(
+        report.task("parse__1").unwrap().error.as_deref(),
+        Some("invalid digit found in string")
+    );
 }
 
 #[test]
@@ -164,7 +167,10 @@ fn a_task_returning_its_own_error_type_fails_with_its_message() {
     .unwrap()
     .test()
     .unwrap();
-    assert_eq!(report.task("fetch").unwrap().error.as_deref(), Some("quota of 100 rows exceeded"));
+    assert_eq!(
+        report.task("fetch").unwrap().error.as_deref(),
+        Some("quota of 100 rows exceeded")
+    );
 }
 
 #[test]
@@ -190,10 +196,16 @@ fn a_panic_fails_the_task_with_its_message_and_nothing_else() {
     .test()
     .unwrap();
     assert_eq!(report.state("explode"), TaskState::Failed);
-    assert_eq!(report.task("explode").unwrap().error.as_deref(), Some("task panicked: index 1 out of range"));
+    assert_eq!(
+        report.task("explode").unwrap().error.as_deref(),
+        Some("task panicked: index 1 out of range")
+    );
     assert_eq!(report.state("explode__1"), TaskState::Success);
     assert_eq!(report.state("explode_async"), TaskState::Failed);
-    assert_eq!(report.task("explode_async").unwrap().error.as_deref(), Some("task panicked: async boom"));
+    assert_eq!(
+        report.task("explode_async").unwrap().error.as_deref(),
+        Some("task panicked: async boom")
+    );
 }
 
 #[test]
@@ -230,7 +242,10 @@ fn fail_now_fails_the_task() {
     .test()
     .unwrap();
     assert_eq!(report.state("strict"), TaskState::Failed);
-    assert_eq!(report.task("strict").unwrap().error.as_deref(), Some("schema changed"));
+    assert_eq!(
+        report.task("strict").unwrap().error.as_deref(),
+        Some("schema changed")
+    );
 }
 
 /// Counts clones, to see values move rather than copy.
@@ -273,12 +288,19 @@ fn a_single_reader_gets_the_value_by_move_in_run() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let before = CLONES.load(Ordering::SeqCst);
     let report = runtime.block_on(dag.run()).unwrap();
-    assert_eq!(CLONES.load(Ordering::SeqCst), before, "a single reader must get the value without a clone");
+    assert_eq!(
+        CLONES.load(Ordering::SeqCst),
+        before,
+        "a single reader must get the value without a clone"
+    );
     assert_eq!(report.xcom::<usize>("size").unwrap(), 1024);
     assert_eq!(report.xcom::<usize>("length").unwrap(), 16);
     // The moved value is gone from the report, and says so.
     let error = report.xcom::<Tracked>("make_tracked").unwrap_err();
-    assert!(error.to_string().contains("moved into its downstream"), "{error}");
+    assert!(
+        error.to_string().contains("moved into its downstream"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -289,7 +311,7 @@ fn several_readers_by_reference_share_one_value() {
         (0..10_000).collect()
     }
     #[task]
-    fn address(data: &Vec<u64>) -> u64 {
+    fn address(data: &[u64]) -> u64 {
         SEEN.lock().unwrap().push(data.as_ptr() as usize);
         data.iter().sum()
     }
@@ -305,8 +327,13 @@ fn several_readers_by_reference_share_one_value() {
     assert_eq!(report.xcom::<u64>("address__2").unwrap(), 49_995_000);
     let seen = SEEN.lock().unwrap();
     assert_eq!(seen.len(), 3);
-    assert!(seen.iter().all(|&p| p == seen[0]), "every reader must see the same buffer");
-    let kept = report.with_value("big", |v: &Vec<u64>| v.as_ptr() as usize).unwrap();
+    assert!(
+        seen.iter().all(|&p| p == seen[0]),
+        "every reader must see the same buffer"
+    );
+    let kept = report
+        .with_value("big", |v: &Vec<u64>| v.as_ptr() as usize)
+        .unwrap();
     assert_eq!(kept, seen[0], "the report keeps the very same buffer");
 }
 
@@ -368,11 +395,27 @@ fn xcom_read_back_errors_instead_of_panicking() {
     .unwrap();
     assert_eq!(
         report.xcom::<String>("number").unwrap_err(),
-        Error::XcomType { task_id: "number".into(), requested: "alloc::string::String".into(), actual: "u32".into() }
+        Error::XcomType {
+            task_id: "number".into(),
+            requested: "alloc::string::String".into(),
+            actual: "u32".into()
+        }
     );
-    assert!(matches!(report.xcom::<u32>("fails"), Err(Error::XcomMissing { .. })));
-    assert!(report.xcom::<u32>("fails").unwrap_err().to_string().contains("it ended failed"));
-    assert!(matches!(report.xcom::<u32>("absent"), Err(Error::UnknownTask { .. })));
+    assert!(matches!(
+        report.xcom::<u32>("fails"),
+        Err(Error::XcomMissing { .. })
+    ));
+    assert!(
+        report
+            .xcom::<u32>("fails")
+            .unwrap_err()
+            .to_string()
+            .contains("it ended failed")
+    );
+    assert!(matches!(
+        report.xcom::<u32>("absent"),
+        Err(Error::UnknownTask { .. })
+    ));
     assert_eq!(report.state("absent"), TaskState::None);
 }
 
@@ -396,11 +439,22 @@ fn the_report_has_times_tries_and_durations() {
     let second = report.task("second").unwrap();
     assert_eq!((first.state, first.tries), (TaskState::Success, 1));
     assert!(first.start_date.unwrap() <= first.end_date.unwrap());
-    assert!(first.end_date.unwrap() <= second.start_date.unwrap(), "second starts after first ends");
-    assert_eq!(second.duration.unwrap(), (second.end_date.unwrap() - second.start_date.unwrap()).to_std().unwrap());
+    assert!(
+        first.end_date.unwrap() <= second.start_date.unwrap(),
+        "second starts after first ends"
+    );
+    assert_eq!(
+        second.duration.unwrap(),
+        (second.end_date.unwrap() - second.start_date.unwrap())
+            .to_std()
+            .unwrap()
+    );
     assert!(report.start_date() <= first.start_date.unwrap());
     assert!(second.end_date.unwrap() <= report.end_date());
-    assert_eq!(report.tasks().map(|t| t.task_id).collect::<Vec<_>>(), ["first", "second"]);
+    assert_eq!(
+        report.tasks().map(|t| t.task_id).collect::<Vec<_>>(),
+        ["first", "second"]
+    );
 }
 
 #[test]
@@ -408,7 +462,13 @@ fn context_gives_run_facts_params_and_side_values() {
     #[task]
     fn producer(ctx: &Context) -> String {
         ctx.xcom_push("rows", 42u64);
-        format!("{}|{}|{}|{}", ctx.dag_id(), ctx.run_id(), ctx.task_id(), ctx.try_number())
+        format!(
+            "{}|{}|{}|{}",
+            ctx.dag_id(),
+            ctx.run_id(),
+            ctx.task_id(),
+            ctx.try_number()
+        )
     }
     #[task]
     fn consumer(ctx: &Context, _after: String) -> Result<u64, TaskError> {
@@ -416,20 +476,28 @@ fn context_gives_run_facts_params_and_side_values() {
         let factor: u64 = ctx.param("factor")?;
         Ok(rows * factor)
     }
-    let date = taskflow::chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().to_utc();
+    let date = taskflow::chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+        .unwrap()
+        .to_utc();
     let dag = Dag::build("ctx", || {
         consumer(producer());
     })
     .unwrap();
     let options = RunOptions::new().logical_date(date).param("factor", 2);
     let report = dag.test_with(options).unwrap();
-    assert_eq!(report.xcom::<String>("producer").unwrap(), "ctx|manual__2026-01-02T03:04:05+00:00|producer|1");
+    assert_eq!(
+        report.xcom::<String>("producer").unwrap(),
+        "ctx|manual__2026-01-02T03:04:05+00:00|producer|1"
+    );
     assert_eq!(report.xcom::<u64>("consumer").unwrap(), 84);
     assert_eq!(report.logical_date(), date);
     // A missing param is a clear task failure, not a crash.
     let report = dag.test().unwrap();
     assert_eq!(report.state("consumer"), TaskState::Failed);
-    assert_eq!(report.task("consumer").unwrap().error.as_deref(), Some("param `factor`: not set"));
+    assert_eq!(
+        report.task("consumer").unwrap().error.as_deref(),
+        Some("param `factor`: not set")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,7 +519,10 @@ async fn run_inside_tokio_and_run_the_same_dag_twice() {
     }
     let dag = twice().unwrap();
     let first = dag.run().await.unwrap();
-    let second = dag.run_with(RunOptions::new().run_id("second")).await.unwrap();
+    let second = dag
+        .run_with(RunOptions::new().run_id("second"))
+        .await
+        .unwrap();
     assert_eq!(first.xcom::<u64>("sum").unwrap(), 6);
     assert_eq!(second.xcom::<u64>("sum").unwrap(), 6);
     assert_eq!(second.run_id(), "second");
@@ -508,4 +579,59 @@ fn many_runs_in_parallel_share_the_executor() {
         })
         .collect();
     assert!(handles.into_iter().all(|h| h.join().unwrap()));
+}
+
+#[test]
+fn context_on_errors_keeps_the_cause() {
+    #[task]
+    fn read_config() -> Result<String, TaskError> {
+        std::fs::read_to_string("/definitely/not/here.toml").context("cannot read the config")
+    }
+    let report = Dag::build("ctx_errors", || {
+        read_config();
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    let error = report.task("read_config").unwrap().error.unwrap();
+    assert!(
+        error.starts_with("cannot read the config: No such file or directory"),
+        "{error}"
+    );
+}
+
+#[test]
+fn default_run_ids_follow_airflow() {
+    let dag = Dag::build("ids", || {}).unwrap();
+    let whole = taskflow::chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let fraction = taskflow::chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00.123456789Z")
+        .unwrap()
+        .to_utc();
+    assert_eq!(
+        dag.test_with(RunOptions::new().logical_date(whole))
+            .unwrap()
+            .run_id(),
+        "manual__2026-03-01T00:00:00+00:00"
+    );
+    assert_eq!(
+        dag.test_with(RunOptions::new().logical_date(fraction))
+            .unwrap()
+            .run_id(),
+        "manual__2026-03-01T00:00:00.123456+00:00"
+    );
+}
+
+#[test]
+fn states_print_with_airflow_names_and_padding() {
+    assert_eq!(
+        format!("[{:<17}]", TaskState::UpstreamFailed),
+        "[upstream_failed  ]"
+    );
+    assert_eq!(format!("{:>8}", DagRunState::Failed), "  failed");
+    assert_eq!(
+        TriggerRule::NoneFailedMinOneSuccess.to_string(),
+        "none_failed_min_one_success"
+    );
 }

@@ -1,8 +1,8 @@
 //! Validation before anything runs: cycles, duplicate ids, foreign handles, misuse outside a DAG.
 #![allow(unused_must_use)]
 
-use taskflow::prelude::*;
 use taskflow::Error;
+use taskflow::prelude::*;
 
 #[task]
 fn step() -> u32 {
@@ -31,7 +31,10 @@ fn a_cycle_is_an_error_naming_its_tasks_in_order() {
         }
         other => panic!("expected a cycle error, got {other:?}"),
     }
-    assert_eq!(error.to_string(), "dag `cyclic` has a cycle: step -> inc -> inc__1 -> step");
+    assert_eq!(
+        error.to_string(),
+        "dag `cyclic` has a cycle: step -> inc -> inc__1 -> step"
+    );
 }
 
 #[test]
@@ -41,7 +44,13 @@ fn a_task_ordered_after_itself_is_a_cycle() {
         a >> a;
     })
     .unwrap_err();
-    assert_eq!(error, Error::Cycle { dag_id: "self_loop".into(), tasks: vec!["step".into(), "step".into()] });
+    assert_eq!(
+        error,
+        Error::Cycle {
+            dag_id: "self_loop".into(),
+            tasks: vec!["step".into(), "step".into()]
+        }
+    );
 }
 
 #[test]
@@ -63,8 +72,17 @@ fn two_tasks_with_the_same_explicit_id_are_an_error() {
         inc::with("load").add(1);
     })
     .unwrap_err();
-    assert_eq!(error, Error::DuplicateTaskId { dag_id: "dupes".into(), task_id: "load".into() });
-    assert_eq!(error.to_string(), "dag `dupes` has two tasks with the id `load`");
+    assert_eq!(
+        error,
+        Error::DuplicateTaskId {
+            dag_id: "dupes".into(),
+            task_id: "load".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "dag `dupes` has two tasks with the id `load`"
+    );
 }
 
 #[test]
@@ -84,7 +102,10 @@ fn an_invalid_explicit_id_is_an_error() {
         step::with("has space").add();
     })
     .unwrap_err();
-    assert!(matches!(&error, Error::InvalidTaskId { task_id, .. } if task_id == "has space"), "{error:?}");
+    assert!(
+        matches!(&error, Error::InvalidTaskId { task_id, .. } if task_id == "has space"),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -95,8 +116,18 @@ fn a_handle_from_another_dag_is_an_error() {
         inc(smuggled.unwrap());
     })
     .unwrap_err();
-    assert_eq!(error, Error::ForeignHandle { dag_id: "second".into(), task_id: "inc".into() });
-    assert!(error.to_string().contains("handles are only valid inside the DAG that created them"));
+    assert_eq!(
+        error,
+        Error::ForeignHandle {
+            dag_id: "second".into(),
+            task_id: "inc".into()
+        }
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("handles are only valid inside the DAG that created them")
+    );
 }
 
 #[test]
@@ -112,10 +143,16 @@ fn an_ordering_edge_to_another_dag_is_an_error() {
 
 #[test]
 fn a_task_called_outside_a_dag_panics_with_what_to_do() {
-    let panic = std::panic::catch_unwind(|| step()).unwrap_err();
+    let panic = std::panic::catch_unwind(step).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
-    assert!(message.contains("task `step` was used outside of a DAG"), "{message}");
-    assert!(message.contains("step::call") || message.contains("<task>::call"), "{message}");
+    assert!(
+        message.contains("task `step` was used outside of a DAG"),
+        "{message}"
+    );
+    assert!(
+        message.contains("step::call") || message.contains("<task>::call"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -141,7 +178,13 @@ fn a_panic_while_building_is_an_error_and_the_next_build_is_clean() {
         panic!("config file missing");
     })
     .unwrap_err();
-    assert_eq!(error, Error::BuildPanicked { dag_id: "broken".into(), message: "config file missing".into() });
+    assert_eq!(
+        error,
+        Error::BuildPanicked {
+            dag_id: "broken".into(),
+            message: "config file missing".into()
+        }
+    );
     let dag = Dag::build("after", || {
         step();
     })
@@ -165,7 +208,12 @@ fn a_non_clone_value_read_by_value_twice_is_an_error() {
     })
     .unwrap_err();
     match &error {
-        Error::ValueNotShareable { task_id, readers, type_name, .. } => {
+        Error::ValueNotShareable {
+            task_id,
+            readers,
+            type_name,
+            ..
+        } => {
             assert_eq!(task_id, "connect");
             assert_eq!(*readers, 2);
             assert!(type_name.ends_with("Connection"));
@@ -201,6 +249,9 @@ fn unknown_task_ids_in_queries_are_errors() {
     .unwrap();
     assert_eq!(
         dag.upstream_task_ids("nope").unwrap_err(),
-        Error::UnknownTask { dag_id: "q".into(), task_id: "nope".into() }
+        Error::UnknownTask {
+            dag_id: "q".into(),
+            task_id: "nope".into()
+        }
     );
 }

@@ -17,7 +17,20 @@ fn add(a: u64, b: u64) -> u64 {
 
 #[task]
 #[allow(clippy::too_many_arguments)]
-fn twelve(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64, g: u64, h: u64, i: u64, j: u64, k: String, l: &u64) -> String {
+fn twelve(
+    a: u64,
+    b: u64,
+    c: u64,
+    d: u64,
+    e: u64,
+    f: u64,
+    g: u64,
+    h: u64,
+    i: u64,
+    j: u64,
+    k: String,
+    l: &u64,
+) -> String {
     format!("{k}{}", a + b + c + d + e + f + g + h + i + j + l)
 }
 
@@ -41,7 +54,20 @@ fn each_parameter_takes_a_literal_or_a_handle() {
 fn more_than_eight_parameters_and_upstreams() {
     let report = Dag::build("wide", || {
         let n: Vec<Xcom<u64>> = (0..11).map(number).collect();
-        twelve(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9], "sum=".to_string(), n[10]);
+        twelve(
+            n[0],
+            n[1],
+            n[2],
+            n[3],
+            n[4],
+            n[5],
+            n[6],
+            n[7],
+            n[8],
+            n[9],
+            "sum=".to_string(),
+            n[10],
+        );
     })
     .unwrap()
     .test()
@@ -96,7 +122,12 @@ fn macro_task_id_option_names_the_task() {
 #[test]
 fn per_call_override_sets_the_id_and_the_trigger_rule() {
     let dag = Dag::build("overrides", || {
-        let a = number::with(TaskOptions::new().task_id("first").trigger_rule(TriggerRule::AllDone)).add(1);
+        let a = number::with(
+            TaskOptions::new()
+                .task_id("first")
+                .trigger_rule(TriggerRule::AllDone),
+        )
+        .add(1);
         number::with("second".to_string()).add(2);
         a
     })
@@ -115,8 +146,14 @@ fn macro_trigger_rule_option_applies_to_every_call() {
         tolerant::with(TaskOptions::new().trigger_rule(TriggerRule::OneSuccess)).add();
     })
     .unwrap();
-    assert_eq!(dag.trigger_rule("tolerant").unwrap(), TriggerRule::NoneFailed);
-    assert_eq!(dag.trigger_rule("tolerant__1").unwrap(), TriggerRule::OneSuccess);
+    assert_eq!(
+        dag.trigger_rule("tolerant").unwrap(),
+        TriggerRule::NoneFailed
+    );
+    assert_eq!(
+        dag.trigger_rule("tolerant__1").unwrap(),
+        TriggerRule::OneSuccess
+    );
 }
 
 #[test]
@@ -164,7 +201,10 @@ fn shift_operators_add_ordering_edges_and_return_the_right_side() {
         d << a; // a before d
     })
     .unwrap();
-    assert_eq!(dag.downstream_task_ids("number").unwrap(), ["number__1", "number__3"]);
+    assert_eq!(
+        dag.downstream_task_ids("number").unwrap(),
+        ["number__1", "number__3"]
+    );
     assert_eq!(dag.downstream_task_ids("number__1").unwrap(), ["number__2"]);
     assert_eq!(dag.upstream_task_ids("number__3").unwrap(), ["number"]);
 }
@@ -184,9 +224,18 @@ fn lists_on_either_side_of_shift_operators() {
         [a, c] >> e; // array of one type on the left
     })
     .unwrap();
-    assert_eq!(dag.downstream_task_ids("number").unwrap(), ["label", "number__1", "number__3"]);
-    assert_eq!(dag.upstream_task_ids("number__2").unwrap(), ["label", "number__1"]);
-    assert_eq!(dag.upstream_task_ids("number__3").unwrap(), ["number", "number__1"]);
+    assert_eq!(
+        dag.downstream_task_ids("number").unwrap(),
+        ["label", "number__1", "number__3"]
+    );
+    assert_eq!(
+        dag.upstream_task_ids("number__2").unwrap(),
+        ["label", "number__1"]
+    );
+    assert_eq!(
+        dag.upstream_task_ids("number__3").unwrap(),
+        ["number", "number__1"]
+    );
 }
 
 #[test]
@@ -196,10 +245,16 @@ fn chain_links_steps_and_pairs_lists_of_equal_length() {
         chain((t[0], [t[1], t[2]], [t[3], t[4]], t[5]));
     })
     .unwrap();
-    assert_eq!(dag.downstream_task_ids("number").unwrap(), ["number__1", "number__2"]);
+    assert_eq!(
+        dag.downstream_task_ids("number").unwrap(),
+        ["number__1", "number__2"]
+    );
     assert_eq!(dag.downstream_task_ids("number__1").unwrap(), ["number__3"]);
     assert_eq!(dag.downstream_task_ids("number__2").unwrap(), ["number__4"]);
-    assert_eq!(dag.upstream_task_ids("number__5").unwrap(), ["number__3", "number__4"]);
+    assert_eq!(
+        dag.upstream_task_ids("number__5").unwrap(),
+        ["number__3", "number__4"]
+    );
 }
 
 #[test]
@@ -222,7 +277,10 @@ fn ordering_edges_order_execution() {
 #[test]
 fn plain_function_stays_callable() {
     assert_eq!(add::call(2, 3), 5);
-    assert_eq!(twelve::call(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, "n=".into(), &1), "n=11");
+    assert_eq!(
+        twelve::call(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, "n=".into(), &1),
+        "n=11"
+    );
 }
 
 #[tokio::test]
@@ -249,4 +307,49 @@ fn a_string_parameter_takes_a_str_literal() {
     .unwrap();
     assert_eq!(report.xcom::<String>("greet").unwrap(), "hello world");
     assert_eq!(report.xcom::<String>("greet__1").unwrap(), "hello owned");
+}
+
+#[test]
+fn slice_str_and_path_parameters_share_owned_upstream_values() {
+    use std::path::{Path, PathBuf};
+    #[task]
+    fn numbers() -> Vec<u64> {
+        vec![1, 2, 3]
+    }
+    #[task]
+    fn name() -> String {
+        "orders".to_string()
+    }
+    #[task]
+    fn folder() -> PathBuf {
+        PathBuf::from("/data/in")
+    }
+    #[task]
+    fn describe(values: &[u64], label: &str, dir: &Path) -> String {
+        format!(
+            "{label}:{}:{}",
+            values.iter().sum::<u64>(),
+            dir.join("x.csv").display()
+        )
+    }
+    let report = Dag::build("views", || {
+        let n = numbers();
+        describe(n, name(), folder());
+        describe::with("literals").add(vec![5], "lit".to_string(), PathBuf::from("/tmp"));
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert_eq!(
+        report.xcom::<String>("describe").unwrap(),
+        "orders:6:/data/in/x.csv"
+    );
+    assert_eq!(
+        report.xcom::<String>("literals").unwrap(),
+        "lit:5:/tmp/x.csv"
+    );
+    assert_eq!(
+        describe::call(&[1, 1], "plain", Path::new("/p")),
+        "plain:2:/p/x.csv"
+    );
 }

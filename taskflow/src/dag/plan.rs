@@ -139,7 +139,11 @@ fn check_acyclic(dag_id: &str, nodes: &[Node], edges: &[(u32, u32)]) -> Result<(
         .unwrap_or_else(|| vec![start]);
     let mut path = cycle_through(&graph, start, &component);
     // Start the cycle at its earliest-added task, so the message does not depend on traversal.
-    let first = path.iter().enumerate().min_by_key(|(_, node)| node.index()).map_or(0, |(i, _)| i);
+    let first = path
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, node)| node.index())
+        .map_or(0, |(i, _)| i);
     path.rotate_left(first);
     let tasks = path
         .iter()

@@ -34,7 +34,7 @@ use pool::Pool;
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct RunOptions {
-    /// The run id. Default: `manual__<logical date in RFC 3339>`.
+    /// The run id. Default: Airflow's `manual__<logical date in ISO 8601>`.
     pub run_id: Option<String>,
     /// The logical date. Default: now.
     pub logical_date: Option<DateTime<Utc>>,
@@ -104,9 +104,7 @@ impl Dag {
 
     async fn run_on(&self, handle: Handle, options: RunOptions, keep: bool) -> Result<RunReport> {
         let logical_date = options.logical_date.unwrap_or_else(Utc::now);
-        let run_id = options
-            .run_id
-            .unwrap_or_else(|| format!("manual__{}", logical_date.to_rfc3339()));
+        let run_id = options.run_id.unwrap_or_else(|| default_run_id(logical_date));
         let info = RunInfo::new(
             Arc::clone(&self.inner.dag_id),
             run_id,
@@ -157,6 +155,21 @@ impl Dag {
             run()
         }
     }
+}
+
+/// Airflow's id of a manual run: `manual__` and the logical date in ISO 8601, to the
+/// microsecond when it has a fraction (`manual__2026-01-02T03:04:05.123456+00:00`).
+fn default_run_id(logical_date: DateTime<Utc>) -> String {
+    use chrono::{SecondsFormat, Timelike};
+    let micros = logical_date
+        .with_nanosecond(logical_date.nanosecond() / 1000 * 1000)
+        .unwrap_or(logical_date);
+    let format = if micros.nanosecond() == 0 {
+        SecondsFormat::Secs
+    } else {
+        SecondsFormat::Micros
+    };
+    format!("manual__{}", micros.to_rfc3339_opts(format, false))
 }
 
 /// Runs a DAG that may have failed to build: lets `my_dag().test()` and

@@ -124,6 +124,40 @@ impl fmt::Debug for TaskError {
     }
 }
 
+/// Adds context to an error on its way out of a task, like `anyhow::Context`.
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// fn read(path: &str) -> Result<String, TaskError> {
+///     std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))
+/// }
+/// let error = read("/no/such/file.csv").unwrap_err();
+/// assert!(error.to_string().starts_with("cannot read /no/such/file.csv: "), "{error}");
+/// ```
+pub trait ResultExt<T> {
+    /// On error, a [`TaskError`] that reads `"{message}: {error}"`.
+    fn context(self, message: impl fmt::Display) -> Result<T, TaskError>;
+    /// Like [`ResultExt::context`], building the message only on error.
+    fn with_context<M: fmt::Display>(self, message: impl FnOnce() -> M) -> Result<T, TaskError>;
+}
+
+impl<T, E: Into<TaskError>> ResultExt<T> for Result<T, E> {
+    fn context(self, message: impl fmt::Display) -> Result<T, TaskError> {
+        self.with_context(|| message)
+    }
+
+    fn with_context<M: fmt::Display>(self, message: impl FnOnce() -> M) -> Result<T, TaskError> {
+        self.map_err(|error| {
+            let error: TaskError = error.into();
+            TaskError {
+                kind: error.kind,
+                inner: Box::new(Message(format!("{}: {error:#}", message()))),
+            }
+        })
+    }
+}
+
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for TaskError {
     fn from(error: E) -> Self {
         Self::new(error)
