@@ -1,6 +1,8 @@
 //! Procedural macros of `taskflow`: `#[task]` and `#[dag]`. Use them through the `taskflow`
 //! crate, which re-exports them and documents them.
 
+#![forbid(unsafe_code)]
+
 mod ast;
 mod attr;
 mod expand;

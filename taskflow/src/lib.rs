@@ -45,6 +45,7 @@
 //! - [`Dag::run`] and [`Dag::test`] run a DAG; [`RunReport`] tells what happened.
 
 #![doc(html_no_source)]
+#![forbid(unsafe_code)]
 
 mod dag;
 mod error;
