@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::ids::{IdAllocator, IdRepr, is_valid_id};
+use super::ids::{IdRepr, TaskIds, is_valid_id};
 use super::{Input, Node};
 use crate::task::body::TaskBody;
 use crate::xcom::{Arg, ReadMode, TaskRef, Xcom};
@@ -17,7 +17,7 @@ pub(crate) struct Builder {
     pub(crate) inputs: Vec<Input>,
     /// Ordering edges (`a >> b`), as `(upstream, downstream)`.
     pub(crate) order_edges: Vec<(u32, u32)>,
-    ids: IdAllocator,
+    pub(crate) ids: TaskIds,
     pub(crate) errors: Vec<Error>,
 }
 
@@ -35,7 +35,7 @@ impl Builder {
             nodes: Vec::new(),
             inputs: Vec::new(),
             order_edges: Vec::new(),
-            ids: IdAllocator::default(),
+            ids: TaskIds::default(),
             errors: Vec::new(),
         }
     }
@@ -48,7 +48,7 @@ impl Builder {
     ) -> TaskRef {
         let node = u32::try_from(self.nodes.len()).expect("a DAG holds at most 2^32 tasks");
         let id = match &options.task_id {
-            None => self.ids.auto(body.name()),
+            None => self.ids.auto(body.name(), node),
             Some(id) => self.explicit_id(id, node, body),
         };
         let start = self.inputs.len() as u64;
@@ -96,7 +96,7 @@ impl Builder {
                 dag_id: self.dag_id.clone(),
                 task_id: id.to_owned(),
             });
-            self.ids.auto(body.name())
+            self.ids.auto(body.name(), node)
         })
     }
 

@@ -31,25 +31,33 @@ pub(crate) fn is_valid_id(id: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Hands out ids while a DAG is built and detects explicit duplicates.
+/// Hands out ids while a DAG is built, detects explicit duplicates, and afterwards finds
+/// the node of an id without formatting every generated id.
 #[derive(Default)]
-pub(crate) struct IdAllocator {
-    next_suffix: HashMap<&'static str, u32>,
+pub(crate) struct TaskIds {
+    /// Per default name: the next suffix, and the `(suffix, node)` pairs handed out, in order.
+    generated: HashMap<&'static str, Generated>,
     explicit: HashMap<Box<str>, u32>,
 }
 
-impl IdAllocator {
-    /// The next generated id for a task named `base`.
-    pub(crate) fn auto(&mut self, base: &'static str) -> IdRepr {
-        let next = self.next_suffix.entry(base).or_insert(0);
+#[derive(Default)]
+struct Generated {
+    next: u32,
+    nodes: Vec<(u32, u32)>,
+}
+
+impl TaskIds {
+    /// The next generated id for `node`, a task named `base`.
+    pub(crate) fn auto(&mut self, base: &'static str, node: u32) -> IdRepr {
+        let explicit = &self.explicit;
+        let generated = self.generated.entry(base).or_default();
         loop {
-            let n = *next;
-            *next += 1;
-            let taken = !self.explicit.is_empty()
-                && self
-                    .explicit
-                    .contains_key(id_text(&IdRepr::Auto(n), base).as_ref());
+            let n = generated.next;
+            generated.next += 1;
+            let taken = !explicit.is_empty()
+                && explicit.contains_key(id_text(&IdRepr::Auto(n), base).as_ref());
             if !taken {
+                generated.nodes.push((n, node));
                 return IdRepr::Auto(n);
             }
         }
@@ -57,19 +65,36 @@ impl IdAllocator {
 
     /// Registers an explicit id for `node`; `Err` if the id is already taken.
     pub(crate) fn explicit(&mut self, id: &str, node: u32) -> Result<IdRepr, ()> {
-        if self.explicit.contains_key(id) || self.is_generated(id) {
+        if self.find(id).is_some() {
             return Err(());
         }
         self.explicit.insert(id.into(), node);
         Ok(IdRepr::Explicit(id.into()))
     }
 
-    fn is_generated(&self, id: &str) -> bool {
-        let (base, n) = match id.rsplit_once("__").map(|(b, n)| (b, n.parse::<u32>())) {
-            Some((base, Ok(n))) if n > 0 => (base, n),
-            _ => (id, 0),
+    /// The node with this id.
+    pub(crate) fn find(&self, id: &str) -> Option<u32> {
+        if let Some(&node) = self.explicit.get(id) {
+            return Some(node);
+        }
+        // `base__n` with n > 0 written without leading zeros, as generated.
+        let suffixed = id.rsplit_once("__").and_then(|(base, digits)| {
+            let n = digits
+                .parse::<u32>()
+                .ok()
+                .filter(|&n| n > 0 && n.to_string() == digits)?;
+            Some((base, n))
+        });
+        let lookup = |base: &str, n: u32| {
+            let nodes = &self.generated.get(base)?.nodes;
+            nodes
+                .binary_search_by_key(&n, |&(suffix, _)| suffix)
+                .ok()
+                .map(|i| nodes[i].1)
         };
-        self.next_suffix.get(base).is_some_and(|&next| n < next)
+        suffixed
+            .and_then(|(base, n)| lookup(base, n))
+            .or_else(|| lookup(id, 0))
     }
 }
 
@@ -82,24 +107,40 @@ mod tests {
     }
 
     #[test]
+    fn finds_nodes_by_generated_and_explicit_ids() {
+        let mut ids = TaskIds::default();
+        ids.auto("total", 0);
+        ids.explicit("total__1", 1).unwrap();
+        ids.auto("total", 2); // steps over total__1: total__2
+        ids.auto("load__x", 3);
+        assert_eq!(ids.find("total"), Some(0));
+        assert_eq!(ids.find("total__1"), Some(1));
+        assert_eq!(ids.find("total__2"), Some(2));
+        assert_eq!(ids.find("load__x"), Some(3));
+        assert_eq!(ids.find("total__3"), None);
+        assert_eq!(ids.find("total__02"), None);
+        assert_eq!(ids.find("nope"), None);
+    }
+
+    #[test]
     fn repeated_names_get_airflow_suffixes() {
-        let mut ids = IdAllocator::default();
-        assert_eq!(text(ids.auto("total")), "total");
-        assert_eq!(text(ids.auto("total")), "total__1");
-        assert_eq!(text(ids.auto("total")), "total__2");
+        let mut ids = TaskIds::default();
+        assert_eq!(text(ids.auto("total", 0)), "total");
+        assert_eq!(text(ids.auto("total", 1)), "total__1");
+        assert_eq!(text(ids.auto("total", 2)), "total__2");
     }
 
     #[test]
     fn explicit_ids_clash_with_generated_and_explicit_ones() {
-        let mut ids = IdAllocator::default();
-        ids.auto("total");
-        ids.auto("total");
+        let mut ids = TaskIds::default();
+        ids.auto("total", 0);
+        ids.auto("total", 1);
         assert!(ids.explicit("total", 2).is_err());
         assert!(ids.explicit("total__1", 2).is_err());
         assert!(ids.explicit("total__2", 2).is_ok());
         assert!(ids.explicit("total__2", 3).is_err());
         // the generated sequence steps over the explicit id
-        assert_eq!(text(ids.auto("total")), "total__3");
+        assert_eq!(text(ids.auto("total", 3)), "total__3");
     }
 
     #[test]

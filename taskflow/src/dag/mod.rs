@@ -5,9 +5,8 @@ mod deps;
 mod ids;
 mod plan;
 
-use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 pub(crate) use builder::add_task;
 pub use deps::{ChainSteps, IntoTasks, chain};
@@ -17,7 +16,7 @@ pub(crate) use plan::Plan;
 use crate::task::body::TaskBody;
 use crate::xcom::{ReadMode, Value};
 use crate::{Error, Result, TaskOptions};
-use ids::{IdRepr, is_valid_id};
+use ids::{IdRepr, TaskIds, is_valid_id};
 
 /// One task node: its body, id, inputs and per-call options.
 pub(crate) struct Node {
@@ -54,7 +53,7 @@ pub(crate) struct DagInner {
     pub(crate) nodes: Vec<Node>,
     pub(crate) inputs: Vec<Input>,
     pub(crate) plan: Plan,
-    index: OnceLock<HashMap<Box<str>, u32>>,
+    ids: TaskIds,
 }
 
 impl DagInner {
@@ -66,18 +65,10 @@ impl DagInner {
 
     /// The node with this task id.
     pub(crate) fn node(&self, task_id: &str) -> Result<u32> {
-        let index = self.index.get_or_init(|| {
-            (0..self.nodes.len() as u32)
-                .map(|i| (self.task_id(i).into(), i))
-                .collect()
-        });
-        index
-            .get(task_id)
-            .copied()
-            .ok_or_else(|| Error::UnknownTask {
-                dag_id: self.dag_id.to_string(),
-                task_id: task_id.to_owned(),
-            })
+        self.ids.find(task_id).ok_or_else(|| Error::UnknownTask {
+            dag_id: self.dag_id.to_string(),
+            task_id: task_id.to_owned(),
+        })
     }
 }
 
@@ -137,7 +128,7 @@ impl Dag {
                 nodes: builder.nodes,
                 inputs: builder.inputs,
                 plan,
-                index: OnceLock::new(),
+                ids: builder.ids,
             }),
         })
     }

@@ -104,7 +104,9 @@ impl Dag {
 
     async fn run_on(&self, handle: Handle, options: RunOptions, keep: bool) -> Result<RunReport> {
         let logical_date = options.logical_date.unwrap_or_else(Utc::now);
-        let run_id = options.run_id.unwrap_or_else(|| default_run_id(logical_date));
+        let run_id = options
+            .run_id
+            .unwrap_or_else(|| default_run_id(logical_date));
         let info = RunInfo::new(
             Arc::clone(&self.inner.dag_id),
             run_id,
