@@ -35,6 +35,12 @@ pub enum Error {
         /// The rejected id.
         task_id: String,
     },
+    /// A DAG id is empty or holds characters other than letters, digits, `_`, `-` and `.`.
+    #[error("dag id `{dag_id}` is not valid: use letters, digits, `_`, `-` or `.`")]
+    InvalidDagId {
+        /// The rejected id.
+        dag_id: String,
+    },
     /// A handle made while building one DAG was used while building another one.
     #[error(
         "dag `{dag_id}`: task `{task_id}` was given a handle from another DAG; \

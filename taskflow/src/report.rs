@@ -154,6 +154,20 @@ impl RunReport {
             .map_or(TaskState::None, |node| self.run.record(node).state)
     }
 
+    /// How many tries of a task ran (Airflow's `try_number` after the run); 0 if it never
+    /// ran or the DAG has no such task.
+    pub fn try_number(&self, task_id: &str) -> u32 {
+        self.node(task_id)
+            .map_or(0, |node| self.run.record(node).tries)
+    }
+
+    /// The error message of a task's last try, if it failed or was skipped with a reason.
+    pub fn error(&self, task_id: &str) -> Option<String> {
+        self.node(task_id)
+            .ok()
+            .and_then(|node| self.run.record(node).error.clone())
+    }
+
     /// What one task did, or `None` if the DAG has no such task.
     pub fn task(&self, task_id: &str) -> Option<TaskReport> {
         self.node(task_id).ok().map(|node| self.task_report(node))

@@ -635,3 +635,27 @@ fn states_print_with_airflow_names_and_padding() {
         "none_failed_min_one_success"
     );
 }
+
+#[tokio::test]
+async fn runs_can_be_spawned_on_tokio() {
+    #[task]
+    fn one() -> u8 {
+        1
+    }
+    let dag = Dag::build("spawned", || {
+        one();
+    })
+    .unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let dag = dag.clone();
+            tokio::spawn(async move { dag.run().await })
+        })
+        .collect();
+    for handle in handles {
+        let report = handle.await.unwrap().unwrap();
+        assert_eq!(report.xcom::<u8>("one").unwrap(), 1);
+        assert_eq!(report.try_number("one"), 1);
+        assert_eq!(report.error("one"), None);
+    }
+}

@@ -255,3 +255,14 @@ fn unknown_task_ids_in_queries_are_errors() {
         }
     );
 }
+
+#[test]
+fn an_invalid_dag_id_is_an_error() {
+    let error = Dag::build("no/slashes", || {}).unwrap_err();
+    assert_eq!(
+        error,
+        Error::InvalidDagId {
+            dag_id: "no/slashes".into()
+        }
+    );
+}

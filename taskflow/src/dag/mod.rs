@@ -109,10 +109,7 @@ impl Dag {
     pub fn build<R>(dag_id: impl Into<String>, body: impl FnOnce() -> R) -> Result<Dag> {
         let dag_id = dag_id.into();
         if !is_valid_id(&dag_id) {
-            return Err(Error::InvalidTaskId {
-                dag_id: dag_id.clone(),
-                task_id: dag_id,
-            });
+            return Err(Error::InvalidDagId { dag_id });
         }
         let (mut builder, outcome) = builder::with_builder(dag_id, body);
         if let Err(panic) = outcome {
