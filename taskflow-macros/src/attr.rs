@@ -3,34 +3,18 @@
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
-/// Airflow's trigger rule names, with the runtime's variant of each.
-const TRIGGER_RULES: &[(&str, &str)] = &[
-    ("all_success", "AllSuccess"),
-    ("all_failed", "AllFailed"),
-    ("all_done", "AllDone"),
-    ("all_done_setup_success", "AllDoneSetupSuccess"),
-    ("all_done_min_one_success", "AllDoneMinOneSuccess"),
-    ("all_skipped", "AllSkipped"),
-    ("one_failed", "OneFailed"),
-    ("one_success", "OneSuccess"),
-    ("one_done", "OneDone"),
-    ("none_failed", "NoneFailed"),
-    ("none_failed_min_one_success", "NoneFailedMinOneSuccess"),
-    ("none_skipped", "NoneSkipped"),
-    ("always", "Always"),
-];
+use crate::settings::{self, Settings};
 
-const TASK_OPTIONS: &str = "task_id, trigger_rule, crate";
-const DAG_OPTIONS: &str = "dag_id, crate";
+const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, max_retry_delay, execution_timeout, crate";
+const DAG_OPTIONS: &str = "dag_id, default_args, crate";
 
 /// The options of `#[task(...)]`.
 #[derive(Default)]
 pub(crate) struct TaskAttr {
     pub(crate) task_id: Option<LitStr>,
-    /// The variant of `TriggerRule`, spanned at the user's string.
-    pub(crate) trigger_rule: Option<Ident>,
+    pub(crate) settings: Settings,
     pub(crate) krate: Option<Path>,
 }
 
@@ -38,6 +22,8 @@ pub(crate) struct TaskAttr {
 #[derive(Default)]
 pub(crate) struct DagAttr {
     pub(crate) dag_id: Option<LitStr>,
+    /// The `default_args(...)` settings, if given.
+    pub(crate) default_args: Option<Settings>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -47,9 +33,8 @@ pub(crate) fn parse_task(tokens: TokenStream) -> syn::Result<TaskAttr> {
         if meta.path.is_ident("task_id") {
             let id = id_value(&meta, "task_id")?;
             set_once(&meta, &mut attr.task_id, id)
-        } else if meta.path.is_ident("trigger_rule") {
-            let rule = trigger_rule(&meta)?;
-            set_once(&meta, &mut attr.trigger_rule, rule)
+        } else if attr.settings.parse(&meta)? {
+            Ok(())
         } else if meta.path.is_ident("crate") {
             let path = crate_path(&meta)?;
             set_once(&meta, &mut attr.krate, path)
@@ -67,6 +52,16 @@ pub(crate) fn parse_dag(tokens: TokenStream) -> syn::Result<DagAttr> {
         if meta.path.is_ident("dag_id") {
             let id = id_value(&meta, "dag_id")?;
             set_once(&meta, &mut attr.dag_id, id)
+        } else if meta.path.is_ident("default_args") {
+            let mut settings = Settings::default();
+            meta.parse_nested_meta(|inner| {
+                if settings.parse(&inner)? {
+                    Ok(())
+                } else {
+                    Err(unknown(&inner, "default_args", settings::NAMES))
+                }
+            })?;
+            set_once(&meta, &mut attr.default_args, settings)
         } else if meta.path.is_ident("crate") {
             let path = crate_path(&meta)?;
             set_once(&meta, &mut attr.krate, path)
@@ -88,7 +83,11 @@ fn unknown(meta: &ParseNestedMeta<'_>, what: &str, expected: &str) -> syn::Error
     ))
 }
 
-fn set_once<T>(meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: T) -> syn::Result<()> {
+pub(crate) fn set_once<T>(
+    meta: &ParseNestedMeta<'_>,
+    slot: &mut Option<T>,
+    value: T,
+) -> syn::Result<()> {
     if slot.is_some() {
         let name = meta
             .path
@@ -123,30 +122,16 @@ fn id_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
     }
 }
 
-fn trigger_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
-    let lit = string_value(meta, "trigger_rule", "all_done")?;
-    let name = lit.value();
-    match TRIGGER_RULES.iter().find(|(airflow, _)| *airflow == name) {
-        Some((_, variant)) => Ok(Ident::new(variant, lit.span())),
-        None => {
-            let names: Vec<&str> = TRIGGER_RULES.iter().map(|(airflow, _)| *airflow).collect();
-            Err(syn::Error::new(
-                lit.span(),
-                format_args!(
-                    "unknown trigger rule {name:?}; expected one of: {}",
-                    names.join(", ")
-                ),
-            ))
-        }
-    }
-}
-
 fn crate_path(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
     string_value(meta, "crate", "::taskflow")?.parse()
 }
 
 /// The `= "..."` after `key`; any other value is an error at the value, naming the key.
-fn string_value(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<LitStr> {
+pub(crate) fn string_value(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+) -> syn::Result<LitStr> {
     let usage = format!("`{key} = \"{example}\"`");
     if !meta.input.peek(Token![=]) {
         return Err(syn::Error::new_spanned(

@@ -59,12 +59,18 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
         .dag_id
         .map_or_else(|| name.to_string(), |id| id.value());
     let inputs = &sig.inputs;
+    let default_args = attr.default_args.map_or_else(
+        || quote!(#krate::TaskOptions::EMPTY),
+        |args| args.options(&krate),
+    );
     quote! {
         #(#attrs)*
         // `a >> b;` is how a DAG body orders tasks; Rust flags every unused shift result.
         #[allow(unused_must_use)]
         #vis fn #name(#inputs) -> #krate::Result<#krate::Dag> {
-            #krate::Dag::build(#dag_id, move || #block)
+            #krate::Dag::builder(#dag_id)
+                .default_args(#default_args)
+                .build(move || #block)
         }
     }
 }
@@ -175,13 +181,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     } else {
         quote!(#private::Invocation::Ready(#wrap(#call)))
     };
-    let options = match &attr.trigger_rule {
-        Some(rule) => {
-            quote!(#krate::TaskOptions::EMPTY.with_const_trigger_rule(#krate::TriggerRule::#rule))
-        }
-        None => quote!(#krate::TaskOptions::EMPTY),
-    };
-
+    let options = attr.settings.options(&krate);
     let plain = plain_fn(&task.item);
     let doc_call = format!(
         "The plain function of task `{name}`, callable directly (for example in unit tests)."

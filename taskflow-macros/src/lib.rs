@@ -5,8 +5,10 @@
 
 mod ast;
 mod attr;
+mod duration;
 mod expand;
 mod fallback;
+mod settings;
 mod valid;
 
 use proc_macro::TokenStream;

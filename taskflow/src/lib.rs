@@ -55,7 +55,7 @@ mod report;
 mod task;
 mod xcom;
 
-pub use dag::{ChainSteps, Dag, IntoTasks, chain};
+pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, chain};
 pub use error::{Error, Result};
 pub use executor::{RunDag, RunOptions};
 pub use policy::trigger_rule::TriggerRule;

@@ -49,8 +49,10 @@ pub struct TaskReport {
     pub start_date: Option<DateTime<Utc>>,
     /// When it ended.
     pub end_date: Option<DateTime<Utc>>,
-    /// `end_date - start_date`.
+    /// `end_date - start_date`, over all tries and the waits between them.
     pub duration: Option<Duration>,
+    /// When each try started, in order (virtual times in a `test()` run).
+    pub try_start_dates: Vec<DateTime<Utc>>,
     /// The error of its last try, with its sources (`"reading: disk gone"`).
     pub error: Option<String>,
 }
@@ -94,7 +96,7 @@ pub struct RunReport {
 
 impl RunReport {
     pub(crate) fn new(run: Arc<RunState>) -> Self {
-        let end = run.started.elapsed();
+        let end = run.now();
         Self { run, end }
     }
 
@@ -246,13 +248,14 @@ impl RunReport {
     }
 
     fn task_report(&self, node: u32) -> TaskReport {
+        let record = self.run.record(node);
         let Record {
             state,
             tries,
             start,
             end,
-            error,
-        } = self.run.record(node).clone();
+            ..
+        } = *record;
         TaskReport {
             task_id: self.run.dag.task_id(node).into_owned(),
             state,
@@ -260,7 +263,12 @@ impl RunReport {
             start_date: start.map(|at| self.date(at)),
             end_date: end.map(|at| self.date(at)),
             duration: start.zip(end).map(|(start, end)| end.saturating_sub(start)),
-            error,
+            try_start_dates: start
+                .iter()
+                .chain(&record.retry_starts)
+                .map(|&at| self.date(at))
+                .collect(),
+            error: record.error.clone(),
         }
     }
 }

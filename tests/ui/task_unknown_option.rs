@@ -1,6 +1,6 @@
 use taskflow::prelude::*;
 
-#[task(retries = 3)]
+#[task(retry = 3)]
 fn extract() -> u64 {
     1
 }

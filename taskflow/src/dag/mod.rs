@@ -54,6 +54,8 @@ pub(crate) struct DagInner {
     pub(crate) inputs: Vec<Input>,
     pub(crate) plan: Plan,
     ids: TaskIds,
+    /// The DAG's defaults for its tasks' options.
+    pub(crate) default_args: TaskOptions,
 }
 
 impl DagInner {
@@ -61,6 +63,27 @@ impl DagInner {
     pub(crate) fn task_id(&self, node: u32) -> std::borrow::Cow<'_, str> {
         let node = &self.nodes[node as usize];
         id_text(&node.id, node.body.name())
+    }
+
+    /// One option of task `node`: per call, then `#[task]`, then the DAG's defaults.
+    pub(crate) fn option<T>(
+        &self,
+        node: u32,
+        get: impl Fn(&TaskOptions) -> Option<T>,
+    ) -> Option<T> {
+        self.nodes[node as usize]
+            .option(&get)
+            .or_else(|| get(&self.default_args))
+    }
+
+    /// The options of task `node`: per call, then `#[task]`, then the DAG's defaults.
+    pub(crate) fn options(&self, node: u32) -> TaskOptions {
+        let node = &self.nodes[node as usize];
+        let own = node.options.as_deref().map_or_else(
+            || node.body.options().clone(),
+            |o| o.or(node.body.options()),
+        );
+        own.or(&self.default_args)
     }
 
     /// The node with this task id.
@@ -107,27 +130,40 @@ impl Dag {
     /// Builds a DAG from a closure that calls tasks, then validates it: a cycle, a duplicate
     /// task id, a handle from another DAG or a panic in `body` is an error.
     pub fn build<R>(dag_id: impl Into<String>, body: impl FnOnce() -> R) -> Result<Dag> {
-        let dag_id = dag_id.into();
-        if !is_valid_id(&dag_id) {
-            return Err(Error::InvalidDagId { dag_id });
+        Dag::builder(dag_id).build(body)
+    }
+
+    /// A builder for a DAG with options, such as defaults for all its tasks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn fetch() -> u32 {
+    ///     1
+    /// }
+    ///
+    /// #[task(retries = 5)]
+    /// fn flaky() -> u32 {
+    ///     2
+    /// }
+    ///
+    /// let dag = Dag::builder("defaults")
+    ///     .default_args(TaskOptions::new().retries(2).retry_delay(Duration::from_secs(30)))
+    ///     .build(|| {
+    ///         fetch();
+    ///         flaky();
+    ///     })?;
+    /// assert_eq!(dag.task_options("fetch")?.retries, Some(2));
+    /// assert_eq!(dag.task_options("flaky")?.retries, Some(5)); // the task's own option wins
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn builder(dag_id: impl Into<String>) -> DagBuilder {
+        DagBuilder {
+            dag_id: dag_id.into(),
+            default_args: TaskOptions::EMPTY,
         }
-        let (mut builder, outcome) = builder::with_builder(dag_id, body);
-        if let Err(panic) = outcome {
-            return Err(Error::BuildPanicked {
-                dag_id: builder.dag_id,
-                message: crate::executor::panic_message(&*panic),
-            });
-        }
-        let plan = plan::plan(&mut builder)?;
-        Ok(Dag {
-            inner: Arc::new(DagInner {
-                dag_id: builder.dag_id.into(),
-                nodes: builder.nodes,
-                inputs: builder.inputs,
-                plan,
-                ids: builder.ids,
-            }),
-        })
     }
 
     /// The DAG's id.
@@ -174,9 +210,60 @@ impl Dag {
             .collect())
     }
 
+    /// The options of a task as they apply: per-call overrides, then the task's `#[task]`
+    /// options, then the DAG's defaults. Unset fields take Airflow's defaults when run.
+    pub fn task_options(&self, task_id: &str) -> Result<TaskOptions> {
+        Ok(self.inner.options(self.inner.node(task_id)?))
+    }
+
     /// The trigger rule of a task, with defaults applied.
     pub fn trigger_rule(&self, task_id: &str) -> Result<crate::TriggerRule> {
         Ok(self.inner.plan.trigger_rules[self.inner.node(task_id)? as usize])
+    }
+}
+
+/// Options of a DAG being built; see [`Dag::builder`].
+#[derive(Debug, Clone)]
+pub struct DagBuilder {
+    dag_id: String,
+    default_args: TaskOptions,
+}
+
+impl DagBuilder {
+    /// Defaults for every task of the DAG (Airflow's `default_args`); a task's own options
+    /// and per-call overrides take precedence.
+    pub fn default_args(mut self, defaults: TaskOptions) -> Self {
+        self.default_args = defaults;
+        self
+    }
+
+    /// Builds the DAG from a closure that calls tasks, then validates it; see [`Dag::build`].
+    pub fn build<R>(self, body: impl FnOnce() -> R) -> Result<Dag> {
+        let DagBuilder {
+            dag_id,
+            default_args,
+        } = self;
+        if !is_valid_id(&dag_id) {
+            return Err(Error::InvalidDagId { dag_id });
+        }
+        let (mut builder, outcome) = builder::with_builder(dag_id, body);
+        if let Err(panic) = outcome {
+            return Err(Error::BuildPanicked {
+                dag_id: builder.dag_id,
+                message: crate::executor::panic_message(&*panic),
+            });
+        }
+        let plan = plan::plan(&mut builder, &default_args)?;
+        Ok(Dag {
+            inner: Arc::new(DagInner {
+                dag_id: builder.dag_id.into(),
+                nodes: builder.nodes,
+                inputs: builder.inputs,
+                plan,
+                ids: builder.ids,
+                default_args,
+            }),
+        })
     }
 }
 

@@ -34,7 +34,10 @@ impl Plan {
 }
 
 /// Checks the recorded DAG and derives its plan; the first problem found is the error.
-pub(crate) fn plan(builder: &mut Builder) -> Result<Plan, Error> {
+pub(crate) fn plan(
+    builder: &mut Builder,
+    default_args: &crate::TaskOptions,
+) -> Result<Plan, Error> {
     if let Some(error) = builder.errors.drain(..).next() {
         return Err(error);
     }
@@ -114,7 +117,11 @@ pub(crate) fn plan(builder: &mut Builder) -> Result<Plan, Error> {
     let trigger_rules = builder
         .nodes
         .iter()
-        .map(|node| node.option(|o| o.trigger_rule).unwrap_or_default())
+        .map(|node| {
+            node.option(|o| o.trigger_rule)
+                .or(default_args.trigger_rule)
+                .unwrap_or_default()
+        })
         .collect();
     Ok(Plan {
         upstream_count,

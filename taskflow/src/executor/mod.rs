@@ -2,6 +2,8 @@
 //! [`Dag::run`] and [`Dag::test`].
 
 mod args;
+mod attempt;
+mod clock;
 mod pool;
 mod run;
 mod slot;
@@ -15,6 +17,8 @@ use tokio::sync::oneshot;
 
 pub use args::Args;
 pub(crate) use run::{Record, RunState};
+
+use clock::Clock;
 pub(crate) use slot::SlotValue;
 pub(crate) use unwind::panic_message;
 
@@ -44,6 +48,10 @@ pub struct RunOptions {
     /// by value. Default: yes in [`Dag::test`]; in [`Dag::run`] values are moved to their
     /// last reader and only the values no task reads are kept.
     pub keep_xcoms: Option<bool>,
+    /// Whether waits (retry delays, later sensor intervals) skip ahead in virtual time when
+    /// nothing else of the run is queued or running, instead of sleeping. Default: yes in
+    /// [`Dag::test`], no in [`Dag::run`]. Task bodies and timeouts still take real time.
+    pub virtual_time: Option<bool>,
 }
 
 impl RunOptions {
@@ -76,6 +84,12 @@ impl RunOptions {
         self
     }
 
+    /// Sets whether waits skip ahead in virtual time.
+    pub fn virtual_time(mut self, virtual_time: bool) -> Self {
+        self.virtual_time = Some(virtual_time);
+        self
+    }
+
     /// Sets whether every task's value is kept for the report.
     pub fn keep_xcoms(mut self, keep: bool) -> Self {
         self.keep_xcoms = Some(keep);
@@ -98,11 +112,19 @@ impl Dag {
         let handle = Handle::try_current().map_err(|_| Error::NoRuntime {
             dag_id: self.dag_id().to_owned(),
         })?;
-        let keep = options.keep_xcoms.unwrap_or(false);
-        self.run_on(handle, options, keep).await
+        self.run_on(handle, options, false).await
     }
 
-    async fn run_on(&self, handle: Handle, options: RunOptions, keep: bool) -> Result<RunReport> {
+    /// Runs on `handle`; `testing` picks the defaults of [`Dag::test`] (virtual time, every
+    /// value kept) over those of [`Dag::run`].
+    async fn run_on(
+        &self,
+        handle: Handle,
+        options: RunOptions,
+        testing: bool,
+    ) -> Result<RunReport> {
+        let keep = options.keep_xcoms.unwrap_or(testing);
+        let clock = Clock::new(options.virtual_time.unwrap_or(testing), handle.clone());
         let logical_date = options.logical_date.unwrap_or_else(Utc::now);
         let run_id = options
             .run_id
@@ -118,6 +140,7 @@ impl Dag {
             Arc::clone(&self.inner),
             info,
             keep,
+            clock,
             handle,
             Pool::global().clone(),
             done,
@@ -137,13 +160,12 @@ impl Dag {
 
     /// Like [`Dag::test`], with these options.
     pub fn test_with(&self, options: RunOptions) -> Result<RunReport> {
-        let keep = options.keep_xcoms.unwrap_or(true);
         let run = move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a current-thread tokio runtime builds on any supported platform");
-            runtime.block_on(self.run_on(runtime.handle().clone(), options, keep))
+            runtime.block_on(self.run_on(runtime.handle().clone(), options, true))
         };
         if Handle::try_current().is_ok() {
             // Called from async code: a runtime cannot block inside another one.

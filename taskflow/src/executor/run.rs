@@ -1,25 +1,21 @@
 //! One DAG run in flight: join counters, values, records, and the step that runs a task and
 //! releases its downstream tasks.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::args::Args;
+use super::clock::{Clock, TimerId};
 use super::pool::Pool;
 use super::slot::Slot;
-use super::unwind::{CatchUnwind, panic_error, poll_caught};
+use crate::TaskState;
 use crate::dag::DagInner;
 use crate::policy::trigger_rule::{Decision, Tally};
-use crate::task::body::{BoxFuture, Invocation, Outcome};
 use crate::task::context::RunInfo;
-use crate::{TaskErrorKind, TaskState};
 
 /// The state of one DAG run, shared by the workers running its tasks.
 pub(crate) struct RunState {
@@ -30,21 +26,33 @@ pub(crate) struct RunState {
     joins: Box<[Join]>,
     records: Box<[Mutex<Record>]>,
     unfinished: AtomicUsize,
-    pub(crate) started: Instant,
+    /// Tasks queued or in a try: when it drops to zero, virtual time may skip ahead.
+    active: AtomicUsize,
+    /// Per task: the last try whose outcome was taken (a late result of a timed-out try is
+    /// dropped).
+    settled: Box<[AtomicU32]>,
+    pub(crate) clock: Arc<Clock>,
     pub(crate) start_date: DateTime<Utc>,
-    handle: Handle,
-    pool: Pool,
+    pub(crate) handle: Handle,
+    pub(crate) pool: Pool,
     done: Mutex<Option<oneshot::Sender<()>>>,
 }
 
-/// What one task did in a run.
-#[derive(Debug, Clone)]
+/// What one task did in a run, and the handles of its try in flight.
+#[derive(Debug, Default)]
 pub(crate) struct Record {
     pub(crate) state: TaskState,
     pub(crate) tries: u32,
+    /// When the first try started.
     pub(crate) start: Option<Duration>,
+    /// When each later try started (empty, so unallocated, for tasks tried once).
+    pub(crate) retry_starts: Vec<Duration>,
     pub(crate) end: Option<Duration>,
     pub(crate) error: Option<String>,
+    /// The timeout timer of the try in flight.
+    pub(crate) timeout: Option<TimerId>,
+    /// The tokio task of an async try in flight, to cancel on timeout.
+    pub(crate) abort: Option<tokio::task::AbortHandle>,
 }
 
 /// How the direct upstream tasks of one task have ended so far.
@@ -62,6 +70,7 @@ impl RunState {
         dag: Arc<DagInner>,
         info: RunInfo,
         keep_values: bool,
+        clock: Arc<Clock>,
         handle: Handle,
         pool: Pool,
         done: oneshot::Sender<()>,
@@ -84,26 +93,18 @@ impl RunState {
             .iter()
             .map(|&readers| Slot::new(readers))
             .collect();
-        let records = (0..dag.nodes.len())
-            .map(|_| {
-                Mutex::new(Record {
-                    state: TaskState::None,
-                    tries: 0,
-                    start: None,
-                    end: None,
-                    error: None,
-                })
-            })
-            .collect();
+        let count = dag.nodes.len();
         Self {
-            unfinished: AtomicUsize::new(dag.nodes.len()),
+            unfinished: AtomicUsize::new(count),
+            active: AtomicUsize::new(0),
+            settled: (0..count).map(|_| AtomicU32::new(0)).collect(),
+            records: (0..count).map(|_| Mutex::default()).collect(),
             dag,
             info: Arc::new(info),
             keep_values,
             slots,
             joins,
-            records,
-            started: Instant::now(),
+            clock,
             start_date: Utc::now(),
             handle,
             pool,
@@ -117,10 +118,12 @@ impl RunState {
             self.signal_done();
             return;
         }
-        for &root in &self.dag.plan.roots {
+        let roots = &self.dag.plan.roots;
+        self.active.fetch_add(roots.len(), Ordering::AcqRel);
+        for &root in roots {
             self.record(root).state = TaskState::Queued;
         }
-        self.pool.push(self, self.dag.plan.roots.iter().copied());
+        self.pool.push(self, roots.iter().copied());
     }
 
     pub(crate) fn record(&self, node: u32) -> MutexGuard<'_, Record> {
@@ -129,78 +132,45 @@ impl RunState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn now(&self) -> Duration {
-        self.started.elapsed()
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now()
     }
 
-    /// Runs one try of `node` and pushes the tasks it makes ready onto `ready`.
-    pub(crate) fn execute(self: &Arc<Self>, node: u32, ready: &mut Vec<u32>) {
-        let try_number = {
-            let mut record = self.record(node);
-            record.state = TaskState::Running;
-            record.tries += 1;
-            record.start = Some(self.now());
-            record.tries
-        };
-        let body = self.dag.nodes[node as usize].body;
-        let mut args = Args::new(self, node, try_number);
-        let invocation = catch_unwind(AssertUnwindSafe(|| body.invoke(&mut args)))
-            .unwrap_or_else(|payload| Invocation::Ready(Err(panic_error(payload))));
-        match invocation {
-            Invocation::Ready(outcome) => self.finish(node, outcome, ready),
-            Invocation::Pending(future) => self.drive(node, future, ready),
-        }
-    }
-
-    /// Polls an async body once in place; if it is not done, hands it to the tokio runtime.
-    fn drive(self: &Arc<Self>, node: u32, mut future: BoxFuture, ready: &mut Vec<u32>) {
-        let polled = {
-            let _runtime = self.handle.enter();
-            poll_caught(
-                &mut future,
-                &mut std::task::Context::from_waker(Waker::noop()),
+    /// Takes the outcome of try `try_number` of `node` if no other outcome (a timeout, or the
+    /// try itself) was taken first.
+    pub(crate) fn claim(&self, node: u32, try_number: u32) -> bool {
+        self.settled[node as usize]
+            .compare_exchange(
+                try_number - 1,
+                try_number,
+                Ordering::AcqRel,
+                Ordering::Acquire,
             )
-        };
-        match polled {
-            Poll::Ready(outcome) => self.finish(node, outcome, ready),
-            Poll::Pending => {
-                let run = Arc::clone(self);
-                self.handle.spawn(async move {
-                    let outcome = CatchUnwind(future).await;
-                    let mut ready = Vec::new();
-                    run.finish(node, outcome, &mut ready);
-                    run.pool.push(&run, ready);
-                });
-            }
+            .is_ok()
+    }
+
+    /// Counts a task as queued again (a retry).
+    pub(crate) fn requeue(self: &Arc<Self>, node: u32) {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        self.record(node).state = TaskState::Queued;
+        self.pool.push(self, [node]);
+    }
+
+    /// Marks the end of a try; when nothing is queued or running any more, virtual time
+    /// skips to the next timer.
+    pub(crate) fn try_ended(&self) {
+        if self.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            while self.active.load(Ordering::Acquire) == 0
+                && self.unfinished.load(Ordering::Acquire) > 0
+                && self.clock.skip_idle()
+            {}
         }
     }
 
-    fn finish(&self, node: u32, outcome: Outcome, ready: &mut Vec<u32>) {
-        let state = match outcome {
-            Ok(value) => {
-                self.slots[node as usize].put(value);
-                TaskState::Success
-            }
-            Err(error) => {
-                let state = match error.kind() {
-                    TaskErrorKind::Skip => TaskState::Skipped,
-                    _ => TaskState::Failed,
-                };
-                self.record(node).error = Some(format!("{error:#}"));
-                state
-            }
-        };
-        {
-            let mut record = self.record(node);
-            record.state = state;
-            record.end = Some(self.now());
-        }
-        self.settle(node, state, ready);
-    }
-
-    /// Tells the downstream tasks of `node` that it ended in `state`, and ends (without
-    /// running) those whose trigger rule says skip or upstream_failed.
-    fn settle(&self, node: u32, state: TaskState, ready: &mut Vec<u32>) {
+    /// Tells the downstream tasks of `node` that it ended in `state`, queues those that may
+    /// run onto `ready`, and ends (without running) those whose trigger rule says skip or
+    /// upstream_failed.
+    pub(crate) fn settle(&self, node: u32, state: TaskState, ready: &mut Vec<u32>) {
         // Only skips and upstream failures cascade, so this stays unallocated on the hot path.
         let mut ended = Vec::new();
         let mut next = Some((node, state));
@@ -209,6 +179,7 @@ impl RunState {
                 match self.arrive(down, state) {
                     Decision::Wait => {}
                     Decision::Run => {
+                        self.active.fetch_add(1, Ordering::AcqRel);
                         self.record(down).state = TaskState::Queued;
                         ready.push(down);
                     }

@@ -1,3 +1,4 @@
 //! Pure decisions the executor asks for, each unit-tested on its own.
 
+pub mod retry;
 pub mod trigger_rule;

@@ -21,7 +21,8 @@ pub trait TaskBody: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The options given on `#[task(...)]`.
     fn options(&self) -> &TaskOptions {
-        &TaskOptions::EMPTY
+        static EMPTY: TaskOptions = TaskOptions::EMPTY;
+        &EMPTY
     }
     /// The Rust type of the value the task returns, for messages.
     fn output_type(&self) -> &'static str;

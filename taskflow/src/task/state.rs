@@ -9,12 +9,23 @@ use std::fmt;
 /// between tries and sensor checks. `Deferred`, `Removed` and `Restarting` exist so that states
 /// read from Airflow map one to one; this executor never enters them.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TaskState {
     /// Not scheduled yet: its upstream tasks have not all finished.
+    #[default]
     None,
     /// Its dependencies are met and it waits for a worker.
     Scheduled,

@@ -1,0 +1,207 @@
+//! One try of a task: running its body (in place, on tokio, or on its own thread when it
+//! has a timeout), timing it out, and deciding what its outcome means: success, failure,
+//! skip, or a retry after a delay.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use super::args::Args;
+use super::run::RunState;
+use super::unwind::{CatchUnwind, panic_error, poll_caught};
+use crate::policy::retry::{retry_delay, retry_seed};
+use crate::task::body::{BoxFuture, Invocation, Outcome};
+use crate::{TaskError, TaskErrorKind, TaskState};
+
+/// Airflow's default wait before a retry.
+const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
+
+impl RunState {
+    /// Starts a try of `node`. When it ends at once, the tasks it makes ready go to `ready`.
+    pub(crate) fn execute(self: &Arc<Self>, node: u32, ready: &mut Vec<u32>) {
+        let now = self.now();
+        let try_number = {
+            let mut record = self.record(node);
+            record.state = TaskState::Running;
+            record.tries += 1;
+            match record.start {
+                None => record.start = Some(now),
+                Some(_) => record.retry_starts.push(now),
+            }
+            record.tries
+        };
+        let timeout = self.dag.option(node, |o| o.execution_timeout);
+        match timeout {
+            None => {
+                let invocation = self.invoke(node, try_number);
+                self.follow(node, try_number, invocation, ready);
+            }
+            Some(timeout) => self.execute_with_timeout(node, try_number, now + timeout),
+        }
+    }
+
+    fn invoke(self: &Arc<Self>, node: u32, try_number: u32) -> Invocation {
+        let body = self.dag.nodes[node as usize].body;
+        let mut args = Args::new(self, node, try_number);
+        catch_unwind(AssertUnwindSafe(|| body.invoke(&mut args)))
+            .unwrap_or_else(|payload| Invocation::Ready(Err(panic_error(payload))))
+    }
+
+    /// Finishes a try that ended at once, or drives its future.
+    fn follow(
+        self: &Arc<Self>,
+        node: u32,
+        try_number: u32,
+        invocation: Invocation,
+        ready: &mut Vec<u32>,
+    ) {
+        match invocation {
+            Invocation::Ready(outcome) => self.complete(node, try_number, outcome, ready),
+            Invocation::Pending(future) => self.drive(node, try_number, future, ready),
+        }
+    }
+
+    /// Polls an async body once in place; if it is not done, hands it to the tokio runtime.
+    fn drive(
+        self: &Arc<Self>,
+        node: u32,
+        try_number: u32,
+        mut future: BoxFuture,
+        ready: &mut Vec<u32>,
+    ) {
+        let polled = {
+            let _runtime = self.handle.enter();
+            poll_caught(
+                &mut future,
+                &mut std::task::Context::from_waker(Waker::noop()),
+            )
+        };
+        match polled {
+            Poll::Ready(outcome) => self.complete(node, try_number, outcome, ready),
+            Poll::Pending => {
+                let run = Arc::clone(self);
+                let mut record = self.record(node);
+                let task = self.handle.spawn(async move {
+                    let outcome = CatchUnwind(future).await;
+                    run.complete_and_push(node, try_number, outcome);
+                });
+                record.abort = Some(task.abort_handle());
+            }
+        }
+    }
+
+    /// A try with a deadline: a sync body runs on its own thread, so that a timeout can leave
+    /// it to finish without holding up a worker; an async body is cancelled at the deadline.
+    fn execute_with_timeout(self: &Arc<Self>, node: u32, try_number: u32, deadline: Duration) {
+        let run = Arc::clone(self);
+        let timer = self
+            .clock
+            .schedule(deadline, Box::new(move || run.time_out(node, try_number)));
+        self.record(node).timeout = Some(timer);
+        let run = Arc::clone(self);
+        let started = std::thread::Builder::new()
+            .name("taskflow-timed-task".into())
+            .spawn(move || {
+                let invocation = run.invoke(node, try_number);
+                let mut ready = Vec::new();
+                run.follow(node, try_number, invocation, &mut ready);
+                run.pool.push(&run, ready);
+            });
+        if let Err(error) = started {
+            let outcome = Err(TaskError::msg(format!(
+                "could not start a thread for the task: {error}"
+            )));
+            self.complete_and_push(node, try_number, outcome);
+        }
+    }
+
+    fn time_out(self: &Arc<Self>, node: u32, try_number: u32) {
+        let timeout = self
+            .dag
+            .option(node, |o| o.execution_timeout)
+            .unwrap_or_default();
+        let outcome = Err(TaskError::msg(format!(
+            "execution timeout: the try ran longer than {timeout:?}"
+        )));
+        self.complete_and_push(node, try_number, outcome);
+    }
+
+    fn complete_and_push(self: &Arc<Self>, node: u32, try_number: u32, outcome: Outcome) {
+        let mut ready = Vec::new();
+        self.complete(node, try_number, outcome, &mut ready);
+        self.pool.push(self, ready);
+    }
+
+    /// Takes the outcome of a try, unless another outcome of it was taken first.
+    fn complete(
+        self: &Arc<Self>,
+        node: u32,
+        try_number: u32,
+        outcome: Outcome,
+        ready: &mut Vec<u32>,
+    ) {
+        if !self.claim(node, try_number) {
+            return; // a timed-out try that finished after all: its result is dropped
+        }
+        {
+            let mut record = self.record(node);
+            if let Some(timer) = record.timeout.take() {
+                self.clock.cancel(timer);
+            }
+            if let Some(task) = record.abort.take() {
+                task.abort();
+            }
+        }
+        match outcome {
+            Ok(value) => {
+                self.slots[node as usize].put(value);
+                self.end_try(node, TaskState::Success, None);
+                self.settle(node, TaskState::Success, ready);
+            }
+            Err(error) => {
+                let retries = self.dag.option(node, |o| o.retries).unwrap_or(0);
+                match error.kind() {
+                    TaskErrorKind::Skip => {
+                        self.end_try(node, TaskState::Skipped, Some(&error));
+                        self.settle(node, TaskState::Skipped, ready);
+                    }
+                    TaskErrorKind::Fail if try_number <= retries => {
+                        self.end_try(node, TaskState::UpForRetry, Some(&error));
+                        self.schedule_retry(node, try_number);
+                    }
+                    _ => {
+                        self.end_try(node, TaskState::Failed, Some(&error));
+                        self.settle(node, TaskState::Failed, ready);
+                    }
+                }
+            }
+        }
+        self.try_ended();
+    }
+
+    fn end_try(&self, node: u32, state: TaskState, error: Option<&TaskError>) {
+        let mut record = self.record(node);
+        record.state = state;
+        record.end = Some(self.now());
+        record.error = error.map(|error| format!("{error:#}"));
+    }
+
+    /// Queues the next try after the retry delay; the wait holds no worker.
+    fn schedule_retry(self: &Arc<Self>, node: u32, failed_try: u32) {
+        let delay = self
+            .dag
+            .option(node, |o| o.retry_delay)
+            .unwrap_or(DEFAULT_RETRY_DELAY);
+        let backoff = self
+            .dag
+            .option(node, |o| o.retry_exponential_backoff)
+            .unwrap_or(false);
+        let max = self.dag.option(node, |o| o.max_retry_delay);
+        let seed = retry_seed(&self.dag.dag_id, &self.dag.task_id(node), &self.info.run_id);
+        let wait = retry_delay(delay, backoff, max, failed_try, seed);
+        let run = Arc::clone(self);
+        self.clock
+            .schedule(self.now() + wait, Box::new(move || run.requeue(node)));
+    }
+}
