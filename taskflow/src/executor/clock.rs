@@ -61,6 +61,11 @@ impl Clock {
         })
     }
 
+    /// Whether waits skip ahead when the run is idle.
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.virtual_time
+    }
+
     /// Run time: since the run started, plus the skipped waits of virtual time.
     pub(crate) fn now(&self) -> Duration {
         self.started.elapsed() + Duration::from_nanos(self.skipped_nanos.load(Ordering::Acquire))

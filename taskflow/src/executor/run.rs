@@ -26,7 +26,9 @@ pub(crate) struct RunState {
     joins: Box<[Join]>,
     records: Box<[Mutex<Record>]>,
     unfinished: AtomicUsize,
-    /// Tasks queued or in a try: when it drops to zero, virtual time may skip ahead.
+    /// Tasks queued or in a try, counted with virtual time only: when it drops to zero, the
+    /// clock may skip ahead. (A run-wide counter is a contended cache line: real-time runs
+    /// do without it.)
     active: AtomicUsize,
     /// Per task: the last try whose outcome was taken (a late result of a timed-out try is
     /// dropped).
@@ -119,7 +121,7 @@ impl RunState {
             return;
         }
         let roots = &self.dag.plan.roots;
-        self.active.fetch_add(roots.len(), Ordering::AcqRel);
+        self.count_queued(roots.len());
         for &root in roots {
             self.record(root).state = TaskState::Queued;
         }
@@ -151,15 +153,21 @@ impl RunState {
 
     /// Counts a task as queued again (a retry).
     pub(crate) fn requeue(self: &Arc<Self>, node: u32) {
-        self.active.fetch_add(1, Ordering::AcqRel);
+        self.count_queued(1);
         self.record(node).state = TaskState::Queued;
         self.pool.push(self, [node]);
+    }
+
+    fn count_queued(&self, tasks: usize) {
+        if self.clock.is_virtual() {
+            self.active.fetch_add(tasks, Ordering::AcqRel);
+        }
     }
 
     /// Marks the end of a try; when nothing is queued or running any more, virtual time
     /// skips to the next timer.
     pub(crate) fn try_ended(&self) {
-        if self.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.clock.is_virtual() && self.active.fetch_sub(1, Ordering::AcqRel) == 1 {
             while self.active.load(Ordering::Acquire) == 0
                 && self.unfinished.load(Ordering::Acquire) > 0
                 && self.clock.skip_idle()
@@ -179,7 +187,7 @@ impl RunState {
                 match self.arrive(down, state) {
                     Decision::Wait => {}
                     Decision::Run => {
-                        self.active.fetch_add(1, Ordering::AcqRel);
+                        self.count_queued(1);
                         self.record(down).state = TaskState::Queued;
                         ready.push(down);
                     }
