@@ -7,7 +7,7 @@ use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
 use crate::settings::{self, Settings};
 
-const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, max_retry_delay, execution_timeout, crate";
+const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, max_retry_delay, execution_timeout, branch, short_circuit, ignore_downstream_trigger_rules, crate";
 const DAG_OPTIONS: &str = "dag_id, default_args, crate";
 
 /// The options of `#[task(...)]`.
@@ -15,6 +15,11 @@ const DAG_OPTIONS: &str = "dag_id, default_args, crate";
 pub(crate) struct TaskAttr {
     pub(crate) task_id: Option<LitStr>,
     pub(crate) settings: Settings,
+    /// `branch`: the value names the downstream tasks to follow.
+    pub(crate) branch: Option<Path>,
+    /// `short_circuit`: a false value skips the downstream tasks.
+    pub(crate) short_circuit: Option<Path>,
+    pub(crate) ignore_downstream_trigger_rules: Option<syn::LitBool>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -35,6 +40,13 @@ pub(crate) fn parse_task(tokens: TokenStream) -> syn::Result<TaskAttr> {
             set_once(&meta, &mut attr.task_id, id)
         } else if attr.settings.parse(&meta)? {
             Ok(())
+        } else if meta.path.is_ident("branch") {
+            set_once(&meta, &mut attr.branch, meta.path.clone())
+        } else if meta.path.is_ident("short_circuit") {
+            set_once(&meta, &mut attr.short_circuit, meta.path.clone())
+        } else if meta.path.is_ident("ignore_downstream_trigger_rules") {
+            let value: syn::LitBool = meta.value()?.parse()?;
+            set_once(&meta, &mut attr.ignore_downstream_trigger_rules, value)
         } else if meta.path.is_ident("crate") {
             let path = crate_path(&meta)?;
             set_once(&meta, &mut attr.krate, path)
@@ -43,6 +55,18 @@ pub(crate) fn parse_task(tokens: TokenStream) -> syn::Result<TaskAttr> {
         }
     })
     .parse2(tokens)?;
+    if let (Some(_), Some(short_circuit)) = (&attr.branch, &attr.short_circuit) {
+        return Err(syn::Error::new_spanned(
+            short_circuit,
+            "a task is either a `branch` or a `short_circuit`, not both",
+        ));
+    }
+    if let (None, Some(ignore)) = (&attr.short_circuit, &attr.ignore_downstream_trigger_rules) {
+        return Err(syn::Error::new_spanned(
+            ignore,
+            "`ignore_downstream_trigger_rules` goes with `short_circuit`",
+        ));
+    }
     Ok(attr)
 }
 

@@ -182,6 +182,24 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         quote!(#private::Invocation::Ready(#wrap(#call)))
     };
     let options = attr.settings.options(&krate);
+    let kind = match (&attr.branch, &attr.short_circuit) {
+        (Some(branch), _) => quote_spanned! {branch.span()=>
+            #private::TaskKind::Branch(#private::branch_targets::<#output_type>)
+        },
+        (_, Some(short_circuit)) => {
+            let ignore = attr
+                .ignore_downstream_trigger_rules
+                .as_ref()
+                .is_none_or(syn::LitBool::value);
+            quote_spanned! {short_circuit.span()=>
+                {
+                    #private::returns_bool::<#output_type>();
+                    #private::TaskKind::ShortCircuit { proceed: #private::proceeds, ignore_downstream_trigger_rules: #ignore }
+                }
+            }
+        }
+        _ => quote!(#private::TaskKind::Plain),
+    };
     let plain = plain_fn(&task.item);
     let doc_call = format!(
         "The plain function of task `{name}`, callable directly (for example in unit tests)."
@@ -230,6 +248,9 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                     fn options(&self) -> &#krate::TaskOptions {
                         static OPTIONS: #krate::TaskOptions = #options;
                         &OPTIONS
+                    }
+                    fn kind(&self) -> #private::TaskKind {
+                        #kind
                     }
                     fn output_type(&self) -> &'static str {
                         #private::type_name::<#output_type>()

@@ -60,6 +60,7 @@ pub use error::{Error, Result};
 pub use executor::{RunDag, RunOptions};
 pub use policy::trigger_rule::TriggerRule;
 pub use report::{DagRunState, RunReport, TaskReport};
+pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};
 pub use task::error::{ResultExt, TaskError, TaskErrorKind};
 pub use task::options::TaskOptions;
@@ -191,7 +192,10 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::executor::Args;
-    pub use crate::task::body::{BoxFuture, Fallible, Invocation, TaskBody, output, output_result};
+    pub use crate::task::body::{
+        BoxFuture, Fallible, Invocation, TaskBody, TaskKind, branch_targets, output, output_result,
+        proceeds, returns_bool,
+    };
     use crate::xcom::{Arg, ReadMode};
     pub use crate::xcom::{CloneProbe, IntoArg, ReadMode as Mode, ViaClone, ViaNoClone};
     pub use std::boxed::Box;

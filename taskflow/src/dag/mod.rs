@@ -53,6 +53,8 @@ pub(crate) struct DagInner {
     pub(crate) nodes: Vec<Node>,
     pub(crate) inputs: Vec<Input>,
     pub(crate) plan: Plan,
+    /// The key of the builder, which handles made while building carry.
+    pub(crate) key: u64,
     ids: TaskIds,
     /// The DAG's defaults for its tasks' options.
     pub(crate) default_args: TaskOptions,
@@ -260,6 +262,7 @@ impl DagBuilder {
                 nodes: builder.nodes,
                 inputs: builder.inputs,
                 plan,
+                key: builder.key,
                 ids: builder.ids,
                 default_args,
             }),

@@ -11,7 +11,9 @@ use super::args::Args;
 use super::run::RunState;
 use super::unwind::{CatchUnwind, panic_error, poll_caught};
 use crate::policy::retry::{retry_delay, retry_seed};
-use crate::task::body::{BoxFuture, Invocation, Outcome};
+use crate::task::body::{BoxFuture, Invocation, Outcome, TaskKind};
+use crate::task::branch::BranchTarget;
+use crate::xcom::Value;
 use crate::{TaskError, TaskErrorKind, TaskState};
 
 /// Airflow's default wait before a retry.
@@ -154,11 +156,7 @@ impl RunState {
             }
         }
         match outcome {
-            Ok(value) => {
-                self.slots[node as usize].put(value);
-                self.end_try(node, TaskState::Success, None);
-                self.settle(node, TaskState::Success, ready);
-            }
+            Ok(value) => self.succeed(node, value, ready),
             Err(error) => {
                 let retries = self.dag.option(node, |o| o.retries).unwrap_or(0);
                 match error.kind() {
@@ -178,6 +176,83 @@ impl RunState {
             }
         }
         self.try_ended();
+    }
+
+    /// Stores the value and releases the downstream tasks, as the task's kind directs.
+    fn succeed(self: &Arc<Self>, node: u32, value: Value, ready: &mut Vec<u32>) {
+        let skipped = match self.dag.nodes[node as usize].body.kind() {
+            TaskKind::Plain => Ok(Vec::new()),
+            TaskKind::Branch(targets) => self.not_followed(node, &targets(&value)),
+            TaskKind::ShortCircuit { proceed, .. } if proceed(&value) => Ok(Vec::new()),
+            TaskKind::ShortCircuit {
+                ignore_downstream_trigger_rules: true,
+                ..
+            } => Ok(self.descendants(node)),
+            TaskKind::ShortCircuit { .. } => Ok(self.dag.plan.downstream(node).to_vec()),
+        };
+        match skipped {
+            Ok(skipped) => {
+                self.slots[node as usize].put(value);
+                self.end_try(node, TaskState::Success, None);
+                self.settle_skipping(node, &skipped, ready);
+            }
+            Err(error) => {
+                self.end_try(node, TaskState::Failed, Some(&error));
+                self.settle(node, TaskState::Failed, ready);
+            }
+        }
+    }
+
+    /// The direct downstream tasks a branch does not follow, or the error if it names a task
+    /// that is not one of them.
+    fn not_followed(&self, node: u32, targets: &[BranchTarget]) -> Result<Vec<u32>, TaskError> {
+        let downstream = self.dag.plan.downstream(node);
+        let mut followed = Vec::with_capacity(targets.len());
+        for target in targets {
+            let found = match target {
+                BranchTarget::Id(id) => self.dag.node(id).ok(),
+                BranchTarget::Task(task) => (task.dag == self.dag.key).then_some(task.node),
+            };
+            match found.filter(|found| downstream.contains(found)) {
+                Some(found) => followed.push(found),
+                None => {
+                    let named = match target {
+                        BranchTarget::Id(id) => format!("`{id}`"),
+                        BranchTarget::Task(_) => "a task handle".to_owned(),
+                    };
+                    let direct: Vec<_> = downstream
+                        .iter()
+                        .map(|&d| self.dag.task_id(d).into_owned())
+                        .collect();
+                    return Err(TaskError::fail_now(format!(
+                        "branch returned {named}, which is not a direct downstream task of `{}` (those are: {})",
+                        self.dag.task_id(node),
+                        direct.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(downstream
+            .iter()
+            .copied()
+            .filter(|d| !followed.contains(d))
+            .collect())
+    }
+
+    /// Every task downstream of `node`, each once.
+    fn descendants(&self, node: u32) -> Vec<u32> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![node];
+        let mut found = Vec::new();
+        while let Some(next) = stack.pop() {
+            for &down in self.dag.plan.downstream(next) {
+                if seen.insert(down) {
+                    found.push(down);
+                    stack.push(down);
+                }
+            }
+        }
+        found
     }
 
     fn end_try(&self, node: u32, state: TaskState, error: Option<&TaskError>) {

@@ -204,6 +204,28 @@ impl RunState {
         }
     }
 
+    /// Settles a successful `node` whose tasks `skipped` are skipped whatever their trigger
+    /// rules say (a branch not taken, a short-circuit): they are ended first, so that the
+    /// success of `node` cannot start them.
+    pub(crate) fn settle_skipping(&self, node: u32, skipped: &[u32], ready: &mut Vec<u32>) {
+        let ended: Vec<u32> = skipped
+            .iter()
+            .copied()
+            .filter(|&task| {
+                !self.joins[task as usize]
+                    .decided
+                    .swap(true, Ordering::AcqRel)
+            })
+            .collect();
+        for &task in &ended {
+            self.end_without_running(task, TaskState::Skipped);
+        }
+        self.settle(node, TaskState::Success, ready);
+        for task in ended {
+            self.settle(task, TaskState::Skipped, ready);
+        }
+    }
+
     fn end_without_running(&self, node: u32, state: TaskState) -> TaskState {
         let mut record = self.record(node);
         record.state = state;

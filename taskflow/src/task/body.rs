@@ -26,8 +26,59 @@ pub trait TaskBody: Send + Sync + 'static {
     }
     /// The Rust type of the value the task returns, for messages.
     fn output_type(&self) -> &'static str;
+    /// What kind of task it is: plain, a branch, or a short-circuit.
+    fn kind(&self) -> TaskKind {
+        TaskKind::Plain
+    }
     /// Starts one try: reads the arguments and runs the function (sync) or returns its future.
     fn invoke(&self, args: &mut crate::executor::Args<'_>) -> Invocation;
+}
+
+/// How a task's success steers its downstream tasks.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum TaskKind {
+    /// All downstream tasks follow their trigger rules.
+    Plain,
+    /// The value names the direct downstream tasks to follow; the others are skipped.
+    Branch(fn(&Value) -> Vec<crate::task::branch::BranchTarget>),
+    /// A false value skips the downstream tasks: all descendants, or only the direct
+    /// downstream tasks when downstream trigger rules are respected.
+    ShortCircuit {
+        proceed: fn(&Value) -> bool,
+        ignore_downstream_trigger_rules: bool,
+    },
+}
+
+/// The branch targets of a branch task's value.
+#[doc(hidden)]
+pub fn branch_targets<T: crate::IntoBranch + 'static>(
+    value: &Value,
+) -> Vec<crate::task::branch::BranchTarget> {
+    value
+        .downcast_ref::<T>()
+        .map(crate::IntoBranch::targets)
+        .unwrap_or_default()
+}
+
+/// The return type of a short-circuit task: `bool`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a #[task(short_circuit)] function returns `bool`, not `{Self}`",
+    label = "true lets the downstream tasks run, false skips them"
+)]
+pub trait ShortCircuitOutput {}
+
+impl ShortCircuitOutput for bool {}
+
+/// Checks at compile time that a short-circuit task returns `bool`.
+#[doc(hidden)]
+pub fn returns_bool<T: ShortCircuitOutput>() {}
+
+/// Whether a short-circuit task's value lets the downstream tasks run.
+#[doc(hidden)]
+pub fn proceeds(value: &Value) -> bool {
+    value.downcast_ref::<bool>().copied().unwrap_or(true)
 }
 
 /// A started try: finished already, or a future to drive.
