@@ -7,8 +7,10 @@ use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
 use crate::settings::{self, Settings};
 
-const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, max_retry_delay, execution_timeout, branch, short_circuit, ignore_downstream_trigger_rules, crate";
-const DAG_OPTIONS: &str = "dag_id, default_args, crate";
+const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, \
+     max_retry_delay, execution_timeout, on_execute_callback, on_success_callback, on_failure_callback, \
+     on_retry_callback, on_skipped_callback, branch, short_circuit, ignore_downstream_trigger_rules, crate";
+const DAG_OPTIONS: &str = "dag_id, default_args, on_success_callback, on_failure_callback, crate";
 
 /// The options of `#[task(...)]`.
 #[derive(Default)]
@@ -29,6 +31,10 @@ pub(crate) struct DagAttr {
     pub(crate) dag_id: Option<LitStr>,
     /// The `default_args(...)` settings, if given.
     pub(crate) default_args: Option<Settings>,
+    /// Called with the report when the run succeeds.
+    pub(crate) on_success_callback: Option<Path>,
+    /// Called with the report when the run fails.
+    pub(crate) on_failure_callback: Option<Path>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -86,6 +92,12 @@ pub(crate) fn parse_dag(tokens: TokenStream) -> syn::Result<DagAttr> {
                 }
             })?;
             set_once(&meta, &mut attr.default_args, settings)
+        } else if meta.path.is_ident("on_success_callback") {
+            let function: Path = meta.value()?.parse()?;
+            set_once(&meta, &mut attr.on_success_callback, function)
+        } else if meta.path.is_ident("on_failure_callback") {
+            let function: Path = meta.value()?.parse()?;
+            set_once(&meta, &mut attr.on_failure_callback, function)
         } else if meta.path.is_ident("crate") {
             let path = crate_path(&meta)?;
             set_once(&meta, &mut attr.krate, path)

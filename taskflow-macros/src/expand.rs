@@ -59,6 +59,15 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
         .dag_id
         .map_or_else(|| name.to_string(), |id| id.value());
     let inputs = &sig.inputs;
+    let success = attr
+        .on_success_callback
+        .iter()
+        .map(|f| quote!(.on_success_callback(#f)));
+    let failure = attr
+        .on_failure_callback
+        .iter()
+        .map(|f| quote!(.on_failure_callback(#f)));
+    let run_callbacks = quote!(#(#success)* #(#failure)*);
     let default_args = attr.default_args.map_or_else(
         || quote!(#krate::TaskOptions::EMPTY),
         |args| args.options(&krate),
@@ -70,6 +79,7 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
         #vis fn #name(#inputs) -> #krate::Result<#krate::Dag> {
             #krate::Dag::builder(#dag_id)
                 .default_args(#default_args)
+                #run_callbacks
                 .build(move || #block)
         }
     }

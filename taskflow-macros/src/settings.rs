@@ -4,6 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
 use syn::{Ident, LitBool, LitInt, LitStr};
 
 use crate::attr::{set_once, string_value};
@@ -27,7 +28,18 @@ const TRIGGER_RULES: &[(&str, &str)] = &[
 ];
 
 /// The names of the settings, for "expected one of" messages.
-pub(crate) const NAMES: &str = "trigger_rule, retries, retry_delay, retry_exponential_backoff, max_retry_delay, execution_timeout";
+pub(crate) const NAMES: &str = "trigger_rule, retries, retry_delay, retry_exponential_backoff, max_retry_delay, \
+     execution_timeout, on_execute_callback, on_success_callback, on_failure_callback, on_retry_callback, \
+     on_skipped_callback";
+
+/// The task callbacks, each set with `name = path::to::function`.
+const CALLBACKS: [&str; 5] = [
+    "on_execute_callback",
+    "on_success_callback",
+    "on_failure_callback",
+    "on_retry_callback",
+    "on_skipped_callback",
+];
 
 #[derive(Default)]
 pub(crate) struct Settings {
@@ -37,6 +49,8 @@ pub(crate) struct Settings {
     retry_exponential_backoff: Option<LitBool>,
     max_retry_delay: Option<(u64, Span)>,
     execution_timeout: Option<(u64, Span)>,
+    /// Per entry of `CALLBACKS`: the function given.
+    callbacks: [Option<syn::Path>; 5],
 }
 
 impl Settings {
@@ -83,7 +97,13 @@ impl Settings {
                 &mut self.execution_timeout,
                 duration(meta, "execution_timeout", "1h", true)?,
             )?,
-            _ => return Ok(false),
+            other => match CALLBACKS.iter().position(|name| *name == other) {
+                Some(index) => {
+                    let function: syn::Path = meta.value()?.parse()?;
+                    set_once(meta, &mut self.callbacks[index], function)?;
+                }
+                None => return Ok(false),
+            },
         }
         Ok(true)
     }
@@ -112,6 +132,12 @@ impl Settings {
         if let Some(timeout) = &self.execution_timeout {
             let timeout = millis(timeout);
             options = quote!(#options.with_const_execution_timeout(#timeout));
+        }
+        for (name, function) in CALLBACKS.iter().zip(&self.callbacks) {
+            if let Some(function) = function {
+                let setter = Ident::new(name, function.span());
+                options = quote!(#options.#setter(#function));
+            }
         }
         options
     }

@@ -55,7 +55,7 @@ mod report;
 mod task;
 mod xcom;
 
-pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, chain};
+pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
 pub use executor::{RunDag, RunOptions};
 pub use policy::trigger_rule::TriggerRule;
@@ -63,7 +63,7 @@ pub use report::{DagRunState, RunReport, TaskReport};
 pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};
 pub use task::error::{ResultExt, TaskError, TaskErrorKind};
-pub use task::options::TaskOptions;
+pub use task::options::{TaskCallback, TaskOptions};
 pub use task::state::TaskState;
 pub use xcom::{IntoArg, TaskRef, Xcom};
 

@@ -71,7 +71,7 @@ impl Builder {
             self.inputs.push(input);
         }
         let inputs = start as u32..self.inputs.len() as u32;
-        let options = (options != TaskOptions::EMPTY).then(|| Box::new(options));
+        let options = (!options.is_empty()).then(|| Box::new(options));
         self.nodes.push(Node {
             body,
             id,

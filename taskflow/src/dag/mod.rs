@@ -58,6 +58,7 @@ pub(crate) struct DagInner {
     ids: TaskIds,
     /// The DAG's defaults for its tasks' options.
     pub(crate) default_args: TaskOptions,
+    pub(crate) callbacks: RunCallbacks,
 }
 
 impl DagInner {
@@ -165,6 +166,7 @@ impl Dag {
         DagBuilder {
             dag_id: dag_id.into(),
             default_args: TaskOptions::EMPTY,
+            callbacks: RunCallbacks::default(),
         }
     }
 
@@ -224,11 +226,22 @@ impl Dag {
     }
 }
 
+/// A callback on the end of a DAG run, given its report.
+pub type RunCallback = fn(&crate::RunReport);
+
+/// DAG run callbacks: on success and on failure of the whole run.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunCallbacks {
+    pub(crate) on_success: Option<RunCallback>,
+    pub(crate) on_failure: Option<RunCallback>,
+}
+
 /// Options of a DAG being built; see [`Dag::builder`].
 #[derive(Debug, Clone)]
 pub struct DagBuilder {
     dag_id: String,
     default_args: TaskOptions,
+    callbacks: RunCallbacks,
 }
 
 impl DagBuilder {
@@ -239,11 +252,24 @@ impl DagBuilder {
         self
     }
 
+    /// Called with the report when a run of the DAG succeeds.
+    pub fn on_success_callback(mut self, callback: RunCallback) -> Self {
+        self.callbacks.on_success = Some(callback);
+        self
+    }
+
+    /// Called with the report when a run of the DAG fails.
+    pub fn on_failure_callback(mut self, callback: RunCallback) -> Self {
+        self.callbacks.on_failure = Some(callback);
+        self
+    }
+
     /// Builds the DAG from a closure that calls tasks, then validates it; see [`Dag::build`].
     pub fn build<R>(self, body: impl FnOnce() -> R) -> Result<Dag> {
         let DagBuilder {
             dag_id,
             default_args,
+            callbacks,
         } = self;
         if !is_valid_id(&dag_id) {
             return Err(Error::InvalidDagId { dag_id });
@@ -265,6 +291,7 @@ impl DagBuilder {
                 key: builder.key,
                 ids: builder.ids,
                 default_args,
+                callbacks,
             }),
         })
     }

@@ -68,8 +68,7 @@ impl<'a> Args<'a> {
 
     /// The context of this try.
     pub fn context(&self) -> Context {
-        let task_id: Arc<str> = self.run.dag.task_id(self.node).into();
-        Context::new(Arc::clone(&self.run.info), task_id, self.try_number)
+        self.run.context(self.node, self.try_number)
     }
 
     fn error(&self, upstream: Option<u32>, error: ReadError) -> TaskError {

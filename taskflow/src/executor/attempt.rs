@@ -13,8 +13,9 @@ use super::unwind::{CatchUnwind, panic_error, poll_caught};
 use crate::policy::retry::{retry_delay, retry_seed};
 use crate::task::body::{BoxFuture, Invocation, Outcome, TaskKind};
 use crate::task::branch::BranchTarget;
+use crate::task::options::TaskCallback;
 use crate::xcom::Value;
-use crate::{TaskError, TaskErrorKind, TaskState};
+use crate::{TaskError, TaskErrorKind, TaskOptions, TaskState};
 
 /// Airflow's default wait before a retry.
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
@@ -33,6 +34,7 @@ impl RunState {
             }
             record.tries
         };
+        self.callback(node, try_number, |o| o.on_execute_callback, None);
         let timeout = self.dag.option(node, |o| o.execution_timeout);
         match timeout {
             None => {
@@ -156,22 +158,21 @@ impl RunState {
             }
         }
         match outcome {
-            Ok(value) => self.succeed(node, value, ready),
+            Ok(value) => self.succeed(node, try_number, value, ready),
             Err(error) => {
                 let retries = self.dag.option(node, |o| o.retries).unwrap_or(0);
                 match error.kind() {
                     TaskErrorKind::Skip => {
                         self.end_try(node, TaskState::Skipped, Some(&error));
+                        self.callback(node, try_number, |o| o.on_skipped_callback, Some(&error));
                         self.settle(node, TaskState::Skipped, ready);
                     }
                     TaskErrorKind::Fail if try_number <= retries => {
                         self.end_try(node, TaskState::UpForRetry, Some(&error));
+                        self.callback(node, try_number, |o| o.on_retry_callback, Some(&error));
                         self.schedule_retry(node, try_number);
                     }
-                    _ => {
-                        self.end_try(node, TaskState::Failed, Some(&error));
-                        self.settle(node, TaskState::Failed, ready);
-                    }
+                    _ => self.fail(node, try_number, &error, ready),
                 }
             }
         }
@@ -179,7 +180,7 @@ impl RunState {
     }
 
     /// Stores the value and releases the downstream tasks, as the task's kind directs.
-    fn succeed(self: &Arc<Self>, node: u32, value: Value, ready: &mut Vec<u32>) {
+    fn succeed(self: &Arc<Self>, node: u32, try_number: u32, value: Value, ready: &mut Vec<u32>) {
         let skipped = match self.dag.nodes[node as usize].body.kind() {
             TaskKind::Plain => Ok(Vec::new()),
             TaskKind::Branch(targets) => self.not_followed(node, &targets(&value)),
@@ -194,12 +195,37 @@ impl RunState {
             Ok(skipped) => {
                 self.slots[node as usize].put(value);
                 self.end_try(node, TaskState::Success, None);
+                self.callback(node, try_number, |o| o.on_success_callback, None);
                 self.settle_skipping(node, &skipped, ready);
             }
-            Err(error) => {
-                self.end_try(node, TaskState::Failed, Some(&error));
-                self.settle(node, TaskState::Failed, ready);
-            }
+            Err(error) => self.fail(node, try_number, &error, ready),
+        }
+    }
+
+    fn fail(&self, node: u32, try_number: u32, error: &TaskError, ready: &mut Vec<u32>) {
+        self.end_try(node, TaskState::Failed, Some(error));
+        self.callback(node, try_number, |o| o.on_failure_callback, Some(error));
+        self.settle(node, TaskState::Failed, ready);
+    }
+
+    /// Calls a task callback if one is set; a panic in it is reported and otherwise ignored.
+    fn callback(
+        &self,
+        node: u32,
+        try_number: u32,
+        pick: impl Fn(&TaskOptions) -> Option<TaskCallback>,
+        error: Option<&TaskError>,
+    ) {
+        let Some(callback) = self.dag.option(node, pick) else {
+            return;
+        };
+        let context = self.context(node, try_number);
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&context, error))) {
+            eprintln!(
+                "taskflow: a callback of task `{}` panicked: {}",
+                context.task_id(),
+                super::unwind::panic_message(&*payload)
+            );
         }
     }
 

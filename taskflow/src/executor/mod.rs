@@ -149,7 +149,25 @@ impl Dag {
         // The sender lives in the run until the last task ends, so this only fails if the
         // run state was dropped, which cannot happen while we hold `run`.
         let _ = finished.await;
-        Ok(RunReport::new(run))
+        let report = RunReport::new(run);
+        let callbacks = self.inner.callbacks;
+        let callback = if report.succeeded() {
+            callbacks.on_success
+        } else {
+            callbacks.on_failure
+        };
+        if let Some(callback) = callback {
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&report)))
+            {
+                eprintln!(
+                    "taskflow: a callback of dag `{}` panicked: {}",
+                    self.dag_id(),
+                    panic_message(&*payload)
+                );
+            }
+        }
+        Ok(report)
     }
 
     /// Runs the DAG once from synchronous code, such as a plain `#[test]`, keeping every

@@ -15,7 +15,7 @@ use super::slot::Slot;
 use crate::TaskState;
 use crate::dag::DagInner;
 use crate::policy::trigger_rule::{Decision, Tally};
-use crate::task::context::RunInfo;
+use crate::task::context::{Context, RunInfo};
 
 /// The state of one DAG run, shared by the workers running its tasks.
 pub(crate) struct RunState {
@@ -132,6 +132,12 @@ impl RunState {
         self.records[node as usize]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The context of try `try_number` of `node`.
+    pub(crate) fn context(&self, node: u32, try_number: u32) -> Context {
+        let task_id: Arc<str> = self.dag.task_id(node).into();
+        Context::new(Arc::clone(&self.info), task_id, try_number)
     }
 
     pub(crate) fn now(&self) -> Duration {

@@ -3,7 +3,13 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::TriggerRule;
+use crate::{Context, TaskError, TriggerRule};
+
+/// A task callback: the context of the try and, for failures and retries, the error.
+///
+/// Callbacks run on the worker right after the event; a panic in one is caught and written
+/// to standard error, and never changes the task's state.
+pub type TaskCallback = fn(&Context, Option<&TaskError>);
 
 /// Options of one task. Every field is optional: an unset field falls back to the task's
 /// `#[task(...)]` options, then to the DAG's defaults, then to Airflow's default.
@@ -27,7 +33,7 @@ use crate::TriggerRule;
 /// .unwrap();
 /// assert_eq!(dag.task_ids(), ["total", "second_total", "third"]);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct TaskOptions {
     /// The task id. Unset: the function's name, suffixed `__1`, `__2`, ... on repeated calls.
@@ -45,6 +51,16 @@ pub struct TaskOptions {
     /// The longest a try may run; a try that runs longer fails (and may be retried). Unset:
     /// no limit.
     pub execution_timeout: Option<Duration>,
+    /// Called before each try runs.
+    pub on_execute_callback: Option<TaskCallback>,
+    /// Called when the task succeeds.
+    pub on_success_callback: Option<TaskCallback>,
+    /// Called when the task fails for good (after its last try), with the error.
+    pub on_failure_callback: Option<TaskCallback>,
+    /// Called when a try fails and another is scheduled, with the error.
+    pub on_retry_callback: Option<TaskCallback>,
+    /// Called when the task skips itself (`TaskError::skip`), with the reason.
+    pub on_skipped_callback: Option<TaskCallback>,
 }
 
 impl TaskOptions {
@@ -57,6 +73,11 @@ impl TaskOptions {
         retry_exponential_backoff: None,
         max_retry_delay: None,
         execution_timeout: None,
+        on_execute_callback: None,
+        on_success_callback: None,
+        on_failure_callback: None,
+        on_retry_callback: None,
+        on_skipped_callback: None,
     };
 
     /// No option set (the same as [`TaskOptions::EMPTY`]).
@@ -106,6 +127,36 @@ impl TaskOptions {
         self
     }
 
+    /// Sets the callback called before each try.
+    pub const fn on_execute_callback(mut self, callback: TaskCallback) -> Self {
+        self.on_execute_callback = Some(callback);
+        self
+    }
+
+    /// Sets the callback called on success.
+    pub const fn on_success_callback(mut self, callback: TaskCallback) -> Self {
+        self.on_success_callback = Some(callback);
+        self
+    }
+
+    /// Sets the callback called on the final failure.
+    pub const fn on_failure_callback(mut self, callback: TaskCallback) -> Self {
+        self.on_failure_callback = Some(callback);
+        self
+    }
+
+    /// Sets the callback called when a retry is scheduled.
+    pub const fn on_retry_callback(mut self, callback: TaskCallback) -> Self {
+        self.on_retry_callback = Some(callback);
+        self
+    }
+
+    /// Sets the callback called when the task skips itself.
+    pub const fn on_skipped_callback(mut self, callback: TaskCallback) -> Self {
+        self.on_skipped_callback = Some(callback);
+        self
+    }
+
     /// Sets the trigger rule in a `const` context (used by `#[task(trigger_rule = ...)]`).
     #[doc(hidden)]
     pub const fn with_const_trigger_rule(mut self, rule: TriggerRule) -> Self {
@@ -148,6 +199,36 @@ impl TaskOptions {
         self
     }
 
+    /// Whether no option is set.
+    pub fn is_empty(&self) -> bool {
+        let TaskOptions {
+            task_id,
+            trigger_rule,
+            retries,
+            retry_delay,
+            retry_exponential_backoff,
+            max_retry_delay,
+            execution_timeout,
+            on_execute_callback,
+            on_success_callback,
+            on_failure_callback,
+            on_retry_callback,
+            on_skipped_callback,
+        } = self;
+        task_id.is_none()
+            && trigger_rule.is_none()
+            && retries.is_none()
+            && retry_delay.is_none()
+            && retry_exponential_backoff.is_none()
+            && max_retry_delay.is_none()
+            && execution_timeout.is_none()
+            && on_execute_callback.is_none()
+            && on_success_callback.is_none()
+            && on_failure_callback.is_none()
+            && on_retry_callback.is_none()
+            && on_skipped_callback.is_none()
+    }
+
     /// These options, with the fields unset here taken from `fallback`.
     pub fn or(&self, fallback: &TaskOptions) -> TaskOptions {
         TaskOptions {
@@ -160,6 +241,11 @@ impl TaskOptions {
                 .or(fallback.retry_exponential_backoff),
             max_retry_delay: self.max_retry_delay.or(fallback.max_retry_delay),
             execution_timeout: self.execution_timeout.or(fallback.execution_timeout),
+            on_execute_callback: self.on_execute_callback.or(fallback.on_execute_callback),
+            on_success_callback: self.on_success_callback.or(fallback.on_success_callback),
+            on_failure_callback: self.on_failure_callback.or(fallback.on_failure_callback),
+            on_retry_callback: self.on_retry_callback.or(fallback.on_retry_callback),
+            on_skipped_callback: self.on_skipped_callback.or(fallback.on_skipped_callback),
         }
     }
 }
