@@ -9,7 +9,8 @@ use crate::settings::{self, Settings};
 
 const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, \
      max_retry_delay, execution_timeout, on_execute_callback, on_success_callback, on_failure_callback, \
-     on_retry_callback, on_skipped_callback, branch, short_circuit, ignore_downstream_trigger_rules, crate";
+     on_retry_callback, on_skipped_callback, setup, teardown, branch, short_circuit, \
+     ignore_downstream_trigger_rules, crate";
 const DAG_OPTIONS: &str = "dag_id, default_args, on_success_callback, on_failure_callback, crate";
 
 /// The options of `#[task(...)]`.

@@ -49,6 +49,9 @@ pub(crate) struct Settings {
     retry_exponential_backoff: Option<LitBool>,
     max_retry_delay: Option<(u64, Span)>,
     execution_timeout: Option<(u64, Span)>,
+    /// `setup` / `teardown` flags.
+    setup: Option<Ident>,
+    teardown: Option<Ident>,
     /// Per entry of `CALLBACKS`: the function given.
     callbacks: [Option<syn::Path>; 5],
 }
@@ -81,6 +84,22 @@ impl Settings {
                     )
                 };
                 set_once(meta, &mut self.retry_exponential_backoff, value)?;
+            }
+            "setup" | "teardown" => {
+                let flag = meta
+                    .path
+                    .get_ident()
+                    .cloned()
+                    .expect("matched an identifier");
+                let (slot, other) = if key == "setup" {
+                    (&mut self.setup, &self.teardown)
+                } else {
+                    (&mut self.teardown, &self.setup)
+                };
+                if other.is_some() {
+                    return Err(meta.error("a task is either a `setup` or a `teardown`, not both"));
+                }
+                set_once(meta, slot, flag)?;
             }
             "retry_delay" => set_once(
                 meta,
@@ -132,6 +151,12 @@ impl Settings {
         if let Some(timeout) = &self.execution_timeout {
             let timeout = millis(timeout);
             options = quote!(#options.with_const_execution_timeout(#timeout));
+        }
+        if let Some(setup) = &self.setup {
+            options = quote!(#options.#setup());
+        }
+        if let Some(teardown) = &self.teardown {
+            options = quote!(#options.#teardown());
         }
         for (name, function) in CALLBACKS.iter().zip(&self.callbacks) {
             if let Some(function) = function {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::dag::Role;
 use crate::executor::{Record, RunState, SlotValue};
 use crate::{Error, Result, TaskState};
 
@@ -135,13 +136,16 @@ impl RunReport {
         self.state_of_run() == DagRunState::Success
     }
 
-    /// The state of the run.
+    /// The state of the run: failed if a task failed or ended upstream_failed, teardown
+    /// tasks aside.
     pub fn state_of_run(&self) -> DagRunState {
+        let roles = &self.run.dag.plan.roles;
         let failed = (0..self.len()).any(|node| {
-            matches!(
-                self.run.record(node).state,
-                TaskState::Failed | TaskState::UpstreamFailed
-            )
+            roles[node as usize] != Role::Teardown
+                && matches!(
+                    self.run.record(node).state,
+                    TaskState::Failed | TaskState::UpstreamFailed
+                )
         });
         if failed {
             DagRunState::Failed

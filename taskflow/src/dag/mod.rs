@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub(crate) use builder::add_task;
 pub use deps::{ChainSteps, IntoTasks, chain};
 pub(crate) use ids::id_text;
-pub(crate) use plan::Plan;
+pub(crate) use plan::{Plan, Role};
 
 use crate::task::body::TaskBody;
 use crate::xcom::{ReadMode, Value};

@@ -7,7 +7,7 @@ use super::builder::Builder;
 use super::ids::id_text;
 use super::{Input, Node};
 use crate::xcom::ReadMode;
-use crate::{Error, TriggerRule};
+use crate::{Error, TaskOptions, TriggerRule};
 
 /// What the executor needs of the graph, computed once per DAG.
 #[derive(Debug, Default)]
@@ -23,6 +23,19 @@ pub(crate) struct Plan {
     pub(crate) trigger_rules: Vec<TriggerRule>,
     /// Tasks with no upstream task, in creation order.
     pub(crate) roots: Vec<u32>,
+    /// Per task: whether it is a setup task, a teardown task, or neither.
+    pub(crate) roles: Vec<Role>,
+    /// Per task: how many of its direct upstream tasks are setup tasks.
+    pub(crate) setup_upstream: Vec<u32>,
+}
+
+/// What part a task plays around resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Role {
+    #[default]
+    Work,
+    Setup,
+    Teardown,
 }
 
 impl Plan {
@@ -114,16 +127,46 @@ pub(crate) fn plan(
     let roots = (0..n as u32)
         .filter(|&i| upstream_count[i as usize] == 0)
         .collect();
-    let trigger_rules = builder
+    let option = |node: &Node, get: &dyn Fn(&TaskOptions) -> Option<bool>| {
+        node.option(get)
+            .or_else(|| get(default_args))
+            .unwrap_or(false)
+    };
+    let roles: Vec<Role> = builder
         .nodes
         .iter()
         .map(|node| {
-            node.option(|o| o.trigger_rule)
-                .or(default_args.trigger_rule)
-                .unwrap_or_default()
+            match (
+                option(node, &|o| o.is_setup),
+                option(node, &|o| o.is_teardown),
+            ) {
+                (_, true) => Role::Teardown,
+                (true, false) => Role::Setup,
+                (false, false) => Role::Work,
+            }
         })
         .collect();
+    let trigger_rules = builder
+        .nodes
+        .iter()
+        .zip(&roles)
+        .map(|(node, role)| {
+            let fallback = match role {
+                Role::Teardown => TriggerRule::AllDoneSetupSuccess,
+                _ => TriggerRule::AllSuccess,
+            };
+            node.option(|o| o.trigger_rule)
+                .or(default_args.trigger_rule)
+                .unwrap_or(fallback)
+        })
+        .collect();
+    let mut setup_upstream = vec![0u32; n];
+    for &(up, down) in &edges {
+        setup_upstream[down as usize] += u32::from(roles[up as usize] == Role::Setup);
+    }
     Ok(Plan {
+        roles,
+        setup_upstream,
         upstream_count,
         succ_start,
         succ,

@@ -13,7 +13,7 @@ use super::clock::{Clock, TimerId};
 use super::pool::Pool;
 use super::slot::Slot;
 use crate::TaskState;
-use crate::dag::DagInner;
+use crate::dag::{DagInner, Role};
 use crate::policy::trigger_rule::{Decision, Tally};
 use crate::task::context::{Context, RunInfo};
 
@@ -64,6 +64,8 @@ struct Join {
     failed: AtomicU32,
     upstream_failed: AtomicU32,
     skipped: AtomicU32,
+    setup_success: AtomicU32,
+    setup_skipped: AtomicU32,
     decided: AtomicBool,
 }
 
@@ -87,6 +89,8 @@ impl RunState {
                 failed: AtomicU32::new(0),
                 upstream_failed: AtomicU32::new(0),
                 skipped: AtomicU32::new(0),
+                setup_success: AtomicU32::new(0),
+                setup_skipped: AtomicU32::new(0),
                 decided: AtomicBool::new(false),
             })
             .collect();
@@ -190,7 +194,7 @@ impl RunState {
         let mut next = Some((node, state));
         while let Some((node, state)) = next.take().or_else(|| ended.pop()) {
             for &down in self.dag.plan.downstream(node) {
-                match self.arrive(down, state) {
+                match self.arrive(down, node, state) {
                     Decision::Wait => {}
                     Decision::Run => {
                         self.count_queued(1);
@@ -241,8 +245,15 @@ impl RunState {
 
     /// Counts one upstream task of `node` as ended in `state`; returns the decision if this
     /// arrival is the one that decides.
-    fn arrive(&self, node: u32, state: TaskState) -> Decision {
+    fn arrive(&self, node: u32, upstream: u32, state: TaskState) -> Decision {
         let join = &self.joins[node as usize];
+        if self.dag.plan.roles[upstream as usize] == Role::Setup {
+            match state {
+                TaskState::Success => join.setup_success.fetch_add(1, Ordering::Release),
+                TaskState::Skipped => join.setup_skipped.fetch_add(1, Ordering::Release),
+                _ => 0,
+            };
+        }
         let counter = match state {
             TaskState::Success => &join.success,
             TaskState::Skipped => &join.skipped,
@@ -262,7 +273,9 @@ impl RunState {
             failed: join.failed.load(Ordering::Acquire),
             upstream_failed: join.upstream_failed.load(Ordering::Acquire),
             skipped: join.skipped.load(Ordering::Acquire),
-            ..Tally::default()
+            setups: plan.setup_upstream[node as usize],
+            setup_success: join.setup_success.load(Ordering::Acquire),
+            setup_skipped: join.setup_skipped.load(Ordering::Acquire),
         };
         match rule.decide(&tally) {
             Decision::Wait => Decision::Wait,

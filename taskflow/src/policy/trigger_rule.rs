@@ -17,7 +17,8 @@ pub enum TriggerRule {
     AllFailed,
     /// All upstream tasks finished, whatever their state.
     AllDone,
-    /// All upstream tasks finished and every upstream setup task succeeded.
+    /// All upstream tasks finished, and at least one upstream setup task (if there are any)
+    /// succeeded; skipped if they were all skipped. The default of teardown tasks.
     AllDoneSetupSuccess,
     /// All upstream tasks finished and at least one succeeded.
     AllDoneMinOneSuccess,
@@ -123,8 +124,8 @@ impl TriggerRule {
             }
             Self::AllDoneSetupSuccess => match () {
                 _ if !all_done => Wait,
-                _ if t.setup_failed > 0 => UpstreamFailed,
-                _ if t.setup_skipped > 0 => Skip,
+                _ if t.setups > 0 && t.setup_skipped >= t.setups => Skip,
+                _ if t.setups > 0 && t.setup_success == 0 => UpstreamFailed,
                 _ => Run,
             },
             Self::AllDoneMinOneSuccess => match () {
@@ -213,8 +214,10 @@ pub struct Tally {
     pub upstream_failed: u32,
     /// Upstream tasks that were skipped.
     pub skipped: u32,
-    /// Upstream setup tasks that failed or are upstream_failed.
-    pub setup_failed: u32,
+    /// How many of the upstream tasks are setup tasks.
+    pub setups: u32,
+    /// Upstream setup tasks that succeeded.
+    pub setup_success: u32,
     /// Upstream setup tasks that were skipped.
     pub setup_skipped: u32,
 }

@@ -51,6 +51,12 @@ pub struct TaskOptions {
     /// The longest a try may run; a try that runs longer fails (and may be retried). Unset:
     /// no limit.
     pub execution_timeout: Option<Duration>,
+    /// Whether the task is a setup task (creates a resource that teardown tasks release).
+    pub is_setup: Option<bool>,
+    /// Whether the task is a teardown task: it runs when its setup tasks succeeded even if
+    /// the work between them failed, and its own failure does not fail the run. Its trigger
+    /// rule defaults to `all_done_setup_success`.
+    pub is_teardown: Option<bool>,
     /// Called before each try runs.
     pub on_execute_callback: Option<TaskCallback>,
     /// Called when the task succeeds.
@@ -73,6 +79,8 @@ impl TaskOptions {
         retry_exponential_backoff: None,
         max_retry_delay: None,
         execution_timeout: None,
+        is_setup: None,
+        is_teardown: None,
         on_execute_callback: None,
         on_success_callback: None,
         on_failure_callback: None,
@@ -124,6 +132,18 @@ impl TaskOptions {
     /// Sets the longest a try may run.
     pub fn execution_timeout(mut self, timeout: Duration) -> Self {
         self.execution_timeout = Some(timeout);
+        self
+    }
+
+    /// Makes the task a setup task.
+    pub const fn setup(mut self) -> Self {
+        self.is_setup = Some(true);
+        self
+    }
+
+    /// Makes the task a teardown task.
+    pub const fn teardown(mut self) -> Self {
+        self.is_teardown = Some(true);
         self
     }
 
@@ -209,6 +229,8 @@ impl TaskOptions {
             retry_exponential_backoff,
             max_retry_delay,
             execution_timeout,
+            is_setup,
+            is_teardown,
             on_execute_callback,
             on_success_callback,
             on_failure_callback,
@@ -222,6 +244,8 @@ impl TaskOptions {
             && retry_exponential_backoff.is_none()
             && max_retry_delay.is_none()
             && execution_timeout.is_none()
+            && is_setup.is_none()
+            && is_teardown.is_none()
             && on_execute_callback.is_none()
             && on_success_callback.is_none()
             && on_failure_callback.is_none()
@@ -241,6 +265,8 @@ impl TaskOptions {
                 .or(fallback.retry_exponential_backoff),
             max_retry_delay: self.max_retry_delay.or(fallback.max_retry_delay),
             execution_timeout: self.execution_timeout.or(fallback.execution_timeout),
+            is_setup: self.is_setup.or(fallback.is_setup),
+            is_teardown: self.is_teardown.or(fallback.is_teardown),
             on_execute_callback: self.on_execute_callback.or(fallback.on_execute_callback),
             on_success_callback: self.on_success_callback.or(fallback.on_success_callback),
             on_failure_callback: self.on_failure_callback.or(fallback.on_failure_callback),

@@ -1,0 +1,6 @@
+use taskflow::prelude::*;
+
+#[task(setup, teardown)]
+fn cluster() {}
+
+fn main() {}
