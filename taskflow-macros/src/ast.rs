@@ -121,3 +121,26 @@ pub(crate) fn is_simple_pattern(pat: &Pat) -> bool {
         _ => false,
     }
 }
+
+/// The element types of a tuple return value (`(A, B)` or `Result<(A, B), E>`), for
+/// `multiple_outputs`; `None` if the function does not return a tuple of two or more.
+pub(crate) fn tuple_parts(output: &Output) -> Option<Vec<Type>> {
+    let ty = match output {
+        Output::Plain(ty) => ty,
+        Output::Fallible(Type::Path(path)) => {
+            let last = path.path.segments.last()?;
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(args) => match args.args.first()? {
+                    syn::GenericArgument::Type(ty) => ty,
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    match ty {
+        Type::Tuple(tuple) if tuple.elems.len() >= 2 => Some(tuple.elems.iter().cloned().collect()),
+        _ => None,
+    }
+}

@@ -9,7 +9,7 @@ use crate::settings::{self, Settings};
 
 const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, \
      max_retry_delay, execution_timeout, on_execute_callback, on_success_callback, on_failure_callback, \
-     on_retry_callback, on_skipped_callback, setup, teardown, branch, short_circuit, \
+     on_retry_callback, on_skipped_callback, setup, teardown, branch, short_circuit, multiple_outputs, \
      ignore_downstream_trigger_rules, crate";
 const DAG_OPTIONS: &str = "dag_id, default_args, on_success_callback, on_failure_callback, crate";
 
@@ -23,6 +23,8 @@ pub(crate) struct TaskAttr {
     /// `short_circuit`: a false value skips the downstream tasks.
     pub(crate) short_circuit: Option<Path>,
     pub(crate) ignore_downstream_trigger_rules: Option<syn::LitBool>,
+    /// `multiple_outputs`: a tuple value becomes a tuple of handles.
+    pub(crate) multiple_outputs: Option<Path>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -51,6 +53,8 @@ pub(crate) fn parse_task(tokens: TokenStream) -> syn::Result<TaskAttr> {
             set_once(&meta, &mut attr.branch, meta.path.clone())
         } else if meta.path.is_ident("short_circuit") {
             set_once(&meta, &mut attr.short_circuit, meta.path.clone())
+        } else if meta.path.is_ident("multiple_outputs") {
+            set_once(&meta, &mut attr.multiple_outputs, meta.path.clone())
         } else if meta.path.is_ident("ignore_downstream_trigger_rules") {
             let value: syn::LitBool = meta.value()?.parse()?;
             set_once(&meta, &mut attr.ignore_downstream_trigger_rules, value)

@@ -27,8 +27,19 @@ pub(crate) fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let checked = attr::parse_task(attr).and_then(|attr| valid::task_fn(&item_fn).map(|()| attr));
+    let checked = checked.and_then(|attr| {
+        let task = ast::task_fn(item_fn.clone());
+        match (&attr.multiple_outputs, ast::tuple_parts(&task.output)) {
+            (Some(option), None) => Err(syn::Error::new_spanned(
+                option,
+                "`multiple_outputs` needs a function returning a tuple of two or more values, \
+                 `(A, B)` or `Result<(A, B), E>`",
+            )),
+            _ => Ok((attr, task)),
+        }
+    });
     match checked {
-        Ok(attr) => expand_task(&attr, ast::task_fn(item_fn)),
+        Ok((attr, task)) => expand_task(&attr, task),
         Err(error) => fallback::item_with_error(&item_fn, error),
     }
 }
@@ -106,9 +117,36 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         Output::Plain(ty) => quote!(#ty),
         Output::Fallible(ty) => quote_spanned!(ty.span()=> <#ty as #private::Fallible>::Ok),
     };
-    let wrap = match &task.output {
-        Output::Fallible(ty) => quote_spanned!(ty.span()=> #private::output_result),
-        _ => quote!(#private::output),
+    let parts = attr
+        .multiple_outputs
+        .as_ref()
+        .and_then(|_| ast::tuple_parts(&task.output));
+    let wrap = |value: TokenStream| match (&parts, &task.output) {
+        (Some(parts), output) => {
+            let names: Vec<Ident> = (0..parts.len())
+                .map(|i| format_ident!("__taskflow_part{}", i))
+                .collect();
+            let split = quote! {{
+                let (#(#names,)*) = __value;
+                #private::output_parts(::std::vec![#(#private::part(#names)),*])
+            }};
+            match output {
+                Output::Fallible(_) => quote! {
+                    match #value {
+                        #private::Result::Ok(__value) => #split,
+                        #private::Result::Err(error) => #private::Result::Err(::core::convert::Into::into(error)),
+                    }
+                },
+                _ => quote! {{ let __value = #value; #split }},
+            }
+        }
+        (None, Output::Fallible(ty)) => quote_spanned!(ty.span()=> #private::output_result(#value)),
+        (None, _) => quote!(#private::output(#value)),
+    };
+    let output_parts = parts.as_ref().map_or(0, Vec::len) as u32;
+    let handle_type = match &parts {
+        Some(parts) => quote!((#(#krate::Xcom<#parts>,)*)),
+        None => quote!(#krate::Xcom<#output_type>),
     };
 
     // Named as the user named them, so that rustc's messages about a call (a missing
@@ -145,15 +183,28 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         quote_spanned!(ty.span()=> #name: impl #into_arg<#ty>)
     });
     let arg_params: Vec<TokenStream> = arg_params.collect();
-    let arg_specs = wired.iter().map(|(name, ty, shared)| {
-        let mode = if *shared {
-            quote!(#private::Mode::Borrowed)
-        } else {
-            let probe = clone_probe(&private, ty);
-            quote!(#private::owned_mode::<#ty>(#probe))
-        };
-        quote_spanned!(ty.span()=> #private::arg::<#ty, _>(#name, #mode))
-    });
+    let arg_specs: Vec<TokenStream> = wired
+        .iter()
+        .map(|(name, ty, shared)| {
+            let mode = if *shared {
+                quote!(#private::Mode::Borrowed)
+            } else {
+                let probe = clone_probe(&private, ty);
+                quote!(#private::owned_mode::<#ty>(#probe))
+            };
+            quote_spanned!(ty.span()=> #private::arg::<#ty, _>(#name, #mode))
+        })
+        .collect();
+    let handles = match &parts {
+        Some(parts) => {
+            let index = 0..parts.len() as u32;
+            quote!({
+                let whole = #private::add_task::<#output_type>(&Body, self.0, [#(#arg_specs),*]);
+                (#(whole.__part::<#parts>(#index),)*)
+            })
+        }
+        None => quote!(#private::add_task::<#output_type>(&Body, self.0, [#(#arg_specs),*])),
+    };
 
     // In `invoke`: read each argument, then call the plain function.
     let reads = task.params.iter().enumerate().map(|(i, param)| {
@@ -187,9 +238,11 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     });
     let call = quote!(#name::call(#(#call_args),*));
     let run = if task.is_async() {
-        quote!(#private::Invocation::Pending(#private::Box::pin(async move { #wrap(#call.await) })))
+        let wrapped = wrap(quote!(#call.await));
+        quote!(#private::Invocation::Pending(#private::Box::pin(async move { #wrapped })))
     } else {
-        quote!(#private::Invocation::Ready(#wrap(#call)))
+        let wrapped = wrap(call);
+        quote!(#private::Invocation::Ready(#wrapped))
     };
     let options = attr.settings.options(&krate);
     let kind = match (&attr.branch, &attr.short_circuit) {
@@ -223,7 +276,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     quote! {
         #(#attrs)*
         #[allow(clippy::too_many_arguments)]
-        #vis fn #name(#(#arg_params),*) -> #krate::Xcom<#output_type> {
+        #vis fn #name(#(#arg_params),*) -> #handle_type {
             #name::with(#krate::TaskOptions::EMPTY).add(#(#arg_names),*)
         }
 
@@ -249,7 +302,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         impl #with_type {
             /// Adds the task to the DAG being built, with these options.
             #[allow(clippy::too_many_arguments)]
-            #vis fn add(self, #(#arg_params),*) -> #krate::Xcom<#output_type> {
+            #vis fn add(self, #(#arg_params),*) -> #handle_type {
                 struct Body;
                 impl #private::TaskBody for Body {
                     fn name(&self) -> &'static str {
@@ -262,6 +315,9 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                     fn kind(&self) -> #private::TaskKind {
                         #kind
                     }
+                    fn output_parts(&self) -> u32 {
+                        #output_parts
+                    }
                     fn output_type(&self) -> &'static str {
                         #private::type_name::<#output_type>()
                     }
@@ -270,7 +326,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                         #run
                     }
                 }
-                #private::add_task::<#output_type>(&Body, self.0, [#(#arg_specs),*])
+                #handles
             }
         }
     }

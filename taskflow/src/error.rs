@@ -76,6 +76,20 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A task with retries takes a value that is not `Clone` by value: a retry would need it
+    /// again after the first try consumed it.
+    #[error(
+        "dag `{dag_id}`: task `{task_id}` has retries but takes the value of `{upstream}` by value \
+         and that value is not `Clone`; implement `Clone`, take it by reference, or drop the retries"
+    )]
+    NotCloneWithRetries {
+        /// The DAG.
+        dag_id: String,
+        /// The reading task.
+        task_id: String,
+        /// The task whose value it reads.
+        upstream: String,
+    },
     /// The closure or `#[dag]` body that builds the DAG panicked.
     #[error("dag `{dag_id}`: building the DAG panicked: {message}")]
     BuildPanicked {

@@ -193,8 +193,8 @@ pub mod prelude {
 pub mod __private {
     pub use crate::executor::Args;
     pub use crate::task::body::{
-        BoxFuture, Fallible, Invocation, TaskBody, TaskKind, branch_targets, output, output_result,
-        proceeds, returns_bool,
+        BoxFuture, Fallible, Invocation, TaskBody, TaskKind, branch_targets, output, output_parts,
+        output_result, part, proceeds, returns_bool,
     };
     use crate::xcom::{Arg, ReadMode};
     pub use crate::xcom::{CloneProbe, IntoArg, ReadMode as Mode, ViaClone, ViaNoClone};

@@ -203,20 +203,55 @@ impl RunReport {
         self.with_value(task_id, |value: &T| value.clone())
     }
 
+    /// Part `index` of the tuple value of a `multiple_outputs` task, as a `T`.
+    pub fn xcom_at<T: Clone + 'static>(&self, task_id: &str, index: u32) -> Result<T> {
+        self.read_slot(task_id, Some(index), |value: &T| value.clone())
+    }
+
     /// Like [`RunReport::xcom`], handing a reference to `read` instead of a clone.
     pub fn with_value<T: 'static, R>(
         &self,
         task_id: &str,
         read: impl FnOnce(&T) -> R,
     ) -> Result<R> {
+        self.read_slot(task_id, None, read)
+    }
+
+    fn read_slot<T: 'static, R>(
+        &self,
+        task_id: &str,
+        part: Option<u32>,
+        read: impl FnOnce(&T) -> R,
+    ) -> Result<R> {
         let node = self.node(task_id)?;
-        let slot = self.run.slots[node as usize].lock();
         let missing = |reason: String| Error::XcomMissing {
             task_id: task_id.to_owned(),
             reason,
         };
-        let value = match &*slot {
-            SlotValue::Ready(value) => value,
+        let parts = self.run.dag.nodes[node as usize].body.output_parts();
+        let slot = match part {
+            None if parts > 0 => {
+                return Err(missing(format!(
+                    "it has {parts} outputs (multiple_outputs): read one with xcom_at(\"{task_id}\", index)"
+                )));
+            }
+            Some(index) if index >= parts.max(1) || parts == 0 => {
+                return Err(missing(format!("it has no output number {index}")));
+            }
+            part => self
+                .run
+                .dag
+                .plan
+                .slot(node, part.map_or(0, |index| index + 1)),
+        };
+        // Clone the handle and let go of the lock before calling `read`.
+        let value = match &*self.run.slots[slot].lock() {
+            SlotValue::Ready(value) => Arc::clone(value),
+            SlotValue::Released if self.run.keep_values => {
+                return Err(missing(
+                    "its type is not Clone, so it was moved into the task that read it".into(),
+                ));
+            }
             SlotValue::Released => {
                 return Err(missing(
                     "its value was moved into its downstream tasks; run with \

@@ -15,6 +15,8 @@ pub(crate) type Value = Arc<dyn Any + Send + Sync>;
 /// It is `Copy`, so one output can feed several tasks.
 pub struct Xcom<T> {
     pub(crate) task: TaskRef,
+    /// 0 for the task's whole value; `i + 1` for part `i` of a `multiple_outputs` task.
+    pub(crate) part: u32,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -22,6 +24,17 @@ impl<T> Xcom<T> {
     pub(crate) fn new(task: TaskRef) -> Self {
         Self {
             task,
+            part: 0,
+            _type: PhantomData,
+        }
+    }
+
+    /// The handle of part `index` of this task's tuple value (`multiple_outputs` tasks).
+    #[doc(hidden)]
+    pub fn __part<U>(self, index: u32) -> Xcom<U> {
+        Xcom {
+            task: self.task,
+            part: index + 1,
             _type: PhantomData,
         }
     }
@@ -42,7 +55,13 @@ impl<T> Copy for Xcom<T> {}
 
 impl<T> fmt::Debug for Xcom<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Xcom<{}>({:?})", std::any::type_name::<T>(), self.task)
+        write!(
+            f,
+            "Xcom<{}>({:?}, part {})",
+            std::any::type_name::<T>(),
+            self.task,
+            self.part
+        )
     }
 }
 
@@ -96,7 +115,7 @@ impl IntoArg<String> for &str {
 
 impl<T: Send + Sync + 'static> IntoArg<T> for Xcom<T> {
     fn into_arg(self) -> Arg {
-        Arg::Upstream(self.task)
+        Arg::Upstream(self.task, self.part)
     }
 }
 
@@ -104,7 +123,8 @@ impl<T: Send + Sync + 'static> IntoArg<T> for Xcom<T> {
 #[doc(hidden)]
 pub enum Arg {
     Literal(Value),
-    Upstream(TaskRef),
+    /// A task, and which part of its value (0: all of it).
+    Upstream(TaskRef, u32),
 }
 
 /// How a parameter reads an upstream value.

@@ -55,11 +55,13 @@ impl Builder {
         for (arg, mode) in args {
             let input = match arg {
                 Arg::Literal(value) => Input::Literal(value),
-                Arg::Upstream(task) if task.dag == self.key => Input::Upstream {
+                Arg::Upstream(task, part) if task.dag == self.key => Input::Upstream {
                     node: task.node,
+                    part,
+                    slot: 0, // set by the plan
                     mode,
                 },
-                Arg::Upstream(_) => {
+                Arg::Upstream(..) => {
                     let task_id = super::ids::id_text(&id, body.name()).into_owned();
                     self.errors.push(Error::ForeignHandle {
                         dag_id: self.dag_id.clone(),

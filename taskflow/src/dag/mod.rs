@@ -42,8 +42,14 @@ impl Node {
 pub(crate) enum Input {
     /// A literal given in the DAG definition.
     Literal(Value),
-    /// The value of an upstream task.
-    Upstream { node: u32, mode: ReadMode },
+    /// The value of an upstream task: all of it (`part` 0) or one part of a tuple; `slot` is
+    /// where a run keeps that value.
+    Upstream {
+        node: u32,
+        part: u32,
+        slot: u32,
+        mode: ReadMode,
+    },
     /// A handle that was rejected while building (the DAG does not validate).
     Missing,
 }

@@ -17,8 +17,11 @@ pub(crate) struct Plan {
     /// Per task `i`: its direct downstream tasks are `succ[succ_start[i]..succ_start[i + 1]]`.
     pub(crate) succ_start: Vec<u32>,
     pub(crate) succ: Vec<u32>,
-    /// Per task: how many parameters of other tasks read its value.
+    /// Per value slot: how many parameters of other tasks read it.
     pub(crate) readers: Vec<u32>,
+    /// Per task `i`: its value slots are `slot_start[i]..slot_start[i + 1]` (one, or one per
+    /// part of a `multiple_outputs` task); empty when every task has exactly one.
+    slot_start: Vec<u32>,
     /// Per task: its trigger rule, with the defaults applied.
     pub(crate) trigger_rules: Vec<TriggerRule>,
     /// Tasks with no upstream task, in creation order.
@@ -39,6 +42,14 @@ pub(crate) enum Role {
 }
 
 impl Plan {
+    /// The slot of part `part` (0: the whole value) of task `node`'s value.
+    pub(crate) fn slot(&self, node: u32, part: u32) -> usize {
+        match self.slot_start.get(node as usize) {
+            Some(&start) => (start + part.saturating_sub(1)) as usize,
+            None => node as usize,
+        }
+    }
+
     /// The direct downstream tasks of `node`.
     pub(crate) fn downstream(&self, node: u32) -> &[u32] {
         let node = node as usize;
@@ -60,31 +71,56 @@ pub(crate) fn plan(
 
     let mut upstream_count = vec![0u32; n];
     let mut out_degree = vec![0u32; n];
-    let mut readers = vec![0u32; n];
-    let mut moved_readers = vec![0u32; n];
     let mut seen_by = vec![u32::MAX; n];
     let mut edges: Vec<(u32, u32)> = Vec::with_capacity(builder.inputs.len() + order_edges.len());
     let mut has_backward_edge = false;
     let mut pending_order = order_edges.iter().peekable();
 
+    let slot_start = slot_layout(&builder.nodes);
+    let slot_of = |node: u32, part: u32| match slot_start.get(node as usize) {
+        Some(&start) => start + part.saturating_sub(1),
+        None => node,
+    };
+    let slots = slot_start.last().map_or(n, |&end| end as usize);
+    let mut readers = vec![0u32; slots];
+    let mut moved_readers = vec![0u32; slots];
+    let retries = |node: &Node| {
+        node.option(|o| o.retries)
+            .or(default_args.retries)
+            .unwrap_or(0)
+    };
+
     for (down, node) in builder.nodes.iter().enumerate() {
         let down = down as u32;
-        let data_upstream = builder.inputs[node.inputs.start as usize..node.inputs.end as usize]
-            .iter()
-            .filter_map(|input| match *input {
-                Input::Upstream { node, mode } => Some((node, Some(mode))),
-                _ => None,
-            });
-        let order_upstream = std::iter::from_fn(|| {
-            pending_order
-                .next_if(|&&(_, d)| d == down)
-                .map(|&(u, _)| (u, None))
-        });
-        for (up, mode) in data_upstream.chain(order_upstream) {
-            if let Some(mode) = mode {
-                readers[up as usize] += 1;
-                moved_readers[up as usize] += u32::from(mode == ReadMode::OwnedMove);
+        let inputs = &mut builder.inputs[node.inputs.start as usize..node.inputs.end as usize];
+        let mut data_upstream = Vec::new();
+        for input in inputs {
+            if let Input::Upstream {
+                node: up,
+                part,
+                slot,
+                mode,
+            } = input
+            {
+                *slot = slot_of(*up, *part);
+                readers[*slot as usize] += 1;
+                if *mode == ReadMode::OwnedMove {
+                    moved_readers[*slot as usize] += 1;
+                    if retries(node) > 0 {
+                        let upstream = &builder.nodes[*up as usize];
+                        return Err(Error::NotCloneWithRetries {
+                            dag_id: builder.dag_id.clone(),
+                            task_id: id_text(&node.id, node.body.name()).into_owned(),
+                            upstream: id_text(&upstream.id, upstream.body.name()).into_owned(),
+                        });
+                    }
+                }
+                data_upstream.push(*up);
             }
+        }
+        let order_upstream =
+            std::iter::from_fn(|| pending_order.next_if(|&&(_, d)| d == down).map(|&(u, _)| u));
+        for up in data_upstream.into_iter().chain(order_upstream) {
             if seen_by[up as usize] != down {
                 seen_by[up as usize] = down;
                 edges.push((up, down));
@@ -95,16 +131,17 @@ pub(crate) fn plan(
         }
     }
 
-    if let Some((node, readers)) = (0..n)
-        .find(|&i| moved_readers[i] > 0 && readers[i] > 1)
-        .map(|i| (i, readers[i]))
-    {
+    if let Some(slot) = (0..slots).find(|&i| moved_readers[i] > 0 && readers[i] > 1) {
+        let node = match slot_start.iter().rposition(|&start| start as usize <= slot) {
+            Some(node) if !slot_start.is_empty() => node,
+            _ => slot,
+        };
         let task = &builder.nodes[node];
         return Err(Error::ValueNotShareable {
             dag_id: builder.dag_id.clone(),
             task_id: id_text(&task.id, task.body.name()).into_owned(),
             type_name: task.body.output_type().to_owned(),
-            readers: readers as usize,
+            readers: readers[slot] as usize,
         });
     }
     if has_backward_edge {
@@ -165,6 +202,7 @@ pub(crate) fn plan(
         setup_upstream[down as usize] += u32::from(roles[up as usize] == Role::Setup);
     }
     Ok(Plan {
+        slot_start,
         roles,
         setup_upstream,
         upstream_count,
@@ -174,6 +212,22 @@ pub(crate) fn plan(
         trigger_rules,
         roots,
     })
+}
+
+/// Where each task's value slots start, when some task has a tuple of parts
+/// (`multiple_outputs`); empty when every task has one slot (slot = task index).
+fn slot_layout(nodes: &[Node]) -> Vec<u32> {
+    if nodes.iter().all(|node| node.body.output_parts() == 0) {
+        return Vec::new();
+    }
+    let mut start = Vec::with_capacity(nodes.len() + 1);
+    let mut next = 0u32;
+    for node in nodes {
+        start.push(next);
+        next += node.body.output_parts().max(1);
+    }
+    start.push(next);
+    start
 }
 
 /// Fails with the tasks of a cycle if the edges have one.

@@ -15,15 +15,21 @@ pub struct Args<'a> {
     node: u32,
     next: u32,
     try_number: u32,
+    /// Whether no retry can follow this try, so the last reader may take a value.
+    final_try: bool,
 }
 
 impl<'a> Args<'a> {
     pub(crate) fn new(run: &'a Arc<RunState>, node: u32, try_number: u32) -> Self {
+        let inputs = &run.dag.nodes[node as usize].inputs;
+        let final_try =
+            inputs.is_empty() || try_number > run.dag.option(node, |o| o.retries).unwrap_or(0);
         Self {
             run,
             node,
-            next: run.dag.nodes[node as usize].inputs.start,
+            next: inputs.start,
             try_number,
+            final_try,
         }
     }
 
@@ -46,8 +52,8 @@ impl<'a> Args<'a> {
                 let clone = clone.ok_or_else(|| self.error(None, ReadError::StillShared))?;
                 Ok(clone(literal))
             }
-            &Input::Upstream { node, .. } => self.run.slots[node as usize]
-                .read_owned(self.run.keep_values, clone)
+            &Input::Upstream { node, slot, .. } => self.run.slots[slot as usize]
+                .read_owned(self.run.keep_values, self.final_try, clone)
                 .map_err(|error| self.error(Some(node), error)),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
@@ -59,8 +65,8 @@ impl<'a> Args<'a> {
             Input::Literal(value) => Arc::clone(value)
                 .downcast::<T>()
                 .map_err(|_| self.error(None, ReadError::WrongType)),
-            &Input::Upstream { node, .. } => self.run.slots[node as usize]
-                .read_shared(self.run.keep_values)
+            &Input::Upstream { node, slot, .. } => self.run.slots[slot as usize]
+                .read_shared(self.run.keep_values, self.final_try)
                 .map_err(|error| self.error(Some(node), error)),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }

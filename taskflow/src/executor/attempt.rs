@@ -11,7 +11,7 @@ use super::args::Args;
 use super::run::RunState;
 use super::unwind::{CatchUnwind, panic_error, poll_caught};
 use crate::policy::retry::{retry_delay, retry_seed};
-use crate::task::body::{BoxFuture, Invocation, Outcome, TaskKind};
+use crate::task::body::{BoxFuture, Invocation, Outcome, Parts, TaskKind};
 use crate::task::branch::BranchTarget;
 use crate::task::options::TaskCallback;
 use crate::xcom::Value;
@@ -193,12 +193,28 @@ impl RunState {
         };
         match skipped {
             Ok(skipped) => {
-                self.slots[node as usize].put(value);
+                self.store(node, value);
                 self.end_try(node, TaskState::Success, None);
                 self.callback(node, try_number, |o| o.on_success_callback, None);
                 self.settle_skipping(node, &skipped, ready);
             }
             Err(error) => self.fail(node, try_number, &error, ready),
+        }
+    }
+
+    /// Keeps a task's value in its slot, or each part in its own for `multiple_outputs`.
+    fn store(&self, node: u32, value: Value) {
+        let plan = &self.dag.plan;
+        if self.dag.nodes[node as usize].body.output_parts() == 0 {
+            self.slots[plan.slot(node, 0)].put(value);
+            return;
+        }
+        if let Ok(parts) = value.downcast::<Parts>() {
+            let parts =
+                Arc::try_unwrap(parts).map_or_else(|shared| shared.0.clone(), |parts| parts.0);
+            for (index, part) in parts.into_iter().enumerate() {
+                self.slots[plan.slot(node, index as u32 + 1)].put(part);
+            }
         }
     }
 

@@ -49,9 +49,10 @@ impl Slot {
     }
 
     /// Takes one read: the shared value, and the slot's own reference too when this is the
-    /// last reader and the value need not be kept.
-    fn read(&self, keep: bool) -> Result<Value, ReadError> {
-        let last = self.readers_left.fetch_sub(1, Ordering::AcqRel) == 1;
+    /// last reader and the value need not be kept. A reader that may still be retried
+    /// (`final_read` false) only shares the value: its retry will need it again.
+    fn read(&self, keep: bool, final_read: bool) -> Result<Value, ReadError> {
+        let last = final_read && self.readers_left.fetch_sub(1, Ordering::AcqRel) == 1;
         let mut slot = self.lock();
         match &*slot {
             SlotValue::Ready(value) if last && !keep => {
@@ -70,11 +71,12 @@ impl Slot {
     pub(crate) fn read_owned<T: Send + Sync + 'static>(
         &self,
         keep: bool,
+        final_read: bool,
         clone: Option<fn(&T) -> T>,
     ) -> Result<T, ReadError> {
         let keep = keep && clone.is_some();
         let shared = self
-            .read(keep)?
+            .read(keep, final_read)?
             .downcast::<T>()
             .map_err(|_| ReadError::WrongType)?;
         match Arc::try_unwrap(shared) {
@@ -89,8 +91,9 @@ impl Slot {
     pub(crate) fn read_shared<T: Send + Sync + 'static>(
         &self,
         keep: bool,
+        final_read: bool,
     ) -> Result<Arc<T>, ReadError> {
-        self.read(keep)?
+        self.read(keep, final_read)?
             .downcast::<T>()
             .map_err(|_| ReadError::WrongType)
     }

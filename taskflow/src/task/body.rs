@@ -26,6 +26,10 @@ pub trait TaskBody: Send + Sync + 'static {
     }
     /// The Rust type of the value the task returns, for messages.
     fn output_type(&self) -> &'static str;
+    /// For a `multiple_outputs` task, how many parts its tuple value has; 0 otherwise.
+    fn output_parts(&self) -> u32 {
+        0
+    }
     /// What kind of task it is: plain, a branch, or a short-circuit.
     fn kind(&self) -> TaskKind {
         TaskKind::Plain
@@ -110,6 +114,21 @@ pub fn output_result<T: Send + Sync + 'static, E: Into<TaskError>>(
         Ok(value) => Ok(Arc::new(value)),
         Err(error) => Err(error.into()),
     }
+}
+
+/// The parts of a `multiple_outputs` task's value, each stored on its own.
+pub(crate) struct Parts(pub(crate) Vec<Value>);
+
+/// Wraps the parts of a tuple value.
+#[doc(hidden)]
+pub fn output_parts(parts: Vec<Value>) -> Outcome {
+    Ok(Arc::new(Parts(parts)))
+}
+
+/// One part of a tuple value.
+#[doc(hidden)]
+pub fn part<T: Send + Sync + 'static>(value: T) -> Value {
+    Arc::new(value)
 }
 
 /// The success type of a task returning a `Result`.
