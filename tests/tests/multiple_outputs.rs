@@ -47,7 +47,7 @@ fn each_part_is_wired_on_its_own_with_its_type() {
     assert_eq!(report.xcom::<String>("shout__1").unwrap(), "PEARS");
     assert_eq!(report.xcom::<u32>("double__1").unwrap(), 8);
     assert_eq!(report.xcom_at::<u32>("split", 1).unwrap(), 21);
-    assert_eq!(report.xcom_at::<bool>("split_checked", 2).unwrap(), true);
+    assert!(report.xcom_at::<bool>("split_checked", 2).unwrap());
     assert!(matches!(
         report.xcom::<(String, u32)>("split"),
         Err(Error::XcomMissing { .. })
