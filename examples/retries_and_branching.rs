@@ -160,10 +160,9 @@ fn read_staged(workdir: &Path) -> Result<Rates, TaskError> {
     Ok(staged)
 }
 
-/// The short-circuit: `false` skips `publish`. `ignore_downstream_trigger_rules = false`
-/// skips only the direct downstream task, so the teardown after `publish` keeps its own
-/// rule and still removes the working directory (see the note on `exchange_rates`).
-#[task(short_circuit, ignore_downstream_trigger_rules = false)]
+/// The short-circuit: `false` skips everything downstream (`publish`), except teardown
+/// tasks, which keep their own rule: the working directory is still removed.
+#[task(short_circuit)]
 fn anything_new(staged: &Rates) -> bool {
     println!("  anything_new: {} staged rates", staged.len());
     !staged.is_empty()
@@ -198,10 +197,6 @@ fn remove_workdir(workdir: &Path) -> Result<(), TaskError> {
 
 /// The DAG: `served` is what the simulated API serves today, `warehouse` the rates already
 /// published.
-///
-/// Note: the short-circuit keeps the downstream trigger rules. Airflow's short-circuit never
-/// skips teardown tasks, but this library's default (`ignore_downstream_trigger_rules`
-/// true) skips every descendant, teardowns included, which would leave the directory behind.
 #[dag]
 fn exchange_rates(served: Rates, warehouse: Rates) {
     let workdir = create_workdir();

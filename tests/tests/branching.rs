@@ -188,3 +188,36 @@ fn a_true_short_circuit_lets_everything_run() {
     .unwrap();
     assert_eq!(report.state("work"), TaskState::Success);
 }
+
+#[test]
+fn a_false_short_circuit_leaves_teardowns_to_their_rules() {
+    #[task(setup)]
+    fn create() -> u8 {
+        1
+    }
+    #[task(short_circuit)]
+    fn has_data() -> bool {
+        false
+    }
+    #[task(teardown)]
+    fn remove() -> &'static str {
+        "removed"
+    }
+    let report = Dag::build("short_teardown", || {
+        let setup = create();
+        let check = has_data();
+        let work = work("w");
+        let teardown = remove();
+        setup >> check >> work >> teardown;
+        setup >> teardown;
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert_eq!(report.state("work"), TaskState::Skipped);
+    assert_eq!(
+        report.state("remove"),
+        TaskState::Success,
+        "the teardown still releases the resource"
+    );
+}

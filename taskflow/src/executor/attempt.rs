@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::args::Args;
 use super::run::RunState;
 use super::unwind::{CatchUnwind, panic_error, poll_caught};
+use crate::dag::Role;
 use crate::policy::retry::{retry_delay, retry_seed};
 use crate::task::body::{BoxFuture, Invocation, Outcome, Parts, TaskKind};
 use crate::task::branch::BranchTarget;
@@ -191,6 +192,12 @@ impl RunState {
             } => Ok(self.descendants(node)),
             TaskKind::ShortCircuit { .. } => Ok(self.dag.plan.downstream(node).to_vec()),
         };
+        // A short-circuit never skips teardown tasks: they follow their own trigger rules.
+        let skipped = skipped.map(|mut tasks| {
+            let roles = &self.dag.plan.roles;
+            tasks.retain(|&task| roles[task as usize] != Role::Teardown);
+            tasks
+        });
         match skipped {
             Ok(skipped) => {
                 self.store(node, value);

@@ -20,7 +20,8 @@ pub enum TriggerRule {
     /// All upstream tasks finished, and at least one upstream setup task (if there are any)
     /// succeeded; skipped if they were all skipped. The default of teardown tasks.
     AllDoneSetupSuccess,
-    /// All upstream tasks finished and at least one succeeded.
+    /// All upstream tasks finished and at least one succeeded; skipped if any upstream task
+    /// was skipped (Airflow's behaviour, which its documentation does not say).
     AllDoneMinOneSuccess,
     /// All upstream tasks were skipped.
     AllSkipped,
@@ -128,8 +129,11 @@ impl TriggerRule {
                 _ if t.setups > 0 && t.setup_success == 0 => UpstreamFailed,
                 _ => Run,
             },
+            // As Airflow 3 does it: a skipped upstream skips the task (its docs say skipped
+            // upstreams are ignored; its code, and so this, does not).
             Self::AllDoneMinOneSuccess => match () {
                 _ if !all_done => Wait,
+                _ if t.skipped > 0 => Skip,
                 _ if t.success == 0 && t.upstream > 0 => UpstreamFailed,
                 _ => Run,
             },
