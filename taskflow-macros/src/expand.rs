@@ -143,6 +143,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         (None, Output::Fallible(ty)) => quote_spanned!(ty.span()=> #private::output_result(#value)),
         (None, _) => quote!(#private::output(#value)),
     };
+    let is_async = task.is_async();
     let output_parts = parts.as_ref().map_or(0, Vec::len) as u32;
     let handle_type = match &parts {
         Some(parts) => quote!((#(#krate::Xcom<#parts>,)*)),
@@ -163,7 +164,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         .enumerate()
         .map(|(i, pat)| match pat {
             Pat::Ident(pat) => pat.ident.clone(),
-            _ => format_ident!("arg{}", i),
+            _ => format_ident!("__taskflow_arg{}", i),
         });
     let wired: Vec<(Ident, &Type, bool)> = task
         .params
@@ -208,7 +209,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
 
     // In `invoke`: read each argument, then call the plain function.
     let reads = task.params.iter().enumerate().map(|(i, param)| {
-        let local = format_ident!("arg{}", i);
+        let local = format_ident!("__taskflow_arg{}", i);
         match param {
             Param::Context => quote!(let #local = __args.context();),
             Param::Owned(ty) => {
@@ -229,7 +230,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         }
     });
     let call_args = task.params.iter().enumerate().map(|(i, param)| {
-        let local = format_ident!("arg{}", i);
+        let local = format_ident!("__taskflow_arg{}", i);
         match param {
             Param::Owned(_) => quote!(#local),
             Param::Context => quote!(&#local),
@@ -314,6 +315,9 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                     }
                     fn kind(&self) -> #private::TaskKind {
                         #kind
+                    }
+                    fn is_async(&self) -> bool {
+                        #is_async
                     }
                     fn output_parts(&self) -> u32 {
                         #output_parts

@@ -283,7 +283,10 @@ impl RunReport {
     }
 
     fn date(&self, offset: Duration) -> DateTime<Utc> {
-        self.run.start_date + chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::MAX)
+        chrono::Duration::from_std(offset)
+            .ok()
+            .and_then(|offset| self.run.start_date.checked_add_signed(offset))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     fn task_report(&self, node: u32) -> TaskReport {

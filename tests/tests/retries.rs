@@ -315,3 +315,96 @@ async fn run_uses_real_time() {
     let wait = gaps(&report.task("fetch").unwrap())[0];
     assert!(wait >= Duration::from_millis(20) && wait < HOUR, "{wait:?}");
 }
+
+#[tokio::test]
+async fn a_retried_reader_still_gets_its_moved_input() {
+    // In `run()` a single reader gets the value by move; a reader that may be retried must
+    // get it again on its next try.
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    #[task]
+    fn produce() -> Vec<u32> {
+        vec![1, 2, 3]
+    }
+    #[task(retries = 2, retry_delay = "1ms")]
+    fn consume(values: Vec<u32>) -> Result<u32, TaskError> {
+        flaky(&CALLS, 3)?;
+        Ok(values.iter().sum())
+    }
+    let report = Dag::build("retried_reader", || {
+        consume(produce());
+    })
+    .unwrap()
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(
+        report.state("consume"),
+        TaskState::Success,
+        "{:?}",
+        report.error("consume")
+    );
+    assert_eq!(report.try_number("consume"), 3);
+    assert_eq!(report.xcom::<u32>("consume").unwrap(), 6);
+}
+
+#[test]
+fn a_non_clone_input_of_a_task_with_retries_is_a_build_error() {
+    struct Handle;
+    #[task]
+    fn open() -> Handle {
+        Handle
+    }
+    #[task(retries = 1)]
+    fn use_it(_h: Handle) {}
+    let error = Dag::build("no_clone_retry", || {
+        use_it(open());
+    })
+    .unwrap_err();
+    assert!(
+        matches!(error, taskflow::Error::NotCloneWithRetries { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn huge_durations_saturate_instead_of_crashing() {
+    #[task]
+    fn quick() -> u8 {
+        1
+    }
+    #[task]
+    fn fails() -> Result<u8, TaskError> {
+        Err(TaskError::msg("always"))
+    }
+    let report = Dag::build("huge", || {
+        quick::with(TaskOptions::new().execution_timeout(Duration::MAX)).add();
+        fails::with(TaskOptions::new().retries(1).retry_delay(Duration::MAX)).add();
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert_eq!(report.state("quick"), TaskState::Success);
+    assert_eq!(report.state("fails"), TaskState::Failed);
+    assert_eq!(report.try_number("fails"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_tasks_run_inside_a_tokio_task() {
+    #[task]
+    async fn which_task() -> Result<String, TaskError> {
+        Ok(format!("{:?}", tokio::task::id()))
+    }
+    let report = Dag::build("tokio_task", || {
+        which_task();
+    })
+    .unwrap()
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(
+        report.state("which_task"),
+        TaskState::Success,
+        "{:?}",
+        report.error("which_task")
+    );
+}

@@ -353,3 +353,18 @@ fn slice_str_and_path_parameters_share_owned_upstream_values() {
         "plain:2:/p/x.csv"
     );
 }
+
+#[test]
+fn unnamed_parameters_do_not_clash_with_named_ones() {
+    #[task]
+    fn second(_: u32, arg0: u32) -> u32 {
+        arg0
+    }
+    let report = Dag::build("names", || {
+        second(1, 2);
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert_eq!(report.xcom::<u32>("second").unwrap(), 2);
+}

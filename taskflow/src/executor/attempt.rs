@@ -4,12 +4,11 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use super::args::Args;
 use super::run::RunState;
-use super::unwind::{CatchUnwind, panic_error, poll_caught};
+use super::unwind::{CatchUnwind, panic_error};
 use crate::dag::Role;
 use crate::policy::retry::{retry_delay, retry_seed};
 use crate::task::body::{BoxFuture, Invocation, Outcome, Parts, TaskKind};
@@ -42,7 +41,9 @@ impl RunState {
                 let invocation = self.invoke(node, try_number);
                 self.follow(node, try_number, invocation, ready);
             }
-            Some(timeout) => self.execute_with_timeout(node, try_number, now + timeout),
+            Some(timeout) => {
+                self.execute_with_timeout(node, try_number, now.saturating_add(timeout))
+            }
         }
     }
 
@@ -63,36 +64,24 @@ impl RunState {
     ) {
         match invocation {
             Invocation::Ready(outcome) => self.complete(node, try_number, outcome, ready),
-            Invocation::Pending(future) => self.drive(node, try_number, future, ready),
+            Invocation::Pending(future) => self.drive(node, try_number, future),
         }
     }
 
-    /// Polls an async body once in place; if it is not done, hands it to the tokio runtime.
-    fn drive(
-        self: &Arc<Self>,
-        node: u32,
-        try_number: u32,
-        mut future: BoxFuture,
-        ready: &mut Vec<u32>,
-    ) {
-        let polled = {
-            let _runtime = self.handle.enter();
-            poll_caught(
-                &mut future,
-                &mut std::task::Context::from_waker(Waker::noop()),
-            )
-        };
-        match polled {
-            Poll::Ready(outcome) => self.complete(node, try_number, outcome, ready),
-            Poll::Pending => {
-                let run = Arc::clone(self);
-                let mut record = self.record(node);
-                let task = self.handle.spawn(async move {
-                    let outcome = CatchUnwind(future).await;
-                    run.complete_and_push(node, try_number, outcome);
-                });
-                record.abort = Some(task.abort_handle());
-            }
+    /// Runs an async body as a tokio task, so that it runs in a tokio task context and never
+    /// holds a worker.
+    fn drive(self: &Arc<Self>, node: u32, try_number: u32, future: BoxFuture) {
+        let run = Arc::clone(self);
+        let mut record = self.record(node);
+        let task = self.handle.spawn(async move {
+            let outcome = CatchUnwind(future).await;
+            run.complete_and_push(node, try_number, outcome);
+        });
+        record.abort = Some(task.abort_handle());
+        drop(record);
+        if self.settled[node as usize].load(std::sync::atomic::Ordering::Acquire) >= try_number {
+            // Timed out before the handle was stored: nobody else will cancel it.
+            task.abort();
         }
     }
 
@@ -104,6 +93,14 @@ impl RunState {
             .clock
             .schedule(deadline, Box::new(move || run.time_out(node, try_number)));
         self.record(node).timeout = Some(timer);
+        if self.dag.nodes[node as usize].body.is_async() {
+            // Building the future runs no task code; the tokio task is cancelled at the deadline.
+            let invocation = self.invoke(node, try_number);
+            let mut ready = Vec::new();
+            self.follow(node, try_number, invocation, &mut ready);
+            self.pool.push(self, ready);
+            return;
+        }
         let run = Arc::clone(self);
         let started = std::thread::Builder::new()
             .name("taskflow-timed-task".into())
@@ -118,6 +115,31 @@ impl RunState {
                 "could not start a thread for the task: {error}"
             )));
             self.complete_and_push(node, try_number, outcome);
+        }
+    }
+
+    /// Fails the try in flight of `node` after a panic inside the executor's own code.
+    pub(crate) fn executor_panicked(
+        self: &Arc<Self>,
+        node: u32,
+        payload: &(dyn std::any::Any + Send),
+        ready: &mut Vec<u32>,
+    ) {
+        let message = super::unwind::panic_message(payload);
+        eprintln!(
+            "taskflow: internal error while running task `{}`: {message}",
+            self.dag.task_id(node)
+        );
+        let try_number = self.record(node).tries.max(1);
+        let error = TaskError::fail_now(format!("internal error of the executor: {message}"));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.complete(node, try_number, Err(error), ready)
+        }));
+        if outcome.is_err() {
+            eprintln!(
+                "taskflow: could not fail task `{}` cleanly; its run may not finish",
+                self.dag.task_id(node)
+            );
         }
     }
 
@@ -184,7 +206,10 @@ impl RunState {
     fn succeed(self: &Arc<Self>, node: u32, try_number: u32, value: Value, ready: &mut Vec<u32>) {
         let skipped = match self.dag.nodes[node as usize].body.kind() {
             TaskKind::Plain => Ok(Vec::new()),
-            TaskKind::Branch(targets) => self.not_followed(node, &targets(&value)),
+            TaskKind::Branch(targets) => match catch_unwind(AssertUnwindSafe(|| targets(&value))) {
+                Ok(targets) => self.not_followed(node, &targets),
+                Err(payload) => Err(panic_error(payload)),
+            },
             TaskKind::ShortCircuit { proceed, .. } if proceed(&value) => Ok(Vec::new()),
             TaskKind::ShortCircuit {
                 ignore_downstream_trigger_rules: true,
@@ -325,7 +350,9 @@ impl RunState {
         let seed = retry_seed(&self.dag.dag_id, &self.dag.task_id(node), &self.info.run_id);
         let wait = retry_delay(delay, backoff, max, failed_try, seed);
         let run = Arc::clone(self);
-        self.clock
-            .schedule(self.now() + wait, Box::new(move || run.requeue(node)));
+        self.clock.schedule(
+            self.now().saturating_add(wait),
+            Box::new(move || run.requeue(node)),
+        );
     }
 }

@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 
+/// The latest run time a timer can be set for (about 292 years): later ones are moved back
+/// to it, so that virtual time, counted in nanoseconds, can always reach them.
+const HORIZON: Duration = Duration::from_nanos(u64::MAX / 2);
+
 /// Something to do at a point in run time.
 pub(crate) type Action = Box<dyn FnOnce() + Send>;
 
@@ -68,7 +72,9 @@ impl Clock {
 
     /// Run time: since the run started, plus the skipped waits of virtual time.
     pub(crate) fn now(&self) -> Duration {
-        self.started.elapsed() + Duration::from_nanos(self.skipped_nanos.load(Ordering::Acquire))
+        self.started.elapsed().saturating_add(Duration::from_nanos(
+            self.skipped_nanos.load(Ordering::Acquire),
+        ))
     }
 
     fn timers(&self) -> MutexGuard<'_, Timers> {
@@ -79,6 +85,7 @@ impl Clock {
 
     /// Runs `action` at run time `at` (at once if `at` has passed).
     pub(crate) fn schedule(self: &Arc<Self>, at: Duration, action: Action) -> TimerId {
+        let at = at.min(HORIZON);
         let wait = at.saturating_sub(self.now());
         let clock = Arc::clone(self);
         let mut timers = self.timers();
@@ -127,13 +134,17 @@ impl Clock {
         if !self.virtual_time {
             return false;
         }
-        let next = self.timers().next_at();
-        let Some(at) = next else { return false };
-        let ahead = at.saturating_sub(self.now());
-        self.skipped_nanos.fetch_add(
-            u64::try_from(ahead.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::AcqRel,
-        );
+        {
+            // Under the timers lock, so two threads finding the run idle skip only once.
+            let mut timers = self.timers();
+            let Some(at) = timers.next_at() else {
+                return false;
+            };
+            let ahead = u64::try_from(at.saturating_sub(self.now()).as_nanos()).unwrap_or(u64::MAX);
+            let skipped = self.skipped_nanos.load(Ordering::Acquire);
+            self.skipped_nanos
+                .store(skipped.saturating_add(ahead), Ordering::Release);
+        }
         self.fire_due();
         true
     }

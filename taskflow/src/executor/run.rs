@@ -32,7 +32,7 @@ pub(crate) struct RunState {
     active: AtomicUsize,
     /// Per task: the last try whose outcome was taken (a late result of a timed-out try is
     /// dropped).
-    settled: Box<[AtomicU32]>,
+    pub(crate) settled: Box<[AtomicU32]>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) start_date: DateTime<Utc>,
     pub(crate) handle: Handle,

@@ -25,14 +25,6 @@ pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> TaskError {
     TaskError::msg(format!("task panicked: {}", panic_message(&*payload)))
 }
 
-/// Polls `future` once, turning a panic into a failed outcome.
-pub(crate) fn poll_caught(future: &mut BoxFuture, cx: &mut Context<'_>) -> Poll<Outcome> {
-    match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-        Ok(poll) => poll,
-        Err(payload) => Poll::Ready(Err(panic_error(payload))),
-    }
-}
-
 /// A task future whose panics become failed outcomes.
 pub(crate) struct CatchUnwind(pub(crate) BoxFuture);
 
@@ -40,6 +32,9 @@ impl Future for CatchUnwind {
     type Output = Outcome;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        poll_caught(&mut self.0, cx)
+        match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => Poll::Ready(Err(panic_error(payload))),
+        }
     }
 }

@@ -26,6 +26,10 @@ pub trait TaskBody: Send + Sync + 'static {
     }
     /// The Rust type of the value the task returns, for messages.
     fn output_type(&self) -> &'static str;
+    /// Whether the body is an `async fn`.
+    fn is_async(&self) -> bool {
+        false
+    }
     /// For a `multiple_outputs` task, how many parts its tuple value has; 0 otherwise.
     fn output_parts(&self) -> u32 {
         0
