@@ -97,11 +97,35 @@ pub use chrono;
 /// Calling the same task twice adds two nodes: `name`, then `name__1`, `name__2`, ...
 ///
 /// # Options
+/// Airflow's names and meanings. Each is checked at compile time: an unknown option or a
+/// bad value is an error under its token. Durations are strings of numbers with units `ms`,
+/// `s`, `m`, `h`, `d` (`"500ms"`, `"1h30m"`). Options left out fall back to the DAG's
+/// `default_args`, then to the default below.
+///
 /// | option | default | meaning |
 /// |---|---|---|
-/// | `task_id = "id"` | the function's name | the default task id (suffixed on repeated calls) |
-/// | `trigger_rule = "all_done"` | `"all_success"` | when the task runs; see [`TriggerRule`] |
+/// | `task_id = "id"` | the function's name | the task id (suffixed `__1`, `__2` on repeated calls) |
+/// | `trigger_rule = "none_failed"` | `"all_success"` | when the task runs, from its direct upstream states; see [`TriggerRule`] |
+/// | `retries = 3` | `0` | how many times a failed try is retried |
+/// | `retry_delay = "30s"` | `"5m"` | the wait before each retry; the task is `up_for_retry` meanwhile and holds no worker |
+/// | `retry_exponential_backoff` (or `= true`) | off | the wait doubles per try, with jitter in `[d, 2d)` derived from the task and try |
+/// | `max_retry_delay = "10m"` | `"24h"` | the longest wait between tries when backing off |
+/// | `execution_timeout = "1h"` | none | the longest a try may run: an async try is cancelled, a blocking one is left to finish on its thread; the try fails and may be retried |
+/// | `on_execute_callback = path` | none | a [`TaskCallback`] called before each try |
+/// | `on_success_callback = path` | none | called when the task succeeds |
+/// | `on_failure_callback = path` | none | called when the task fails for good, with the error |
+/// | `on_retry_callback = path` | none | called when a try fails and a retry is scheduled, with the error |
+/// | `on_skipped_callback = path` | none | called when the task skips itself ([`TaskError::skip`]) |
+/// | `setup` | off | a setup task: creates what teardown tasks release |
+/// | `teardown` | off | a teardown task: runs when its setups succeeded even if work between failed (trigger rule `all_done_setup_success`), and does not decide the run's state |
+/// | `branch` | off | the function returns which direct downstream tasks to follow ([`IntoBranch`]); the others are skipped |
+/// | `short_circuit` | off | the function returns `bool`; `false` skips downstream tasks |
+/// | `ignore_downstream_trigger_rules = false` | `true` | with `short_circuit`: `true` skips every descendant, `false` only direct ones, later tasks following their rules |
+/// | `multiple_outputs` | off | the function returns a tuple and the call gives a tuple of handles, one per part |
 /// | `crate = "path"` | `"::taskflow"` | where `taskflow` is, if renamed in `Cargo.toml` |
+///
+/// The same options are set from code with [`TaskOptions`], per call
+/// (`name::with(options).add(...)`) or as a DAG's defaults ([`DagBuilder::default_args`]).
 ///
 /// ```
 /// use taskflow::prelude::*;
@@ -146,6 +170,9 @@ pub use taskflow_macros::task;
 /// | option | default | meaning |
 /// |---|---|---|
 /// | `dag_id = "id"` | the function's name | the DAG id |
+/// | `default_args(retries = 2, retry_delay = "1m", ...)` | none | defaults for every task: any of `#[task]`'s `trigger_rule`, `retries`, `retry_delay`, `retry_exponential_backoff`, `max_retry_delay`, `execution_timeout` and `on_*_callback`; a task's own options win |
+/// | `on_success_callback = path` | none | a [`RunCallback`] called with the report when the run succeeds |
+/// | `on_failure_callback = path` | none | called with the report when the run fails |
 /// | `crate = "path"` | `"::taskflow"` | where `taskflow` is, if renamed in `Cargo.toml` |
 ///
 /// ```

@@ -1,13 +1,13 @@
 //! The clock of a run, real or virtual, and its timers (retry delays, timeouts).
 //!
-//! Virtual time is real time plus skips: whenever nothing of the run is queued or running,
-//! the clock jumps to its next timer instead of sleeping. A run whose tasks wait an hour
+//! Virtual time is real time plus skips: whenever nothing of the run is queued, running or
+//! being fired by a timer, the clock jumps to its next timer instead of sleeping. A run whose tasks wait an hour
 //! between retries then finishes in milliseconds, while a running task's own duration and
 //! its timeout still pass in real time, so nothing times out early.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,10 @@ pub(crate) struct Clock {
     started: Instant,
     virtual_time: bool,
     skipped_nanos: AtomicU64,
+    /// With virtual time: tries queued or running, plus timer actions being run. The clock
+    /// skips only when it is zero, checked under the timers lock, where firing a timer
+    /// counts itself; so two threads never both skip for the same idle moment.
+    busy: AtomicUsize,
     timers: Mutex<Timers>,
     handle: Handle,
 }
@@ -60,14 +64,10 @@ impl Clock {
             started: Instant::now(),
             virtual_time,
             skipped_nanos: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
             timers: Mutex::default(),
             handle,
         })
-    }
-
-    /// Whether waits skip ahead when the run is idle.
-    pub(crate) fn is_virtual(&self) -> bool {
-        self.virtual_time
     }
 
     /// Run time: since the run started, plus the skipped waits of virtual time.
@@ -108,44 +108,71 @@ impl Clock {
         }
     }
 
+    /// Counts `tries` more tries queued (with virtual time only: a run-wide counter is a
+    /// contended cache line that real-time runs do without).
+    pub(crate) fn work_added(&self, tries: usize) {
+        if self.virtual_time {
+            self.busy.fetch_add(tries, Ordering::AcqRel);
+        }
+    }
+
+    /// Counts the end of a try; when nothing is left busy, virtual time skips ahead.
+    pub(crate) fn work_done(&self) {
+        if self.virtual_time && self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.skip_while_idle();
+        }
+    }
+
     /// Runs every action whose time has come.
     pub(crate) fn fire_due(&self) {
-        loop {
-            let action = {
-                let mut timers = self.timers();
-                match timers.next_at() {
-                    Some(at) if at <= self.now() => {
-                        let Reverse((_, id)) = timers.heap.pop().expect("next_at saw a timer");
-                        timers.actions.remove(&id)
-                    }
-                    _ => return,
-                }
-            };
-            if let Some((action, sleeper)) = action {
-                sleeper.abort();
-                action();
+        while let Some(action) = self.take_due(false) {
+            if self.fire(action) {
+                self.skip_while_idle();
             }
         }
     }
 
-    /// With virtual time, jumps to the next timer and runs what is due; called when nothing
-    /// of the run is queued or running. Returns whether there was a timer to jump to.
-    pub(crate) fn skip_idle(&self) -> bool {
-        if !self.virtual_time {
-            return false;
+    /// With virtual time, while the run is idle, jumps to the next timer and fires it.
+    fn skip_while_idle(&self) {
+        while let Some(action) = self.take_due(true) {
+            if !self.fire(action) {
+                return;
+            }
         }
-        {
-            // Under the timers lock, so two threads finding the run idle skip only once.
-            let mut timers = self.timers();
-            let Some(at) = timers.next_at() else {
-                return false;
-            };
+    }
+
+    /// Runs a timer's action, counted as busy so that virtual time waits for what it
+    /// queues. Returns whether the run is idle afterwards.
+    fn fire(&self, (action, sleeper): (Action, tokio::task::AbortHandle)) -> bool {
+        sleeper.abort();
+        action();
+        self.virtual_time && self.busy.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Takes the next timer's action if it is due, or, with `skip`, if the run is idle (after
+    /// moving virtual time to it). A taken action counts as busy.
+    fn take_due(&self, skip: bool) -> Option<(Action, tokio::task::AbortHandle)> {
+        let mut timers = self.timers();
+        let at = timers.next_at()?;
+        if skip {
+            if !self.virtual_time || self.busy.load(Ordering::Acquire) != 0 {
+                return None;
+            }
             let ahead = u64::try_from(at.saturating_sub(self.now()).as_nanos()).unwrap_or(u64::MAX);
             let skipped = self.skipped_nanos.load(Ordering::Acquire);
             self.skipped_nanos
                 .store(skipped.saturating_add(ahead), Ordering::Release);
+        } else if at > self.now() {
+            return None;
         }
-        self.fire_due();
-        true
+        let Reverse((_, id)) = timers.heap.pop().expect("next_at saw a timer");
+        let action = timers
+            .actions
+            .remove(&id)
+            .expect("next_at saw a live timer");
+        if self.virtual_time {
+            self.busy.fetch_add(1, Ordering::AcqRel);
+        }
+        Some(action)
     }
 }

@@ -26,10 +26,6 @@ pub(crate) struct RunState {
     joins: Box<[Join]>,
     records: Box<[Mutex<Record>]>,
     unfinished: AtomicUsize,
-    /// Tasks queued or in a try, counted with virtual time only: when it drops to zero, the
-    /// clock may skip ahead. (A run-wide counter is a contended cache line: real-time runs
-    /// do without it.)
-    active: AtomicUsize,
     /// Per task: the last try whose outcome was taken (a late result of a timed-out try is
     /// dropped).
     pub(crate) settled: Box<[AtomicU32]>,
@@ -102,7 +98,6 @@ impl RunState {
         let count = dag.nodes.len();
         Self {
             unfinished: AtomicUsize::new(count),
-            active: AtomicUsize::new(0),
             settled: (0..count).map(|_| AtomicU32::new(0)).collect(),
             records: (0..count).map(|_| Mutex::default()).collect(),
             dag,
@@ -169,20 +164,13 @@ impl RunState {
     }
 
     fn count_queued(&self, tasks: usize) {
-        if self.clock.is_virtual() {
-            self.active.fetch_add(tasks, Ordering::AcqRel);
-        }
+        self.clock.work_added(tasks);
     }
 
     /// Marks the end of a try; when nothing is queued or running any more, virtual time
     /// skips to the next timer.
     pub(crate) fn try_ended(&self) {
-        if self.clock.is_virtual() && self.active.fetch_sub(1, Ordering::AcqRel) == 1 {
-            while self.active.load(Ordering::Acquire) == 0
-                && self.unfinished.load(Ordering::Acquire) > 0
-                && self.clock.skip_idle()
-            {}
-        }
+        self.clock.work_done();
     }
 
     /// Tells the downstream tasks of `node` that it ended in `state`, queues those that may
