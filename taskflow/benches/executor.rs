@@ -266,8 +266,10 @@ fn check_report(report: &RunReport, shape: Shape, n: usize) {
     if !report.succeeded() {
         let failed = report.task_ids_in(TaskState::Failed);
         let upstream_failed = report.task_ids_in(TaskState::UpstreamFailed).len();
+        let errors: Vec<_> = failed.iter().map(|id| report.error(id)).collect();
         panic!(
-            "{name} N={n}: the run failed: failed tasks {failed:?}, {upstream_failed} upstream_failed"
+            "{name} N={n}: the run failed: failed tasks {failed:?} ({errors:?}), \
+             {upstream_failed} upstream_failed"
         );
     }
     match shape {

@@ -9,6 +9,7 @@ use crate::xcom::Value;
 /// One task's output in a run.
 pub(crate) struct Slot {
     value: Mutex<SlotValue>,
+    /// Final reads still to come; counted down while `value` is locked.
     readers_left: AtomicU32,
 }
 
@@ -52,8 +53,10 @@ impl Slot {
     /// last reader and the value need not be kept. A reader that may still be retried
     /// (`final_read` false) only shares the value: its retry will need it again.
     fn read(&self, keep: bool, final_read: bool) -> Result<Value, ReadError> {
-        let last = final_read && self.readers_left.fetch_sub(1, Ordering::AcqRel) == 1;
         let mut slot = self.lock();
+        // Counted under the lock: the reader that counts last is also the last to look at
+        // the value, so nobody finds it already handed on.
+        let last = final_read && self.readers_left.fetch_sub(1, Ordering::AcqRel) == 1;
         match &*slot {
             SlotValue::Ready(value) if last && !keep => {
                 match std::mem::replace(&mut *slot, SlotValue::Released) {
