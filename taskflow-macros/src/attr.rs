@@ -9,7 +9,8 @@ use crate::settings::{self, Settings};
 
 const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, \
      max_retry_delay, execution_timeout, on_execute_callback, on_success_callback, on_failure_callback, \
-     on_retry_callback, on_skipped_callback, setup, teardown, branch, short_circuit, multiple_outputs, \
+     on_retry_callback, on_skipped_callback, priority_weight, weight_rule, pool, pool_slots, \
+     max_active_tis_per_dag, setup, teardown, branch, short_circuit, multiple_outputs, \
      ignore_downstream_trigger_rules, crate";
 const DAG_OPTIONS: &str = "dag_id, default_args, on_success_callback, on_failure_callback, crate";
 

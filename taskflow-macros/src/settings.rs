@@ -30,7 +30,14 @@ const TRIGGER_RULES: &[(&str, &str)] = &[
 /// The names of the settings, for "expected one of" messages.
 pub(crate) const NAMES: &str = "trigger_rule, retries, retry_delay, retry_exponential_backoff, max_retry_delay, \
      execution_timeout, on_execute_callback, on_success_callback, on_failure_callback, on_retry_callback, \
-     on_skipped_callback";
+     on_skipped_callback, priority_weight, weight_rule, pool, pool_slots, max_active_tis_per_dag";
+
+/// Airflow's weight rule names, with the runtime's variant of each.
+const WEIGHT_RULES: &[(&str, &str)] = &[
+    ("downstream", "Downstream"),
+    ("upstream", "Upstream"),
+    ("absolute", "Absolute"),
+];
 
 /// The task callbacks, each set with `name = path::to::function`.
 const CALLBACKS: [&str; 5] = [
@@ -54,6 +61,11 @@ pub(crate) struct Settings {
     teardown: Option<Ident>,
     /// Per entry of `CALLBACKS`: the function given.
     callbacks: [Option<syn::Path>; 5],
+    priority_weight: Option<TokenStream>,
+    weight_rule: Option<Ident>,
+    pool: Option<LitStr>,
+    pool_slots: Option<LitInt>,
+    max_active_tis_per_dag: Option<LitInt>,
 }
 
 impl Settings {
@@ -64,7 +76,7 @@ impl Settings {
         };
         match key.as_str() {
             "trigger_rule" => {
-                let rule = trigger_rule(meta)?;
+                let rule = named_variant(meta, "trigger_rule", "all_done", TRIGGER_RULES)?;
                 set_once(meta, &mut self.trigger_rule, rule)?;
             }
             "retries" => {
@@ -84,6 +96,29 @@ impl Settings {
                     )
                 };
                 set_once(meta, &mut self.retry_exponential_backoff, value)?;
+            }
+            "priority_weight" => {
+                let value = priority_weight(meta)?;
+                set_once(meta, &mut self.priority_weight, value)?;
+            }
+            "weight_rule" => {
+                let rule = named_variant(meta, "weight_rule", "absolute", WEIGHT_RULES)?;
+                set_once(meta, &mut self.weight_rule, rule)?;
+            }
+            "pool" => {
+                let pool = string_value(meta, "pool", "my_pool")?;
+                if pool.value().is_empty() {
+                    return Err(syn::Error::new(pool.span(), "a pool name cannot be empty"));
+                }
+                set_once(meta, &mut self.pool, pool)?;
+            }
+            "pool_slots" => {
+                let slots = positive(meta, "pool_slots")?;
+                set_once(meta, &mut self.pool_slots, slots)?;
+            }
+            "max_active_tis_per_dag" => {
+                let limit = positive(meta, "max_active_tis_per_dag")?;
+                set_once(meta, &mut self.max_active_tis_per_dag, limit)?;
             }
             "setup" | "teardown" => {
                 let flag = meta
@@ -152,6 +187,21 @@ impl Settings {
             let timeout = millis(timeout);
             options = quote!(#options.with_const_execution_timeout(#timeout));
         }
+        if let Some(weight) = &self.priority_weight {
+            options = quote!(#options.priority_weight(#weight));
+        }
+        if let Some(rule) = &self.weight_rule {
+            options = quote!(#options.with_const_weight_rule(#krate::WeightRule::#rule));
+        }
+        if let Some(pool) = &self.pool {
+            options = quote!(#options.with_const_pool(#pool));
+        }
+        if let Some(slots) = &self.pool_slots {
+            options = quote!(#options.pool_slots(#slots));
+        }
+        if let Some(limit) = &self.max_active_tis_per_dag {
+            options = quote!(#options.max_active_tis_per_dag(#limit));
+        }
         if let Some(setup) = &self.setup {
             options = quote!(#options.#setup());
         }
@@ -190,18 +240,61 @@ fn duration(
     }
 }
 
-fn trigger_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
-    let lit = string_value(meta, "trigger_rule", "all_done")?;
+/// `priority_weight = 5` or `= -5`: an `i32`, as tokens for the generated code.
+fn priority_weight(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
+    let input = meta.value()?;
+    let minus: Option<syn::Token![-]> = input.parse()?;
+    let value: LitInt = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "`priority_weight` takes an integer, for example `priority_weight = 10`",
+        )
+    })?;
+    let text = format!(
+        "{}{}",
+        if minus.is_some() { "-" } else { "" },
+        value.base10_digits()
+    );
+    text.parse::<i32>().map_err(|_| {
+        syn::Error::new(
+            value.span(),
+            "`priority_weight` must fit in an i32, as Airflow's weights do",
+        )
+    })?;
+    Ok(quote!(#minus #value))
+}
+
+/// A whole number of at least 1.
+fn positive(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitInt> {
+    let value: LitInt = meta.value()?.parse()?;
+    match value.base10_parse::<u32>() {
+        Ok(0) | Err(_) => Err(syn::Error::new(
+            value.span(),
+            format_args!("`{key}` takes a whole number of at least 1"),
+        )),
+        Ok(_) => Ok(value),
+    }
+}
+
+/// A string naming one of `names`, as the runtime variant's identifier.
+fn named_variant(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+    names: &[(&str, &str)],
+) -> syn::Result<Ident> {
+    let lit = string_value(meta, key, example)?;
     let name = lit.value();
-    match TRIGGER_RULES.iter().find(|(airflow, _)| *airflow == name) {
+    match names.iter().find(|(airflow, _)| *airflow == name) {
         Some((_, variant)) => Ok(Ident::new(variant, lit.span())),
         None => {
-            let names: Vec<&str> = TRIGGER_RULES.iter().map(|(airflow, _)| *airflow).collect();
+            let valid: Vec<&str> = names.iter().map(|(airflow, _)| *airflow).collect();
             Err(syn::Error::new(
                 lit.span(),
                 format_args!(
-                    "unknown trigger rule {name:?}; expected one of: {}",
-                    names.join(", ")
+                    "unknown {} {name:?}; expected one of: {}",
+                    key.replace('_', " "),
+                    valid.join(", ")
                 ),
             ))
         }

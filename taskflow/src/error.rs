@@ -68,6 +68,22 @@ pub enum Error {
         /// How many parameters read it.
         readers: usize,
     },
+    /// A task's effective priority weight does not fit Airflow's 32-bit range.
+    #[error(
+        "dag `{dag_id}`: task `{task_id}` has an effective priority weight of {weight} under \
+         weight rule `{rule}`, beyond the 32-bit range of Airflow's weights; lower the \
+         priority_weight values or use weight_rule = \"absolute\""
+    )]
+    PriorityWeightOverflow {
+        /// The DAG.
+        dag_id: String,
+        /// The task.
+        task_id: String,
+        /// Its weight rule.
+        rule: String,
+        /// The weight it came to.
+        weight: i64,
+    },
     /// `chain(...)` was given steps it cannot link.
     #[error("dag `{dag_id}`: chain: {reason}")]
     Chain {

@@ -59,6 +59,7 @@ pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
 pub use executor::{RunDag, RunOptions};
 pub use policy::trigger_rule::TriggerRule;
+pub use policy::weight::{PriorityWeightStrategy, WeightInput, WeightRule};
 pub use report::{DagRunState, RunReport, TaskReport};
 pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};

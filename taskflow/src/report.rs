@@ -56,6 +56,8 @@ pub struct TaskReport {
     pub try_start_dates: Vec<DateTime<Utc>>,
     /// The error of its last try, with its sources (`"reading: disk gone"`).
     pub error: Option<String>,
+    /// Its effective priority weight (see [`Dag::priority_weight`](crate::Dag::priority_weight)).
+    pub priority_weight: i32,
 }
 
 /// The outcome of one DAG run.
@@ -165,6 +167,12 @@ impl RunReport {
     pub fn try_number(&self, task_id: &str) -> u32 {
         self.node(task_id)
             .map_or(0, |node| self.run.record(node).tries)
+    }
+
+    /// A task's effective priority weight (0 if the DAG has no such task).
+    pub fn priority_weight(&self, task_id: &str) -> i32 {
+        self.node(task_id)
+            .map_or(0, |node| self.run.dag.plan.priority[node as usize])
     }
 
     /// The error message of a task's last try, if it failed or was skipped with a reason.
@@ -311,6 +319,7 @@ impl RunReport {
                 .map(|&at| self.date(at))
                 .collect(),
             error: record.error.clone(),
+            priority_weight: self.run.dag.plan.priority[node as usize],
         }
     }
 }

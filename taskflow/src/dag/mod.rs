@@ -230,6 +230,21 @@ impl Dag {
     pub fn trigger_rule(&self, task_id: &str) -> Result<crate::TriggerRule> {
         Ok(self.inner.plan.trigger_rules[self.inner.node(task_id)? as usize])
     }
+
+    /// The effective priority weight of a task: its `priority_weight` under its
+    /// `weight_rule`, computed once when the DAG was built. Higher runs first.
+    pub fn priority_weight(&self, task_id: &str) -> Result<i32> {
+        Ok(self.inner.plan.priority[self.inner.node(task_id)? as usize])
+    }
+
+    /// The weight rule of a task, with the defaults applied.
+    pub fn weight_rule(&self, task_id: &str) -> Result<crate::WeightRule> {
+        let node = self.inner.node(task_id)?;
+        Ok(self
+            .inner
+            .option(node, |o| o.weight_rule.clone())
+            .unwrap_or_default())
+    }
 }
 
 /// A callback on the end of a DAG run, given its report.

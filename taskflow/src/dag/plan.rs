@@ -6,6 +6,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use super::builder::Builder;
 use super::ids::id_text;
 use super::{Input, Node};
+use crate::policy::weight::{Adjacency, WeightInput, WeightRule, reach_totals};
 use crate::xcom::ReadMode;
 use crate::{Error, TaskOptions, TriggerRule};
 
@@ -30,6 +31,8 @@ pub(crate) struct Plan {
     pub(crate) roles: Vec<Role>,
     /// Per task: how many of its direct upstream tasks are setup tasks.
     pub(crate) setup_upstream: Vec<u32>,
+    /// Per task: its effective priority weight under its weight rule.
+    pub(crate) priority: Vec<i32>,
 }
 
 /// What part a task plays around resources.
@@ -201,7 +204,17 @@ pub(crate) fn plan(
     for &(up, down) in &edges {
         setup_upstream[down as usize] += u32::from(roles[up as usize] == Role::Setup);
     }
+    let graph = Graph {
+        succ_start: &succ_start,
+        succ: &succ,
+        upstream_count: &upstream_count,
+        out_degree: &out_degree,
+        edges: &edges,
+        in_creation_order: !has_backward_edge,
+    };
+    let priority = weights(builder, default_args, &graph)?;
     Ok(Plan {
+        priority,
         slot_start,
         roles,
         setup_upstream,
@@ -212,6 +225,138 @@ pub(crate) fn plan(
         trigger_rules,
         roots,
     })
+}
+
+/// The validated graph in the forms that weight computations need.
+struct Graph<'a> {
+    succ_start: &'a [u32],
+    succ: &'a [u32],
+    upstream_count: &'a [u32],
+    out_degree: &'a [u32],
+    edges: &'a [(u32, u32)],
+    /// Whether every edge goes from an earlier task to a later one.
+    in_creation_order: bool,
+}
+
+impl Graph<'_> {
+    /// The tasks in an order where each comes after its upstream tasks.
+    fn topological_order(&self) -> Vec<u32> {
+        let n = self.upstream_count.len();
+        if self.in_creation_order {
+            return (0..n as u32).collect();
+        }
+        let mut waiting = self.upstream_count.to_vec();
+        let mut order: Vec<u32> = (0..n as u32)
+            .filter(|&v| waiting[v as usize] == 0)
+            .collect();
+        let mut next = 0;
+        while let Some(&v) = order.get(next) {
+            next += 1;
+            let v = v as usize;
+            for &down in &self.succ[self.succ_start[v] as usize..self.succ_start[v + 1] as usize] {
+                waiting[down as usize] -= 1;
+                if waiting[down as usize] == 0 {
+                    order.push(down);
+                }
+            }
+        }
+        order
+    }
+
+    /// The upstream tasks of each task, in compact form: (start offsets, tasks).
+    fn predecessors(&self) -> (Vec<u32>, Vec<u32>) {
+        let n = self.upstream_count.len();
+        let mut start = Vec::with_capacity(n + 1);
+        start.push(0u32);
+        for &count in self.upstream_count {
+            start.push(start.last().copied().unwrap_or(0) + count);
+        }
+        let mut fill = start.clone();
+        let mut pred = vec![0u32; self.edges.len()];
+        for &(up, down) in self.edges {
+            pred[fill[down as usize] as usize] = up;
+            fill[down as usize] += 1;
+        }
+        (start, pred)
+    }
+}
+
+/// Every task's effective priority weight; a weight beyond `i32` is an error.
+fn weights(
+    builder: &Builder,
+    default_args: &TaskOptions,
+    graph: &Graph<'_>,
+) -> Result<Vec<i32>, Error> {
+    let own: Vec<i32> = builder
+        .nodes
+        .iter()
+        .map(|node| {
+            node.option(|o| o.priority_weight)
+                .or(default_args.priority_weight)
+                .unwrap_or(1)
+        })
+        .collect();
+    let rules: Vec<WeightRule> = builder
+        .nodes
+        .iter()
+        .map(|node| {
+            node.option(|o| o.weight_rule.clone())
+                .or_else(|| default_args.weight_rule.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    let custom = rules
+        .iter()
+        .any(|rule| matches!(rule, WeightRule::Custom(_)));
+    let needs = |wanted: WeightRule| custom || rules.contains(&wanted);
+    let mut order = Vec::new();
+    if needs(WeightRule::Downstream) || needs(WeightRule::Upstream) {
+        order = graph.topological_order();
+    }
+    let downstream = if needs(WeightRule::Downstream) {
+        let forward = Adjacency {
+            start: graph.succ_start,
+            next: graph.succ,
+        };
+        let sinks_first: Vec<u32> = order.iter().rev().copied().collect();
+        reach_totals(&own, &forward, graph.upstream_count, &sinks_first)
+    } else {
+        Vec::new()
+    };
+    let upstream = if needs(WeightRule::Upstream) {
+        let (start, pred) = graph.predecessors();
+        let backward = Adjacency {
+            start: &start,
+            next: &pred,
+        };
+        reach_totals(&own, &backward, graph.out_degree, &order)
+    } else {
+        Vec::new()
+    };
+    builder
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(v, node)| {
+            let weight = match &rules[v] {
+                WeightRule::Absolute => i64::from(own[v]),
+                WeightRule::Downstream => downstream[v],
+                WeightRule::Upstream => upstream[v],
+                WeightRule::Custom(strategy) => strategy.weight(&WeightInput {
+                    task_id: &id_text(&node.id, node.body.name()),
+                    priority_weight: own[v],
+                    downstream: downstream[v],
+                    upstream: upstream[v],
+                }),
+            };
+            i32::try_from(weight).map_err(|_| Error::PriorityWeightOverflow {
+                dag_id: builder.dag_id.clone(),
+                task_id: id_text(&node.id, node.body.name()).into_owned(),
+                rule: rules[v].to_string(),
+                weight,
+            })
+        })
+        .collect()
 }
 
 /// Where each task's value slots start, when some task has a tuple of parts

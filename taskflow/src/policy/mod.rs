@@ -2,3 +2,4 @@
 
 pub mod retry;
 pub mod trigger_rule;
+pub mod weight;

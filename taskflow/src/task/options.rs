@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::{Context, TaskError, TriggerRule};
+use crate::{Context, TaskError, TriggerRule, WeightRule};
 
 /// A task callback: the context of the try and, for failures and retries, the error.
 ///
@@ -67,6 +67,17 @@ pub struct TaskOptions {
     pub on_retry_callback: Option<TaskCallback>,
     /// Called when the task skips itself (`TaskError::skip`), with the reason.
     pub on_skipped_callback: Option<TaskCallback>,
+    /// The task's own priority in the ready queue. Unset: 1.
+    pub priority_weight: Option<i32>,
+    /// How the effective priority is computed from the weights. Unset: `downstream`.
+    pub weight_rule: Option<WeightRule>,
+    /// The executor pool whose slots the task takes while it runs. Unset: `default_pool`.
+    pub pool: Option<Cow<'static, str>>,
+    /// How many slots of its pool the task takes. Unset: 1.
+    pub pool_slots: Option<u32>,
+    /// At most this many tries of the task run at once across all runs of its DAG on one
+    /// executor. Unset: no limit.
+    pub max_active_tis_per_dag: Option<u32>,
 }
 
 impl TaskOptions {
@@ -86,6 +97,11 @@ impl TaskOptions {
         on_failure_callback: None,
         on_retry_callback: None,
         on_skipped_callback: None,
+        priority_weight: None,
+        weight_rule: None,
+        pool: None,
+        pool_slots: None,
+        max_active_tis_per_dag: None,
     };
 
     /// No option set (the same as [`TaskOptions::EMPTY`]).
@@ -177,6 +193,52 @@ impl TaskOptions {
         self
     }
 
+    /// Sets the task's own priority weight.
+    pub const fn priority_weight(mut self, weight: i32) -> Self {
+        self.priority_weight = Some(weight);
+        self
+    }
+
+    /// Sets how the effective priority weight is computed.
+    pub fn weight_rule(mut self, rule: WeightRule) -> Self {
+        self.weight_rule = Some(rule);
+        self
+    }
+
+    /// Sets the pool the task takes slots of.
+    pub fn pool(mut self, pool: impl Into<Cow<'static, str>>) -> Self {
+        self.pool = Some(pool.into());
+        self
+    }
+
+    /// Sets how many pool slots the task takes.
+    pub const fn pool_slots(mut self, slots: u32) -> Self {
+        self.pool_slots = Some(slots);
+        self
+    }
+
+    /// Sets how many tries of the task may run at once across runs of its DAG.
+    pub const fn max_active_tis_per_dag(mut self, limit: u32) -> Self {
+        self.max_active_tis_per_dag = Some(limit);
+        self
+    }
+
+    /// Sets the weight rule in a `const` context (an unset one: nothing is dropped).
+    #[doc(hidden)]
+    pub const fn with_const_weight_rule(self, rule: WeightRule) -> Self {
+        let mut options = self;
+        std::mem::forget(options.weight_rule.replace(rule));
+        options
+    }
+
+    /// Sets the pool in a `const` context (an unset one: nothing is dropped).
+    #[doc(hidden)]
+    pub const fn with_const_pool(self, pool: &'static str) -> Self {
+        let mut options = self;
+        std::mem::forget(options.pool.replace(Cow::Borrowed(pool)));
+        options
+    }
+
     /// Sets the trigger rule in a `const` context (used by `#[task(trigger_rule = ...)]`).
     #[doc(hidden)]
     pub const fn with_const_trigger_rule(mut self, rule: TriggerRule) -> Self {
@@ -236,6 +298,11 @@ impl TaskOptions {
             on_failure_callback,
             on_retry_callback,
             on_skipped_callback,
+            priority_weight,
+            weight_rule,
+            pool,
+            pool_slots,
+            max_active_tis_per_dag,
         } = self;
         task_id.is_none()
             && trigger_rule.is_none()
@@ -251,6 +318,11 @@ impl TaskOptions {
             && on_failure_callback.is_none()
             && on_retry_callback.is_none()
             && on_skipped_callback.is_none()
+            && priority_weight.is_none()
+            && weight_rule.is_none()
+            && pool.is_none()
+            && pool_slots.is_none()
+            && max_active_tis_per_dag.is_none()
     }
 
     /// These options, with the fields unset here taken from `fallback`.
@@ -272,6 +344,16 @@ impl TaskOptions {
             on_failure_callback: self.on_failure_callback.or(fallback.on_failure_callback),
             on_retry_callback: self.on_retry_callback.or(fallback.on_retry_callback),
             on_skipped_callback: self.on_skipped_callback.or(fallback.on_skipped_callback),
+            priority_weight: self.priority_weight.or(fallback.priority_weight),
+            weight_rule: self
+                .weight_rule
+                .clone()
+                .or_else(|| fallback.weight_rule.clone()),
+            pool: self.pool.clone().or_else(|| fallback.pool.clone()),
+            pool_slots: self.pool_slots.or(fallback.pool_slots),
+            max_active_tis_per_dag: self
+                .max_active_tis_per_dag
+                .or(fallback.max_active_tis_per_dag),
         }
     }
 }
