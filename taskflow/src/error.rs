@@ -84,6 +84,36 @@ pub enum Error {
         /// The weight it came to.
         weight: i64,
     },
+    /// A task names a pool the executor does not have.
+    #[error(
+        "dag `{dag_id}`: task `{task_id}` uses pool `{pool}`, which this executor does not \
+         have; add it with `Executor::builder().pool(\"{pool}\", slots)`"
+    )]
+    UnknownPool {
+        /// The DAG.
+        dag_id: String,
+        /// A task that names the pool.
+        task_id: String,
+        /// The pool.
+        pool: String,
+    },
+    /// A task needs more slots than its pool has, so it could never run.
+    #[error(
+        "dag `{dag_id}`: task `{task_id}` needs {needed} slots of pool `{pool}`, which has \
+         only {slots}"
+    )]
+    PoolTooSmall {
+        /// The DAG.
+        dag_id: String,
+        /// The task.
+        task_id: String,
+        /// The pool.
+        pool: String,
+        /// The slots the task takes.
+        needed: u32,
+        /// The slots the pool has.
+        slots: u32,
+    },
     /// `chain(...)` was given steps it cannot link.
     #[error("dag `{dag_id}`: chain: {reason}")]
     Chain {

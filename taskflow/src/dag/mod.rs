@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub(crate) use builder::add_task;
 pub use deps::{ChainSteps, IntoTasks, chain};
 pub(crate) use ids::id_text;
-pub(crate) use plan::{Plan, Role};
+pub(crate) use plan::{DEFAULT_POOL, Plan, Role};
 
 use crate::task::body::TaskBody;
 use crate::xcom::{ReadMode, Value};
@@ -65,6 +65,14 @@ pub(crate) struct DagInner {
     /// The DAG's defaults for its tasks' options.
     pub(crate) default_args: TaskOptions,
     pub(crate) callbacks: RunCallbacks,
+    pub(crate) limits: DagLimits,
+}
+
+/// A DAG's own limits on an executor (Airflow's `max_active_tasks`, `max_active_runs`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DagLimits {
+    pub(crate) max_active_tasks: Option<u32>,
+    pub(crate) max_active_runs: Option<u32>,
 }
 
 impl DagInner {
@@ -173,6 +181,7 @@ impl Dag {
             dag_id: dag_id.into(),
             default_args: TaskOptions::EMPTY,
             callbacks: RunCallbacks::default(),
+            limits: DagLimits::default(),
         }
     }
 
@@ -263,6 +272,7 @@ pub struct DagBuilder {
     dag_id: String,
     default_args: TaskOptions,
     callbacks: RunCallbacks,
+    limits: DagLimits,
 }
 
 impl DagBuilder {
@@ -285,12 +295,27 @@ impl DagBuilder {
         self
     }
 
+    /// At most this many tasks of one run of the DAG run at once (Airflow's
+    /// `max_active_tasks`). Default: the executor's (none on the default executor).
+    pub fn max_active_tasks(mut self, limit: u32) -> Self {
+        self.limits.max_active_tasks = Some(limit);
+        self
+    }
+
+    /// At most this many runs of the DAG run at once on one executor; later ones wait
+    /// (Airflow's `max_active_runs`). Default: the executor's (none on the default executor).
+    pub fn max_active_runs(mut self, limit: u32) -> Self {
+        self.limits.max_active_runs = Some(limit);
+        self
+    }
+
     /// Builds the DAG from a closure that calls tasks, then validates it; see [`Dag::build`].
     pub fn build<R>(self, body: impl FnOnce() -> R) -> Result<Dag> {
         let DagBuilder {
             dag_id,
             default_args,
             callbacks,
+            limits,
         } = self;
         if !is_valid_id(&dag_id) {
             return Err(Error::InvalidDagId { dag_id });
@@ -313,6 +338,7 @@ impl DagBuilder {
                 ids: builder.ids,
                 default_args,
                 callbacks,
+                limits,
             }),
         })
     }

@@ -33,6 +33,43 @@ pub(crate) struct Plan {
     pub(crate) setup_upstream: Vec<u32>,
     /// Per task: its effective priority weight under its weight rule.
     pub(crate) priority: Vec<i32>,
+    /// What the tasks ask of an executor: pools, slots, limits.
+    pub(crate) demands: Demands,
+}
+
+/// The pool and limits of every task.
+#[derive(Debug, Default)]
+pub(crate) struct Demands {
+    /// The pools named by the DAG's tasks; index 0 is `default_pool`.
+    pub(crate) pool_names: Vec<std::sync::Arc<str>>,
+    /// Per task: its pool, an index into `pool_names` (empty: all in `default_pool`).
+    pub(crate) pool: Vec<u16>,
+    /// Per task: the pool slots it takes (empty: one each).
+    pub(crate) slots: Vec<u32>,
+    /// Per task: its `max_active_tis_per_dag` (empty: no task has one; 0: no limit).
+    pub(crate) max_tis: Vec<u32>,
+}
+
+/// The name of the pool of tasks that name none, as in Airflow.
+pub(crate) const DEFAULT_POOL: &str = "default_pool";
+
+impl Demands {
+    pub(crate) fn pool_of(&self, node: u32) -> u16 {
+        self.pool.get(node as usize).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn slots_of(&self, node: u32) -> u32 {
+        self.slots.get(node as usize).copied().unwrap_or(1)
+    }
+
+    pub(crate) fn max_tis_of(&self, node: u32) -> u32 {
+        self.max_tis.get(node as usize).copied().unwrap_or(0)
+    }
+
+    /// Whether some task has a limit of its own across runs.
+    pub(crate) fn has_task_limits(&self) -> bool {
+        !self.max_tis.is_empty()
+    }
 }
 
 /// What part a task plays around resources.
@@ -213,8 +250,10 @@ pub(crate) fn plan(
         in_creation_order: !has_backward_edge,
     };
     let priority = weights(builder, default_args, &graph)?;
+    let demands = demands(builder, default_args);
     Ok(Plan {
         priority,
+        demands,
         slot_start,
         roles,
         setup_upstream,
@@ -225,6 +264,52 @@ pub(crate) fn plan(
         trigger_rules,
         roots,
     })
+}
+
+/// The pools, slots and limits of the tasks, compact when no task sets them.
+fn demands(builder: &Builder, default_args: &TaskOptions) -> Demands {
+    let mut pool_names: Vec<std::sync::Arc<str>> = vec![DEFAULT_POOL.into()];
+    let mut pool = Vec::new();
+    let mut slots = Vec::new();
+    let mut max_tis = Vec::new();
+    let n = builder.nodes.len();
+    for (v, node) in builder.nodes.iter().enumerate() {
+        let name = node
+            .option(|o| o.pool.clone())
+            .or_else(|| default_args.pool.clone());
+        if let Some(name) = name.filter(|name| name != DEFAULT_POOL) {
+            let index = match pool_names.iter().position(|known| **known == *name) {
+                Some(index) => index,
+                None => {
+                    pool_names.push(name.as_ref().into());
+                    pool_names.len() - 1
+                }
+            };
+            pool.resize(n, 0);
+            pool[v] = u16::try_from(index).unwrap_or(u16::MAX);
+        }
+        let own_slots = node
+            .option(|o| o.pool_slots)
+            .or(default_args.pool_slots)
+            .unwrap_or(1);
+        if own_slots != 1 {
+            slots.resize(n, 1);
+            slots[v] = own_slots;
+        }
+        if let Some(limit) = node
+            .option(|o| o.max_active_tis_per_dag)
+            .or(default_args.max_active_tis_per_dag)
+        {
+            max_tis.resize(n, 0);
+            max_tis[v] = limit;
+        }
+    }
+    Demands {
+        pool_names,
+        pool,
+        slots,
+        max_tis,
+    }
 }
 
 /// The validated graph in the forms that weight computations need.

@@ -171,6 +171,7 @@ impl RunState {
         if !self.claim(node, try_number) {
             return; // a timed-out try that finished after all: its result is dropped
         }
+        self.pool.release(self, node);
         {
             let mut record = self.record(node);
             if let Some(timer) = record.timeout.take() {

@@ -6,17 +6,19 @@ mod attempt;
 mod clock;
 mod pool;
 mod run;
+mod scheduler;
 mod slot;
 mod unwind;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 pub use args::Args;
-pub(crate) use run::{Record, RunState};
+pub(crate) use run::{Record, RunSched, RunState};
 
 use clock::Clock;
 pub(crate) use slot::SlotValue;
@@ -123,12 +125,30 @@ impl Dag {
         options: RunOptions,
         testing: bool,
     ) -> Result<RunReport> {
+        let pool = Pool::global();
+        let (run, finished) = self.prepare(handle, options, pool, testing)?;
+        pool.start_run(&run);
+        // The sender lives in the run until the last task ends, so this only fails if the
+        // run state was dropped, which cannot happen while we hold `run`.
+        let _ = finished.await;
+        Ok(self.finish(run))
+    }
+
+    /// A run of this DAG on `pool`, checked against the pool's limits but not started.
+    pub(crate) fn prepare(
+        &self,
+        handle: Handle,
+        options: RunOptions,
+        pool: &Pool,
+        testing: bool,
+    ) -> Result<(Arc<RunState>, oneshot::Receiver<()>)> {
         let keep = options.keep_xcoms.unwrap_or(testing);
         let clock = Clock::new(options.virtual_time.unwrap_or(testing), handle.clone());
         let logical_date = options.logical_date.unwrap_or_else(Utc::now);
         let run_id = options
             .run_id
             .unwrap_or_else(|| default_run_id(logical_date));
+        let sched = self.sched(pool, logical_date)?;
         let info = RunInfo::new(
             Arc::clone(&self.inner.dag_id),
             run_id,
@@ -142,13 +162,65 @@ impl Dag {
             keep,
             clock,
             handle,
-            Pool::global().clone(),
+            pool.clone(),
+            sched,
             done,
         ));
-        run.start();
-        // The sender lives in the run until the last task ends, so this only fails if the
-        // run state was dropped, which cannot happen while we hold `run`.
-        let _ = finished.await;
+        Ok((run, finished))
+    }
+
+    /// What the scheduler of `pool` keeps of a run of this DAG; an error if a task names a
+    /// pool the executor lacks, or needs more slots than its pool has.
+    fn sched(&self, pool: &Pool, logical_date: DateTime<Utc>) -> Result<RunSched> {
+        static RUN_KEYS: AtomicU64 = AtomicU64::new(0);
+        let demands = &self.inner.plan.demands;
+        let limits = pool.limits();
+        let dag_limits = self.inner.limits;
+        let first_task_in = |index: usize| {
+            (0..self.len() as u32)
+                .find(|&node| demands.pool_of(node) as usize == index)
+                .map_or_else(String::new, |node| self.inner.task_id(node).into_owned())
+        };
+        let pools = pool.map_pools(&demands.pool_names).map_err(|(name, _)| {
+            let index = demands.pool_names.iter().position(|known| *known == name);
+            Error::UnknownPool {
+                dag_id: self.dag_id().to_owned(),
+                task_id: index.map(first_task_in).unwrap_or_default(),
+                pool: name.to_string(),
+            }
+        })?;
+        for node in (0..self.len() as u32).filter(|&node| demands.slots_of(node) > 1) {
+            let index = pools
+                .get(demands.pool_of(node) as usize)
+                .map_or(0, |&p| p as usize);
+            let size = pool.pool_size(index);
+            if demands.slots_of(node) > size {
+                return Err(Error::PoolTooSmall {
+                    dag_id: self.dag_id().to_owned(),
+                    task_id: self.inner.task_id(node).into_owned(),
+                    pool: demands.pool_names[demands.pool_of(node) as usize].to_string(),
+                    needed: demands.slots_of(node),
+                    slots: size,
+                });
+            }
+        }
+        Ok(RunSched {
+            accounted: limits.count_all
+                || dag_limits.max_active_tasks.is_some()
+                || demands.has_task_limits(),
+            key: RUN_KEYS.fetch_add(1, Ordering::Relaxed),
+            date: logical_date.timestamp_micros(),
+            max_active_tasks: dag_limits
+                .max_active_tasks
+                .unwrap_or(limits.max_active_tasks),
+            max_active_runs: dag_limits.max_active_runs.unwrap_or(limits.max_active_runs),
+            active: AtomicU32::new(0),
+            pools,
+        })
+    }
+
+    /// The report of a finished run, after the DAG's run callbacks.
+    pub(crate) fn finish(&self, run: Arc<RunState>) -> RunReport {
         let report = RunReport::new(run);
         let callbacks = self.inner.callbacks;
         let callback = if report.succeeded() {
@@ -167,7 +239,7 @@ impl Dag {
                 );
             }
         }
-        Ok(report)
+        report
     }
 
     /// Runs the DAG once from synchronous code, such as a plain `#[test]`, keeping every

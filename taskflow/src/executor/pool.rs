@@ -1,23 +1,61 @@
-//! The worker threads that run ready tasks of every run.
+//! The worker threads of an executor, which run the ready tasks of every run in the order
+//! and within the limits its [`Scheduler`] sets.
 //!
 //! A worker that finishes a task runs one newly ready successor itself (a continuation, so
-//! a chain never touches the queue) and pushes the others in one batch. Sync task bodies run
-//! on the workers; when every worker is stuck in a long task while work waits, a monitor adds
-//! a worker, up to a maximum, so blocking tasks still run in parallel. Workers beyond the
-//! first ones leave again after a while without work.
+//! a chain never touches the queue) unless a task of higher priority waits, and pushes the
+//! others in one batch. Runs whose tries are counted against limits go through the queue
+//! every time. Sync task bodies run on the workers; when every worker is stuck in a long
+//! task while work waits, a monitor adds a worker, up to a maximum, so blocking tasks still
+//! run in parallel. Workers beyond the first ones leave again after a while without work.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use super::run::RunState;
+use super::scheduler::{Job, PoolSlots, Scheduler};
+use crate::dag::DEFAULT_POOL;
 
 /// How long every worker must have been inside tasks, with work waiting, before one is added.
 const STALL: Duration = Duration::from_millis(2);
 
 /// How long an added worker waits for work before it leaves.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
+
+/// No ready task: the value of the top-priority hint.
+const NONE_READY: i64 = i64::MIN;
+
+/// How an executor limits its runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Tries in flight at once (`usize::MAX`: no limit).
+    pub(crate) parallelism: usize,
+    /// Named pools and their slots; `default_pool` among them or added unlimited.
+    pub(crate) pools: Vec<(String, u32)>,
+    /// Whether a task naming a pool the executor lacks is an error (else it uses the default
+    /// pool).
+    pub(crate) strict_pools: bool,
+    /// Limits of DAGs that set none of their own.
+    pub(crate) max_active_tasks: u32,
+    pub(crate) max_active_runs: u32,
+    /// Whether every try is counted against the limits (else only runs of DAGs with limits
+    /// of their own are).
+    pub(crate) count_all: bool,
+}
+
+impl Limits {
+    /// No limits: the default executor of `Dag::run` and `Dag::test`.
+    pub(crate) fn none() -> Self {
+        Self {
+            parallelism: usize::MAX,
+            pools: Vec::new(),
+            strict_pools: false,
+            max_active_tasks: u32::MAX,
+            max_active_runs: u32::MAX,
+            count_all: false,
+        }
+    }
+}
 
 /// A handle to a pool of worker threads.
 #[derive(Clone)]
@@ -31,12 +69,18 @@ struct Shared {
     stalled: Condvar,
     /// Jobs taken off the queue so far: the monitor's sign of progress.
     taken: AtomicU64,
+    /// The priority of the best ready task (`NONE_READY` if none), read without the lock by
+    /// workers deciding whether to run a successor in place.
+    top_priority: AtomicI64,
+    /// Set when the executor is dropped: workers leave once its runs are done.
+    closing: AtomicBool,
+    pub(crate) limits: Limits,
     core_workers: usize,
     max_workers: usize,
 }
 
 struct Queue {
-    jobs: VecDeque<Job>,
+    scheduler: Scheduler,
     /// Workers waiting for work.
     idle: usize,
     /// Wake-ups sent to idle workers that they have not acted on yet.
@@ -51,26 +95,38 @@ impl Queue {
     }
 }
 
-struct Job {
-    run: Arc<RunState>,
-    node: u32,
-}
-
 impl Pool {
-    /// The process-wide pool: one worker per core to start with, at most 64 (or one per core
-    /// on machines with more cores).
+    /// The process-wide pool of `Dag::run` and `Dag::test`: no limits, one worker per core
+    /// to start with, at most 64 (or one per core on machines with more cores).
     pub(crate) fn global() -> &'static Pool {
         static POOL: OnceLock<Pool> = OnceLock::new();
         POOL.get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            Pool::new(cores, cores.max(64))
+            let cores = cores();
+            Pool::new(Limits::none(), cores, cores.max(64))
         })
     }
 
-    fn new(core_workers: usize, max_workers: usize) -> Pool {
+    /// A pool for an executor with these limits.
+    pub(crate) fn with_limits(limits: Limits) -> Pool {
+        let cores = cores();
+        let max = limits.parallelism.clamp(1, 1024);
+        Pool::new(limits, cores.min(max), max)
+    }
+
+    fn new(limits: Limits, core_workers: usize, max_workers: usize) -> Pool {
+        let mut pools: Vec<PoolSlots> = Vec::new();
+        let default_slots = limits
+            .pools
+            .iter()
+            .find(|(name, _)| name == DEFAULT_POOL)
+            .map_or(u32::MAX, |&(_, slots)| slots);
+        pools.push(PoolSlots::new(DEFAULT_POOL.into(), default_slots));
+        for (name, slots) in limits.pools.iter().filter(|(name, _)| name != DEFAULT_POOL) {
+            pools.push(PoolSlots::new(name.as_str().into(), *slots));
+        }
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
-                jobs: VecDeque::new(),
+                scheduler: Scheduler::new(limits.parallelism, pools),
                 idle: 0,
                 waking: 0,
                 workers: 0,
@@ -78,6 +134,9 @@ impl Pool {
             work_ready: Condvar::new(),
             stalled: Condvar::new(),
             taken: AtomicU64::new(0),
+            top_priority: AtomicI64::new(NONE_READY),
+            closing: AtomicBool::new(false),
+            limits,
             core_workers,
             max_workers,
         });
@@ -96,10 +155,72 @@ impl Pool {
         Pool { shared }
     }
 
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// The executor's index of each pool a DAG names (by the DAG's pool index), or the name
+    /// of one the executor lacks when it is strict about pools.
+    pub(crate) fn map_pools(&self, names: &[Arc<str>]) -> Result<Box<[u16]>, (Arc<str>, u32)> {
+        let queue = self.shared.lock();
+        names
+            .iter()
+            .map(|name| match queue.scheduler.pool_index(name) {
+                Some(index) => Ok(u16::try_from(index).unwrap_or(0)),
+                None if self.shared.limits.strict_pools => Err((Arc::clone(name), 0)),
+                None => Ok(0),
+            })
+            .collect()
+    }
+
+    /// The slots of pool `index`.
+    pub(crate) fn pool_size(&self, index: usize) -> u32 {
+        self.shared.lock().scheduler.pools[index].slots
+    }
+
     /// Queues tasks of `run` that are ready to start.
     pub(crate) fn push(&self, run: &Arc<RunState>, nodes: impl IntoIterator<Item = u32>) {
         self.shared.push(run, nodes);
     }
+
+    /// Gives back the slots a try of `node` took, for runs whose tries are counted.
+    pub(crate) fn release(&self, run: &Arc<RunState>, node: u32) {
+        if run.sched.accounted {
+            let mut queue = self.shared.lock();
+            queue.scheduler.release(run, node);
+            self.shared.wake(queue);
+        }
+    }
+
+    /// Starts `run` now, or once its DAG has fewer than `max_active_runs` runs going.
+    pub(crate) fn start_run(&self, run: &Arc<RunState>) {
+        let admitted = self.shared.lock().scheduler.admit_run(run);
+        if admitted {
+            run.start();
+        }
+    }
+
+    /// Counts `run` as ended and starts the next run of its DAG that waited for it.
+    pub(crate) fn run_ended(&self, run: &RunState) {
+        let next = self.shared.lock().scheduler.run_ended(run);
+        if let Some(next) = next {
+            next.start();
+        }
+        if self.shared.closing.load(Ordering::Acquire) {
+            self.shared.work_ready.notify_all();
+        }
+    }
+
+    /// Lets the workers leave once every run is done.
+    pub(crate) fn close(&self) {
+        self.shared.closing.store(true, Ordering::Release);
+        self.shared.work_ready.notify_all();
+        self.shared.stalled.notify_all();
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl Shared {
@@ -130,18 +251,23 @@ impl Shared {
 
     fn push(&self, run: &Arc<RunState>, nodes: impl IntoIterator<Item = u32>) {
         let mut queue = self.lock();
-        let before = queue.jobs.len();
-        queue.jobs.extend(nodes.into_iter().map(|node| Job {
-            run: Arc::clone(run),
-            node,
-        }));
-        let added = queue.jobs.len() - before;
-        if added == 0 {
+        for node in nodes {
+            queue.scheduler.push(run, node);
+        }
+        self.wake(queue);
+    }
+
+    /// Publishes the top priority and wakes as many sleeping workers as tasks could start.
+    fn wake(&self, queue: MutexGuard<'_, Queue>) {
+        let mut queue = queue;
+        self.publish_top(&queue);
+        if !queue.scheduler.has_startable() {
             return;
         }
-        let wake = added.min(queue.sleeping());
+        let waiting = queue.scheduler.len();
+        let wake = waiting.min(queue.sleeping());
         queue.waking += wake;
-        let short = added > wake;
+        let short = waiting > wake;
         drop(queue);
         (0..wake).for_each(|_| self.work_ready.notify_one());
         if short {
@@ -149,13 +275,24 @@ impl Shared {
         }
     }
 
-    /// The next job, or `None` when an added worker has waited long enough to leave.
+    fn publish_top(&self, queue: &Queue) {
+        let top = queue.scheduler.top_priority().map_or(NONE_READY, i64::from);
+        self.top_priority.store(top, Ordering::Release);
+    }
+
+    /// The next job, or `None` when the worker should leave (an added worker that waited
+    /// long enough, or a closing executor with nothing left to do).
     fn next_job(&self, extra: bool) -> Option<Job> {
         let mut queue = self.lock();
         loop {
-            if let Some(job) = queue.jobs.pop_front() {
+            if let Some(job) = queue.scheduler.pop() {
+                self.publish_top(&queue);
                 self.taken.fetch_add(1, Ordering::Relaxed);
                 return Some(job);
+            }
+            if self.closing.load(Ordering::Acquire) && queue.scheduler.is_idle() {
+                queue.workers -= 1;
+                return None;
             }
             queue.idle += 1;
             let (guard, waited) = if extra {
@@ -165,17 +302,16 @@ impl Shared {
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 (guard, result.timed_out())
             } else {
-                (
-                    self.work_ready
-                        .wait(queue)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner()),
-                    false,
-                )
+                let guard = self
+                    .work_ready
+                    .wait(queue)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                (guard, false)
             };
             queue = guard;
             queue.idle -= 1;
             queue.waking = queue.waking.saturating_sub(1);
-            if waited && queue.jobs.is_empty() {
+            if waited && queue.scheduler.len() == 0 {
                 queue.workers -= 1;
                 return None;
             }
@@ -184,7 +320,7 @@ impl Shared {
 
     fn work(self: Arc<Self>, extra: bool) {
         let mut ready = Vec::new();
-        while let Some(Job { run, mut node }) = self.next_job(extra) {
+        while let Some(Job { run, mut node, .. }) = self.next_job(extra) {
             loop {
                 // Task bodies and callbacks are caught where they run; this catches a bug of
                 // the executor itself, so that it fails the task instead of killing a worker.
@@ -194,21 +330,52 @@ impl Shared {
                 if let Err(payload) = step {
                     run.executor_panicked(node, &*payload, &mut ready);
                 }
-                let Some(next) = ready.pop() else { break };
-                if !ready.is_empty() {
-                    self.push(&run, ready.drain(..));
+                match self.continuation(&run, &mut ready) {
+                    Some(next) => node = next,
+                    None => break,
                 }
-                node = next;
             }
         }
+    }
+
+    /// Picks the ready successor to run in place, if that keeps priority order, and queues
+    /// the others.
+    fn continuation(&self, run: &Arc<RunState>, ready: &mut Vec<u32>) -> Option<u32> {
+        if ready.is_empty() {
+            return None;
+        }
+        if run.sched.accounted {
+            self.push(run, ready.drain(..));
+            return None;
+        }
+        let priority = &run.dag.plan.priority;
+        let best = (0..ready.len())
+            .max_by_key(|&i| (priority[ready[i] as usize], std::cmp::Reverse(i)))
+            .unwrap_or(0);
+        let next = ready.swap_remove(best);
+        let waiting_top = self.top_priority.load(Ordering::Acquire);
+        if waiting_top > i64::from(priority[next as usize]) {
+            ready.push(next);
+            self.push(run, ready.drain(..));
+            return None;
+        }
+        if !ready.is_empty() {
+            self.push(run, ready.drain(..));
+        }
+        Some(next)
     }
 
     /// Adds a worker whenever work has waited for `STALL` while every worker was busy.
     fn watch(self: Arc<Self>) {
         loop {
             let mut queue = self.lock();
-            while queue.jobs.is_empty() || queue.sleeping() > 0 || queue.workers >= self.max_workers
+            while !queue.scheduler.has_startable()
+                || queue.sleeping() > 0
+                || queue.workers >= self.max_workers
             {
+                if self.closing.load(Ordering::Acquire) && queue.scheduler.is_idle() {
+                    return;
+                }
                 // The timeout is a backstop against a missed notification.
                 let (guard, _) = self
                     .stalled
@@ -220,7 +387,7 @@ impl Shared {
             let taken = self.taken.load(Ordering::Relaxed);
             std::thread::sleep(STALL);
             let queue = self.lock();
-            let stuck = !queue.jobs.is_empty()
+            let stuck = queue.scheduler.has_startable()
                 && queue.sleeping() == 0
                 && self.taken.load(Ordering::Relaxed) == taken
                 && queue.workers < self.max_workers;

@@ -33,7 +33,34 @@ pub(crate) struct RunState {
     pub(crate) start_date: DateTime<Utc>,
     pub(crate) handle: Handle,
     pub(crate) pool: Pool,
+    pub(crate) sched: RunSched,
     done: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+/// What the executor's scheduler keeps of a run.
+pub(crate) struct RunSched {
+    /// Whether the run's tries are counted against limits (else they start as soon as a
+    /// worker is free).
+    pub(crate) accounted: bool,
+    /// Unique among the executor's runs.
+    pub(crate) key: u64,
+    /// The logical date, in microseconds: older runs go first among equal priorities.
+    pub(crate) date: i64,
+    pub(crate) max_active_tasks: u32,
+    pub(crate) max_active_runs: u32,
+    /// Tries of the run in flight (changed under the scheduler's lock).
+    pub(crate) active: AtomicU32,
+    /// The executor's pool for each pool the DAG names.
+    pub(crate) pools: Box<[u16]>,
+}
+
+impl RunSched {
+    /// The executor's index of the DAG's pool `dag_pool`.
+    pub(crate) fn pool_of(&self, dag_pool: u16) -> usize {
+        self.pools
+            .get(dag_pool as usize)
+            .map_or(0, |&pool| pool as usize)
+    }
 }
 
 /// What one task did in a run, and the handles of its try in flight.
@@ -73,6 +100,7 @@ impl RunState {
         clock: Arc<Clock>,
         handle: Handle,
         pool: Pool,
+        sched: RunSched,
         done: oneshot::Sender<()>,
     ) -> Self {
         let plan = &dag.plan;
@@ -109,6 +137,7 @@ impl RunState {
             start_date: Utc::now(),
             handle,
             pool,
+            sched,
             done: Mutex::new(Some(done)),
         }
     }
@@ -279,6 +308,7 @@ impl RunState {
     }
 
     fn signal_done(&self) {
+        self.pool.run_ended(self);
         let sender = self
             .done
             .lock()

@@ -1,0 +1,311 @@
+//! The ready queue of an executor and what decides whether a ready task may start: priority
+//! order, the executor's parallelism, pools, and per-run and per-task limits.
+//!
+//! Ready tasks of every run wait in one heap ordered by effective priority weight (highest
+//! first), then logical date (oldest first), then the order in which they became ready. A
+//! task that may not start yet (its run, its task or its pool is at its limit) waits in the
+//! list of that limit, holding nothing, and goes back to the heap when the limit frees up.
+//!
+//! Pools hold slots for the head of their line: while a task waits for slots, tasks of
+//! lower order in the same pool wait behind it even if they would fit, so a task that needs
+//! many slots is not starved by a stream of small ones. Tasks of higher priority still go
+//! first.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering as Atomic;
+
+use super::run::RunState;
+
+/// A task of a run, ready to start.
+pub(crate) struct Job {
+    priority: i32,
+    date: i64,
+    seq: u64,
+    pub(crate) run: Arc<RunState>,
+    pub(crate) node: u32,
+}
+
+impl Job {
+    fn key(&self) -> (i32, Reverse<i64>, Reverse<u64>) {
+        (self.priority, Reverse(self.date), Reverse(self.seq))
+    }
+}
+
+impl PartialEq for Job {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Job {}
+
+impl PartialOrd for Job {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Job {
+    /// Greater is sooner: higher priority, then older logical date, then earlier ready.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// A pool of slots.
+pub(crate) struct PoolSlots {
+    pub(crate) name: Arc<str>,
+    /// `u32::MAX`: unlimited.
+    pub(crate) slots: u32,
+    used: u32,
+    waiting: BinaryHeap<Job>,
+}
+
+impl PoolSlots {
+    pub(crate) fn new(name: Arc<str>, slots: u32) -> Self {
+        Self {
+            name,
+            slots,
+            used: 0,
+            waiting: BinaryHeap::new(),
+        }
+    }
+}
+
+/// Tries of one task (of one DAG) in flight across runs, and those waiting for a turn.
+#[derive(Default)]
+struct TaskSlots {
+    active: u32,
+    waiting: BinaryHeap<Job>,
+}
+
+/// Runs of one DAG in flight, and those waiting to start.
+#[derive(Default)]
+struct DagRuns {
+    active: u32,
+    waiting: VecDeque<Arc<RunState>>,
+}
+
+/// Why a ready task may not start yet.
+enum Blocker {
+    Run,
+    Task((usize, u32)),
+    Pool(usize),
+}
+
+/// The ready queue and the limits of one executor.
+pub(crate) struct Scheduler {
+    ready: BinaryHeap<Job>,
+    seq: u64,
+    /// Tries in flight of runs that count them.
+    running: usize,
+    parallelism: usize,
+    pub(crate) pools: Vec<PoolSlots>,
+    run_waiting: HashMap<u64, BinaryHeap<Job>>,
+    tasks: HashMap<(usize, u32), TaskSlots>,
+    dag_runs: HashMap<Arc<str>, DagRuns>,
+    /// Runs admitted or waiting to start, not yet ended.
+    runs: usize,
+}
+
+impl Scheduler {
+    /// A scheduler with this parallelism (`usize::MAX`: none) and pools (the first one is the
+    /// default pool).
+    pub(crate) fn new(parallelism: usize, pools: Vec<PoolSlots>) -> Self {
+        Self {
+            ready: BinaryHeap::new(),
+            seq: 0,
+            running: 0,
+            parallelism,
+            pools,
+            run_waiting: HashMap::new(),
+            tasks: HashMap::new(),
+            dag_runs: HashMap::new(),
+            runs: 0,
+        }
+    }
+
+    /// Ready tasks waiting for a worker.
+    pub(crate) fn len(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// The priority of the next task to start, if any is ready.
+    pub(crate) fn top_priority(&self) -> Option<i32> {
+        self.ready.peek().map(|job| job.priority)
+    }
+
+    /// Adds a ready task.
+    pub(crate) fn push(&mut self, run: &Arc<RunState>, node: u32) {
+        self.seq += 1;
+        self.ready.push(Job {
+            priority: run.dag.plan.priority[node as usize],
+            date: run.sched.date,
+            seq: self.seq,
+            run: Arc::clone(run),
+            node,
+        });
+    }
+
+    /// The next task allowed to start, with its slots taken; `None` if no ready task may
+    /// start now.
+    pub(crate) fn pop(&mut self) -> Option<Job> {
+        loop {
+            let top = self.ready.peek()?;
+            if !top.run.sched.accounted {
+                return self.ready.pop();
+            }
+            if self.running >= self.parallelism {
+                return None;
+            }
+            let job = self.ready.pop()?;
+            match self.blocker(&job) {
+                None => {
+                    self.acquire(&job);
+                    return Some(job);
+                }
+                Some(Blocker::Run) => self
+                    .run_waiting
+                    .entry(job.run.sched.key)
+                    .or_default()
+                    .push(job),
+                Some(Blocker::Task(key)) => self.tasks.entry(key).or_default().waiting.push(job),
+                Some(Blocker::Pool(pool)) => self.pools[pool].waiting.push(job),
+            }
+        }
+    }
+
+    fn blocker(&self, job: &Job) -> Option<Blocker> {
+        let sched = &job.run.sched;
+        if sched.active.load(Atomic::Relaxed) >= sched.max_active_tasks {
+            return Some(Blocker::Run);
+        }
+        let demands = &job.run.dag.plan.demands;
+        let limit = demands.max_tis_of(job.node);
+        if limit > 0 {
+            let key = task_key(&job.run, job.node);
+            if self
+                .tasks
+                .get(&key)
+                .is_some_and(|task| task.active >= limit)
+            {
+                return Some(Blocker::Task(key));
+            }
+        }
+        let pool = sched.pool_of(job.run.dag.plan.demands.pool_of(job.node));
+        let slots = &self.pools[pool];
+        let head_first = slots.waiting.peek().is_some_and(|head| head > job);
+        let need = demands.slots_of(job.node);
+        if head_first || slots.slots.saturating_sub(slots.used) < need {
+            return Some(Blocker::Pool(pool));
+        }
+        None
+    }
+
+    fn acquire(&mut self, job: &Job) {
+        self.running += 1;
+        let (run, node) = (&job.run, job.node);
+        run.sched.active.fetch_add(1, Atomic::Relaxed);
+        let demands = &run.dag.plan.demands;
+        if demands.max_tis_of(node) > 0 {
+            self.tasks.entry(task_key(run, node)).or_default().active += 1;
+        }
+        let pool = run.sched.pool_of(demands.pool_of(node));
+        self.pools[pool].used += demands.slots_of(node);
+    }
+
+    /// Gives back what a try of `node` took when it started; returns how many waiting tasks
+    /// went back to the ready heap.
+    pub(crate) fn release(&mut self, run: &Arc<RunState>, node: u32) -> usize {
+        let before = self.ready.len();
+        self.running -= 1;
+        run.sched.active.fetch_sub(1, Atomic::Relaxed);
+        if let Some(waiting) = self.run_waiting.get_mut(&run.sched.key) {
+            self.ready.extend(waiting.pop());
+            if waiting.is_empty() {
+                self.run_waiting.remove(&run.sched.key);
+            }
+        }
+        let demands = &run.dag.plan.demands;
+        if demands.max_tis_of(node) > 0 {
+            let key = task_key(run, node);
+            if let Some(task) = self.tasks.get_mut(&key) {
+                task.active -= 1;
+                self.ready.extend(task.waiting.pop());
+                if task.active == 0 && task.waiting.is_empty() {
+                    self.tasks.remove(&key);
+                }
+            }
+        }
+        let pool = &mut self.pools[run.sched.pool_of(demands.pool_of(node))];
+        pool.used -= demands.slots_of(node);
+        let mut free = pool.slots.saturating_sub(pool.used);
+        while let Some(head) = pool.waiting.peek() {
+            let need = head.run.dag.plan.demands.slots_of(head.node);
+            if need > free {
+                break;
+            }
+            free -= need;
+            self.ready.extend(pool.waiting.pop());
+        }
+        self.ready.len() - before
+    }
+
+    /// Counts a run of its DAG as started, unless the DAG is at its `max_active_runs`: then
+    /// the run waits, and `false` is returned.
+    pub(crate) fn admit_run(&mut self, run: &Arc<RunState>) -> bool {
+        self.runs += 1;
+        let runs = self
+            .dag_runs
+            .entry(Arc::clone(&run.dag.dag_id))
+            .or_default();
+        if runs.active < run.sched.max_active_runs {
+            runs.active += 1;
+            true
+        } else {
+            runs.waiting.push_back(Arc::clone(run));
+            false
+        }
+    }
+
+    /// Counts a run as ended; returns the next waiting run of its DAG to start, if any.
+    pub(crate) fn run_ended(&mut self, run: &RunState) -> Option<Arc<RunState>> {
+        self.runs -= 1;
+        let dag_id = &run.dag.dag_id;
+        let runs = self.dag_runs.get_mut(dag_id)?;
+        match runs.waiting.pop_front() {
+            Some(next) => Some(next),
+            None => {
+                runs.active -= 1;
+                if runs.active == 0 {
+                    self.dag_runs.remove(dag_id);
+                }
+                None
+            }
+        }
+    }
+
+    /// Whether no run is in flight or waiting, and no task is ready.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.runs == 0 && self.ready.is_empty()
+    }
+
+    /// Whether a ready task could start if a worker were free.
+    pub(crate) fn has_startable(&self) -> bool {
+        self.ready
+            .peek()
+            .is_some_and(|top| !top.run.sched.accounted || self.running < self.parallelism)
+    }
+
+    /// The index of the pool called `name`, if the executor has it.
+    pub(crate) fn pool_index(&self, name: &str) -> Option<usize> {
+        self.pools.iter().position(|pool| *pool.name == *name)
+    }
+}
+
+/// The key of a task across the runs of its DAG.
+fn task_key(run: &RunState, node: u32) -> (usize, u32) {
+    (Arc::as_ptr(&run.dag) as usize, node)
+}
