@@ -84,6 +84,15 @@ pub enum Error {
         /// The weight it came to.
         weight: i64,
     },
+    /// An executor was given settings it cannot work with.
+    #[error("invalid executor settings: {reason}")]
+    InvalidExecutor {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A [`RunHandle`](crate::RunHandle) was polled again after it gave its result.
+    #[error("this run handle already gave its result")]
+    RunHandleUsed,
     /// A task names a pool the executor does not have.
     #[error(
         "dag `{dag_id}`: task `{task_id}` uses pool `{pool}`, which this executor does not \

@@ -57,7 +57,7 @@ mod xcom;
 
 pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
-pub use executor::{RunDag, RunOptions};
+pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions};
 pub use policy::trigger_rule::TriggerRule;
 pub use policy::weight::{PriorityWeightStrategy, WeightInput, WeightRule};
 pub use report::{DagRunState, RunReport, TaskReport};
@@ -209,7 +209,7 @@ struct ReadmeExample;
 /// The names a DAG file needs: `use taskflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Context, Dag, DagRunState, Params, ResultExt, RunDag, RunOptions, RunReport, TaskError,
+        Context, Dag, DagRunState, Executor, Params, ResultExt, RunDag, RunOptions, RunReport, TaskError,
         TaskOptions, TaskRef, TaskState, TriggerRule, Xcom, chain,
     };
     #[cfg(feature = "macros")]

@@ -7,6 +7,7 @@ mod clock;
 mod pool;
 mod run;
 mod scheduler;
+mod shared;
 mod slot;
 mod unwind;
 
@@ -18,6 +19,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 pub use args::Args;
+pub use shared::{Executor, ExecutorBuilder, RunHandle};
 pub(crate) use run::{Record, RunSched, RunState};
 
 use clock::Clock;

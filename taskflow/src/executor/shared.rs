@@ -1,0 +1,299 @@
+//! [`Executor`]: one set of workers, limits and pools that many DAG runs share.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use tokio::sync::oneshot;
+
+use super::pool::{Limits, Pool};
+use super::run::RunState;
+use crate::{Dag, Error, Result, RunOptions, RunReport};
+
+/// Airflow's defaults for an executor's limits.
+const PARALLELISM: usize = 32;
+const DEFAULT_POOL_SLOTS: u32 = 128;
+const MAX_ACTIVE_TASKS: u32 = 16;
+const MAX_ACTIVE_RUNS: u32 = 16;
+
+/// Workers, a ready queue, pools and limits shared by many DAG runs, like an Airflow
+/// deployment in one process.
+///
+/// Every run submitted to it competes in one ready queue ordered by effective priority
+/// weight (highest first; see [`Dag::priority_weight`]), then logical date (oldest first),
+/// then the order in which tasks became ready. A high-priority run submitted behind a
+/// backfill of many runs gets its tasks started first.
+///
+/// Limits, with Airflow's names and defaults:
+/// - `parallelism` (32): tries running at once on the executor;
+/// - pools: named slot counts; a task takes `pool_slots` (default 1) of its `pool` (default
+///   `default_pool`, 128 slots) while it runs. A task waiting for slots holds the pool for
+///   itself: tasks of lower priority in the same pool wait behind it, so a task that needs
+///   many slots is not starved by a stream of small ones;
+/// - `max_active_tasks` (16) per run and `max_active_runs` (16) per DAG, unless the DAG sets
+///   its own; `max_active_tis_per_dag` per task, across runs.
+///
+/// A waiting task (for a worker, a slot or a retry) holds no worker and no slot.
+/// [`Dag::run`] and [`Dag::test`] use a default executor with no limits but the DAG's own.
+///
+/// ```
+/// use taskflow::prelude::*;
+/// use taskflow::Executor;
+///
+/// #[task]
+/// fn step(n: u64) -> u64 {
+///     n + 1
+/// }
+///
+/// #[task(priority_weight = 100, pool = "warehouse", pool_slots = 2)]
+/// fn urgent_load() -> &'static str {
+///     "loaded"
+/// }
+///
+/// let backfill = Dag::build("backfill", || {
+///     step(step(0));
+/// })?;
+/// let urgent = Dag::build("urgent", || {
+///     urgent_load();
+/// })?;
+/// let executor = Executor::builder().parallelism(2).pool("warehouse", 2).build()?;
+/// let days: Vec<_> = (1..=30)
+///     .map(|day| executor.submit(&backfill, RunOptions::new().run_id(format!("day_{day}"))))
+///     .collect();
+/// let report = executor.submit(&urgent, RunOptions::new()).wait()?;
+/// assert_eq!(report.xcom::<&str>("urgent_load")?, "loaded");
+/// for day in days {
+///     assert!(day.wait()?.succeeded());
+/// }
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<ExecutorInner>,
+}
+
+struct ExecutorInner {
+    pool: Pool,
+    /// Where async task bodies and timers run; `None` once dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+}
+
+impl Drop for ExecutorInner {
+    fn drop(&mut self) {
+        self.pool.close();
+        if let Some(runtime) = self.runtime.take() {
+            // Dropping a runtime blocks, which async code must not: let it end by itself.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Settings of an [`Executor`]; see [`Executor::builder`].
+#[derive(Debug, Clone)]
+pub struct ExecutorBuilder {
+    limits: Limits,
+}
+
+impl Default for ExecutorBuilder {
+    fn default() -> Self {
+        Self {
+            limits: Limits {
+                parallelism: PARALLELISM,
+                pools: vec![(crate::dag::DEFAULT_POOL.to_owned(), DEFAULT_POOL_SLOTS)],
+                strict_pools: true,
+                max_active_tasks: MAX_ACTIVE_TASKS,
+                max_active_runs: MAX_ACTIVE_RUNS,
+                count_all: true,
+            },
+        }
+    }
+}
+
+impl ExecutorBuilder {
+    /// At most this many tries run at once (Airflow's `parallelism`; default 32).
+    pub fn parallelism(mut self, parallelism: usize) -> Self {
+        self.limits.parallelism = parallelism;
+        self
+    }
+
+    /// Adds a pool, or sets the slots of one (`"default_pool"` has 128 unless set here).
+    pub fn pool(mut self, name: impl Into<String>, slots: u32) -> Self {
+        let name = name.into();
+        self.limits.pools.retain(|(known, _)| *known != name);
+        self.limits.pools.push((name, slots));
+        self
+    }
+
+    /// The `max_active_tasks` of DAGs that set none (default 16).
+    pub fn max_active_tasks(mut self, limit: u32) -> Self {
+        self.limits.max_active_tasks = limit;
+        self
+    }
+
+    /// The `max_active_runs` of DAGs that set none (default 16).
+    pub fn max_active_runs(mut self, limit: u32) -> Self {
+        self.limits.max_active_runs = limit;
+        self
+    }
+
+    /// Starts the executor's workers. An error if a limit is zero, or if the threads of its
+    /// async runtime cannot start.
+    pub fn build(self) -> Result<Executor> {
+        let limits = self.limits;
+        let zero = [
+            ("parallelism", limits.parallelism == 0),
+            ("max_active_tasks", limits.max_active_tasks == 0),
+            ("max_active_runs", limits.max_active_runs == 0),
+        ];
+        if let Some((name, _)) = zero.iter().find(|(_, zero)| *zero) {
+            return Err(Error::InvalidExecutor {
+                reason: format!("`{name}` must be at least 1"),
+            });
+        }
+        if let Some((pool, _)) = limits.pools.iter().find(|(_, slots)| *slots == 0) {
+            return Err(Error::InvalidExecutor {
+                reason: format!("pool `{pool}` must have at least 1 slot"),
+            });
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(limits.parallelism.clamp(1, 4))
+            .thread_name("taskflow-async")
+            .enable_all()
+            .build()
+            .map_err(|error| Error::InvalidExecutor {
+                reason: format!("its async runtime did not start: {error}"),
+            })?;
+        Ok(Executor {
+            inner: Arc::new(ExecutorInner {
+                pool: Pool::with_limits(limits),
+                handle: runtime.handle().clone(),
+                runtime: Some(runtime),
+            }),
+        })
+    }
+}
+
+impl Executor {
+    /// An executor with Airflow's default limits.
+    pub fn new() -> Result<Executor> {
+        Self::builder().build()
+    }
+
+    /// Settings for a new executor.
+    pub fn builder() -> ExecutorBuilder {
+        ExecutorBuilder::default()
+    }
+
+    /// Starts a run of `dag` (or queues it behind the DAG's `max_active_runs`) and returns
+    /// a handle to await, or to [`wait`](RunHandle::wait) for from synchronous code.
+    ///
+    /// Values are kept for the report as in [`Dag::test`] unless `options` says otherwise;
+    /// waits take real time unless `options` asks for virtual time.
+    pub fn submit(&self, dag: &Dag, options: RunOptions) -> RunHandle {
+        let options = RunOptions {
+            keep_xcoms: options.keep_xcoms.or(Some(true)),
+            virtual_time: options.virtual_time.or(Some(false)),
+            ..options
+        };
+        let prepared = dag.prepare(self.inner.handle.clone(), options, &self.inner.pool, false);
+        let state = match prepared {
+            Ok((run, finished)) => {
+                self.inner.pool.start_run(&run);
+                HandleState::Running {
+                    dag: dag.clone(),
+                    run,
+                    finished,
+                }
+            }
+            Err(error) => HandleState::Failed(Some(error)),
+        };
+        RunHandle { state }
+    }
+}
+
+/// A run submitted to an [`Executor`]: await it (or call [`wait`](RunHandle::wait)) for
+/// its report. Dropping the handle does not stop the run.
+pub struct RunHandle {
+    state: HandleState,
+}
+
+enum HandleState {
+    Running {
+        dag: Dag,
+        run: Arc<RunState>,
+        finished: oneshot::Receiver<()>,
+    },
+    Failed(Option<Error>),
+    Done,
+}
+
+impl RunHandle {
+    /// Blocks until the run ends and returns its report; for synchronous code (inside async
+    /// code, `.await` the handle instead).
+    pub fn wait(self) -> Result<RunReport> {
+        match self.state {
+            HandleState::Running { dag, run, finished } => {
+                let waited = if tokio::runtime::Handle::try_current().is_ok() {
+                    std::thread::scope(|scope| {
+                        scope
+                            .spawn(|| finished.blocking_recv())
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                } else {
+                    finished.blocking_recv()
+                };
+                // The sender lives in the run until its last task ends.
+                let _ = waited;
+                Ok(dag.finish(run))
+            }
+            HandleState::Failed(error) => Err(error.unwrap_or(Error::RunHandleUsed)),
+            HandleState::Done => Err(Error::RunHandleUsed),
+        }
+    }
+}
+
+impl Future for RunHandle {
+    type Output = Result<RunReport>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match &mut self.state {
+            HandleState::Running { finished, .. } => {
+                if Pin::new(finished).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                match std::mem::replace(&mut self.state, HandleState::Done) {
+                    HandleState::Running { dag, run, .. } => Poll::Ready(Ok(dag.finish(run))),
+                    _ => Poll::Ready(Err(Error::RunHandleUsed)),
+                }
+            }
+            HandleState::Failed(error) => {
+                let error = error.take().unwrap_or(Error::RunHandleUsed);
+                self.state = HandleState::Done;
+                Poll::Ready(Err(error))
+            }
+            HandleState::Done => Poll::Ready(Err(Error::RunHandleUsed)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("limits", self.inner.pool.limits())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RunHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            HandleState::Running { run, .. } => run.info.run_id.to_string(),
+            HandleState::Failed(_) => "failed to start".to_owned(),
+            HandleState::Done => "done".to_owned(),
+        };
+        f.debug_struct("RunHandle").field("run", &state).finish()
+    }
+}
