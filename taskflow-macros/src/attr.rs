@@ -12,7 +12,8 @@ const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_e
      on_retry_callback, on_skipped_callback, priority_weight, weight_rule, pool, pool_slots, \
      max_active_tis_per_dag, setup, teardown, branch, short_circuit, multiple_outputs, \
      ignore_downstream_trigger_rules, crate";
-const DAG_OPTIONS: &str = "dag_id, default_args, on_success_callback, on_failure_callback, crate";
+const DAG_OPTIONS: &str = "dag_id, default_args, on_success_callback, on_failure_callback, \
+     max_active_tasks, max_active_runs, crate";
 
 /// The options of `#[task(...)]`.
 #[derive(Default)]
@@ -39,6 +40,10 @@ pub(crate) struct DagAttr {
     pub(crate) on_success_callback: Option<Path>,
     /// Called with the report when the run fails.
     pub(crate) on_failure_callback: Option<Path>,
+    /// `max_active_tasks = N`.
+    pub(crate) max_active_tasks: Option<syn::LitInt>,
+    /// `max_active_runs = N`.
+    pub(crate) max_active_runs: Option<syn::LitInt>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -104,6 +109,12 @@ pub(crate) fn parse_dag(tokens: TokenStream) -> syn::Result<DagAttr> {
         } else if meta.path.is_ident("on_failure_callback") {
             let function: Path = meta.value()?.parse()?;
             set_once(&meta, &mut attr.on_failure_callback, function)
+        } else if meta.path.is_ident("max_active_tasks") {
+            let limit = settings::positive(&meta, "max_active_tasks")?;
+            set_once(&meta, &mut attr.max_active_tasks, limit)
+        } else if meta.path.is_ident("max_active_runs") {
+            let limit = settings::positive(&meta, "max_active_runs")?;
+            set_once(&meta, &mut attr.max_active_runs, limit)
         } else if meta.path.is_ident("crate") {
             let path = crate_path(&meta)?;
             set_once(&meta, &mut attr.krate, path)

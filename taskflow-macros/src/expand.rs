@@ -78,7 +78,15 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
         .on_failure_callback
         .iter()
         .map(|f| quote!(.on_failure_callback(#f)));
-    let run_callbacks = quote!(#(#success)* #(#failure)*);
+    let tasks_limit = attr
+        .max_active_tasks
+        .iter()
+        .map(|limit| quote!(.max_active_tasks(#limit)));
+    let runs_limit = attr
+        .max_active_runs
+        .iter()
+        .map(|limit| quote!(.max_active_runs(#limit)));
+    let run_callbacks = quote!(#(#success)* #(#failure)* #(#tasks_limit)* #(#runs_limit)*);
     let default_args = attr.default_args.map_or_else(
         || quote!(#krate::TaskOptions::EMPTY),
         |args| args.options(&krate),

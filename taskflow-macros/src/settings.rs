@@ -265,7 +265,7 @@ fn priority_weight(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
 }
 
 /// A whole number of at least 1.
-fn positive(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitInt> {
+pub(crate) fn positive(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitInt> {
     let value: LitInt = meta.value()?.parse()?;
     match value.base10_parse::<u32>() {
         Ok(0) | Err(_) => Err(syn::Error::new(

@@ -209,8 +209,8 @@ struct ReadmeExample;
 /// The names a DAG file needs: `use taskflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Context, Dag, DagRunState, Executor, Params, ResultExt, RunDag, RunOptions, RunReport, TaskError,
-        TaskOptions, TaskRef, TaskState, TriggerRule, Xcom, chain,
+        Context, Dag, DagRunState, Executor, Params, ResultExt, RunDag, RunOptions, RunReport,
+        TaskError, TaskOptions, TaskRef, TaskState, TriggerRule, Xcom, chain,
     };
     #[cfg(feature = "macros")]
     pub use crate::{dag, task};

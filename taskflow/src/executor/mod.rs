@@ -19,8 +19,8 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 pub use args::Args;
-pub use shared::{Executor, ExecutorBuilder, RunHandle};
 pub(crate) use run::{Record, RunSched, RunState};
+pub use shared::{Executor, ExecutorBuilder, RunHandle};
 
 use clock::Clock;
 pub(crate) use slot::SlotValue;
@@ -164,8 +164,7 @@ impl Dag {
             keep,
             clock,
             handle,
-            pool.clone(),
-            sched,
+            (pool.clone(), sched),
             done,
         ));
         Ok((run, finished))

@@ -99,8 +99,7 @@ impl RunState {
         keep_values: bool,
         clock: Arc<Clock>,
         handle: Handle,
-        pool: Pool,
-        sched: RunSched,
+        (pool, sched): (Pool, RunSched),
         done: oneshot::Sender<()>,
     ) -> Self {
         let plan = &dag.plan;

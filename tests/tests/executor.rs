@@ -1,0 +1,409 @@
+//! One `Executor` shared by many runs: priority order across runs, pools that hold slots for
+//! the task at the head of their line, and Airflow's limits.
+//!
+//! The scenarios start with "gate" tasks that hold the executor's capacity until the test
+//! releases them, so that everything submitted meanwhile is waiting in the ready queue when
+//! the gate opens; what starts first after that is decided by the queue alone.
+#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use taskflow::chrono::{self, TimeZone, Utc};
+use taskflow::prelude::*;
+use taskflow::{Executor, RunHandle};
+
+/// Task starts in order, as "dag_id/run_id/task_id".
+#[derive(Default)]
+struct Starts(Mutex<Vec<String>>);
+
+impl Starts {
+    fn record(&self, ctx: &Context) {
+        let entry = format!("{}/{}/{}", ctx.dag_id(), ctx.run_id(), ctx.task_id());
+        self.0.lock().unwrap().push(entry);
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+/// A gate: tasks that wait until the test opens it.
+struct Gate {
+    open: Mutex<Sender<()>>,
+    wait: Mutex<Receiver<()>>,
+}
+
+impl Gate {
+    fn new() -> Self {
+        let (open, wait) = channel();
+        Self {
+            open: Mutex::new(open),
+            wait: Mutex::new(wait),
+        }
+    }
+
+    /// Lets `tasks` waiting tasks through.
+    fn open(&self, tasks: usize) {
+        let open = self.open.lock().unwrap();
+        (0..tasks).for_each(|_| open.send(()).unwrap());
+    }
+
+    /// Waits for the gate; the bound only turns a broken executor into a failure, not a hang.
+    fn pass(&self) -> Result<(), TaskError> {
+        self.wait
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| TaskError::msg("the gate never opened"))
+    }
+}
+
+/// `runs` runs of `dag` with logical dates one day apart, oldest first.
+fn backfill(executor: &Executor, dag: &Dag, runs: u32) -> Vec<RunHandle> {
+    (1..=runs)
+        .map(|day| {
+            let date = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+                + chrono::Duration::days(i64::from(day));
+            executor.submit(
+                dag,
+                RunOptions::new()
+                    .logical_date(date)
+                    .run_id(format!("day_{day:02}")),
+            )
+        })
+        .collect()
+}
+
+fn succeeded(handles: Vec<RunHandle>) {
+    for handle in handles {
+        let report = handle.wait().unwrap();
+        assert!(
+            report.succeeded(),
+            "{:?}",
+            report.task_ids_in(TaskState::Failed)
+        );
+    }
+}
+
+#[test]
+fn a_high_priority_run_goes_ahead_of_a_backfill_that_was_waiting() {
+    static STARTS: LazyLock<Starts> = LazyLock::new(Starts::default);
+    static GATE: LazyLock<Gate> = LazyLock::new(Gate::new);
+    #[task]
+    fn hold() -> Result<(), TaskError> {
+        GATE.pass()
+    }
+    #[task]
+    fn low(ctx: &Context) {
+        STARTS.record(ctx);
+    }
+    #[task(priority_weight = 10)]
+    fn high(ctx: &Context) {
+        STARTS.record(ctx);
+    }
+    let executor = Executor::builder()
+        .parallelism(2)
+        .max_active_runs(64)
+        .build()
+        .unwrap();
+    let gate = Dag::build("gate", || {
+        hold();
+        hold();
+    })
+    .unwrap();
+    let low_dag = Dag::build("low", || {
+        low() >> low() >> low();
+    })
+    .unwrap();
+    let high_dag = Dag::build("high", || {
+        high() >> high() >> high();
+    })
+    .unwrap();
+    assert_eq!(high_dag.priority_weight("high").unwrap(), 30);
+    assert_eq!(low_dag.priority_weight("low").unwrap(), 3);
+
+    let gate_run = executor.submit(&gate, RunOptions::new());
+    let lows = backfill(&executor, &low_dag, 30);
+    let high_run = executor.submit(&high_dag, RunOptions::new().run_id("urgent"));
+    GATE.open(2);
+    assert!(gate_run.wait().unwrap().succeeded());
+    assert!(high_run.wait().unwrap().succeeded());
+    succeeded(lows);
+
+    let starts = STARTS.take();
+    assert_eq!(starts.len(), 3 + 30 * 3);
+    let high_positions: Vec<usize> = starts
+        .iter()
+        .enumerate()
+        .filter(|(_, start)| start.starts_with("high/"))
+        .map(|(i, _)| i)
+        .collect();
+    // 90 low tasks were ready or became ready; the three high tasks, each of higher priority
+    // than any of them, start first, with at most one low task beside each on the other
+    // worker.
+    assert_eq!(high_positions[0], 0, "{starts:?}");
+    assert!(
+        high_positions[2] <= 5,
+        "high tasks started at {high_positions:?}: {starts:?}"
+    );
+    // Among equal priorities, older logical dates go first: the backfill's first tasks start
+    // day by day.
+    let first_tasks: Vec<&String> = starts
+        .iter()
+        .filter(|start| start.starts_with("low/") && start.ends_with("/low"))
+        .collect();
+    let mut by_date = first_tasks.clone();
+    by_date.sort();
+    assert_eq!(first_tasks, by_date);
+}
+
+#[test]
+fn a_task_needing_every_slot_of_a_pool_is_not_starved_by_small_ones() {
+    static STARTS: LazyLock<Starts> = LazyLock::new(Starts::default);
+    static FIRST: LazyLock<Gate> = LazyLock::new(Gate::new);
+    static SECOND: LazyLock<Gate> = LazyLock::new(Gate::new);
+    #[task(pool = "warehouse")]
+    fn hold_first() -> Result<(), TaskError> {
+        FIRST.pass()
+    }
+    #[task(pool = "warehouse")]
+    fn hold_second() -> Result<(), TaskError> {
+        SECOND.pass()
+    }
+    #[task(pool = "warehouse", priority_weight = 1, weight_rule = "absolute")]
+    fn small(ctx: &Context) {
+        STARTS.record(ctx);
+    }
+    #[task(
+        pool = "warehouse",
+        pool_slots = 2,
+        priority_weight = 1,
+        weight_rule = "absolute"
+    )]
+    fn big(ctx: &Context) {
+        STARTS.record(ctx);
+    }
+    let executor = Executor::builder()
+        .parallelism(8)
+        .pool("warehouse", 2)
+        .build()
+        .unwrap();
+    let dag = |id: &str, body: fn()| Dag::build(id, body).unwrap();
+    let first = executor.submit(
+        &dag("first", || {
+            hold_first();
+        }),
+        RunOptions::new(),
+    );
+    let second = executor.submit(
+        &dag("second", || {
+            hold_second();
+        }),
+        RunOptions::new(),
+    );
+    // Both slots are taken; the big task waits for them, at the head of the pool's line.
+    let date = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let big_run = executor.submit(
+        &dag("big", || {
+            big();
+        }),
+        RunOptions::new().logical_date(date),
+    );
+    // One slot frees. Small tasks of the same priority arrive; each would fit in it, but the
+    // slot is held for the big task.
+    FIRST.open(1);
+    assert!(first.wait().unwrap().succeeded());
+    let small_dag = dag("small", || {
+        small();
+    });
+    let smalls: Vec<RunHandle> = (0..20)
+        .map(|i| {
+            let options = RunOptions::new()
+                .logical_date(date)
+                .run_id(format!("small_{i}"));
+            executor.submit(&small_dag, options)
+        })
+        .collect();
+    SECOND.open(1);
+    assert!(second.wait().unwrap().succeeded());
+    assert!(big_run.wait().unwrap().succeeded());
+    succeeded(smalls);
+    let starts = STARTS.take();
+    assert_eq!(starts.len(), 21);
+    assert!(starts[0].starts_with("big/"), "{starts:?}");
+}
+
+/// Counts tasks running at once and keeps the highest count seen.
+#[derive(Default)]
+struct Concurrency {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl Concurrency {
+    fn enter(&self) {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        // Give other workers a chance to start alongside, without sleeping.
+        for _ in 0..50 {
+            std::thread::yield_now();
+        }
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn parallelism_bounds_tries_in_flight_across_runs() {
+    static SEEN: LazyLock<Concurrency> = LazyLock::new(Concurrency::default);
+    #[task]
+    fn busy() {
+        SEEN.enter();
+    }
+    let executor = Executor::builder().parallelism(3).build().unwrap();
+    let dag = Dag::build("wide", || {
+        for _ in 0..8 {
+            busy();
+        }
+    })
+    .unwrap();
+    succeeded(backfill(&executor, &dag, 6));
+    assert!(SEEN.most() <= 3, "{} at once", SEEN.most());
+}
+
+#[test]
+fn max_active_tasks_bounds_one_run_and_max_active_runs_queues_runs() {
+    static TASKS: LazyLock<Concurrency> = LazyLock::new(Concurrency::default);
+    static RUNS: LazyLock<Concurrency> = LazyLock::new(Concurrency::default);
+    #[task]
+    fn busy() {
+        TASKS.enter();
+    }
+    #[task]
+    fn whole_run() {
+        RUNS.enter();
+    }
+    #[dag(max_active_tasks = 2)]
+    fn narrow() {
+        for _ in 0..8 {
+            busy();
+        }
+    }
+    #[dag(max_active_runs = 1)]
+    fn one_at_a_time() {
+        whole_run();
+    }
+    let executor = Executor::new().unwrap();
+    let narrow = narrow().unwrap();
+    let report = executor.submit(&narrow, RunOptions::new()).wait().unwrap();
+    assert!(report.succeeded());
+    assert!(TASKS.most() <= 2, "{} at once", TASKS.most());
+    succeeded(backfill(&executor, &one_at_a_time().unwrap(), 6));
+    assert_eq!(RUNS.most(), 1);
+}
+
+#[test]
+fn max_active_tis_per_dag_bounds_a_task_across_runs() {
+    static SEEN: LazyLock<Concurrency> = LazyLock::new(Concurrency::default);
+    #[task(max_active_tis_per_dag = 1)]
+    fn exclusive() {
+        SEEN.enter();
+    }
+    #[task]
+    fn free() {}
+    let executor = Executor::builder().parallelism(8).build().unwrap();
+    let dag = Dag::build("exclusive_access", || {
+        free() >> exclusive() >> free();
+    })
+    .unwrap();
+    succeeded(backfill(&executor, &dag, 10));
+    assert_eq!(SEEN.most(), 1);
+}
+
+#[test]
+fn dag_limits_hold_without_an_explicit_executor_too() {
+    static SEEN: LazyLock<Concurrency> = LazyLock::new(Concurrency::default);
+    #[task]
+    fn busy() {
+        SEEN.enter();
+    }
+    let dag = Dag::builder("limited")
+        .max_active_tasks(1)
+        .build(|| {
+            for _ in 0..6 {
+                busy();
+            }
+        })
+        .unwrap();
+    assert!(dag.test().unwrap().succeeded());
+    assert_eq!(SEEN.most(), 1);
+}
+
+#[test]
+fn bad_pools_and_limits_are_clear_errors() {
+    #[task(pool = "gpu")]
+    fn train() {}
+    #[task(pool = "gpu", pool_slots = 4)]
+    fn train_big() {}
+    let executor = Executor::builder().pool("gpu", 2).build().unwrap();
+    let no_pool = Executor::new().unwrap();
+    let dag = Dag::build("training", || {
+        train();
+    })
+    .unwrap();
+    let error = no_pool.submit(&dag, RunOptions::new()).wait().unwrap_err();
+    assert!(
+        matches!(error, taskflow::Error::UnknownPool { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("pool(\"gpu\", slots)"),
+        "{error}"
+    );
+    assert!(
+        executor
+            .submit(&dag, RunOptions::new())
+            .wait()
+            .unwrap()
+            .succeeded()
+    );
+
+    let too_big = Dag::build("training_big", || {
+        train_big();
+    })
+    .unwrap();
+    let error = executor
+        .submit(&too_big, RunOptions::new())
+        .wait()
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "dag `training_big`: task `train_big` needs 4 slots of pool `gpu`, which has only 2"
+    );
+    let error = Executor::builder().parallelism(0).build().unwrap_err();
+    assert!(error.to_string().contains("parallelism"), "{error}");
+    // The default executor has no pools to check: the task runs.
+    assert!(dag.test().unwrap().succeeded());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_handle_is_awaited_in_async_code() {
+    #[task]
+    async fn fetch() -> u32 {
+        7
+    }
+    let executor = Executor::new().unwrap();
+    let dag = Dag::build("async_handle", || {
+        fetch();
+    })
+    .unwrap();
+    let report = executor.submit(&dag, RunOptions::new()).await.unwrap();
+    assert_eq!(report.xcom::<u32>("fetch").unwrap(), 7);
+    drop(executor); // dropping it in async code is fine
+}
