@@ -372,6 +372,17 @@ fn weights(
     default_args: &TaskOptions,
     graph: &Graph<'_>,
 ) -> Result<Vec<i32>, Error> {
+    static DEFAULT_RULE: WeightRule = WeightRule::Downstream;
+    /// The task's rule, borrowed: rules hold `Arc`s that a clone per task would count.
+    fn rule<'a>(node: &'a Node, default_args: &'a TaskOptions) -> &'a WeightRule {
+        node.options
+            .as_deref()
+            .and_then(|o| o.weight_rule.as_ref())
+            .or(node.body.options().weight_rule.as_ref())
+            .or(default_args.weight_rule.as_ref())
+            .unwrap_or(&DEFAULT_RULE)
+    }
+    let rule_of = |node| rule(node, default_args);
     let own: Vec<i32> = builder
         .nodes
         .iter()
@@ -381,40 +392,48 @@ fn weights(
                 .unwrap_or(1)
         })
         .collect();
-    let rules: Vec<WeightRule> = builder
-        .nodes
-        .iter()
-        .map(|node| {
-            node.option(|o| o.weight_rule.clone())
-                .or_else(|| default_args.weight_rule.clone())
-                .unwrap_or_default()
-        })
-        .collect();
-    let custom = rules
-        .iter()
-        .any(|rule| matches!(rule, WeightRule::Custom(_)));
-    let needs = |wanted: WeightRule| custom || rules.contains(&wanted);
-    let mut order = Vec::new();
-    if needs(WeightRule::Downstream) || needs(WeightRule::Upstream) {
-        order = graph.topological_order();
+    let (mut downstream_needed, mut upstream_needed) = (false, false);
+    for node in &builder.nodes {
+        match rule_of(node) {
+            WeightRule::Absolute => {}
+            WeightRule::Downstream => downstream_needed = true,
+            WeightRule::Upstream => upstream_needed = true,
+            WeightRule::Custom(_) => (downstream_needed, upstream_needed) = (true, true),
+        }
     }
-    let downstream = if needs(WeightRule::Downstream) {
+    let order = if graph.in_creation_order || !(downstream_needed || upstream_needed) {
+        None
+    } else {
+        Some(graph.topological_order())
+    };
+    let n = own.len() as u32;
+    let downstream = if downstream_needed {
         let forward = Adjacency {
             start: graph.succ_start,
             next: graph.succ,
         };
-        let sinks_first: Vec<u32> = order.iter().rev().copied().collect();
-        reach_totals(&own, &forward, graph.upstream_count, &sinks_first)
+        match &order {
+            Some(order) => reach_totals(
+                &own,
+                &forward,
+                graph.upstream_count,
+                order.iter().rev().copied(),
+            ),
+            None => reach_totals(&own, &forward, graph.upstream_count, (0..n).rev()),
+        }
     } else {
         Vec::new()
     };
-    let upstream = if needs(WeightRule::Upstream) {
+    let upstream = if upstream_needed {
         let (start, pred) = graph.predecessors();
         let backward = Adjacency {
             start: &start,
             next: &pred,
         };
-        reach_totals(&own, &backward, graph.out_degree, &order)
+        match &order {
+            Some(order) => reach_totals(&own, &backward, graph.out_degree, order.iter().copied()),
+            None => reach_totals(&own, &backward, graph.out_degree, 0..n),
+        }
     } else {
         Vec::new()
     };
@@ -423,7 +442,8 @@ fn weights(
         .iter()
         .enumerate()
         .map(|(v, node)| {
-            let weight = match &rules[v] {
+            let rule = rule_of(node);
+            let weight = match rule {
                 WeightRule::Absolute => i64::from(own[v]),
                 WeightRule::Downstream => downstream[v],
                 WeightRule::Upstream => upstream[v],
@@ -437,7 +457,7 @@ fn weights(
             i32::try_from(weight).map_err(|_| Error::PriorityWeightOverflow {
                 dag_id: builder.dag_id.clone(),
                 task_id: id_text(&node.id, node.body.name()).into_owned(),
-                rule: rules[v].to_string(),
+                rule: rule.to_string(),
                 weight,
             })
         })

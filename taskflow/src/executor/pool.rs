@@ -2,18 +2,17 @@
 //! and within the limits its [`Scheduler`] sets.
 //!
 //! A worker that finishes a task runs one newly ready successor itself (a continuation, so
-//! a chain never touches the queue) unless a task of higher priority waits, and pushes the
-//! others in one batch. Runs whose tries are counted against limits go through the queue
-//! every time. Sync task bodies run on the workers; when every worker is stuck in a long
+//! a chain never touches the queue) and pushes the others in one batch, unless the run counts
+//! its tries against limits: then they all go through the priority queue. Sync task bodies run on the workers; when every worker is stuck in a long
 //! task while work waits, a monitor adds a worker, up to a maximum, so blocking tasks still
 //! run in parallel. Workers beyond the first ones leave again after a while without work.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use super::run::RunState;
-use super::scheduler::{Job, PoolSlots, Scheduler};
+use super::scheduler::{PoolSlots, Scheduler};
 use crate::dag::DEFAULT_POOL;
 
 /// How long every worker must have been inside tasks, with work waiting, before one is added.
@@ -21,9 +20,6 @@ const STALL: Duration = Duration::from_millis(2);
 
 /// How long an added worker waits for work before it leaves.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
-
-/// No ready task: the value of the top-priority hint.
-const NONE_READY: i64 = i64::MIN;
 
 /// How an executor limits its runs.
 #[derive(Debug, Clone)]
@@ -69,9 +65,6 @@ struct Shared {
     stalled: Condvar,
     /// Jobs taken off the queue so far: the monitor's sign of progress.
     taken: AtomicU64,
-    /// The priority of the best ready task (`NONE_READY` if none), read without the lock by
-    /// workers deciding whether to run a successor in place.
-    top_priority: AtomicI64,
     /// Set when the executor is dropped: workers leave once its runs are done.
     closing: AtomicBool,
     pub(crate) limits: Limits,
@@ -134,7 +127,6 @@ impl Pool {
             work_ready: Condvar::new(),
             stalled: Condvar::new(),
             taken: AtomicU64::new(0),
-            top_priority: AtomicI64::new(NONE_READY),
             closing: AtomicBool::new(false),
             limits,
             core_workers,
@@ -257,10 +249,9 @@ impl Shared {
         self.wake(queue);
     }
 
-    /// Publishes the top priority and wakes as many sleeping workers as tasks could start.
+    /// Wakes as many sleeping workers as tasks could start.
     fn wake(&self, queue: MutexGuard<'_, Queue>) {
         let mut queue = queue;
-        self.publish_top(&queue);
         if !queue.scheduler.has_startable() {
             return;
         }
@@ -275,18 +266,12 @@ impl Shared {
         }
     }
 
-    fn publish_top(&self, queue: &Queue) {
-        let top = queue.scheduler.top_priority().map_or(NONE_READY, i64::from);
-        self.top_priority.store(top, Ordering::Release);
-    }
-
     /// The next job, or `None` when the worker should leave (an added worker that waited
     /// long enough, or a closing executor with nothing left to do).
-    fn next_job(&self, extra: bool) -> Option<Job> {
+    fn next_job(&self, extra: bool) -> Option<(Arc<RunState>, u32)> {
         let mut queue = self.lock();
         loop {
             if let Some(job) = queue.scheduler.pop() {
-                self.publish_top(&queue);
                 self.taken.fetch_add(1, Ordering::Relaxed);
                 return Some(job);
             }
@@ -320,7 +305,7 @@ impl Shared {
 
     fn work(self: Arc<Self>, extra: bool) {
         let mut ready = Vec::new();
-        while let Some(Job { run, mut node, .. }) = self.next_job(extra) {
+        while let Some((run, mut node)) = self.next_job(extra) {
             loop {
                 // Task bodies and callbacks are caught where they run; this catches a bug of
                 // the executor itself, so that it fails the task instead of killing a worker.
@@ -338,27 +323,17 @@ impl Shared {
         }
     }
 
-    /// Picks the ready successor to run in place, if that keeps priority order, and queues
-    /// the others.
+    /// Picks a ready successor to run in place and queues the others. Runs that count
+    /// tries against limits go through the queue, which orders them by priority; the others
+    /// may all start at once, so the worker keeps one.
     fn continuation(&self, run: &Arc<RunState>, ready: &mut Vec<u32>) -> Option<u32> {
-        if ready.is_empty() {
-            return None;
-        }
         if run.sched.accounted {
-            self.push(run, ready.drain(..));
+            if !ready.is_empty() {
+                self.push(run, ready.drain(..));
+            }
             return None;
         }
-        let priority = &run.dag.plan.priority;
-        let best = (0..ready.len())
-            .max_by_key(|&i| (priority[ready[i] as usize], std::cmp::Reverse(i)))
-            .unwrap_or(0);
-        let next = ready.swap_remove(best);
-        let waiting_top = self.top_priority.load(Ordering::Acquire);
-        if waiting_top > i64::from(priority[next as usize]) {
-            ready.push(next);
-            self.push(run, ready.drain(..));
-            return None;
-        }
+        let next = ready.pop()?;
         if !ready.is_empty() {
             self.push(run, ready.drain(..));
         }

@@ -18,13 +18,13 @@ use std::sync::atomic::Ordering as Atomic;
 
 use super::run::RunState;
 
-/// A task of a run, ready to start.
-pub(crate) struct Job {
+/// A task of a run that counts its tries against limits, ready to start.
+struct Job {
     priority: i32,
     date: i64,
     seq: u64,
-    pub(crate) run: Arc<RunState>,
-    pub(crate) node: u32,
+    run: Arc<RunState>,
+    node: u32,
 }
 
 impl Job {
@@ -98,6 +98,10 @@ enum Blocker {
 /// The ready queue and the limits of one executor.
 pub(crate) struct Scheduler {
     ready: BinaryHeap<Job>,
+    /// Ready tasks of runs that count nothing against limits (on the default executor, runs
+    /// of DAGs without limits of their own): every one of them may start, so they take no
+    /// part in the priority order and wait first come, first served.
+    free: VecDeque<(Arc<RunState>, u32)>,
     seq: u64,
     /// Tries in flight of runs that count them.
     running: usize,
@@ -116,6 +120,7 @@ impl Scheduler {
     pub(crate) fn new(parallelism: usize, pools: Vec<PoolSlots>) -> Self {
         Self {
             ready: BinaryHeap::new(),
+            free: VecDeque::new(),
             seq: 0,
             running: 0,
             parallelism,
@@ -129,16 +134,15 @@ impl Scheduler {
 
     /// Ready tasks waiting for a worker.
     pub(crate) fn len(&self) -> usize {
-        self.ready.len()
-    }
-
-    /// The priority of the next task to start, if any is ready.
-    pub(crate) fn top_priority(&self) -> Option<i32> {
-        self.ready.peek().map(|job| job.priority)
+        self.ready.len() + self.free.len()
     }
 
     /// Adds a ready task.
     pub(crate) fn push(&mut self, run: &Arc<RunState>, node: u32) {
+        if !run.sched.accounted {
+            self.free.push_back((Arc::clone(run), node));
+            return;
+        }
         self.seq += 1;
         self.ready.push(Job {
             priority: run.dag.plan.priority[node as usize],
@@ -149,22 +153,18 @@ impl Scheduler {
         });
     }
 
-    /// The next task allowed to start, with its slots taken; `None` if no ready task may
-    /// start now.
-    pub(crate) fn pop(&mut self) -> Option<Job> {
+    /// The next task allowed to start, with its slots taken (if its run counts them);
+    /// `None` if no ready task may start now.
+    pub(crate) fn pop(&mut self) -> Option<(Arc<RunState>, u32)> {
         loop {
-            let top = self.ready.peek()?;
-            if !top.run.sched.accounted {
-                return self.ready.pop();
-            }
-            if self.running >= self.parallelism {
-                return None;
+            if self.ready.is_empty() || self.running >= self.parallelism {
+                return self.free.pop_front();
             }
             let job = self.ready.pop()?;
             match self.blocker(&job) {
                 None => {
                     self.acquire(&job);
-                    return Some(job);
+                    return Some((job.run, job.node));
                 }
                 Some(Blocker::Run) => self
                     .run_waiting
@@ -289,14 +289,12 @@ impl Scheduler {
 
     /// Whether no run is in flight or waiting, and no task is ready.
     pub(crate) fn is_idle(&self) -> bool {
-        self.runs == 0 && self.ready.is_empty()
+        self.runs == 0 && self.len() == 0
     }
 
     /// Whether a ready task could start if a worker were free.
     pub(crate) fn has_startable(&self) -> bool {
-        self.ready
-            .peek()
-            .is_some_and(|top| !top.run.sched.accounted || self.running < self.parallelism)
+        !self.free.is_empty() || (!self.ready.is_empty() && self.running < self.parallelism)
     }
 
     /// The index of the pool called `name`, if the executor has it.

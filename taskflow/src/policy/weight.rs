@@ -173,15 +173,16 @@ pub(crate) fn reach_totals(
     own: &[i32],
     forward: &Adjacency<'_>,
     incoming: &[u32],
-    order: &[u32],
+    order: impl Iterator<Item = u32>,
 ) -> Vec<i64> {
     let n = own.len();
     let mut total = vec![0i64; n];
     // Whether everything reachable from a task is reachable only through it.
     let mut tree = vec![false; n];
-    let mut stamp = vec![u32::MAX; n];
+    // Allocated only when paths meet again.
+    let mut stamp = Vec::new();
     let mut stack = Vec::new();
-    for &v in order {
+    for v in order {
         let v = v as usize;
         let next = forward.of(v);
         let own_weight = i64::from(own[v]);
@@ -194,6 +195,9 @@ pub(crate) fn reach_totals(
             _ if tree[v] => own_weight + next.iter().map(|&c| total[c as usize]).sum::<i64>(),
             _ => {
                 let mut sum = own_weight;
+                if stamp.is_empty() {
+                    stamp = vec![u32::MAX; n];
+                }
                 stamp[v] = v as u32;
                 stack.extend_from_slice(next);
                 while let Some(u) = stack.pop() {
