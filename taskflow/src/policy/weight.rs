@@ -242,7 +242,6 @@ mod tests {
             next[fill[from as usize] as usize] = to;
             fill[from as usize] += 1;
         }
-        let order: Vec<u32> = (0..n as u32).rev().collect();
         reach_totals(
             own,
             &Adjacency {
@@ -250,7 +249,7 @@ mod tests {
                 next: &next,
             },
             &incoming,
-            &order,
+            (0..n as u32).rev(),
         )
     }
 
