@@ -114,6 +114,9 @@ mod counting {
     }
 }
 
+#[path = "executor/mixed_priorities.rs"]
+mod mixed_priorities;
+
 #[global_allocator]
 static ALLOCATOR: counting::Counting = counting::Counting;
 
@@ -880,5 +883,7 @@ fn main() {
             print_row(row, tokio_run);
         }
     }
+    let n = if config.full { 100_000 } else { 1_000 };
+    mixed_priorities::run(n, config.reps(n));
     println!("all values checked; {} in all", ms(total.elapsed()));
 }

@@ -1,8 +1,8 @@
 //! One `Executor` shared by many runs: priority order across runs, pools that hold slots for
 //! the task at the head of their line, and Airflow's limits.
 //!
-//! The scenarios start with "gate" tasks that hold the executor's capacity until the test
-//! releases them, so that everything submitted meanwhile is waiting in the ready queue when
+//! The scenarios start with "gate" tasks (of the highest priority, so that they start first)
+//! that hold the executor's capacity until the test releases them, so that everything submitted meanwhile is waiting in the ready queue when
 //! the gate opens; what starts first after that is decided by the queue alone.
 #![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
@@ -88,11 +88,14 @@ fn succeeded(handles: Vec<RunHandle>) {
     }
 }
 
+/// One slot (`parallelism = 1`): tasks start strictly in the order the ready queue gives,
+/// whatever the OS does with the threads, so the whole order can be checked.
 #[test]
 fn a_high_priority_run_goes_ahead_of_a_backfill_that_was_waiting() {
     static STARTS: LazyLock<Starts> = LazyLock::new(Starts::default);
     static GATE: LazyLock<Gate> = LazyLock::new(Gate::new);
-    #[task]
+    // The gate goes first, whatever is submitted right after it.
+    #[task(priority_weight = 1000)]
     fn hold() -> Result<(), TaskError> {
         GATE.pass()
     }
@@ -105,12 +108,11 @@ fn a_high_priority_run_goes_ahead_of_a_backfill_that_was_waiting() {
         STARTS.record(ctx);
     }
     let executor = Executor::builder()
-        .parallelism(2)
+        .parallelism(1)
         .max_active_runs(64)
         .build()
         .unwrap();
     let gate = Dag::build("gate", || {
-        hold();
         hold();
     })
     .unwrap();
@@ -128,36 +130,81 @@ fn a_high_priority_run_goes_ahead_of_a_backfill_that_was_waiting() {
     let gate_run = executor.submit(&gate, RunOptions::new());
     let lows = backfill(&executor, &low_dag, 30);
     let high_run = executor.submit(&high_dag, RunOptions::new().run_id("urgent"));
-    GATE.open(2);
+    GATE.open(1);
     assert!(gate_run.wait().unwrap().succeeded());
     assert!(high_run.wait().unwrap().succeeded());
     succeeded(lows);
 
     let starts = STARTS.take();
     assert_eq!(starts.len(), 3 + 30 * 3);
-    let high_positions: Vec<usize> = starts
-        .iter()
-        .enumerate()
-        .filter(|(_, start)| start.starts_with("high/"))
-        .map(|(i, _)| i)
-        .collect();
-    // 90 low tasks were ready or became ready; the three high tasks, each of higher priority
-    // than any of them, start first, with at most one low task beside each on the other
-    // worker.
-    assert_eq!(high_positions[0], 0, "{starts:?}");
-    assert!(
-        high_positions[2] <= 5,
-        "high tasks started at {high_positions:?}: {starts:?}"
+    // The 30 first tasks of the backfill were waiting before the urgent run came; its tasks,
+    // of higher priority, start first, each as soon as it is ready.
+    assert_eq!(
+        starts[..3],
+        [
+            "high/urgent/high",
+            "high/urgent/high__1",
+            "high/urgent/high__2"
+        ],
+        "{starts:?}"
     );
-    // Among equal priorities, older logical dates go first: the backfill's first tasks start
-    // day by day.
-    let first_tasks: Vec<&String> = starts
-        .iter()
-        .filter(|start| start.starts_with("low/") && start.ends_with("/low"))
-        .collect();
-    let mut by_date = first_tasks.clone();
-    by_date.sort();
-    assert_eq!(first_tasks, by_date);
+    // Then by priority (the downstream rule puts first tasks, weight 3, before second ones,
+    // weight 2, ...), and among equal priorities by logical date, oldest first.
+    let mut expected = Vec::new();
+    for task in ["low", "low__1", "low__2"] {
+        for day in 1..=30 {
+            expected.push(format!("low/day_{day:02}/{task}"));
+        }
+    }
+    assert_eq!(starts[3..], expected[..]);
+}
+
+/// Two slots: the same scenario finishes, with every run's tasks in dependency order; what
+/// starts first between two threads is the OS's choice, so only the queue's part is checked.
+#[test]
+fn a_backfill_and_an_urgent_run_share_two_slots() {
+    static STARTS: LazyLock<Starts> = LazyLock::new(Starts::default);
+    #[task]
+    fn low(ctx: &Context) {
+        STARTS.record(ctx);
+    }
+    #[task(priority_weight = 10)]
+    fn high(ctx: &Context) {
+        STARTS.record(ctx);
+    }
+    let executor = Executor::builder()
+        .parallelism(2)
+        .max_active_runs(64)
+        .build()
+        .unwrap();
+    let low_dag = Dag::build("low", || {
+        low() >> low() >> low();
+    })
+    .unwrap();
+    let high_dag = Dag::build("high", || {
+        high() >> high() >> high();
+    })
+    .unwrap();
+    let lows = backfill(&executor, &low_dag, 30);
+    let high_run = executor.submit(&high_dag, RunOptions::new().run_id("urgent"));
+    let report = high_run.wait().unwrap();
+    assert!(report.succeeded());
+    succeeded(lows);
+    let starts = STARTS.take();
+    assert_eq!(starts.len(), 93);
+    for day in (1..=30)
+        .map(|day| format!("low/day_{day:02}/"))
+        .chain(["high/urgent/".to_owned()])
+    {
+        let positions: Vec<usize> = (0..starts.len())
+            .filter(|&i| starts[i].starts_with(&day))
+            .collect();
+        assert_eq!(positions.len(), 3, "{day}");
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "{day} out of order: {starts:?}"
+        );
+    }
 }
 
 #[test]
@@ -165,11 +212,11 @@ fn a_task_needing_every_slot_of_a_pool_is_not_starved_by_small_ones() {
     static STARTS: LazyLock<Starts> = LazyLock::new(Starts::default);
     static FIRST: LazyLock<Gate> = LazyLock::new(Gate::new);
     static SECOND: LazyLock<Gate> = LazyLock::new(Gate::new);
-    #[task(pool = "warehouse")]
+    #[task(pool = "warehouse", priority_weight = 1000)]
     fn hold_first() -> Result<(), TaskError> {
         FIRST.pass()
     }
-    #[task(pool = "warehouse")]
+    #[task(pool = "warehouse", priority_weight = 1000)]
     fn hold_second() -> Result<(), TaskError> {
         SECOND.pass()
     }

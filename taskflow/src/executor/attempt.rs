@@ -22,7 +22,8 @@ const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 impl RunState {
     /// Starts a try of `node`. When it ends at once, the tasks it makes ready go to `ready`.
-    pub(crate) fn execute(self: &Arc<Self>, node: u32, ready: &mut Vec<u32>) {
+    /// Sets `taken` when the try ended here and its slots are the caller's to give back.
+    pub(crate) fn execute(self: &Arc<Self>, node: u32, ready: &mut Vec<u32>, taken: &mut bool) {
         let now = self.now();
         let try_number = {
             let mut record = self.record(node);
@@ -39,7 +40,7 @@ impl RunState {
         match timeout {
             None => {
                 let invocation = self.invoke(node, try_number);
-                self.follow(node, try_number, invocation, ready);
+                self.follow(node, try_number, invocation, ready, Some(taken));
             }
             Some(timeout) => {
                 self.execute_with_timeout(node, try_number, now.saturating_add(timeout))
@@ -61,9 +62,10 @@ impl RunState {
         try_number: u32,
         invocation: Invocation,
         ready: &mut Vec<u32>,
+        taken: Option<&mut bool>,
     ) {
         match invocation {
-            Invocation::Ready(outcome) => self.complete(node, try_number, outcome, ready),
+            Invocation::Ready(outcome) => self.complete(node, try_number, outcome, ready, taken),
             Invocation::Pending(future) => self.drive(node, try_number, future),
         }
     }
@@ -97,7 +99,7 @@ impl RunState {
             // Building the future runs no task code; the tokio task is cancelled at the deadline.
             let invocation = self.invoke(node, try_number);
             let mut ready = Vec::new();
-            self.follow(node, try_number, invocation, &mut ready);
+            self.follow(node, try_number, invocation, &mut ready, None);
             self.pool.push(self, ready);
             return;
         }
@@ -107,7 +109,7 @@ impl RunState {
             .spawn(move || {
                 let invocation = run.invoke(node, try_number);
                 let mut ready = Vec::new();
-                run.follow(node, try_number, invocation, &mut ready);
+                run.follow(node, try_number, invocation, &mut ready, None);
                 run.pool.push(&run, ready);
             });
         if let Err(error) = started {
@@ -124,6 +126,7 @@ impl RunState {
         node: u32,
         payload: &(dyn std::any::Any + Send),
         ready: &mut Vec<u32>,
+        taken: &mut bool,
     ) {
         let message = super::unwind::panic_message(payload);
         eprintln!(
@@ -133,7 +136,7 @@ impl RunState {
         let try_number = self.record(node).tries.max(1);
         let error = TaskError::fail_now(format!("internal error of the executor: {message}"));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.complete(node, try_number, Err(error), ready)
+            self.complete(node, try_number, Err(error), ready, Some(taken))
         }));
         if outcome.is_err() {
             eprintln!(
@@ -156,22 +159,28 @@ impl RunState {
 
     fn complete_and_push(self: &Arc<Self>, node: u32, try_number: u32, outcome: Outcome) {
         let mut ready = Vec::new();
-        self.complete(node, try_number, outcome, &mut ready);
+        self.complete(node, try_number, outcome, &mut ready, None);
         self.pool.push(self, ready);
     }
 
-    /// Takes the outcome of a try, unless another outcome of it was taken first.
+    /// Takes the outcome of a try, unless another outcome of it was taken first. The slots
+    /// the try took are given back here, or, with `taken`, by the worker that ran it (which
+    /// then gives them back and takes its next task in one go).
     fn complete(
         self: &Arc<Self>,
         node: u32,
         try_number: u32,
         outcome: Outcome,
         ready: &mut Vec<u32>,
+        taken: Option<&mut bool>,
     ) {
         if !self.claim(node, try_number) {
             return; // a timed-out try that finished after all: its result is dropped
         }
-        self.pool.release(self, node);
+        match taken {
+            Some(taken) => *taken = true,
+            None => self.pool.release(self, node),
+        }
         {
             let mut record = self.record(node);
             if let Some(timer) = record.timeout.take() {

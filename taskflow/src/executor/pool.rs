@@ -67,6 +67,9 @@ struct Shared {
     taken: AtomicU64,
     /// Set when the executor is dropped: workers leave once its runs are done.
     closing: AtomicBool,
+    /// Whether the monitor waits for news of work that no worker took (so that only then a
+    /// push pays for waking it).
+    monitor_waiting: AtomicBool,
     pub(crate) limits: Limits,
     core_workers: usize,
     max_workers: usize,
@@ -128,6 +131,7 @@ impl Pool {
             stalled: Condvar::new(),
             taken: AtomicU64::new(0),
             closing: AtomicBool::new(false),
+            monitor_waiting: AtomicBool::new(false),
             limits,
             core_workers,
             max_workers,
@@ -261,7 +265,7 @@ impl Shared {
         let short = waiting > wake;
         drop(queue);
         (0..wake).for_each(|_| self.work_ready.notify_one());
-        if short {
+        if short && self.monitor_waiting.swap(false, Ordering::AcqRel) {
             self.stalled.notify_one();
         }
     }
@@ -305,34 +309,56 @@ impl Shared {
 
     fn work(self: Arc<Self>, extra: bool) {
         let mut ready = Vec::new();
-        while let Some((run, mut node)) = self.next_job(extra) {
-            loop {
-                // Task bodies and callbacks are caught where they run; this catches a bug of
-                // the executor itself, so that it fails the task instead of killing a worker.
-                let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run.execute(node, &mut ready)
-                }));
-                if let Err(payload) = step {
-                    run.executor_panicked(node, &*payload, &mut ready);
-                }
-                match self.continuation(&run, &mut ready) {
-                    Some(next) => node = next,
-                    None => break,
-                }
+        let mut next = self.next_job(extra);
+        while let Some((run, node)) = next.take() {
+            let mut taken = false;
+            // Task bodies and callbacks are caught where they run; this catches a bug of the
+            // executor itself, so that it fails the task instead of killing a worker.
+            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run.execute(node, &mut ready, &mut taken)
+            }));
+            if let Err(payload) = step {
+                run.executor_panicked(node, &*payload, &mut ready, &mut taken);
             }
+            next = if run.sched.accounted {
+                self.finish_counted(&run, taken.then_some(node), &mut ready, extra)
+            } else {
+                self.continuation(&run, &mut ready)
+                    .map(|node| (run, node))
+                    .or_else(|| self.next_job(extra))
+            };
         }
+    }
+
+    /// After a try of a run that counts its tries: gives back the slots of `released`, queues
+    /// the ready tasks and takes the next job, under one lock.
+    fn finish_counted(
+        &self,
+        run: &Arc<RunState>,
+        released: Option<u32>,
+        ready: &mut Vec<u32>,
+        extra: bool,
+    ) -> Option<(Arc<RunState>, u32)> {
+        let mut queue = self.lock();
+        if let Some(node) = released {
+            queue.scheduler.release(run, node);
+        }
+        for node in ready.drain(..) {
+            queue.scheduler.push(run, node);
+        }
+        if let Some(job) = queue.scheduler.pop() {
+            self.taken.fetch_add(1, Ordering::Relaxed);
+            self.wake(queue);
+            return Some(job);
+        }
+        self.wake(queue);
+        self.next_job(extra)
     }
 
     /// Picks a ready successor to run in place and queues the others. Runs that count
     /// tries against limits go through the queue, which orders them by priority; the others
     /// may all start at once, so the worker keeps one.
     fn continuation(&self, run: &Arc<RunState>, ready: &mut Vec<u32>) -> Option<u32> {
-        if run.sched.accounted {
-            if !ready.is_empty() {
-                self.push(run, ready.drain(..));
-            }
-            return None;
-        }
         let next = ready.pop()?;
         if !ready.is_empty() {
             self.push(run, ready.drain(..));
@@ -352,6 +378,7 @@ impl Shared {
                     return;
                 }
                 // The timeout is a backstop against a missed notification.
+                self.monitor_waiting.store(true, Ordering::Release);
                 let (guard, _) = self
                     .stalled
                     .wait_timeout(queue, STALL * 25)
