@@ -454,3 +454,52 @@ async fn a_run_handle_is_awaited_in_async_code() {
     assert_eq!(report.xcom::<u32>("fetch").unwrap(), 7);
     drop(executor); // dropping it in async code is fine
 }
+
+#[test]
+fn a_high_priority_task_needing_a_whole_pool_goes_ahead_of_a_backfill() {
+    static STARTS: LazyLock<Starts> = LazyLock::new(Starts::default);
+    static GATE: LazyLock<Gate> = LazyLock::new(Gate::new);
+    #[task(pool = "warehouse", priority_weight = 1000)]
+    fn hold() -> Result<(), TaskError> {
+        GATE.pass()
+    }
+    #[task(pool = "warehouse")]
+    fn small_load(ctx: &Context) {
+        STARTS.record(ctx);
+    }
+    #[task(pool = "warehouse", pool_slots = 2, priority_weight = 10)]
+    fn big_load(ctx: &Context) {
+        STARTS.record(ctx);
+    }
+    let executor = Executor::builder()
+        .parallelism(2)
+        .pool("warehouse", 2)
+        .max_active_runs(64)
+        .build()
+        .unwrap();
+    let gate = Dag::build("gate", || {
+        hold();
+        hold();
+    })
+    .unwrap();
+    let small = Dag::build("small", || {
+        small_load();
+    })
+    .unwrap();
+    let big = Dag::build("big", || {
+        big_load();
+    })
+    .unwrap();
+    let gate_run = executor.submit(&gate, RunOptions::new());
+    let smalls = backfill(&executor, &small, 30);
+    let big_run = executor.submit(&big, RunOptions::new().run_id("urgent"));
+    GATE.open(2);
+    assert!(gate_run.wait().unwrap().succeeded());
+    assert!(big_run.wait().unwrap().succeeded());
+    succeeded(smalls);
+    let starts = STARTS.take();
+    assert_eq!(starts.len(), 31);
+    // The big task holds both slots while it runs, so nothing of the pool runs beside it:
+    // the order is the pool's. The first freed slot was held for it, not given to a small.
+    assert_eq!(starts[0], "big/urgent/big_load", "{starts:?}");
+}
