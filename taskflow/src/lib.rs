@@ -43,6 +43,8 @@
 //!   ordering without data.
 //! - [`Context`] is injected into a `&Context` parameter; [`TaskError`] is what tasks fail with.
 //! - [`Dag::run`] and [`Dag::test`] run a DAG; [`RunReport`] tells what happened.
+//! - [`Executor`] shares workers, a priority-ordered ready queue, pools and limits among
+//!   many runs.
 
 #![doc(html_no_source)]
 #![forbid(unsafe_code)]
@@ -117,6 +119,11 @@ pub use chrono;
 /// | `on_failure_callback = path` | none | called when the task fails for good, with the error |
 /// | `on_retry_callback = path` | none | called when a try fails and a retry is scheduled, with the error |
 /// | `on_skipped_callback = path` | none | called when the task skips itself ([`TaskError::skip`]) |
+/// | `priority_weight = 10` | `1` | the task's own priority in the ready queue (an `i32`, may be negative) |
+/// | `weight_rule = "absolute"` | `"downstream"` | the effective weight: own (`absolute`), own plus all descendants' (`downstream`) or all ancestors' (`upstream`); see [`WeightRule`] and [`Dag::priority_weight`] |
+/// | `pool = "name"` | `"default_pool"` | the [`Executor`] pool whose slots the task takes while it runs |
+/// | `pool_slots = 2` | `1` | how many slots of its pool it takes |
+/// | `max_active_tis_per_dag = 1` | none | at most this many tries of the task at once, across the runs of its DAG on one executor |
 /// | `setup` | off | a setup task: creates what teardown tasks release |
 /// | `teardown` | off | a teardown task: runs when its setups succeeded even if work between failed (trigger rule `all_done_setup_success`), and does not decide the run's state |
 /// | `branch` | off | the function returns which direct downstream tasks to follow ([`IntoBranch`]); the others are skipped |
@@ -171,9 +178,11 @@ pub use taskflow_macros::task;
 /// | option | default | meaning |
 /// |---|---|---|
 /// | `dag_id = "id"` | the function's name | the DAG id |
-/// | `default_args(retries = 2, retry_delay = "1m", ...)` | none | defaults for every task: any of `#[task]`'s `trigger_rule`, `retries`, `retry_delay`, `retry_exponential_backoff`, `max_retry_delay`, `execution_timeout` and `on_*_callback`; a task's own options win |
+/// | `default_args(retries = 2, retry_delay = "1m", ...)` | none | defaults for every task: any of `#[task]`'s `trigger_rule`, `retries`, `retry_delay`, `retry_exponential_backoff`, `max_retry_delay`, `execution_timeout`, `on_*_callback`, `priority_weight`, `weight_rule`, `pool`, `pool_slots` and `max_active_tis_per_dag`; a task's own options win |
 /// | `on_success_callback = path` | none | a [`RunCallback`] called with the report when the run succeeds |
 /// | `on_failure_callback = path` | none | called with the report when the run fails |
+/// | `max_active_tasks = 4` | the executor's (none on the default one) | at most this many tasks of one run at once |
+/// | `max_active_runs = 1` | the executor's (none on the default one) | at most this many runs of the DAG at once on one executor; later runs wait |
 /// | `crate = "path"` | `"::taskflow"` | where `taskflow` is, if renamed in `Cargo.toml` |
 ///
 /// ```
