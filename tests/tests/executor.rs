@@ -346,7 +346,7 @@ fn max_active_tasks_bounds_one_run_and_max_active_runs_queues_runs() {
     fn one_at_a_time() {
         whole_run();
     }
-    let executor = Executor::new().unwrap();
+    let executor = Executor::new();
     let narrow = narrow().unwrap();
     let report = executor.submit(&narrow, RunOptions::new()).wait().unwrap();
     assert!(report.succeeded());
@@ -399,7 +399,7 @@ fn bad_pools_and_limits_are_clear_errors() {
     #[task(pool = "gpu", pool_slots = 4)]
     fn train_big() {}
     let executor = Executor::builder().pool("gpu", 2).build().unwrap();
-    let no_pool = Executor::new().unwrap();
+    let no_pool = Executor::new();
     let dag = Dag::build("training", || {
         train();
     })
@@ -445,7 +445,7 @@ async fn a_run_handle_is_awaited_in_async_code() {
     async fn fetch() -> u32 {
         7
     }
-    let executor = Executor::new().unwrap();
+    let executor = Executor::new();
     let dag = Dag::build("async_handle", || {
         fetch();
     })
@@ -502,4 +502,36 @@ fn a_high_priority_task_needing_a_whole_pool_goes_ahead_of_a_backfill() {
     // The big task holds both slots while it runs, so nothing of the pool runs beside it:
     // the order is the pool's. The first freed slot was held for it, not given to a small.
     assert_eq!(starts[0], "big/urgent/big_load", "{starts:?}");
+}
+
+#[test]
+fn a_virtual_time_executor_skips_retry_waits_and_takes_dags_by_value() {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    #[task(retries = 2, retry_delay = "1h")]
+    fn flaky() -> Result<usize, TaskError> {
+        match CALLS.fetch_add(1, Ordering::SeqCst) {
+            0 | 1 => Err(TaskError::msg("not yet")),
+            n => Ok(n),
+        }
+    }
+    let executor = Executor::builder().virtual_time(true).build().unwrap();
+    let dag = std::sync::Arc::new(
+        Dag::build("virtual_retries", || {
+            flaky();
+        })
+        .unwrap(),
+    );
+    let report = executor
+        .submit(std::sync::Arc::clone(&dag), RunOptions::new())
+        .wait()
+        .unwrap();
+    assert_eq!(report.state("flaky"), TaskState::Success);
+    let starts = report.task("flaky").unwrap().try_start_dates;
+    assert_eq!(starts.len(), 3);
+    assert!(
+        starts[2] - starts[0] >= chrono::Duration::hours(2),
+        "{starts:?}"
+    );
+    let again = executor.submit(Dag::clone(&dag), RunOptions::new().virtual_time(false));
+    drop(again); // a handle dropped unawaited: the run goes on; the executor outlives it
 }

@@ -344,6 +344,12 @@ impl DagBuilder {
     }
 }
 
+impl AsRef<Dag> for Dag {
+    fn as_ref(&self) -> &Dag {
+        self
+    }
+}
+
 impl std::fmt::Debug for Dag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dag")

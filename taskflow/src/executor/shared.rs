@@ -78,6 +78,8 @@ struct ExecutorInner {
     /// Where async task bodies and timers run; `None` once dropped.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
+    /// The default of runs' `virtual_time`.
+    virtual_time: bool,
 }
 
 impl Drop for ExecutorInner {
@@ -94,6 +96,7 @@ impl Drop for ExecutorInner {
 #[derive(Debug, Clone)]
 pub struct ExecutorBuilder {
     limits: Limits,
+    virtual_time: bool,
 }
 
 impl Default for ExecutorBuilder {
@@ -107,6 +110,7 @@ impl Default for ExecutorBuilder {
                 max_active_runs: MAX_ACTIVE_RUNS,
                 count_all: true,
             },
+            virtual_time: false,
         }
     }
 }
@@ -138,10 +142,20 @@ impl ExecutorBuilder {
         self
     }
 
+    /// Whether runs use virtual time unless their options say otherwise (default: no): waits
+    /// such as retry delays skip ahead when nothing else of the run is queued or running.
+    pub fn virtual_time(mut self, virtual_time: bool) -> Self {
+        self.virtual_time = virtual_time;
+        self
+    }
+
     /// Starts the executor's workers. An error if a limit is zero, or if the threads of its
     /// async runtime cannot start.
     pub fn build(self) -> Result<Executor> {
-        let limits = self.limits;
+        let Self {
+            limits,
+            virtual_time,
+        } = self;
         let zero = [
             ("parallelism", limits.parallelism == 0),
             ("max_active_tasks", limits.max_active_tasks == 0),
@@ -170,6 +184,7 @@ impl ExecutorBuilder {
                 pool: Pool::with_limits(limits),
                 handle: runtime.handle().clone(),
                 runtime: Some(runtime),
+                virtual_time,
             }),
         })
     }
@@ -177,8 +192,14 @@ impl ExecutorBuilder {
 
 impl Executor {
     /// An executor with Airflow's default limits.
-    pub fn new() -> Result<Executor> {
-        Self::builder().build()
+    ///
+    /// # Panics
+    /// If the OS refuses the threads of its async runtime; use
+    /// [`Executor::builder`]`().build()` to get that as an error.
+    pub fn new() -> Executor {
+        Self::builder()
+            .build()
+            .unwrap_or_else(|error| panic!("taskflow: cannot start an executor: {error}"))
     }
 
     /// Settings for a new executor.
@@ -186,15 +207,17 @@ impl Executor {
         ExecutorBuilder::default()
     }
 
-    /// Starts a run of `dag` (or queues it behind the DAG's `max_active_runs`) and returns
-    /// a handle to await, or to [`wait`](RunHandle::wait) for from synchronous code.
+    /// Starts a run of `dag` (a `Dag`, `&Dag` or `Arc<Dag>`), or queues it behind the DAG's
+    /// `max_active_runs`, and returns a handle to await, or to [`wait`](RunHandle::wait) for
+    /// from synchronous code.
     ///
     /// Values are kept for the report as in [`Dag::test`] unless `options` says otherwise;
     /// waits take real time unless `options` asks for virtual time.
-    pub fn submit(&self, dag: &Dag, options: RunOptions) -> RunHandle {
+    pub fn submit(&self, dag: impl AsRef<Dag>, options: RunOptions) -> RunHandle {
+        let dag = dag.as_ref();
         let options = RunOptions {
             keep_xcoms: options.keep_xcoms.or(Some(true)),
-            virtual_time: options.virtual_time.or(Some(false)),
+            virtual_time: options.virtual_time.or(Some(self.inner.virtual_time)),
             ..options
         };
         let prepared = dag.prepare(self.inner.handle.clone(), options, &self.inner.pool, false);
@@ -276,6 +299,13 @@ impl Future for RunHandle {
             }
             HandleState::Done => Poll::Ready(Err(Error::RunHandleUsed)),
         }
+    }
+}
+
+impl Default for Executor {
+    /// [`Executor::new`].
+    fn default() -> Self {
+        Self::new()
     }
 }
 
