@@ -240,13 +240,13 @@ fn a_task_needing_every_slot_of_a_pool_is_not_starved_by_small_ones() {
         .unwrap();
     let dag = |id: &str, body: fn()| Dag::build(id, body).unwrap();
     let first = executor.submit(
-        &dag("first", || {
+        dag("first", || {
             hold_first();
         }),
         RunOptions::new(),
     );
     let second = executor.submit(
-        &dag("second", || {
+        dag("second", || {
             hold_second();
         }),
         RunOptions::new(),
@@ -254,7 +254,7 @@ fn a_task_needing_every_slot_of_a_pool_is_not_starved_by_small_ones() {
     // Both slots are taken; the big task waits for them, at the head of the pool's line.
     let date = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let big_run = executor.submit(
-        &dag("big", || {
+        dag("big", || {
             big();
         }),
         RunOptions::new().logical_date(date),
