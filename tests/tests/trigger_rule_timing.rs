@@ -42,95 +42,50 @@ impl Signal {
     }
 }
 
-#[test]
-fn one_success_fires_while_other_upstreams_still_run() {
-    static SIGNAL: LazyLock<Signal> = LazyLock::new(Signal::new);
-    #[task]
-    fn quick() -> u8 {
-        1
+static SIGNAL: LazyLock<Signal> = LazyLock::new(Signal::new);
+
+#[task]
+fn quick(fail: bool) -> Result<u8, TaskError> {
+    if fail {
+        return Err(TaskError::msg("quick failure"));
     }
-    #[task]
-    fn held() -> Result<u8, TaskError> {
-        SIGNAL.wait()?;
-        Ok(2)
-    }
-    #[task(trigger_rule = "one_success")]
-    fn first_result() {
-        SIGNAL.raise();
-    }
-    let report = Dag::build("one_success_early", || {
-        [quick().task(), held().task()] >> first_result();
+    Ok(1)
+}
+
+#[task]
+fn held() -> Result<u8, TaskError> {
+    SIGNAL.wait()?;
+    Ok(2)
+}
+
+#[task]
+fn follower() {
+    SIGNAL.raise();
+}
+
+/// `quick` ends (failing or not) while `held` waits for `follower`, which has `rule`.
+fn fires_early(rule: TriggerRule, quick_fails: bool) {
+    let report = Dag::build("early", || {
+        let follow = follower::with(TaskOptions::new().trigger_rule(rule)).add();
+        [quick(quick_fails).task(), held().task()] >> follow;
     })
     .unwrap()
     .test()
     .unwrap();
-    assert_eq!(report.state("first_result"), TaskState::Success);
+    assert_eq!(report.state("follower"), TaskState::Success, "{rule}");
     assert_eq!(
         report.state("held"),
         TaskState::Success,
-        "{:?}",
+        "{rule}: {:?}",
         report.error("held")
     );
 }
 
 #[test]
-fn one_failed_fires_while_other_upstreams_still_run() {
-    static SIGNAL: LazyLock<Signal> = LazyLock::new(Signal::new);
-    #[task]
-    fn broken() -> Result<u8, TaskError> {
-        Err(TaskError::msg("broken"))
-    }
-    #[task]
-    fn held() -> Result<u8, TaskError> {
-        SIGNAL.wait()?;
-        Ok(2)
-    }
-    #[task(trigger_rule = "one_failed")]
-    fn alert() {
-        SIGNAL.raise();
-    }
-    let report = Dag::build("one_failed_early", || {
-        [broken().task(), held().task()] >> alert();
-    })
-    .unwrap()
-    .test()
-    .unwrap();
-    assert_eq!(report.state("alert"), TaskState::Success);
-    assert_eq!(
-        report.state("held"),
-        TaskState::Success,
-        "{:?}",
-        report.error("held")
-    );
-}
-
-#[test]
-fn one_done_fires_while_other_upstreams_still_run() {
-    static SIGNAL: LazyLock<Signal> = LazyLock::new(Signal::new);
-    #[task]
-    fn broken() -> Result<u8, TaskError> {
-        Err(TaskError::msg("broken"))
-    }
-    #[task]
-    fn held() -> Result<u8, TaskError> {
-        SIGNAL.wait()?;
-        Ok(2)
-    }
-    #[task(trigger_rule = "one_done")]
-    fn either() {
-        SIGNAL.raise();
-    }
-    let report = Dag::build("one_done_early", || {
-        [broken().task(), held().task()] >> either();
-    })
-    .unwrap()
-    .test()
-    .unwrap();
-    assert_eq!(report.state("either"), TaskState::Success);
-    assert_eq!(
-        report.state("held"),
-        TaskState::Success,
-        "{:?}",
-        report.error("held")
-    );
+fn one_success_one_failed_and_one_done_fire_while_other_upstreams_still_run() {
+    // One after another: they share the signal.
+    fires_early(TriggerRule::OneSuccess, false);
+    fires_early(TriggerRule::OneFailed, true);
+    fires_early(TriggerRule::OneDone, true);
+    fires_early(TriggerRule::OneDone, false);
 }
