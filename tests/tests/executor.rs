@@ -535,3 +535,91 @@ fn a_virtual_time_executor_skips_retry_waits_and_takes_dags_by_value() {
     let again = executor.submit(Dag::clone(&dag), RunOptions::new().virtual_time(false));
     drop(again); // a handle dropped unawaited: the run goes on; the executor outlives it
 }
+
+/// The scenario on a shared virtual clock, with two slots: each task takes a minute
+/// of virtual time (`ctx.sleep`), and the clock moves on only when no task of any run can,
+/// so the times at which tasks start are the same on every run of the test.
+#[test]
+fn on_a_virtual_clock_with_two_slots_the_urgent_run_overtakes_the_backfill() {
+    static GATE: LazyLock<Gate> = LazyLock::new(Gate::new);
+    // Holds both slots, in real time, while the runs are submitted.
+    #[task(priority_weight = 1000)]
+    fn hold() -> Result<(), TaskError> {
+        GATE.pass()
+    }
+    #[task]
+    async fn low(ctx: &Context) {
+        ctx.sleep(Duration::from_secs(60)).await;
+    }
+    #[task(priority_weight = 10)]
+    async fn high(ctx: &Context) {
+        ctx.sleep(Duration::from_secs(60)).await;
+    }
+    let executor = Executor::builder()
+        .parallelism(2)
+        .max_active_runs(64)
+        .virtual_time(true)
+        .build()
+        .unwrap();
+    let gate = Dag::build("gate", || {
+        hold();
+        hold();
+    })
+    .unwrap();
+    let low_dag = Dag::build("low", || {
+        low() >> low() >> low();
+    })
+    .unwrap();
+    let high_dag = Dag::build("high", || {
+        high() >> high() >> high();
+    })
+    .unwrap();
+    let gate_run = executor.submit(&gate, RunOptions::new());
+    let lows = backfill(&executor, &low_dag, 30);
+    let high_run = executor.submit(&high_dag, RunOptions::new().run_id("urgent"));
+    GATE.open(2);
+    let opened = gate_run
+        .wait()
+        .unwrap()
+        .task("hold")
+        .unwrap()
+        .end_date
+        .unwrap();
+    let high = high_run.wait().unwrap();
+    let lows: Vec<RunReport> = lows.into_iter().map(|run| run.wait().unwrap()).collect();
+
+    // Minutes after the gate opened, to the nearest one (real time adds microseconds).
+    let minute = |date: chrono::DateTime<Utc>| {
+        ((date - opened).num_milliseconds() as f64 / 60_000.0).round() as i64
+    };
+    let starts =
+        |report: &RunReport, id: &str| minute(report.task(id).unwrap().start_date.unwrap());
+    // The urgent run goes first in every free slot: it starts at 0, 1 and 2 minutes and is
+    // done at 3, while the backfill needs 45 minutes of both slots.
+    let high_starts: Vec<i64> = ["high", "high__1", "high__2"]
+        .iter()
+        .map(|id| starts(&high, id))
+        .collect();
+    assert_eq!(high_starts, [0, 1, 2]);
+    assert_eq!(minute(high.task("high__2").unwrap().end_date.unwrap()), 3);
+    // Beside it, in the other slot, the backfill's first tasks, one day after another.
+    let first_starts: Vec<i64> = lows.iter().map(|report| starts(report, "low")).collect();
+    assert_eq!(first_starts[..4], [0, 1, 2, 3]);
+    assert!(
+        first_starts.windows(2).all(|w| w[0] <= w[1]),
+        "{first_starts:?}"
+    );
+    // Tasks started before the urgent run's last task: bounded by the slots, not the backfill.
+    let before = lows
+        .iter()
+        .flat_map(|report| ["low", "low__1", "low__2"].map(|id| starts(report, id)))
+        .filter(|&start| start < high_starts[2])
+        .count();
+    assert_eq!(before, 2);
+    let end = lows
+        .iter()
+        .map(|report| minute(report.task("low__2").unwrap().end_date.unwrap()))
+        .max()
+        .unwrap();
+    assert_eq!(end, 47, "93 task-minutes on two slots");
+}

@@ -40,11 +40,9 @@ impl RunState {
         match timeout {
             None => {
                 let invocation = self.invoke(node, try_number);
-                self.follow(node, try_number, invocation, ready, Some(taken));
+                self.follow(node, try_number, invocation, ready, taken);
             }
-            Some(timeout) => {
-                self.execute_with_timeout(node, try_number, now.saturating_add(timeout))
-            }
+            Some(timeout) => self.execute_with_timeout(node, try_number, timeout),
         }
     }
 
@@ -62,7 +60,7 @@ impl RunState {
         try_number: u32,
         invocation: Invocation,
         ready: &mut Vec<u32>,
-        taken: Option<&mut bool>,
+        taken: &mut bool,
     ) {
         match invocation {
             Invocation::Ready(outcome) => self.complete(node, try_number, outcome, ready, taken),
@@ -89,18 +87,14 @@ impl RunState {
 
     /// A try with a deadline: a sync body runs on its own thread, so that a timeout can leave
     /// it to finish without holding up a worker; an async body is cancelled at the deadline.
-    fn execute_with_timeout(self: &Arc<Self>, node: u32, try_number: u32, deadline: Duration) {
+    fn execute_with_timeout(self: &Arc<Self>, node: u32, try_number: u32, timeout: Duration) {
         let run = Arc::clone(self);
-        let timer = self
-            .clock
-            .schedule(deadline, Box::new(move || run.time_out(node, try_number)));
+        let timer = self.schedule_after(timeout, Box::new(move || run.time_out(node, try_number)));
         self.record(node).timeout = Some(timer);
         if self.dag.nodes[node as usize].body.is_async() {
             // Building the future runs no task code; the tokio task is cancelled at the deadline.
             let invocation = self.invoke(node, try_number);
-            let mut ready = Vec::new();
-            self.follow(node, try_number, invocation, &mut ready, None);
-            self.pool.push(self, ready);
+            self.follow_and_push(node, try_number, invocation);
             return;
         }
         let run = Arc::clone(self);
@@ -108,9 +102,7 @@ impl RunState {
             .name("taskflow-timed-task".into())
             .spawn(move || {
                 let invocation = run.invoke(node, try_number);
-                let mut ready = Vec::new();
-                run.follow(node, try_number, invocation, &mut ready, None);
-                run.pool.push(&run, ready);
+                run.follow_and_push(node, try_number, invocation);
             });
         if let Err(error) = started {
             let outcome = Err(TaskError::msg(format!(
@@ -136,7 +128,7 @@ impl RunState {
         let try_number = self.record(node).tries.max(1);
         let error = TaskError::fail_now(format!("internal error of the executor: {message}"));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.complete(node, try_number, Err(error), ready, Some(taken))
+            self.complete(node, try_number, Err(error), ready, taken)
         }));
         if outcome.is_err() {
             eprintln!(
@@ -157,30 +149,43 @@ impl RunState {
         self.complete_and_push(node, try_number, outcome);
     }
 
-    fn complete_and_push(self: &Arc<Self>, node: u32, try_number: u32, outcome: Outcome) {
-        let mut ready = Vec::new();
-        self.complete(node, try_number, outcome, &mut ready, None);
-        self.pool.push(self, ready);
+    /// Finishes a try that ended at once off the workers, or drives its future.
+    fn follow_and_push(self: &Arc<Self>, node: u32, try_number: u32, invocation: Invocation) {
+        match invocation {
+            Invocation::Ready(outcome) => self.complete_and_push(node, try_number, outcome),
+            Invocation::Pending(future) => self.drive(node, try_number, future),
+        }
     }
 
-    /// Takes the outcome of a try, unless another outcome of it was taken first. The slots
-    /// the try took are given back here, or, with `taken`, by the worker that ran it (which
-    /// then gives them back and takes its next task in one go).
+    /// Takes the outcome of a try that ended off the workers: gives back its slots, queues
+    /// what it made ready, and only then counts it as ended, so that a virtual clock sees the
+    /// queued tasks before it may skip ahead.
+    fn complete_and_push(self: &Arc<Self>, node: u32, try_number: u32, outcome: Outcome) {
+        let mut ready = Vec::new();
+        let mut taken = false;
+        self.complete(node, try_number, outcome, &mut ready, &mut taken);
+        if taken {
+            self.pool.release_and_push(self, node, ready);
+            self.try_ended();
+        }
+    }
+
+    /// Takes the outcome of a try, unless another outcome of it was taken first; sets
+    /// `taken` if it did. The caller then gives back the try's slots, queues `ready` and
+    /// counts the try as ended, in that order, so that a virtual clock never sees a task
+    /// waiting for those slots as stuck.
     fn complete(
         self: &Arc<Self>,
         node: u32,
         try_number: u32,
         outcome: Outcome,
         ready: &mut Vec<u32>,
-        taken: Option<&mut bool>,
+        taken: &mut bool,
     ) {
         if !self.claim(node, try_number) {
             return; // a timed-out try that finished after all: its result is dropped
         }
-        match taken {
-            Some(taken) => *taken = true,
-            None => self.pool.release(self, node),
-        }
+        *taken = true;
         {
             let mut record = self.record(node);
             if let Some(timer) = record.timeout.take() {
@@ -209,7 +214,6 @@ impl RunState {
                 }
             }
         }
-        self.try_ended();
     }
 
     /// Stores the value and releases the downstream tasks, as the task's kind directs.
@@ -360,9 +364,6 @@ impl RunState {
         let seed = retry_seed(&self.dag.dag_id, &self.dag.task_id(node), &self.info.run_id);
         let wait = retry_delay(delay, backoff, max, failed_try, seed);
         let run = Arc::clone(self);
-        self.clock.schedule(
-            self.now().saturating_add(wait),
-            Box::new(move || run.requeue(node)),
-        );
+        self.schedule_after(wait, Box::new(move || run.requeue(node)));
     }
 }

@@ -7,8 +7,12 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicU8;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
@@ -28,6 +32,9 @@ pub(crate) struct Clock {
     /// skips only when it is zero, checked under the timers lock, where firing a timer
     /// counts itself; so two threads never both skip for the same idle moment.
     busy: AtomicUsize,
+    /// Of the busy tries, how many wait for a limit of a shared executor (they cannot start
+    /// before something else ends, so they do not keep time from moving on).
+    blocked: OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
     timers: Mutex<Timers>,
     handle: Handle,
 }
@@ -65,6 +72,7 @@ impl Clock {
             virtual_time,
             skipped_nanos: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
+            blocked: OnceLock::new(),
             timers: Mutex::default(),
             handle,
         })
@@ -108,6 +116,51 @@ impl Clock {
         }
     }
 
+    /// Tells a clock shared by the runs of an executor how many of its busy tries wait for
+    /// a limit.
+    pub(crate) fn count_blocked_with(&self, blocked: Box<dyn Fn() -> usize + Send + Sync>) {
+        let _ = self.blocked.set(blocked);
+    }
+
+    fn blocked(&self) -> usize {
+        self.blocked.get().map_or(0, |blocked| blocked())
+    }
+
+    /// With virtual time, skips ahead if nothing can move on without it (called by a worker
+    /// that found nothing to start).
+    pub(crate) fn recheck(&self) {
+        if self.virtual_time {
+            self.skip_while_idle();
+        }
+    }
+
+    /// Waits `duration` on this clock: in virtual time, a sleeping try does not keep the
+    /// clock from skipping ahead.
+    pub(crate) fn sleep(self: &Arc<Self>, duration: Duration) -> Sleep {
+        let state = Arc::new(AtomicU8::new(SLEEPING));
+        let (wake, woken) = tokio::sync::oneshot::channel();
+        let (clock, flag) = (Arc::clone(self), Arc::clone(&state));
+        let timer = self.schedule(
+            self.now().saturating_add(duration),
+            Box::new(move || {
+                if flag
+                    .compare_exchange(SLEEPING, WOKEN, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    clock.work_added(1);
+                }
+                let _ = wake.send(());
+            }),
+        );
+        self.work_done();
+        Sleep {
+            clock: Arc::clone(self),
+            timer,
+            state,
+            woken,
+        }
+    }
+
     /// Counts `tries` more tries queued (with virtual time only: a run-wide counter is a
     /// contended cache line that real-time runs do without).
     pub(crate) fn work_added(&self, tries: usize) {
@@ -118,7 +171,7 @@ impl Clock {
 
     /// Counts the end of a try; when nothing is left busy, virtual time skips ahead.
     pub(crate) fn work_done(&self) {
-        if self.virtual_time && self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.virtual_time && self.idle_after_one_less() {
             self.skip_while_idle();
         }
     }
@@ -146,24 +199,32 @@ impl Clock {
     fn fire(&self, (action, sleeper): (Action, tokio::task::AbortHandle)) -> bool {
         sleeper.abort();
         action();
-        self.virtual_time && self.busy.fetch_sub(1, Ordering::AcqRel) == 1
+        self.virtual_time && self.idle_after_one_less()
     }
 
-    /// Takes the next timer's action if it is due, or, with `skip`, if the run is idle (after
-    /// moving virtual time to it). A taken action counts as busy.
+    /// Counts one busy try or firing less; whether the clock may now be idle (for a shared
+    /// clock, tries waiting for limits do not count, so it may be idle at any count).
+    fn idle_after_one_less(&self) -> bool {
+        let left = self.busy.fetch_sub(1, Ordering::AcqRel) - 1;
+        left == 0 || self.blocked.get().is_some()
+    }
+
+    /// Takes the next timer's action if it is due, or, with `skip`, if the clock is idle
+    /// (after moving virtual time to it). A taken action counts as busy.
     fn take_due(&self, skip: bool) -> Option<(Action, tokio::task::AbortHandle)> {
         let mut timers = self.timers();
         let at = timers.next_at()?;
-        if skip {
-            if !self.virtual_time || self.busy.load(Ordering::Acquire) != 0 {
+        let now = self.now();
+        if at > now {
+            // Not due: only an idle run skips ahead to it.
+            let idle = self.virtual_time && self.busy.load(Ordering::Acquire) == self.blocked();
+            if !skip || !idle {
                 return None;
             }
-            let ahead = u64::try_from(at.saturating_sub(self.now()).as_nanos()).unwrap_or(u64::MAX);
+            let ahead = u64::try_from((at - now).as_nanos()).unwrap_or(u64::MAX);
             let skipped = self.skipped_nanos.load(Ordering::Acquire);
             self.skipped_nanos
                 .store(skipped.saturating_add(ahead), Ordering::Release);
-        } else if at > self.now() {
-            return None;
         }
         let Reverse((_, id)) = timers.heap.pop().expect("next_at saw a timer");
         let action = timers
@@ -174,5 +235,40 @@ impl Clock {
             self.busy.fetch_add(1, Ordering::AcqRel);
         }
         Some(action)
+    }
+}
+
+const SLEEPING: u8 = 0;
+const WOKEN: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// A try waiting on its run's clock; see [`Clock::sleep`].
+pub(crate) struct Sleep {
+    clock: Arc<Clock>,
+    timer: TimerId,
+    state: Arc<AtomicU8>,
+    woken: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        Pin::new(&mut self.woken).poll(cx).map(|_| ())
+    }
+}
+
+impl Drop for Sleep {
+    /// A sleep given up early (its try timed out, say) counts its try as busy again, as
+    /// it was before it slept.
+    fn drop(&mut self) {
+        let cancelled = self
+            .state
+            .compare_exchange(SLEEPING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if cancelled {
+            self.clock.cancel(self.timer);
+            self.clock.work_added(1);
+        }
     }
 }

@@ -22,7 +22,7 @@ pub use args::Args;
 pub(crate) use run::{Record, RunSched, RunState};
 pub use shared::{Executor, ExecutorBuilder, RunHandle};
 
-use clock::Clock;
+pub(crate) use clock::Clock;
 pub(crate) use slot::SlotValue;
 pub(crate) use unwind::panic_message;
 
@@ -128,7 +128,7 @@ impl Dag {
         testing: bool,
     ) -> Result<RunReport> {
         let pool = Pool::global();
-        let (run, finished) = self.prepare(handle, options, pool, testing)?;
+        let (run, finished) = self.prepare(handle, options, pool, None, testing)?;
         pool.start_run(&run);
         // The sender lives in the run until the last task ends, so this only fails if the
         // run state was dropped, which cannot happen while we hold `run`.
@@ -136,16 +136,22 @@ impl Dag {
         Ok(self.finish(run))
     }
 
-    /// A run of this DAG on `pool`, checked against the pool's limits but not started.
+    /// A run of this DAG on `pool`, checked against the pool's limits but not started. With
+    /// virtual time, it runs on `shared_clock` if given (an executor's), else on its own.
     pub(crate) fn prepare(
         &self,
         handle: Handle,
         options: RunOptions,
         pool: &Pool,
+        shared_clock: Option<&Arc<Clock>>,
         testing: bool,
     ) -> Result<(Arc<RunState>, oneshot::Receiver<()>)> {
         let keep = options.keep_xcoms.unwrap_or(testing);
-        let clock = Clock::new(options.virtual_time.unwrap_or(testing), handle.clone());
+        let virtual_time = options.virtual_time.unwrap_or(testing);
+        let clock = match shared_clock {
+            Some(clock) if virtual_time => Arc::clone(clock),
+            _ => Clock::new(virtual_time, handle.clone()),
+        };
         let logical_date = options.logical_date.unwrap_or_else(Utc::now);
         let run_id = options
             .run_id

@@ -8,9 +8,10 @@
 //! run in parallel. Workers beyond the first ones leave again after a while without work.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
+use super::clock::Clock;
 use super::run::RunState;
 use super::scheduler::{PoolSlots, Scheduler};
 use crate::dag::DEFAULT_POOL;
@@ -71,6 +72,8 @@ struct Shared {
     /// push pays for waking it).
     monitor_waiting: AtomicBool,
     pub(crate) limits: Limits,
+    /// The virtual clock the executor's runs share, if it has one.
+    clock: OnceLock<Arc<Clock>>,
     core_workers: usize,
     max_workers: usize,
 }
@@ -133,6 +136,7 @@ impl Pool {
             closing: AtomicBool::new(false),
             monitor_waiting: AtomicBool::new(false),
             limits,
+            clock: OnceLock::new(),
             core_workers,
             max_workers,
         });
@@ -179,13 +183,18 @@ impl Pool {
         self.shared.push(run, nodes);
     }
 
-    /// Gives back the slots a try of `node` took, for runs whose tries are counted.
-    pub(crate) fn release(&self, run: &Arc<RunState>, node: u32) {
+    /// Gives back the slots a try of `node` took (for runs whose tries are counted) and
+    /// queues the tasks it made ready, in one step: a freed slot goes to the best task
+    /// waiting, the newly ready ones included.
+    pub(crate) fn release_and_push(&self, run: &Arc<RunState>, node: u32, ready: Vec<u32>) {
+        let mut queue = self.shared.lock();
         if run.sched.accounted {
-            let mut queue = self.shared.lock();
             queue.scheduler.release(run, node);
-            self.shared.wake(queue);
         }
+        for node in ready {
+            queue.scheduler.push(run, node);
+        }
+        self.shared.wake(queue);
     }
 
     /// Starts `run` now, or once its DAG has fewer than `max_active_runs` runs going.
@@ -205,6 +214,18 @@ impl Pool {
         if self.shared.closing.load(Ordering::Acquire) {
             self.shared.work_ready.notify_all();
         }
+    }
+
+    /// Shares a virtual clock among the executor's runs: time skips ahead only when no try
+    /// of any run can move on without it.
+    pub(crate) fn share_clock(&self, clock: &Arc<Clock>) {
+        let shared: Weak<Shared> = Arc::downgrade(&self.shared);
+        clock.count_blocked_with(Box::new(move || {
+            shared
+                .upgrade()
+                .map_or(0, |shared| shared.lock().scheduler.blocked())
+        }));
+        let _ = self.shared.clock.set(Arc::clone(clock));
     }
 
     /// Lets the workers leave once every run is done.
@@ -274,6 +295,7 @@ impl Shared {
     /// long enough, or a closing executor with nothing left to do).
     fn next_job(&self, extra: bool) -> Option<(Arc<RunState>, u32)> {
         let mut queue = self.lock();
+        let mut rechecked = false;
         loop {
             if let Some(job) = queue.scheduler.pop() {
                 self.taken.fetch_add(1, Ordering::Relaxed);
@@ -283,6 +305,16 @@ impl Shared {
                 queue.workers -= 1;
                 return None;
             }
+            if let Some(clock) = self.clock.get().filter(|_| !rechecked) {
+                // Tasks this worker set aside for a limit may leave a shared virtual clock
+                // nothing to wait for: let it skip ahead before sleeping.
+                rechecked = true;
+                drop(queue);
+                clock.recheck();
+                queue = self.lock();
+                continue;
+            }
+            rechecked = false;
             queue.idle += 1;
             let (guard, waited) = if extra {
                 let (guard, result) = self
@@ -320,13 +352,17 @@ impl Shared {
             if let Err(payload) = step {
                 run.executor_panicked(node, &*payload, &mut ready, &mut taken);
             }
-            next = if run.sched.accounted {
-                self.finish_counted(&run, taken.then_some(node), &mut ready, extra)
-            } else {
-                self.continuation(&run, &mut ready)
-                    .map(|node| (run, node))
-                    .or_else(|| self.next_job(extra))
-            };
+            if run.sched.accounted {
+                next = self.finish_counted(&run, taken.then_some(node), &mut ready);
+            } else if let Some(successor) = self.continuation(&run, &mut ready) {
+                next = Some((Arc::clone(&run), successor));
+            }
+            if taken {
+                run.try_ended();
+            }
+            if next.is_none() {
+                next = self.next_job(extra);
+            }
         }
     }
 
@@ -337,7 +373,6 @@ impl Shared {
         run: &Arc<RunState>,
         released: Option<u32>,
         ready: &mut Vec<u32>,
-        extra: bool,
     ) -> Option<(Arc<RunState>, u32)> {
         let mut queue = self.lock();
         if let Some(node) = released {
@@ -352,7 +387,7 @@ impl Shared {
             return Some(job);
         }
         self.wake(queue);
-        self.next_job(extra)
+        None
     }
 
     /// Picks a ready successor to run in place and queues the others. Runs that count

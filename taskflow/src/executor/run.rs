@@ -30,6 +30,8 @@ pub(crate) struct RunState {
     /// dropped).
     pub(crate) settled: Box<[AtomicU32]>,
     pub(crate) clock: Arc<Clock>,
+    /// The clock's time when the run was created (a clock may serve many runs).
+    origin: Duration,
     pub(crate) start_date: DateTime<Utc>,
     pub(crate) handle: Handle,
     pub(crate) pool: Pool,
@@ -132,6 +134,7 @@ impl RunState {
             keep_values,
             slots,
             joins,
+            origin: clock.now(),
             clock,
             start_date: Utc::now(),
             handle,
@@ -164,11 +167,23 @@ impl RunState {
     /// The context of try `try_number` of `node`.
     pub(crate) fn context(&self, node: u32, try_number: u32) -> Context {
         let task_id: Arc<str> = self.dag.task_id(node).into();
-        Context::new(Arc::clone(&self.info), task_id, try_number)
+        Context::new(
+            Arc::clone(&self.info),
+            task_id,
+            try_number,
+            Some(Arc::clone(&self.clock)),
+        )
     }
 
+    /// Time since the run was created, on its clock.
     pub(crate) fn now(&self) -> Duration {
-        self.clock.now()
+        self.clock.now().saturating_sub(self.origin)
+    }
+
+    /// Runs `action` once `wait` has passed on the run's clock.
+    pub(crate) fn schedule_after(&self, wait: Duration, action: super::clock::Action) -> TimerId {
+        self.clock
+            .schedule(self.clock.now().saturating_add(wait), action)
     }
 
     /// Takes the outcome of try `try_number` of `node` if no other outcome (a timeout, or the

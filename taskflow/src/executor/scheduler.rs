@@ -292,6 +292,32 @@ impl Scheduler {
         self.runs == 0 && self.len() == 0
     }
 
+    /// Ready tasks of counted runs that cannot start before something else ends: those
+    /// waiting for a limit, and all of the heap while `parallelism` tries are in flight.
+    pub(crate) fn blocked(&self) -> usize {
+        let waiting = self
+            .run_waiting
+            .values()
+            .map(BinaryHeap::len)
+            .sum::<usize>()
+            + self
+                .tasks
+                .values()
+                .map(|task| task.waiting.len())
+                .sum::<usize>()
+            + self
+                .pools
+                .iter()
+                .map(|pool| pool.waiting.len())
+                .sum::<usize>();
+        let held = if self.running >= self.parallelism {
+            self.ready.len()
+        } else {
+            0
+        };
+        waiting + held
+    }
+
     /// Whether a ready task could start if a worker were free.
     pub(crate) fn has_startable(&self) -> bool {
         !self.free.is_empty() || (!self.ready.is_empty() && self.running < self.parallelism)

@@ -78,8 +78,9 @@ struct ExecutorInner {
     /// Where async task bodies and timers run; `None` once dropped.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
-    /// The default of runs' `virtual_time`.
-    virtual_time: bool,
+    /// The clock of runs in virtual time, shared so that time skips ahead only when no run
+    /// can move on without it; `None` unless the executor defaults to virtual time.
+    clock: Option<Arc<super::Clock>>,
 }
 
 impl Drop for ExecutorInner {
@@ -142,8 +143,11 @@ impl ExecutorBuilder {
         self
     }
 
-    /// Whether runs use virtual time unless their options say otherwise (default: no): waits
-    /// such as retry delays skip ahead when nothing else of the run is queued or running.
+    /// Whether runs use virtual time unless their options say otherwise (default: no). The
+    /// executor's runs then share one virtual clock that skips ahead, to the next retry, sleep
+    /// or timeout, whenever no try of any of them can move on without it: a simulation of
+    /// hours of work on the executor's limits that takes milliseconds and gives the same
+    /// order every time.
     pub fn virtual_time(mut self, virtual_time: bool) -> Self {
         self.virtual_time = virtual_time;
         self
@@ -179,12 +183,18 @@ impl ExecutorBuilder {
             .map_err(|error| Error::InvalidExecutor {
                 reason: format!("its async runtime did not start: {error}"),
             })?;
+        let pool = Pool::with_limits(limits);
+        let clock = virtual_time.then(|| {
+            let clock = super::Clock::new(true, runtime.handle().clone());
+            pool.share_clock(&clock);
+            clock
+        });
         Ok(Executor {
             inner: Arc::new(ExecutorInner {
-                pool: Pool::with_limits(limits),
+                pool,
                 handle: runtime.handle().clone(),
                 runtime: Some(runtime),
-                virtual_time,
+                clock,
             }),
         })
     }
@@ -217,10 +227,16 @@ impl Executor {
         let dag = dag.as_ref();
         let options = RunOptions {
             keep_xcoms: options.keep_xcoms.or(Some(true)),
-            virtual_time: options.virtual_time.or(Some(self.inner.virtual_time)),
+            virtual_time: options.virtual_time.or(Some(self.inner.clock.is_some())),
             ..options
         };
-        let prepared = dag.prepare(self.inner.handle.clone(), options, &self.inner.pool, false);
+        let prepared = dag.prepare(
+            self.inner.handle.clone(),
+            options,
+            &self.inner.pool,
+            self.inner.clock.as_ref(),
+            false,
+        );
         let state = match prepared {
             Ok((run, finished)) => {
                 self.inner.pool.start_run(&run);

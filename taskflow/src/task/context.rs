@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
+use crate::executor::Clock;
 use crate::{Error, Result};
 
 /// The parameters of a run: JSON values by name, with typed access.
@@ -122,14 +123,53 @@ pub struct Context {
     run: Arc<RunInfo>,
     task_id: Arc<str>,
     try_number: u32,
+    /// The run's clock; `None` outside a run (`Context::for_test`).
+    clock: Option<Arc<Clock>>,
 }
 
 impl Context {
-    pub(crate) fn new(run: Arc<RunInfo>, task_id: Arc<str>, try_number: u32) -> Self {
+    pub(crate) fn new(
+        run: Arc<RunInfo>,
+        task_id: Arc<str>,
+        try_number: u32,
+        clock: Option<Arc<Clock>>,
+    ) -> Self {
         Self {
             run,
             task_id,
             try_number,
+            clock,
+        }
+    }
+
+    /// Waits `duration` on the run's clock: in real time in [`Dag::run`](crate::Dag::run),
+    /// and in virtual time in [`Dag::test`](crate::Dag::test) (or on an executor with
+    /// virtual time), where the wait skips ahead once nothing else can move on. A try waiting
+    /// here still holds its slot, like a task sleeping in Airflow. Outside a run, it is a
+    /// tokio sleep.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// async fn slow(ctx: &Context) -> u32 {
+    ///     ctx.sleep(Duration::from_secs(3600)).await; // an hour, skipped in a test
+    ///     1
+    /// }
+    ///
+    /// let report = Dag::build("patient", || {
+    ///     slow();
+    /// })?
+    /// .test()?;
+    /// let task = report.task("slow").unwrap();
+    /// assert!(task.duration.unwrap() >= Duration::from_secs(3600));
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub async fn sleep(&self, duration: std::time::Duration) {
+        match &self.clock {
+            Some(clock) => clock.sleep(duration).await,
+            None => tokio::time::sleep(duration).await,
         }
     }
 
@@ -142,7 +182,7 @@ impl Context {
     /// Like [`Context::for_test`], with these params.
     pub fn for_test_with_params(task_id: &str, params: Params) -> Self {
         let run = RunInfo::new("test_dag".into(), "manual__test".into(), Utc::now(), params);
-        Self::new(Arc::new(run), task_id.into(), 1)
+        Self::new(Arc::new(run), task_id.into(), 1, None)
     }
 
     /// The DAG's id.
