@@ -35,6 +35,16 @@ pub enum Error {
         /// The rejected id.
         task_id: String,
     },
+    /// An option of a task or DAG has a value that cannot work (a limit of zero, say).
+    #[error("dag `{dag_id}`: {what} is not valid: {reason}")]
+    InvalidOption {
+        /// The DAG.
+        dag_id: String,
+        /// The option, and the task it belongs to if any.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// A DAG id is empty or holds characters other than letters, digits, `_`, `-` and `.`.
     #[error("dag id `{dag_id}` is not valid: use letters, digits, `_`, `-` or `.`")]
     InvalidDagId {

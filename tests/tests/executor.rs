@@ -623,3 +623,30 @@ fn on_a_virtual_clock_with_two_slots_the_urgent_run_overtakes_the_backfill() {
         .unwrap();
     assert_eq!(end, 47, "93 task-minutes on two slots");
 }
+
+#[test]
+fn limits_of_zero_are_build_errors_not_hangs() {
+    #[task]
+    fn step() {}
+    let error = Dag::build("zero_slots", || {
+        step::with(TaskOptions::new().pool_slots(0)).add();
+    })
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "dag `zero_slots`: `pool_slots` of task `step` is not valid: it must be at least 1, or \
+         the task could never run"
+    );
+    let error = Dag::build("zero_tis", || {
+        step::with(TaskOptions::new().max_active_tis_per_dag(0)).add();
+    })
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("max_active_tis_per_dag"),
+        "{error}"
+    );
+    let error = Dag::builder("zero_runs").max_active_runs(0).build(|| {
+        step();
+    });
+    assert!(matches!(error, Err(taskflow::Error::InvalidOption { .. })));
+}

@@ -320,6 +320,19 @@ impl DagBuilder {
         if !is_valid_id(&dag_id) {
             return Err(Error::InvalidDagId { dag_id });
         }
+        let zero_limit = [
+            ("max_active_tasks", limits.max_active_tasks),
+            ("max_active_runs", limits.max_active_runs),
+        ]
+        .into_iter()
+        .find(|(_, limit)| *limit == Some(0));
+        if let Some((option, _)) = zero_limit {
+            return Err(Error::InvalidOption {
+                dag_id,
+                what: format!("`{option}`"),
+                reason: "it must be at least 1, or no task could run".into(),
+            });
+        }
         let (mut builder, outcome) = builder::with_builder(dag_id, body);
         if let Err(panic) = outcome {
             return Err(Error::BuildPanicked {

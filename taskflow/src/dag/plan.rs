@@ -250,7 +250,7 @@ pub(crate) fn plan(
         in_creation_order: !has_backward_edge,
     };
     let priority = weights(builder, default_args, &graph)?;
-    let demands = demands(builder, default_args);
+    let demands = demands(builder, default_args)?;
     Ok(Plan {
         priority,
         demands,
@@ -267,7 +267,7 @@ pub(crate) fn plan(
 }
 
 /// The pools, slots and limits of the tasks, compact when no task sets them.
-fn demands(builder: &Builder, default_args: &TaskOptions) -> Demands {
+fn demands(builder: &Builder, default_args: &TaskOptions) -> Result<Demands, Error> {
     let mut pool_names: Vec<std::sync::Arc<str>> = vec![DEFAULT_POOL.into()];
     let mut pool = Vec::new();
     let mut slots = Vec::new();
@@ -288,10 +288,21 @@ fn demands(builder: &Builder, default_args: &TaskOptions) -> Demands {
             pool.resize(n, 0);
             pool[v] = u16::try_from(index).unwrap_or(u16::MAX);
         }
+        let zero = |option: &str| Error::InvalidOption {
+            dag_id: builder.dag_id.clone(),
+            what: format!(
+                "`{option}` of task `{}`",
+                id_text(&node.id, node.body.name())
+            ),
+            reason: "it must be at least 1, or the task could never run".into(),
+        };
         let own_slots = node
             .option(|o| o.pool_slots)
             .or(default_args.pool_slots)
             .unwrap_or(1);
+        if own_slots == 0 {
+            return Err(zero("pool_slots"));
+        }
         if own_slots != 1 {
             slots.resize(n, 1);
             slots[v] = own_slots;
@@ -300,16 +311,19 @@ fn demands(builder: &Builder, default_args: &TaskOptions) -> Demands {
             .option(|o| o.max_active_tis_per_dag)
             .or(default_args.max_active_tis_per_dag)
         {
+            if limit == 0 {
+                return Err(zero("max_active_tis_per_dag"));
+            }
             max_tis.resize(n, 0);
             max_tis[v] = limit;
         }
     }
-    Demands {
+    Ok(Demands {
         pool_names,
         pool,
         slots,
         max_tis,
-    }
+    })
 }
 
 /// The validated graph in the forms that weight computations need.
