@@ -5,6 +5,7 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
+use crate::sensor::SensorAttr;
 use crate::settings::{self, Settings};
 
 const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, \
@@ -12,6 +13,11 @@ const TASK_OPTIONS: &str = "task_id, trigger_rule, retries, retry_delay, retry_e
      on_retry_callback, on_skipped_callback, priority_weight, weight_rule, pool, pool_slots, \
      max_active_tis_per_dag, setup, teardown, branch, short_circuit, multiple_outputs, \
      ignore_downstream_trigger_rules, crate";
+const SENSOR_OPTIONS: &str = "poke_interval, timeout, mode, soft_fail, exponential_backoff, max_wait, \
+     task_id, trigger_rule, retries, retry_delay, retry_exponential_backoff, max_retry_delay, \
+     execution_timeout, on_execute_callback, on_success_callback, on_failure_callback, \
+     on_retry_callback, on_skipped_callback, priority_weight, weight_rule, pool, pool_slots, \
+     max_active_tis_per_dag, crate";
 const DAG_OPTIONS: &str = "dag_id, default_args, on_success_callback, on_failure_callback, \
      max_active_tasks, max_active_runs, crate";
 
@@ -28,6 +34,8 @@ pub(crate) struct TaskAttr {
     /// `multiple_outputs`: a tuple value becomes a tuple of handles.
     pub(crate) multiple_outputs: Option<Path>,
     pub(crate) krate: Option<Path>,
+    /// Set for `#[sensor]`: its own options.
+    pub(crate) sensor: Option<SensorAttr>,
 }
 
 /// The options of `#[dag(...)]`.
@@ -47,9 +55,29 @@ pub(crate) struct DagAttr {
     pub(crate) krate: Option<Path>,
 }
 
-pub(crate) fn parse_task(tokens: TokenStream) -> syn::Result<TaskAttr> {
-    let mut attr = TaskAttr::default();
+pub(crate) fn parse_task(tokens: TokenStream, sensor: bool) -> syn::Result<TaskAttr> {
+    let mut attr = TaskAttr {
+        sensor: sensor.then(SensorAttr::default),
+        ..TaskAttr::default()
+    };
+    let (what, names) = if sensor {
+        ("sensor", SENSOR_OPTIONS)
+    } else {
+        ("task", TASK_OPTIONS)
+    };
     syn::meta::parser(|meta| {
+        if let Some(sensor) = &mut attr.sensor {
+            if sensor.parse(&meta)? {
+                return Ok(());
+            }
+            for only_tasks in ["branch", "short_circuit", "multiple_outputs"] {
+                if meta.path.is_ident(only_tasks) {
+                    return Err(
+                        meta.error(format_args!("a sensor cannot be a `{only_tasks}` task"))
+                    );
+                }
+            }
+        }
         if meta.path.is_ident("task_id") {
             let id = id_value(&meta, "task_id")?;
             set_once(&meta, &mut attr.task_id, id)
@@ -68,7 +96,7 @@ pub(crate) fn parse_task(tokens: TokenStream) -> syn::Result<TaskAttr> {
             let path = crate_path(&meta)?;
             set_once(&meta, &mut attr.krate, path)
         } else {
-            Err(unknown(&meta, "task", TASK_OPTIONS))
+            Err(unknown(&meta, what, names))
         }
     })
     .parse2(tokens)?;

@@ -18,17 +18,34 @@ use crate::attr::{self, TaskAttr};
 use crate::{fallback, valid};
 
 pub(crate) fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
+    task_or_sensor(attr, item, false)
+}
+
+pub(crate) fn sensor(attr: TokenStream, item: TokenStream) -> TokenStream {
+    task_or_sensor(attr, item, true)
+}
+
+fn task_or_sensor(attr: TokenStream, item: TokenStream, sensor: bool) -> TokenStream {
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(item_fn) => item_fn,
         Err(_) => {
-            let error =
-                fallback::not_a_function(&item, "#[task] goes on a function (`fn` or `async fn`)");
+            let what = if sensor { "#[sensor]" } else { "#[task]" };
+            let message = format!("{what} goes on a function (`fn` or `async fn`)");
+            let error = fallback::not_a_function(&item, &message);
             return fallback::with_error(item, error);
         }
     };
-    let checked = attr::parse_task(attr).and_then(|attr| valid::task_fn(&item_fn).map(|()| attr));
+    let checked =
+        attr::parse_task(attr, sensor).and_then(|attr| valid::task_fn(&item_fn).map(|()| attr));
     let checked = checked.and_then(|attr| {
         let task = ast::task_fn(item_fn.clone());
+        if attr.sensor.is_some() && matches!(task.output, Output::Unit) {
+            return Err(syn::Error::new_spanned(
+                &item_fn.sig.ident,
+                "a #[sensor] function returns `Poke<T>` or `bool` (or a `Result` of one): \
+                 `Poke::Done(value)` when the condition holds, `Poke::NotYet` otherwise",
+            ));
+        }
         match (&attr.multiple_outputs, ast::tuple_parts(&task.output)) {
             (Some(option), None) => Err(syn::Error::new_spanned(
                 option,
@@ -120,10 +137,16 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         .as_ref()
         .map_or_else(|| name.to_string(), |id| id.value());
 
-    let output_type = match &task.output {
-        Output::Unit => quote!(()),
-        Output::Plain(ty) => quote!(#ty),
-        Output::Fallible(ty) => quote_spanned!(ty.span()=> <#ty as #private::Fallible>::Ok),
+    let output_type = match (&task.output, &attr.sensor) {
+        (Output::Unit, _) => quote!(()),
+        (Output::Plain(ty), None) => quote!(#ty),
+        (Output::Fallible(ty), None) => quote_spanned!(ty.span()=> <#ty as #private::Fallible>::Ok),
+        (Output::Plain(ty), Some(_)) => {
+            quote_spanned!(ty.span()=> <#ty as #krate::IntoPoke>::Value)
+        }
+        (Output::Fallible(ty), Some(_)) => quote_spanned!(ty.span()=>
+            <<#ty as #private::Fallible>::Ok as #krate::IntoPoke>::Value
+        ),
     };
     let parts = attr
         .multiple_outputs
@@ -147,6 +170,12 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                 },
                 _ => quote! {{ let __value = #value; #split }},
             }
+        }
+        (None, Output::Fallible(ty)) if attr.sensor.is_some() => {
+            quote_spanned!(ty.span()=> #private::poked_result(#value))
+        }
+        (None, Output::Plain(ty)) if attr.sensor.is_some() => {
+            quote_spanned!(ty.span()=> #private::poked(#value))
         }
         (None, Output::Fallible(ty)) => quote_spanned!(ty.span()=> #private::output_result(#value)),
         (None, _) => quote!(#private::output(#value)),
@@ -270,7 +299,13 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                 }
             }
         }
-        _ => quote!(#private::TaskKind::Plain),
+        _ => match &attr.sensor {
+            Some(sensor) => {
+                let settings = sensor.settings(&krate);
+                quote!(#private::TaskKind::Sensor(#settings))
+            }
+            None => quote!(#private::TaskKind::Plain),
+        },
     };
     let plain = plain_fn(&task.item);
     let doc_call = format!(

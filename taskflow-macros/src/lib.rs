@@ -1,4 +1,4 @@
-//! Procedural macros of `taskflow`: `#[task]` and `#[dag]`. Use them through the `taskflow`
+//! Procedural macros of `taskflow`: `#[task]`, `#[sensor]` and `#[dag]`. Use them through the `taskflow`
 //! crate, which re-exports them and documents them.
 
 #![forbid(unsafe_code)]
@@ -8,6 +8,7 @@ mod attr;
 mod duration;
 mod expand;
 mod fallback;
+mod sensor;
 mod settings;
 mod valid;
 
@@ -17,6 +18,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::task(attr.into(), item.into()).into()
+}
+
+/// Turns a function that checks a condition once into a sensor task. Documented in the
+/// `taskflow` crate.
+#[proc_macro_attribute]
+pub fn sensor(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::sensor(attr.into(), item.into()).into()
 }
 
 /// Turns a function that calls tasks into a DAG builder. Documented in the `taskflow` crate.

@@ -60,6 +60,7 @@ mod xcom;
 pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
 pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions};
+pub use policy::sensor::{SensorMode, SensorSettings};
 pub use policy::trigger_rule::TriggerRule;
 pub use policy::weight::{PriorityWeightStrategy, WeightInput, WeightRule};
 pub use report::{DagRunState, RunReport, TaskReport};
@@ -67,6 +68,7 @@ pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};
 pub use task::error::{ResultExt, TaskError, TaskErrorKind};
 pub use task::options::{TaskCallback, TaskOptions};
+pub use task::sensor::{IntoPoke, Poke};
 pub use task::state::TaskState;
 pub use xcom::{IntoArg, TaskRef, Xcom};
 
@@ -168,6 +170,59 @@ pub use chrono;
 #[cfg(feature = "macros")]
 pub use taskflow_macros::task;
 
+/// Turns a function that checks a condition once into a sensor: a task that checks again and
+/// again until the condition holds, then lets its downstream tasks run.
+///
+/// The function returns [`Poke<T>`] (`Poke::Done(value)`, whose value flows downstream as
+/// the sensor's `Xcom<T>`, like Airflow's `PokeReturnValue`, or `Poke::NotYet`) or `bool`
+/// (an `Xcom<()>`), or a `Result` of either: an error fails the check and follows the
+/// task's retries. Parameters are wired as for [`#[task]`](macro@task), which options it
+/// also takes.
+///
+/// # Options
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `poke_interval = "30s"` | `"60s"` | the wait between checks |
+/// | `timeout = "1h"` | `"7d"` | how long the sensor may wait, from its first check, across reschedules; a timeout fails it without retries |
+/// | `mode = "reschedule"` | `"poke"` | `poke` keeps its slot (parallelism and pool) between checks; `reschedule` frees it, waits as `up_for_reschedule`, and takes a slot again for each check |
+/// | `soft_fail` | off | a timeout ends the sensor as skipped instead of failed |
+/// | `exponential_backoff` | off | the wait grows after each check (doubling, with deterministic jitter), capped by `max_wait` and by the time left |
+/// | `max_wait = "5m"` | none | the longest wait when backing off |
+///
+/// Waits take virtual time in [`Dag::test`]: a sensor with a one-hour timeout is tested in
+/// milliseconds.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use taskflow::prelude::*;
+///
+/// static ROWS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[sensor(poke_interval = "1m", timeout = "1h", mode = "reschedule")]
+/// fn rows_arrived() -> Poke<u32> {
+///     match ROWS.fetch_add(1, Ordering::SeqCst) {
+///         0..=2 => Poke::NotYet,          // three checks find nothing
+///         n => Poke::Done(n * 100),
+///     }
+/// }
+///
+/// #[task]
+/// fn load(rows: u32) -> u32 {
+///     rows
+/// }
+///
+/// let report = Dag::build("wait_for_rows", || {
+///     load(rows_arrived());
+/// })?
+/// .test()?;
+/// assert_eq!(report.xcom::<u32>("load")?, 300);
+/// let sensor = report.task("rows_arrived").unwrap();
+/// assert!(sensor.duration.unwrap() >= std::time::Duration::from_secs(180)); // virtual
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[cfg(feature = "macros")]
+pub use taskflow_macros::sensor;
+
 /// Turns a function whose body calls tasks into a function that builds a [`Dag`].
 ///
 /// `#[dag] fn etl() { ... }` becomes `fn etl() -> taskflow::Result<Dag>`: the body runs once
@@ -218,11 +273,11 @@ struct ReadmeExample;
 /// The names a DAG file needs: `use taskflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Context, Dag, DagRunState, Executor, Params, ResultExt, RunDag, RunOptions, RunReport,
-        TaskError, TaskOptions, TaskRef, TaskState, TriggerRule, Xcom, chain,
+        Context, Dag, DagRunState, Executor, Params, Poke, ResultExt, RunDag, RunOptions,
+        RunReport, TaskError, TaskOptions, TaskRef, TaskState, TriggerRule, Xcom, chain,
     };
     #[cfg(feature = "macros")]
-    pub use crate::{dag, task};
+    pub use crate::{dag, sensor, task};
 }
 
 /// Items used by the code `#[task]` and `#[dag]` generate. Not a public API.
@@ -233,6 +288,7 @@ pub mod __private {
         BoxFuture, Fallible, Invocation, TaskBody, TaskKind, branch_targets, output, output_parts,
         output_result, part, proceeds, returns_bool,
     };
+    pub use crate::task::sensor::{poked, poked_result};
     use crate::xcom::{Arg, ReadMode};
     pub use crate::xcom::{CloneProbe, IntoArg, ReadMode as Mode, ViaClone, ViaNoClone};
     pub use std::boxed::Box;

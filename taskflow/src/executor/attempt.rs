@@ -11,9 +11,11 @@ use super::run::RunState;
 use super::unwind::{CatchUnwind, panic_error};
 use crate::dag::Role;
 use crate::policy::retry::{retry_delay, retry_seed};
+use crate::policy::sensor::{SensorMode, SensorSettings};
 use crate::task::body::{BoxFuture, Invocation, Outcome, Parts, TaskKind};
 use crate::task::branch::BranchTarget;
 use crate::task::options::TaskCallback;
+use crate::task::sensor::Poked;
 use crate::xcom::Value;
 use crate::{TaskError, TaskErrorKind, TaskOptions, TaskState};
 
@@ -28,10 +30,16 @@ impl RunState {
         let try_number = {
             let mut record = self.record(node);
             record.state = TaskState::Running;
-            record.tries += 1;
-            match record.start {
-                None => record.start = Some(now),
-                Some(_) => record.retry_starts.push(now),
+            if std::mem::take(&mut record.rescheduled) {
+                // A rescheduled sensor's next check: the same try goes on.
+            } else {
+                record.tries += 1;
+                match record.start {
+                    None => record.start = Some(now),
+                    Some(_) => record.retry_starts.push(now),
+                }
+                record.sensor_started = Some(now);
+                record.pokes = 0;
             }
             record.tries
         };
@@ -195,6 +203,15 @@ impl RunState {
                 task.abort();
             }
         }
+        let outcome = match self.dag.nodes[node as usize].body.kind() {
+            TaskKind::Sensor(settings) => {
+                match self.sensor_check(node, try_number, settings, outcome, taken) {
+                    Some(outcome) => outcome,
+                    None => return, // the try goes on with a later check
+                }
+            }
+            _ => outcome,
+        };
         match outcome {
             Ok(value) => self.succeed(node, try_number, value, ready),
             Err(error) => {
@@ -216,10 +233,100 @@ impl RunState {
         }
     }
 
+    /// Takes the result of a sensor's check: the outcome to finish the try with (the value
+    /// of a done check, an error, or a timeout), or `None` when the try goes on with a later
+    /// check. In poke mode the try keeps its slots meanwhile (`taken` is cleared, so the
+    /// caller gives back nothing); in reschedule mode it gives them back and waits as
+    /// `up_for_reschedule`.
+    fn sensor_check(
+        self: &Arc<Self>,
+        node: u32,
+        try_number: u32,
+        settings: SensorSettings,
+        outcome: Outcome,
+        taken: &mut bool,
+    ) -> Option<Outcome> {
+        let value = match outcome {
+            Ok(value) => value,
+            Err(error) => return Some(Err(error)),
+        };
+        let poked = match value.downcast::<Poked>() {
+            Ok(poked) => poked,
+            Err(value) => return Some(Ok(value)),
+        };
+        if let Poked::Done(value) = &*poked {
+            return Some(Ok(Arc::clone(value)));
+        }
+        let now = self.now();
+        let (elapsed, pokes) = {
+            let mut record = self.record(node);
+            record.pokes += 1;
+            (
+                now.saturating_sub(record.sensor_started.unwrap_or(now)),
+                record.pokes,
+            )
+        };
+        if elapsed >= settings.timeout {
+            let message = format!(
+                "sensor timed out: the condition did not hold within {:?} ({pokes} checks)",
+                settings.timeout
+            );
+            return Some(Err(if settings.soft_fail {
+                TaskError::skip(message)
+            } else {
+                TaskError::fail_now(message)
+            }));
+        }
+        let seed = retry_seed(&self.dag.dag_id, &self.dag.task_id(node), &self.info.run_id);
+        let wait = settings.next_wait(pokes, elapsed, seed);
+        self.unclaim(node, try_number);
+        let run = Arc::clone(self);
+        match settings.mode {
+            SensorMode::Reschedule => {
+                {
+                    let mut record = self.record(node);
+                    record.state = TaskState::UpForReschedule;
+                    record.rescheduled = true;
+                }
+                self.schedule_after(wait, Box::new(move || run.requeue(node)));
+            }
+            _ => {
+                *taken = false;
+                let clock = Arc::clone(&self.clock);
+                self.schedule_after(
+                    wait,
+                    Box::new(move || {
+                        clock.work_added(1);
+                        run.check_again(node, try_number);
+                    }),
+                );
+                // Waiting for the next check keeps the slots but not the clock.
+                self.clock.work_done();
+            }
+        }
+        None
+    }
+
+    /// The next check of a sensor in poke mode, which still holds its slots: off the
+    /// workers, as the clock's timer fired it.
+    fn check_again(self: &Arc<Self>, node: u32, try_number: u32) {
+        self.record(node).state = TaskState::Running;
+        if self.dag.nodes[node as usize].body.is_async() {
+            let invocation = self.invoke(node, try_number);
+            self.follow_and_push(node, try_number, invocation);
+            return;
+        }
+        let run = Arc::clone(self);
+        self.handle.spawn_blocking(move || {
+            let invocation = run.invoke(node, try_number);
+            run.follow_and_push(node, try_number, invocation);
+        });
+    }
+
     /// Stores the value and releases the downstream tasks, as the task's kind directs.
     fn succeed(self: &Arc<Self>, node: u32, try_number: u32, value: Value, ready: &mut Vec<u32>) {
         let skipped = match self.dag.nodes[node as usize].body.kind() {
-            TaskKind::Plain => Ok(Vec::new()),
+            TaskKind::Plain | TaskKind::Sensor(_) => Ok(Vec::new()),
             TaskKind::Branch(targets) => match catch_unwind(AssertUnwindSafe(|| targets(&value))) {
                 Ok(targets) => self.not_followed(node, &targets),
                 Err(payload) => Err(panic_error(payload)),

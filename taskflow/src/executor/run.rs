@@ -80,6 +80,11 @@ pub(crate) struct Record {
     pub(crate) timeout: Option<TimerId>,
     /// The tokio task of an async try in flight, to cancel on timeout.
     pub(crate) abort: Option<tokio::task::AbortHandle>,
+    /// A sensor's try: when its first check began, and how many checks said "not yet".
+    pub(crate) sensor_started: Option<Duration>,
+    pub(crate) pokes: u32,
+    /// Set while a sensor in reschedule mode waits: its next check continues the same try.
+    pub(crate) rescheduled: bool,
 }
 
 /// How the direct upstream tasks of one task have ended so far.
@@ -197,6 +202,12 @@ impl RunState {
                 Ordering::Acquire,
             )
             .is_ok()
+    }
+
+    /// Makes try `try_number` of `node` claimable again: a sensor's try goes on after a
+    /// check that said "not yet".
+    pub(crate) fn unclaim(&self, node: u32, try_number: u32) {
+        self.settled[node as usize].store(try_number - 1, Ordering::Release);
     }
 
     /// Counts a task as queued again (a retry).

@@ -43,7 +43,7 @@ pub fn retry_delay(
 }
 
 /// A deterministic pseudo-random number from the task and the try (FNV-1a, then mixed).
-fn jitter(seed: u64, failed_try: u32) -> u64 {
+pub(crate) fn jitter(seed: u64, failed_try: u32) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in seed
         .to_le_bytes()

@@ -56,6 +56,9 @@ pub enum TaskKind {
         proceed: fn(&Value) -> bool,
         ignore_downstream_trigger_rules: bool,
     },
+    /// A sensor: each try checks until done, waiting between checks as the settings say;
+    /// the value of a done check flows downstream.
+    Sensor(crate::policy::sensor::SensorSettings),
 }
 
 /// The branch targets of a branch task's value.

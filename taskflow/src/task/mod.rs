@@ -5,4 +5,5 @@ pub(crate) mod branch;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod options;
+pub(crate) mod sensor;
 pub(crate) mod state;
