@@ -125,22 +125,39 @@ pub(crate) fn is_simple_pattern(pat: &Pat) -> bool {
 /// The element types of a tuple return value (`(A, B)` or `Result<(A, B), E>`), for
 /// `multiple_outputs`; `None` if the function does not return a tuple of two or more.
 pub(crate) fn tuple_parts(output: &Output) -> Option<Vec<Type>> {
-    let ty = match output {
-        Output::Plain(ty) => ty,
+    match success_type(output)? {
+        Type::Tuple(tuple) if tuple.elems.len() >= 2 => Some(tuple.elems.iter().cloned().collect()),
+        _ => None,
+    }
+}
+
+/// The type of the value a function returns on success: `T` of `T` or `Result<T, E>`.
+pub(crate) fn success_type(output: &Output) -> Option<&Type> {
+    match output {
+        Output::Plain(ty) => Some(ty),
         Output::Fallible(Type::Path(path)) => {
             let last = path.path.segments.last()?;
             match &last.arguments {
                 syn::PathArguments::AngleBracketed(args) => match args.args.first()? {
-                    syn::GenericArgument::Type(ty) => ty,
-                    _ => return None,
+                    syn::GenericArgument::Type(ty) => Some(ty),
+                    _ => None,
                 },
-                _ => return None,
+                _ => None,
             }
         }
-        _ => return None,
-    };
-    match ty {
-        Type::Tuple(tuple) if tuple.elems.len() >= 2 => Some(tuple.elems.iter().cloned().collect()),
         _ => None,
+    }
+}
+
+/// Whether a type is written as `Poke<..>` or `bool`, what a sensor returns.
+pub(crate) fn is_poke_or_bool(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "Poke" || last.ident == "bool"),
+        Type::Paren(inner) => is_poke_or_bool(&inner.elem),
+        _ => false,
     }
 }

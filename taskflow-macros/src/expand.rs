@@ -39,12 +39,19 @@ fn task_or_sensor(attr: TokenStream, item: TokenStream, sensor: bool) -> TokenSt
         attr::parse_task(attr, sensor).and_then(|attr| valid::task_fn(&item_fn).map(|()| attr));
     let checked = checked.and_then(|attr| {
         let task = ast::task_fn(item_fn.clone());
-        if attr.sensor.is_some() && matches!(task.output, Output::Unit) {
-            return Err(syn::Error::new_spanned(
-                &item_fn.sig.ident,
-                "a #[sensor] function returns `Poke<T>` or `bool` (or a `Result` of one): \
-                 `Poke::Done(value)` when the condition holds, `Poke::NotYet` otherwise",
-            ));
+        if attr.sensor.is_some() {
+            let message = "a #[sensor] function returns `Poke<T>` or `bool` (or a `Result` of \
+                           one): `Poke::Done(value)` when the condition holds, `Poke::NotYet` \
+                           otherwise";
+            match ast::success_type(&task.output) {
+                None if matches!(task.output, Output::Unit) => {
+                    return Err(syn::Error::new_spanned(&item_fn.sig.ident, message));
+                }
+                Some(ty) if !ast::is_poke_or_bool(ty) => {
+                    return Err(syn::Error::new_spanned(ty, message));
+                }
+                _ => {}
+            }
         }
         match (&attr.multiple_outputs, ast::tuple_parts(&task.output)) {
             (Some(option), None) => Err(syn::Error::new_spanned(

@@ -1,0 +1,8 @@
+use taskflow::prelude::*;
+
+#[sensor]
+fn counts() -> u32 {
+    3
+}
+
+fn main() {}
