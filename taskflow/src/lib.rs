@@ -54,6 +54,8 @@ mod error;
 mod executor;
 pub mod policy;
 mod report;
+#[cfg(feature = "macros")]
+pub mod sensors;
 mod task;
 mod xcom;
 

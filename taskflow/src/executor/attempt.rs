@@ -205,6 +205,7 @@ impl RunState {
         }
         let outcome = match self.dag.nodes[node as usize].body.kind() {
             TaskKind::Sensor(settings) => {
+                let settings = self.dag.option(node, |o| o.sensor).unwrap_or(settings);
                 match self.sensor_check(node, try_number, settings, outcome, taken) {
                     Some(outcome) => outcome,
                     None => return, // the try goes on with a later check

@@ -26,6 +26,8 @@ pub(crate) type Action = Box<dyn FnOnce() + Send>;
 
 pub(crate) struct Clock {
     started: Instant,
+    /// The date when the clock started: run time 0.
+    started_date: chrono::DateTime<chrono::Utc>,
     virtual_time: bool,
     skipped_nanos: AtomicU64,
     /// With virtual time: tries queued or running, plus timer actions being run. The clock
@@ -69,6 +71,7 @@ impl Clock {
     pub(crate) fn new(virtual_time: bool, handle: Handle) -> Arc<Self> {
         Arc::new(Self {
             started: Instant::now(),
+            started_date: chrono::Utc::now(),
             virtual_time,
             skipped_nanos: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
@@ -76,6 +79,15 @@ impl Clock {
             timers: Mutex::default(),
             handle,
         })
+    }
+
+    /// The date now on this clock: real in real time, ahead of the wall clock by the skipped
+    /// waits in virtual time.
+    pub(crate) fn date_now(&self) -> chrono::DateTime<chrono::Utc> {
+        let now = chrono::Duration::from_std(self.now()).unwrap_or(chrono::Duration::MAX);
+        self.started_date
+            .checked_add_signed(now)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
     }
 
     /// Run time: since the run started, plus the skipped waits of virtual time.

@@ -142,6 +142,14 @@ impl Context {
         }
     }
 
+    /// The date now on the run's clock: the wall clock in [`Dag::run`](crate::Dag::run),
+    /// and the virtual date in a virtual-time run (ahead by the waits it skipped).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock
+            .as_ref()
+            .map_or_else(Utc::now, |clock| clock.date_now())
+    }
+
     /// Waits `duration` on the run's clock: in real time in [`Dag::run`](crate::Dag::run),
     /// and in virtual time in [`Dag::test`](crate::Dag::test) (or on an executor with
     /// virtual time), where the wait skips ahead once nothing else can move on. A try waiting

@@ -78,6 +78,8 @@ pub struct TaskOptions {
     /// At most this many tries of the task run at once across all runs of its DAG on one
     /// executor. Unset: no limit.
     pub max_active_tis_per_dag: Option<u32>,
+    /// For a sensor: its settings, replacing those of `#[sensor(...)]`.
+    pub sensor: Option<crate::SensorSettings>,
 }
 
 impl TaskOptions {
@@ -102,6 +104,7 @@ impl TaskOptions {
         pool: None,
         pool_slots: None,
         max_active_tis_per_dag: None,
+        sensor: None,
     };
 
     /// No option set (the same as [`TaskOptions::EMPTY`]).
@@ -223,6 +226,12 @@ impl TaskOptions {
         self
     }
 
+    /// Sets a sensor's settings (poke interval, timeout, mode, ...) for this call.
+    pub const fn sensor(mut self, settings: crate::SensorSettings) -> Self {
+        self.sensor = Some(settings);
+        self
+    }
+
     /// Sets the weight rule in a `const` context (an unset one: nothing is dropped).
     #[doc(hidden)]
     pub const fn with_const_weight_rule(self, rule: WeightRule) -> Self {
@@ -303,6 +312,7 @@ impl TaskOptions {
             pool,
             pool_slots,
             max_active_tis_per_dag,
+            sensor,
         } = self;
         task_id.is_none()
             && trigger_rule.is_none()
@@ -323,6 +333,7 @@ impl TaskOptions {
             && pool.is_none()
             && pool_slots.is_none()
             && max_active_tis_per_dag.is_none()
+            && sensor.is_none()
     }
 
     /// These options, with the fields unset here taken from `fallback`.
@@ -354,6 +365,7 @@ impl TaskOptions {
             max_active_tis_per_dag: self
                 .max_active_tis_per_dag
                 .or(fallback.max_active_tis_per_dag),
+            sensor: self.sensor.or(fallback.sensor),
         }
     }
 }

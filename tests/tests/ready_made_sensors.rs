@@ -1,0 +1,134 @@
+//! The ready-made sensors against real files in a temporary directory, and the time sensors
+//! on virtual time.
+#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use taskflow::chrono::{self, Utc};
+use taskflow::prelude::*;
+use taskflow::sensors::{date_time_sensor, file_sensor, time_delta_sensor};
+use taskflow::{SensorMode, SensorSettings};
+
+fn every(interval: Duration, timeout: Duration) -> TaskOptions {
+    let settings = SensorSettings::DEFAULT
+        .with_poke_interval(interval)
+        .with_timeout(timeout)
+        .with_mode(SensorMode::Reschedule);
+    TaskOptions::new().sensor(settings)
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+
+#[test]
+fn a_file_written_while_the_sensor_waits_releases_the_downstream_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("landing").join("orders.csv");
+    let pattern = format!("{}/landing/*.csv", dir.path().display());
+
+    /// Writes the file after 75 s of virtual time, between two checks of the sensor.
+    #[task]
+    async fn producer(ctx: &Context, path: PathBuf) -> Result<(), TaskError> {
+        ctx.sleep(Duration::from_secs(75)).await;
+        std::fs::create_dir_all(path.parent().unwrap())?;
+        std::fs::write(&path, "id,amount\n1,12.5\n")?;
+        Ok(())
+    }
+    #[task]
+    fn rows(paths: Vec<PathBuf>) -> Result<usize, TaskError> {
+        Ok(std::fs::read_to_string(&paths[0])?.lines().count() - 1)
+    }
+    let report = Dag::build("wait_for_file", || {
+        producer(target.clone());
+        let files =
+            file_sensor::with(every(30 * SECOND, 3600 * SECOND)).add(pattern.as_str(), true);
+        rows(files);
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert_eq!(
+        report.xcom::<Vec<PathBuf>>("file_sensor").unwrap(),
+        [target]
+    );
+    assert_eq!(report.xcom::<usize>("rows").unwrap(), 1);
+    let waited = report.task("file_sensor").unwrap().duration.unwrap();
+    assert_eq!(waited.as_secs(), 90, "checks at 0, 30, 60 and 90 s");
+}
+
+#[test]
+fn with_non_empty_an_empty_file_is_not_there_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("done.flag");
+    std::fs::write(&path, "").unwrap();
+    let pattern = path.display().to_string();
+    let report = Dag::build("empty_file", || {
+        file_sensor::with(every(60 * SECOND, 300 * SECOND)).add(pattern.as_str(), true);
+        file_sensor::with(
+            TaskOptions::new()
+                .task_id("any_file")
+                .sensor(SensorSettings::DEFAULT),
+        )
+        .add(pattern.as_str(), false);
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert_eq!(report.state("file_sensor"), TaskState::Failed);
+    assert!(report.error("file_sensor").unwrap().contains("timed out"));
+    assert_eq!(report.state("any_file"), TaskState::Success);
+}
+
+#[test]
+fn a_malformed_pattern_fails_the_sensor_with_the_reason_and_the_run_goes_on() {
+    #[task]
+    fn independent() -> u8 {
+        1
+    }
+    #[task(trigger_rule = "all_done")]
+    fn cleanup() {}
+    let report = Dag::build("bad_glob", || {
+        file_sensor("data/[unclosed", false) >> cleanup();
+        independent();
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert_eq!(report.state("file_sensor"), TaskState::Failed);
+    let error = report.error("file_sensor").unwrap();
+    assert!(
+        error.contains("invalid pattern \"data/[unclosed\""),
+        "{error}"
+    );
+    assert_eq!(report.try_number("file_sensor"), 1);
+    assert_eq!(report.state("independent"), TaskState::Success);
+    assert_eq!(report.state("cleanup"), TaskState::Success);
+}
+
+#[test]
+fn time_sensors_wait_for_a_date_in_virtual_time() {
+    let logical_date = Utc::now();
+    let in_two_hours = logical_date + chrono::Duration::hours(2);
+    let report = Dag::build("time_sensors", || {
+        date_time_sensor::with(every(600 * SECOND, 86_400 * SECOND)).add(in_two_hours);
+        time_delta_sensor::with(every(60 * SECOND, 86_400 * SECOND)).add(Duration::from_secs(1800));
+    })
+    .unwrap()
+    .test_with(RunOptions::new().logical_date(logical_date))
+    .unwrap();
+    let at = report
+        .xcom::<chrono::DateTime<Utc>>("date_time_sensor")
+        .unwrap();
+    assert!(
+        at >= in_two_hours && at < in_two_hours + chrono::Duration::minutes(11),
+        "{at}"
+    );
+    let delta_at = report
+        .xcom::<chrono::DateTime<Utc>>("time_delta_sensor")
+        .unwrap();
+    let target = logical_date + chrono::Duration::minutes(30);
+    assert!(
+        delta_at >= target && delta_at < target + chrono::Duration::minutes(2),
+        "{delta_at}"
+    );
+}
