@@ -92,3 +92,65 @@ pub fn time_delta_sensor(ctx: &Context, delta: Duration) -> Result<Poke<DateTime
         Poke::NotYet
     })
 }
+
+/// Waits until task `external_task_id` of the run of DAG `external_dag_id` with the same
+/// logical date, on the same executor, reaches one of `allowed_states` (Airflow's
+/// `ExternalTaskSensor`); its value is that state. Reaching one of `failed_states` fails the
+/// sensor at once. A run that has not started yet is waited for; a DAG run that has no such
+/// task fails the sensor with the reason.
+///
+/// ```
+/// use taskflow::prelude::*;
+/// use taskflow::sensors::external_task_sensor;
+/// use taskflow::{Executor, TaskState};
+///
+/// #[task]
+/// fn publish() -> u32 {
+///     7
+/// }
+///
+/// #[task]
+/// fn consume(state: TaskState) -> String {
+///     format!("upstream ended {state}")
+/// }
+///
+/// let producer = Dag::build("producer", || {
+///     publish();
+/// })?;
+/// let consumer = Dag::build("consumer", || {
+///     let done = external_task_sensor(
+///         "producer",
+///         "publish",
+///         vec![TaskState::Success],
+///         vec![TaskState::Failed, TaskState::UpstreamFailed],
+///     );
+///     consume(done);
+/// })?;
+/// let executor = Executor::new();
+/// let date = taskflow::chrono::Utc::now();
+/// executor.submit(&producer, RunOptions::new().logical_date(date)).wait()?;
+/// let report = executor.submit(&consumer, RunOptions::new().logical_date(date)).wait()?;
+/// assert_eq!(report.xcom::<String>("consume")?, "upstream ended success");
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[crate::sensor(crate = "crate", poke_interval = "5s")]
+pub fn external_task_sensor(
+    ctx: &Context,
+    external_dag_id: &str,
+    external_task_id: &str,
+    allowed_states: Vec<crate::TaskState>,
+    failed_states: Vec<crate::TaskState>,
+) -> Result<Poke<crate::TaskState>, TaskError> {
+    use crate::executor::Found;
+    match ctx.external_task_state(external_dag_id, ctx.logical_date(), external_task_id) {
+        Found::NoRun => Ok(Poke::NotYet),
+        Found::NoTask => Err(TaskError::fail_now(format!(
+            "external task sensor: dag `{external_dag_id}` has no task `{external_task_id}`"
+        ))),
+        Found::State(state) if allowed_states.contains(&state) => Ok(Poke::Done(state)),
+        Found::State(state) if failed_states.contains(&state) => Err(TaskError::fail_now(format!(
+            "external task sensor: task `{external_task_id}` of dag `{external_dag_id}` ended {state}"
+        ))),
+        Found::State(_) => Ok(Poke::NotYet),
+    }
+}

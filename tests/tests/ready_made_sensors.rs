@@ -132,3 +132,83 @@ fn time_sensors_wait_for_a_date_in_virtual_time() {
         "{delta_at}"
     );
 }
+
+mod external {
+    use super::*;
+    use taskflow::sensors::external_task_sensor;
+    use taskflow::{Executor, RunReport};
+
+    #[task]
+    async fn publish(ctx: &Context, fail: bool) -> Result<u32, TaskError> {
+        ctx.sleep(Duration::from_secs(600)).await;
+        if fail {
+            return Err(TaskError::msg("the export broke"));
+        }
+        Ok(7)
+    }
+
+    /// A producer run whose task takes 10 virtual minutes, and a consumer run with the same
+    /// logical date that waits for it, on one virtual-time executor.
+    fn producer_and_consumer(fail: bool, task_id: &'static str) -> (RunReport, RunReport) {
+        let executor = Executor::builder().virtual_time(true).build().unwrap();
+        let producer = Dag::build("producer", || {
+            publish(fail);
+        })
+        .unwrap();
+        let consumer = Dag::build("consumer", || {
+            external_task_sensor::with(every(60 * SECOND, 3600 * SECOND)).add(
+                "producer",
+                task_id,
+                vec![TaskState::Success],
+                vec![TaskState::Failed],
+            );
+        })
+        .unwrap();
+        let date = Utc::now();
+        let produced = executor.submit(&producer, RunOptions::new().logical_date(date));
+        let consumed = executor.submit(&consumer, RunOptions::new().logical_date(date));
+        (produced.wait().unwrap(), consumed.wait().unwrap())
+    }
+
+    #[test]
+    fn waits_for_a_task_of_another_run_on_the_same_executor() {
+        let (producer, consumer) = producer_and_consumer(false, "publish");
+        assert_eq!(producer.state("publish"), TaskState::Success);
+        assert_eq!(
+            consumer.xcom::<TaskState>("external_task_sensor").unwrap(),
+            TaskState::Success
+        );
+        let waited = consumer
+            .task("external_task_sensor")
+            .unwrap()
+            .duration
+            .unwrap();
+        assert_eq!(
+            waited.as_secs(),
+            600,
+            "checks every minute until the producer is done"
+        );
+    }
+
+    #[test]
+    fn a_failed_state_fails_the_sensor_at_once() {
+        let (producer, consumer) = producer_and_consumer(true, "publish");
+        assert_eq!(producer.state("publish"), TaskState::Failed);
+        assert_eq!(consumer.state("external_task_sensor"), TaskState::Failed);
+        let error = consumer.error("external_task_sensor").unwrap();
+        assert!(
+            error.contains("task `publish` of dag `producer` ended failed"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_task_is_a_clear_error() {
+        let (_, consumer) = producer_and_consumer(false, "publsh");
+        let error = consumer.error("external_task_sensor").unwrap();
+        assert_eq!(
+            error,
+            "external task sensor: dag `producer` has no task `publsh`"
+        );
+    }
+}

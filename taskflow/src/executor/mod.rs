@@ -5,6 +5,7 @@ mod args;
 mod attempt;
 mod clock;
 mod pool;
+mod registry;
 mod run;
 mod scheduler;
 mod shared;
@@ -23,6 +24,7 @@ pub(crate) use run::{Record, RunSched, RunState};
 pub use shared::{Executor, ExecutorBuilder, RunHandle};
 
 pub(crate) use clock::Clock;
+pub(crate) use registry::{Found, Runs};
 pub(crate) use slot::SlotValue;
 pub(crate) use unwind::panic_message;
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 use super::clock::Clock;
+use super::registry::Runs;
 use super::run::RunState;
 use super::scheduler::{PoolSlots, Scheduler};
 use crate::dag::DEFAULT_POOL;
@@ -74,6 +75,8 @@ struct Shared {
     pub(crate) limits: Limits,
     /// The virtual clock the executor's runs share, if it has one.
     clock: OnceLock<Arc<Clock>>,
+    /// The runs the executor has seen, for tasks that look at other runs.
+    runs: Arc<Runs>,
     core_workers: usize,
     max_workers: usize,
 }
@@ -137,6 +140,7 @@ impl Pool {
             monitor_waiting: AtomicBool::new(false),
             limits,
             clock: OnceLock::new(),
+            runs: Arc::default(),
             core_workers,
             max_workers,
         });
@@ -205,8 +209,14 @@ impl Pool {
         }
     }
 
+    /// The runs this executor has seen.
+    pub(crate) fn runs(&self) -> &Arc<Runs> {
+        &self.shared.runs
+    }
+
     /// Counts `run` as ended and starts the next run of its DAG that waited for it.
     pub(crate) fn run_ended(&self, run: &RunState) {
+        self.shared.runs.ended(run);
         let next = self.shared.lock().scheduler.run_ended(run);
         if let Some(next) = next {
             next.start();

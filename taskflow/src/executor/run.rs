@@ -151,6 +151,7 @@ impl RunState {
 
     /// Queues the tasks without upstream tasks, or ends an empty run at once.
     pub(crate) fn start(self: &Arc<Self>) {
+        self.pool.runs().started(self);
         if self.dag.nodes.is_empty() {
             self.signal_done();
             return;
@@ -176,7 +177,7 @@ impl RunState {
             Arc::clone(&self.info),
             task_id,
             try_number,
-            Some(Arc::clone(&self.clock)),
+            Some((Arc::clone(&self.clock), Arc::clone(self.pool.runs()))),
         )
     }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use crate::executor::Clock;
+use crate::executor::{Clock, Found, Runs};
 use crate::{Error, Result};
 
 /// The parameters of a run: JSON values by name, with typed access.
@@ -123,8 +123,9 @@ pub struct Context {
     run: Arc<RunInfo>,
     task_id: Arc<str>,
     try_number: u32,
-    /// The run's clock; `None` outside a run (`Context::for_test`).
-    clock: Option<Arc<Clock>>,
+    /// The run's clock, and the runs of its executor; `None` outside a run
+    /// (`Context::for_test`).
+    executor: Option<(Arc<Clock>, Arc<Runs>)>,
 }
 
 impl Context {
@@ -132,22 +133,36 @@ impl Context {
         run: Arc<RunInfo>,
         task_id: Arc<str>,
         try_number: u32,
-        clock: Option<Arc<Clock>>,
+        executor: Option<(Arc<Clock>, Arc<Runs>)>,
     ) -> Self {
         Self {
             run,
             task_id,
             try_number,
-            clock,
+            executor,
+        }
+    }
+
+    /// The state of task `task_id` in the run of DAG `dag_id` with logical date
+    /// `logical_date`, on the executor running this task.
+    pub(crate) fn external_task_state(
+        &self,
+        dag_id: &str,
+        logical_date: DateTime<Utc>,
+        task_id: &str,
+    ) -> Found {
+        match &self.executor {
+            Some((_, runs)) => runs.task_state(dag_id, logical_date.timestamp_micros(), task_id),
+            None => Found::NoRun,
         }
     }
 
     /// The date now on the run's clock: the wall clock in [`Dag::run`](crate::Dag::run),
     /// and the virtual date in a virtual-time run (ahead by the waits it skipped).
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock
+        self.executor
             .as_ref()
-            .map_or_else(Utc::now, |clock| clock.date_now())
+            .map_or_else(Utc::now, |(clock, _)| clock.date_now())
     }
 
     /// Waits `duration` on the run's clock: in real time in [`Dag::run`](crate::Dag::run),
@@ -175,8 +190,8 @@ impl Context {
     /// # Ok::<(), taskflow::Error>(())
     /// ```
     pub async fn sleep(&self, duration: std::time::Duration) {
-        match &self.clock {
-            Some(clock) => clock.sleep(duration).await,
+        match &self.executor {
+            Some((clock, _)) => clock.sleep(duration).await,
             None => tokio::time::sleep(duration).await,
         }
     }
