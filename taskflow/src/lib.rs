@@ -78,6 +78,10 @@ pub use xcom::{IntoArg, TaskRef, Xcom};
 /// need no version of their own.
 pub use chrono;
 
+/// The object-store library of the object-store sensors (S3, GCS, Azure, local files,
+/// memory), re-exported so that stores built in code match the sensors' version.
+pub use object_store;
+
 /// Turns a plain `fn` or `async fn` into a task.
 ///
 /// Called inside a DAG (a `#[dag]` function or a [`Dag::build`] closure), the function does

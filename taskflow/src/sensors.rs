@@ -154,3 +154,138 @@ pub fn external_task_sensor(
         Found::State(_) => Ok(Poke::NotYet),
     }
 }
+
+/// Where [`object_store_sensor`](fn@object_store_sensor) looks: a store of the `object_store` crate (S3, GCS, Azure,
+/// local files, memory, ...) built in code, and a key or prefix in it.
+#[derive(Clone)]
+pub struct ObjectLocation {
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    key: object_store::path::Path,
+}
+
+impl ObjectLocation {
+    /// `key` in `store`.
+    pub fn new(store: std::sync::Arc<dyn object_store::ObjectStore>, key: &str) -> Self {
+        Self {
+            store,
+            key: object_store::path::Path::from(key),
+        }
+    }
+}
+
+impl std::fmt::Debug for ObjectLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.store, self.key)
+    }
+}
+
+/// Waits until a key (or, with `prefix`, any key under a prefix) exists at `url`
+/// (Airflow's `S3KeySensor`, for any store of the `object_store` crate). Its value is the
+/// keys found, sorted.
+///
+/// `url` is `s3://bucket/key`, `gs://bucket/key`, `az://container/key` or `file:///path`.
+/// The store is configured from the usual environment variables at each check: for S3,
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, and `AWS_ENDPOINT` with
+/// `AWS_ALLOW_HTTP=true` for a local S3-compatible server. A missing key is not there yet;
+/// any other trouble (an unknown bucket, missing credentials, a bad URL) fails the check
+/// with the store's message, and the task's retries apply.
+#[crate::sensor(crate = "crate", poke_interval = "60s")]
+pub async fn object_key_sensor(url: &str, prefix: bool) -> Result<Poke<Vec<String>>, TaskError> {
+    let (store, key) = store_from_url(url)?;
+    keys_at(&*store, &key, prefix)
+        .await
+        .map_err(|error| TaskError::msg(format!("object key sensor: {url}: {error}")))
+}
+
+/// Waits until a key (or, with `prefix`, any key under a prefix) exists in a store built in
+/// code; see [`object_key_sensor`](fn@object_key_sensor) for the rest.
+///
+/// ```
+/// use std::sync::Arc;
+/// use taskflow::object_store::{ObjectStore, PutPayload, memory::InMemory};
+/// use taskflow::prelude::*;
+/// use taskflow::sensors::{ObjectLocation, object_store_sensor};
+///
+/// let store = Arc::new(InMemory::new());
+/// let key = "exports/2026-01-01/part-0".into();
+/// tokio::runtime::Runtime::new()?.block_on(store.put(&key, PutPayload::from_static(b"1,2")))?;
+/// let location = ObjectLocation::new(store, "exports/2026-01-01");
+/// let report = Dag::build("exports", || {
+///     object_store_sensor(location.clone(), true);
+/// })?
+/// .test()?;
+/// let keys = report.xcom::<Vec<String>>("object_store_sensor")?;
+/// assert_eq!(keys, ["exports/2026-01-01/part-0"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[crate::sensor(crate = "crate", poke_interval = "60s")]
+pub async fn object_store_sensor(
+    location: ObjectLocation,
+    prefix: bool,
+) -> Result<Poke<Vec<String>>, TaskError> {
+    keys_at(&*location.store, &location.key, prefix)
+        .await
+        .map_err(|error| TaskError::msg(format!("object store sensor: {location:?}: {error}")))
+}
+
+/// The store and key of a URL, the store configured from the environment.
+fn store_from_url(
+    url: &str,
+) -> Result<(Box<dyn object_store::ObjectStore>, object_store::path::Path), TaskError> {
+    let parsed = url::Url::parse(url).map_err(|error| {
+        TaskError::fail_now(format!("object key sensor: bad URL {url:?}: {error}"))
+    })?;
+    let built = if parsed.scheme() == "s3" {
+        object_store::aws::AmazonS3Builder::from_env()
+            .with_url(url)
+            .build()
+            .map(|store| Box::new(store) as Box<dyn object_store::ObjectStore>)
+            .and_then(|store| {
+                Ok((
+                    store,
+                    object_store::path::Path::from_url_path(parsed.path())?,
+                ))
+            })
+    } else {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        object_store::parse_url_opts(&parsed, env)
+    };
+    built.map_err(|error| TaskError::fail_now(format!("object key sensor: {url}: {error}")))
+}
+
+/// The keys at `key` (or under it, with `prefix`), sorted; empty while there are none.
+async fn keys_at(
+    store: &dyn object_store::ObjectStore,
+    key: &object_store::path::Path,
+    prefix: bool,
+) -> Result<Poke<Vec<String>>, object_store::Error> {
+    use futures_util::TryStreamExt;
+    let mut keys: Vec<String> = if prefix {
+        store
+            .list(Some(key))
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await?
+    } else {
+        match store.head(key).await {
+            Ok(meta) => vec![meta.location.to_string()],
+            Err(object_store::Error::NotFound { .. }) => {
+                // A HEAD answer has no body to tell a missing key from a missing bucket:
+                // listing the key's folder does, and fails for the bucket.
+                let parent: object_store::path::Path = key
+                    .parts()
+                    .take(key.parts().count().saturating_sub(1))
+                    .collect();
+                store.list_with_delimiter(Some(&parent)).await?;
+                Vec::new()
+            }
+            Err(error) => return Err(error),
+        }
+    };
+    keys.sort();
+    Ok(if keys.is_empty() {
+        Poke::NotYet
+    } else {
+        Poke::Done(keys)
+    })
+}

@@ -1,1 +1,3 @@
 //! Shared helpers of the taskflow integration tests.
+
+pub mod moto;
