@@ -97,7 +97,7 @@ mod counting {
     }
 
     /// The bytes allocated now.
-    pub(super) fn current() -> usize {
+    pub(crate) fn current() -> usize {
         CURRENT.load(Relaxed)
     }
 
@@ -116,6 +116,8 @@ mod counting {
 
 #[path = "executor/mixed_priorities.rs"]
 mod mixed_priorities;
+#[path = "executor/waiting_sensors.rs"]
+mod waiting_sensors;
 
 #[global_allocator]
 static ALLOCATOR: counting::Counting = counting::Counting;
@@ -884,6 +886,7 @@ fn main() {
         }
     }
     let n = if config.full { 100_000 } else { 1_000 };
+    waiting_sensors::run(if config.full { 10_000 } else { 100 });
     mixed_priorities::run(n, config.reps(n));
     println!("all values checked; {} in all", ms(total.elapsed()));
 }
