@@ -192,9 +192,18 @@ impl std::fmt::Debug for ObjectLocation {
 #[crate::sensor(crate = "crate", poke_interval = "60s")]
 pub async fn object_key_sensor(url: &str, prefix: bool) -> Result<Poke<Vec<String>>, TaskError> {
     let (store, key) = store_from_url(url)?;
-    keys_at(&*store, &key, prefix)
-        .await
-        .map_err(|error| TaskError::msg(format!("object key sensor: {url}: {error}")))
+    keys_at(&*store, &key, prefix).await.map_err(|error| {
+        let error = error.to_string();
+        // Without credentials in the environment, the S3 client asks the EC2 instance
+        // metadata service; say what is missing rather than only how that failed.
+        let hint = if error.contains("169.254.169.254") {
+            " (no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             or run where the instance metadata service gives some)"
+        } else {
+            ""
+        };
+        TaskError::msg(format!("object key sensor: {url}: {error}{hint}"))
+    })
 }
 
 /// Waits until a key (or, with `prefix`, any key under a prefix) exists in a store built in
