@@ -116,6 +116,8 @@ mod counting {
 
 #[path = "executor/mixed_priorities.rs"]
 mod mixed_priorities;
+#[path = "executor/unit_test_path.rs"]
+mod unit_test_path;
 #[path = "executor/waiting_sensors.rs"]
 mod waiting_sensors;
 
@@ -885,8 +887,12 @@ fn main() {
             print_row(row, tokio_run);
         }
     }
-    let n = if config.full { 100_000 } else { 1_000 };
-    waiting_sensors::run(if config.full { 10_000 } else { 100 });
-    mixed_priorities::run(n, config.reps(n));
+    // The extra rows run with the whole set, not when a shape is picked out.
+    if config.shapes.len() == Shape::ALL.len() {
+        let n = if config.full { 100_000 } else { 1_000 };
+        unit_test_path::run(config.reps(1_000));
+        waiting_sensors::run(if config.full { 10_000 } else { 100 });
+        mixed_priorities::run(n, config.reps(n));
+    }
     println!("all values checked; {} in all", ms(total.elapsed()));
 }
