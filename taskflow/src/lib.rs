@@ -61,7 +61,7 @@ mod xcom;
 
 pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
-pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions};
+pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, TimeHold};
 pub use policy::sensor::{SensorMode, SensorSettings};
 pub use policy::trigger_rule::TriggerRule;
 pub use policy::weight::{PriorityWeightStrategy, WeightInput, WeightRule};

@@ -650,3 +650,75 @@ fn limits_of_zero_are_build_errors_not_hangs() {
     });
     assert!(matches!(error, Err(taskflow::Error::InvalidOption { .. })));
 }
+
+#[test]
+fn a_waiting_retry_holds_no_slot_and_a_timed_out_try_gives_its_slot_back() {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    #[task(retries = 1, retry_delay = "1h", pool = "one")]
+    fn flaky() -> Result<(), TaskError> {
+        match CALLS.fetch_add(1, Ordering::SeqCst) {
+            0 => Err(TaskError::msg("first try fails")),
+            _ => Ok(()),
+        }
+    }
+    #[task(execution_timeout = "10m", pool = "one")]
+    async fn stuck(ctx: &Context) {
+        ctx.sleep(Duration::from_secs(24 * 3600)).await;
+    }
+    #[task(pool = "one")]
+    fn other() {}
+    let executor = Executor::builder()
+        .pool("one", 1)
+        .virtual_time(true)
+        .build()
+        .unwrap();
+    let date = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let dag = |id: &str, body: fn()| Dag::build(id, body).unwrap();
+    // All three runs start at the same virtual time.
+    let hold = executor.hold_time();
+    let retrying = executor.submit(
+        dag("retrying", || {
+            flaky();
+        }),
+        RunOptions::new().logical_date(date),
+    );
+    let timing_out = executor.submit(
+        dag("timing_out", || {
+            stuck();
+        }),
+        RunOptions::new().logical_date(date + chrono::Duration::days(1)),
+    );
+    let others = executor.submit(
+        dag("others", || {
+            other();
+        }),
+        RunOptions::new().logical_date(date + chrono::Duration::days(2)),
+    );
+    drop(hold);
+    let (retrying, timing_out, others) = (
+        retrying.wait().unwrap(),
+        timing_out.wait().unwrap(),
+        others.wait().unwrap(),
+    );
+    let flaky = retrying.task("flaky").unwrap();
+    assert_eq!((flaky.state, flaky.tries), (TaskState::Success, 2));
+    let stuck = timing_out.task("stuck").unwrap();
+    assert_eq!(stuck.state, TaskState::Failed);
+    assert!(stuck.error.unwrap().contains("execution timeout"));
+    // The one slot went, in turn, to the first try of `flaky`, to `stuck` while `flaky`
+    // waited an hour to retry, and to `other` once `stuck` timed out after 10 minutes, all
+    // before the retry.
+    let other_start = others.task("other").unwrap().start_date.unwrap();
+    assert!(
+        other_start >= stuck.end_date.unwrap(),
+        "other {other_start}, stuck {:?} to {:?}, flaky {:?}",
+        stuck.start_date,
+        stuck.end_date,
+        flaky.try_start_dates
+    );
+    assert!(
+        other_start < flaky.try_start_dates[1],
+        "{other_start} vs {:?}",
+        flaky.try_start_dates
+    );
+}

@@ -196,6 +196,11 @@ impl RunState {
         *taken = true;
         {
             let mut record = self.record(node);
+            // A try ended from outside while it slept: its sleeps end now, before the try
+            // is counted out.
+            if let Some(sleeps) = record.sleeps.take() {
+                sleeps.cancel_all(&self.clock);
+            }
             if let Some(timer) = record.timeout.take() {
                 self.clock.cancel(timer);
             }

@@ -148,7 +148,7 @@ impl Clock {
 
     /// Waits `duration` on this clock: in virtual time, a sleeping try does not keep the
     /// clock from skipping ahead.
-    pub(crate) fn sleep(self: &Arc<Self>, duration: Duration) -> Sleep {
+    pub(crate) fn sleep(self: &Arc<Self>, duration: Duration, sleeps: Option<&TrySleeps>) -> Sleep {
         let state = Arc::new(AtomicU8::new(SLEEPING));
         let (wake, woken) = tokio::sync::oneshot::channel();
         let (clock, flag) = (Arc::clone(self), Arc::clone(&state));
@@ -164,6 +164,9 @@ impl Clock {
                 let _ = wake.send(());
             }),
         );
+        if let Some(sleeps) = sleeps {
+            sleeps.add(Arc::clone(&state), timer);
+        }
         self.work_done();
         Sleep {
             clock: Arc::clone(self),
@@ -247,6 +250,42 @@ impl Clock {
             self.busy.fetch_add(1, Ordering::AcqRel);
         }
         Some(action)
+    }
+}
+
+/// The sleeps of one try, so that a try ended from outside (a timeout) settles them at once:
+/// a sleeping try does not count as busy, and its end must not count it out twice.
+#[derive(Debug, Default)]
+pub(crate) struct TrySleeps(Mutex<Vec<(Arc<AtomicU8>, TimerId)>>);
+
+impl TrySleeps {
+    fn add(&self, state: Arc<AtomicU8>, timer: TimerId) {
+        let mut sleeps = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        sleeps.retain(|(state, _)| state.load(Ordering::Acquire) == SLEEPING);
+        sleeps.push((state, timer));
+    }
+
+    /// Cancels the sleeps still waiting, counting the try as busy again for each, as before
+    /// it slept.
+    pub(crate) fn cancel_all(&self, clock: &Clock) {
+        let sleeps = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for (state, timer) in sleeps {
+            if state
+                .compare_exchange(SLEEPING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                clock.cancel(timer);
+                clock.work_added(1);
+            }
+        }
     }
 }
 

@@ -21,9 +21,9 @@ use tokio::sync::oneshot;
 
 pub use args::Args;
 pub(crate) use run::{Record, RunSched, RunState};
-pub use shared::{Executor, ExecutorBuilder, RunHandle};
+pub use shared::{Executor, ExecutorBuilder, RunHandle, TimeHold};
 
-pub(crate) use clock::Clock;
+pub(crate) use clock::{Clock, TrySleeps};
 pub(crate) use registry::{Found, Runs};
 pub(crate) use slot::SlotValue;
 pub(crate) use unwind::panic_message;

@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::clock::{Clock, TimerId};
+use super::clock::{Clock, TimerId, TrySleeps};
 use super::pool::Pool;
 use super::slot::Slot;
 use crate::TaskState;
 use crate::dag::{DagInner, Role};
 use crate::policy::trigger_rule::{Decision, Tally};
-use crate::task::context::{Context, RunInfo};
+use crate::task::context::{Context, RunInfo, TryLinks};
 
 /// The state of one DAG run, shared by the workers running its tasks.
 pub(crate) struct RunState {
@@ -85,6 +85,8 @@ pub(crate) struct Record {
     pub(crate) pokes: u32,
     /// Set while a sensor in reschedule mode waits: its next check continues the same try.
     pub(crate) rescheduled: bool,
+    /// The sleeps of the try in flight (`Context::sleep`).
+    pub(crate) sleeps: Option<Arc<TrySleeps>>,
 }
 
 /// How the direct upstream tasks of one task have ended so far.
@@ -173,12 +175,13 @@ impl RunState {
     /// The context of try `try_number` of `node`.
     pub(crate) fn context(&self, node: u32, try_number: u32) -> Context {
         let task_id: Arc<str> = self.dag.task_id(node).into();
-        Context::new(
-            Arc::clone(&self.info),
-            task_id,
-            try_number,
-            Some((Arc::clone(&self.clock), Arc::clone(self.pool.runs()))),
-        )
+        let sleeps = Arc::clone(self.record(node).sleeps.get_or_insert_default());
+        let links = TryLinks {
+            clock: Arc::clone(&self.clock),
+            runs: Arc::clone(self.pool.runs()),
+            sleeps,
+        };
+        Context::new(Arc::clone(&self.info), task_id, try_number, Some(links))
     }
 
     /// Time since the run was created, on its clock.

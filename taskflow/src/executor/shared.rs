@@ -217,6 +217,41 @@ impl Executor {
         ExecutorBuilder::default()
     }
 
+    /// Holds the shared virtual clock still until the returned guard is dropped, so that
+    /// runs submitted meanwhile all start at the same virtual time (the clock otherwise moves
+    /// on whenever nothing can run, between two submissions too). Tasks still run. Without
+    /// virtual time it does nothing.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    /// use taskflow::Executor;
+    ///
+    /// #[task]
+    /// async fn slow(ctx: &Context) {
+    ///     ctx.sleep(std::time::Duration::from_secs(600)).await;
+    /// }
+    ///
+    /// let executor = Executor::builder().virtual_time(true).build()?;
+    /// let dag = Dag::build("slow", || {
+    ///     slow();
+    /// })?;
+    /// let hold = executor.hold_time();
+    /// let first = executor.submit(&dag, RunOptions::new().run_id("first"));
+    /// let second = executor.submit(&dag, RunOptions::new().run_id("second"));
+    /// drop(hold);
+    /// let (first, second) = (first.wait()?, second.wait()?);
+    /// let start = |report: &RunReport| report.task("slow").unwrap().start_date.unwrap();
+    /// assert!((start(&second) - start(&first)).num_seconds() < 1); // not 600 s apart
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn hold_time(&self) -> TimeHold {
+        let clock = self.inner.clock.clone();
+        if let Some(clock) = &clock {
+            clock.work_added(1);
+        }
+        TimeHold { clock }
+    }
+
     /// Starts a run of `dag` (a `Dag`, `&Dag` or `Arc<Dag>`), or queues it behind the DAG's
     /// `max_active_runs`, and returns a handle to await, or to [`wait`](RunHandle::wait) for
     /// from synchronous code.
@@ -249,6 +284,26 @@ impl Executor {
             Err(error) => HandleState::Failed(Some(error)),
         };
         RunHandle { state }
+    }
+}
+
+/// Holds an executor's virtual clock still while it lives; see [`Executor::hold_time`].
+#[must_use = "the clock moves again as soon as the hold is dropped"]
+pub struct TimeHold {
+    clock: Option<Arc<super::Clock>>,
+}
+
+impl Drop for TimeHold {
+    fn drop(&mut self) {
+        if let Some(clock) = self.clock.take() {
+            clock.work_done();
+        }
+    }
+}
+
+impl std::fmt::Debug for TimeHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimeHold").finish_non_exhaustive()
     }
 }
 

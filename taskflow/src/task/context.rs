@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use crate::executor::{Clock, Found, Runs};
+use crate::executor::{Clock, Found, Runs, TrySleeps};
 use crate::{Error, Result};
 
 /// The parameters of a run: JSON values by name, with typed access.
@@ -123,9 +123,17 @@ pub struct Context {
     run: Arc<RunInfo>,
     task_id: Arc<str>,
     try_number: u32,
-    /// The run's clock, and the runs of its executor; `None` outside a run
+    /// The run's clock, the runs of its executor and the try's sleeps; `None` outside a run
     /// (`Context::for_test`).
-    executor: Option<(Arc<Clock>, Arc<Runs>)>,
+    executor: Option<TryLinks>,
+}
+
+/// What a try's context reaches of its executor.
+#[derive(Clone)]
+pub(crate) struct TryLinks {
+    pub(crate) clock: Arc<Clock>,
+    pub(crate) runs: Arc<Runs>,
+    pub(crate) sleeps: Arc<TrySleeps>,
 }
 
 impl Context {
@@ -133,7 +141,7 @@ impl Context {
         run: Arc<RunInfo>,
         task_id: Arc<str>,
         try_number: u32,
-        executor: Option<(Arc<Clock>, Arc<Runs>)>,
+        executor: Option<TryLinks>,
     ) -> Self {
         Self {
             run,
@@ -152,7 +160,9 @@ impl Context {
         task_id: &str,
     ) -> Found {
         match &self.executor {
-            Some((_, runs)) => runs.task_state(dag_id, logical_date.timestamp_micros(), task_id),
+            Some(links) => links
+                .runs
+                .task_state(dag_id, logical_date.timestamp_micros(), task_id),
             None => Found::NoRun,
         }
     }
@@ -162,7 +172,7 @@ impl Context {
     pub fn now(&self) -> DateTime<Utc> {
         self.executor
             .as_ref()
-            .map_or_else(Utc::now, |(clock, _)| clock.date_now())
+            .map_or_else(Utc::now, |links| links.clock.date_now())
     }
 
     /// Waits `duration` on the run's clock: in real time in [`Dag::run`](crate::Dag::run),
@@ -191,7 +201,7 @@ impl Context {
     /// ```
     pub async fn sleep(&self, duration: std::time::Duration) {
         match &self.executor {
-            Some((clock, _)) => clock.sleep(duration).await,
+            Some(links) => links.clock.sleep(duration, Some(&links.sleeps)).await,
             None => tokio::time::sleep(duration).await,
         }
     }
