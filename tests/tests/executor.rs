@@ -705,17 +705,17 @@ fn a_waiting_retry_holds_no_slot_and_a_timed_out_try_gives_its_slot_back() {
     let stuck = timing_out.task("stuck").unwrap();
     assert_eq!(stuck.state, TaskState::Failed);
     assert!(stuck.error.unwrap().contains("execution timeout"));
-    // The one slot went, in turn, to the first try of `flaky`, to `stuck` while `flaky`
-    // waited an hour to retry, and to `other` once `stuck` timed out after 10 minutes, all
-    // before the retry.
-    let other_start = others.task("other").unwrap().start_date.unwrap();
+    // The one slot went to the first try of `flaky`, then to `stuck` and `other` in turn
+    // (never both at once: `stuck` gave it back when it timed out after 10 minutes), all
+    // while `flaky` waited an hour to retry.
+    let other = others.task("other").unwrap();
+    let other_start = other.start_date.unwrap();
+    let (stuck_start, stuck_end) = (stuck.start_date.unwrap(), stuck.end_date.unwrap());
     assert!(
-        other_start >= stuck.end_date.unwrap(),
-        "other {other_start}, stuck {:?} to {:?}, flaky {:?}",
-        stuck.start_date,
-        stuck.end_date,
-        flaky.try_start_dates
+        other_start >= stuck_end || other.end_date.unwrap() <= stuck_start,
+        "other {other_start}, stuck {stuck_start} to {stuck_end}"
     );
+    assert!(stuck_end - stuck_start >= chrono::Duration::minutes(10));
     assert!(
         other_start < flaky.try_start_dates[1],
         "{other_start} vs {:?}",
