@@ -1,13 +1,13 @@
 //! The options only `#[sensor(...)]` takes, checked at compile time and turned into a
 //! `const` `SensorSettings`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 use syn::meta::ParseNestedMeta;
 use syn::{Ident, LitBool};
 
 use crate::attr::{set_once, string_value};
-use crate::duration::parse_millis;
+use crate::settings::{duration, flag};
 
 #[derive(Default)]
 pub(crate) struct SensorAttr {
@@ -26,11 +26,9 @@ impl SensorAttr {
             return Ok(false);
         };
         match key.as_str() {
-            "poke_interval" => {
-                set_once(meta, &mut self.poke_interval, duration(meta, &key, "30s")?)?
-            }
-            "timeout" => set_once(meta, &mut self.timeout, duration(meta, &key, "1h")?)?,
-            "max_wait" => set_once(meta, &mut self.max_wait, duration(meta, &key, "5m")?)?,
+            "poke_interval" => set_once(meta, &mut self.poke_interval, millis(meta, &key, "30s")?)?,
+            "timeout" => set_once(meta, &mut self.timeout, millis(meta, &key, "1h")?)?,
+            "max_wait" => set_once(meta, &mut self.max_wait, millis(meta, &key, "5m")?)?,
             "mode" => {
                 let lit = string_value(meta, "mode", "reschedule")?;
                 let variant = match lit.value().as_str() {
@@ -83,32 +81,7 @@ impl SensorAttr {
     }
 }
 
-/// `name` alone (true) or `name = true/false`.
-fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<LitBool> {
-    if meta.input.peek(syn::Token![=]) {
-        return meta.value()?.parse();
-    }
-    let span = meta
-        .path
-        .get_ident()
-        .map_or_else(Span::call_site, Ident::span);
-    Ok(LitBool::new(true, span))
-}
-
 /// A positive duration in milliseconds.
-fn duration(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<u64> {
-    let lit = string_value(meta, key, example)?;
-    match parse_millis(&lit.value()) {
-        Ok(0) => Err(syn::Error::new(
-            lit.span(),
-            format_args!("`{key}` must be longer than zero"),
-        )),
-        Ok(millis) => Ok(millis),
-        Err(reason) => Err(syn::Error::new(
-            lit.span(),
-            format_args!(
-                "invalid duration for `{key}`: {reason} (for example \"500ms\", \"30s\", \"10m\", \"2h\")"
-            ),
-        )),
-    }
+fn millis(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<u64> {
+    duration(meta, key, example, true).map(|(millis, _)| millis)
 }

@@ -85,17 +85,7 @@ impl Settings {
                 set_once(meta, &mut self.retries, value)?;
             }
             "retry_exponential_backoff" => {
-                let value = if meta.input.peek(syn::Token![=]) {
-                    meta.value()?.parse()?
-                } else {
-                    LitBool::new(
-                        true,
-                        meta.path
-                            .get_ident()
-                            .map_or_else(Span::call_site, Ident::span),
-                    )
-                };
-                set_once(meta, &mut self.retry_exponential_backoff, value)?;
+                set_once(meta, &mut self.retry_exponential_backoff, flag(meta)?)?;
             }
             "priority_weight" => {
                 let value = priority_weight(meta)?;
@@ -218,7 +208,20 @@ impl Settings {
     }
 }
 
-fn duration(
+/// `name` alone (true) or `name = true/false`.
+pub(crate) fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<LitBool> {
+    if meta.input.peek(syn::Token![=]) {
+        return meta.value()?.parse();
+    }
+    let span = meta
+        .path
+        .get_ident()
+        .map_or_else(Span::call_site, Ident::span);
+    Ok(LitBool::new(true, span))
+}
+
+/// A duration string in milliseconds, with its span; with `positive`, zero is an error.
+pub(crate) fn duration(
     meta: &ParseNestedMeta<'_>,
     key: &str,
     example: &str,

@@ -7,13 +7,13 @@
 #![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use taskflow::chrono::{self, TimeZone, Utc};
 use taskflow::prelude::*;
 use taskflow::{Executor, RunHandle};
+use taskflow_tests::gate::Gate;
 
 /// Task starts in order, as "dag_id/run_id/task_id".
 #[derive(Default)]
@@ -27,37 +27,6 @@ impl Starts {
 
     fn take(&self) -> Vec<String> {
         std::mem::take(&mut self.0.lock().unwrap())
-    }
-}
-
-/// A gate: tasks that wait until the test opens it.
-struct Gate {
-    open: Mutex<Sender<()>>,
-    wait: Mutex<Receiver<()>>,
-}
-
-impl Gate {
-    fn new() -> Self {
-        let (open, wait) = channel();
-        Self {
-            open: Mutex::new(open),
-            wait: Mutex::new(wait),
-        }
-    }
-
-    /// Lets `tasks` waiting tasks through.
-    fn open(&self, tasks: usize) {
-        let open = self.open.lock().unwrap();
-        (0..tasks).for_each(|_| open.send(()).unwrap());
-    }
-
-    /// Waits for the gate; the bound only turns a broken executor into a failure, not a hang.
-    fn pass(&self) -> Result<(), TaskError> {
-        self.wait
-            .lock()
-            .unwrap()
-            .recv_timeout(Duration::from_secs(60))
-            .map_err(|_| TaskError::msg("the gate never opened"))
     }
 }
 

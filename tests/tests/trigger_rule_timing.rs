@@ -4,45 +4,13 @@
 //! downstream task started while that upstream was still running.
 #![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{LazyLock, Mutex};
-use std::time::Duration;
+use std::sync::LazyLock;
 
 use taskflow::prelude::*;
+use taskflow_tests::gate::Gate;
 
-/// A signal from the downstream task to the held upstream task, one per test.
-struct Signal {
-    send: Mutex<Sender<()>>,
-    receive: Mutex<Receiver<()>>,
-}
-
-impl Signal {
-    fn new() -> Self {
-        let (send, receive) = channel();
-        Self {
-            send: Mutex::new(send),
-            receive: Mutex::new(receive),
-        }
-    }
-
-    fn raise(&self) {
-        self.send.lock().unwrap().send(()).unwrap();
-    }
-
-    /// Waits for the signal; a generous bound only turns a broken executor into a failure
-    /// instead of a hang.
-    fn wait(&self) -> Result<(), TaskError> {
-        self.receive
-            .lock()
-            .unwrap()
-            .recv_timeout(Duration::from_secs(60))
-            .map_err(|_| {
-                TaskError::msg("the downstream task did not run while this one was running")
-            })
-    }
-}
-
-static SIGNAL: LazyLock<Signal> = LazyLock::new(Signal::new);
+/// Opened by the downstream task for the held upstream task.
+static SIGNAL: LazyLock<Gate> = LazyLock::new(Gate::new);
 
 #[task]
 fn quick(fail: bool) -> Result<u8, TaskError> {
@@ -54,13 +22,13 @@ fn quick(fail: bool) -> Result<u8, TaskError> {
 
 #[task]
 fn held() -> Result<u8, TaskError> {
-    SIGNAL.wait()?;
+    SIGNAL.pass()?;
     Ok(2)
 }
 
 #[task]
 fn follower() {
-    SIGNAL.raise();
+    SIGNAL.open(1);
 }
 
 /// `quick` ends (failing or not) while `held` waits for `follower`, which has `rule`.

@@ -208,7 +208,8 @@ impl RunState {
                 task.abort();
             }
         }
-        let outcome = match self.dag.nodes[node as usize].body.kind() {
+        let kind = self.dag.nodes[node as usize].body.kind();
+        let outcome = match kind {
             TaskKind::Sensor(settings) => {
                 let settings = self.dag.option(node, |o| o.sensor).unwrap_or(settings);
                 match self.sensor_check(node, try_number, settings, outcome, taken) {
@@ -219,7 +220,7 @@ impl RunState {
             _ => outcome,
         };
         match outcome {
-            Ok(value) => self.succeed(node, try_number, value, ready),
+            Ok(value) => self.succeed(node, try_number, kind, value, ready),
             Err(error) => {
                 let retries = self.dag.option(node, |o| o.retries).unwrap_or(0);
                 match error.kind() {
@@ -330,8 +331,15 @@ impl RunState {
     }
 
     /// Stores the value and releases the downstream tasks, as the task's kind directs.
-    fn succeed(self: &Arc<Self>, node: u32, try_number: u32, value: Value, ready: &mut Vec<u32>) {
-        let skipped = match self.dag.nodes[node as usize].body.kind() {
+    fn succeed(
+        self: &Arc<Self>,
+        node: u32,
+        try_number: u32,
+        kind: TaskKind,
+        value: Value,
+        ready: &mut Vec<u32>,
+    ) {
+        let skipped = match kind {
             TaskKind::Plain | TaskKind::Sensor(_) => Ok(Vec::new()),
             TaskKind::Branch(targets) => match catch_unwind(AssertUnwindSafe(|| targets(&value))) {
                 Ok(targets) => self.not_followed(node, &targets),

@@ -278,13 +278,7 @@ impl TrySleeps {
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         );
         for (state, timer) in sleeps {
-            if state
-                .compare_exchange(SLEEPING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                clock.cancel(timer);
-                clock.work_added(1);
-            }
+            cancel_sleep(clock, &state, timer);
         }
     }
 }
@@ -313,13 +307,18 @@ impl Drop for Sleep {
     /// A sleep given up early (its try timed out, say) counts its try as busy again, as
     /// it was before it slept.
     fn drop(&mut self) {
-        let cancelled = self
-            .state
-            .compare_exchange(SLEEPING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if cancelled {
-            self.clock.cancel(self.timer);
-            self.clock.work_added(1);
-        }
+        cancel_sleep(&self.clock, &self.state, self.timer);
+    }
+}
+
+/// Ends a sleep that has not woken yet: drops its timer and counts its try as busy again,
+/// as before it slept. Nothing if it woke, or was cancelled already.
+fn cancel_sleep(clock: &Clock, state: &AtomicU8, timer: TimerId) {
+    let cancelled = state
+        .compare_exchange(SLEEPING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if cancelled {
+        clock.cancel(timer);
+        clock.work_added(1);
     }
 }

@@ -192,12 +192,7 @@ impl Pool {
     /// waiting, the newly ready ones included.
     pub(crate) fn release_and_push(&self, run: &Arc<RunState>, node: u32, ready: Vec<u32>) {
         let mut queue = self.shared.lock();
-        if run.sched.accounted {
-            queue.scheduler.release(run, node);
-        }
-        for node in ready {
-            queue.scheduler.push(run, node);
-        }
+        queue.scheduler.finish(run, Some(node), ready);
         self.shared.wake(queue);
     }
 
@@ -385,19 +380,13 @@ impl Shared {
         ready: &mut Vec<u32>,
     ) -> Option<(Arc<RunState>, u32)> {
         let mut queue = self.lock();
-        if let Some(node) = released {
-            queue.scheduler.release(run, node);
-        }
-        for node in ready.drain(..) {
-            queue.scheduler.push(run, node);
-        }
-        if let Some(job) = queue.scheduler.pop() {
+        queue.scheduler.finish(run, released, ready.drain(..));
+        let job = queue.scheduler.pop();
+        if job.is_some() {
             self.taken.fetch_add(1, Ordering::Relaxed);
-            self.wake(queue);
-            return Some(job);
         }
         self.wake(queue);
-        None
+        job
     }
 
     /// Picks a ready successor to run in place and queues the others. Runs that count

@@ -253,6 +253,22 @@ impl Scheduler {
         self.ready.len() - before
     }
 
+    /// After a try of `run`: gives back the slots of `released` (if it took any) and queues
+    /// the tasks it made ready, so that a freed slot goes to the best task, these included.
+    pub(crate) fn finish(
+        &mut self,
+        run: &Arc<RunState>,
+        released: Option<u32>,
+        ready: impl IntoIterator<Item = u32>,
+    ) {
+        if let Some(node) = released.filter(|_| run.sched.accounted) {
+            self.release(run, node);
+        }
+        for node in ready {
+            self.push(run, node);
+        }
+    }
+
     /// Counts a run of its DAG as started, unless the DAG is at its `max_active_runs`: then
     /// the run waits, and `false` is returned.
     pub(crate) fn admit_run(&mut self, run: &Arc<RunState>) -> bool {
