@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::dag::Role;
-use crate::executor::{Record, RunState, SlotValue};
+use crate::executor::{RunState, SlotValue};
 use crate::{Error, Result, TaskState};
 
 /// The state of a whole run, with Airflow's names.
@@ -141,15 +140,7 @@ impl RunReport {
     /// The state of the run: failed if a task failed or ended upstream_failed, teardown
     /// tasks aside.
     pub fn state_of_run(&self) -> DagRunState {
-        let roles = &self.run.dag.plan.roles;
-        let failed = (0..self.len()).any(|node| {
-            roles[node as usize] != Role::Teardown
-                && matches!(
-                    self.run.record(node).state,
-                    TaskState::Failed | TaskState::UpstreamFailed
-                )
-        });
-        if failed {
+        if self.run.has_failures() {
             DagRunState::Failed
         } else {
             DagRunState::Success
@@ -159,14 +150,14 @@ impl RunReport {
     /// The final state of a task; [`TaskState::None`] if the DAG has no such task.
     pub fn state(&self, task_id: &str) -> TaskState {
         self.node(task_id)
-            .map_or(TaskState::None, |node| self.run.record(node).state)
+            .map_or(TaskState::None, |node| self.run.records.state(node))
     }
 
     /// How many tries of a task ran (Airflow's `try_number` after the run); 0 if it never
     /// ran or the DAG has no such task.
     pub fn try_number(&self, task_id: &str) -> u32 {
         self.node(task_id)
-            .map_or(0, |node| self.run.record(node).tries)
+            .map_or(0, |node| self.run.records.tries(node))
     }
 
     /// A task's effective priority weight (0 if the DAG has no such task).
@@ -177,9 +168,11 @@ impl RunReport {
 
     /// The error message of a task's last try, if it failed or was skipped with a reason.
     pub fn error(&self, task_id: &str) -> Option<String> {
-        self.node(task_id)
-            .ok()
-            .and_then(|node| self.run.record(node).error.clone())
+        self.node(task_id).ok().and_then(|node| {
+            self.run
+                .records
+                .read_extra(node, |extra| extra.and_then(|e| e.error.clone()))
+        })
     }
 
     /// What one task did, or `None` if the DAG has no such task.
@@ -195,7 +188,7 @@ impl RunReport {
     /// The ids of the tasks that ended in `state`.
     pub fn task_ids_in(&self, state: TaskState) -> Vec<String> {
         (0..self.len())
-            .filter(|&node| self.run.record(node).state == state)
+            .filter(|&node| self.run.records.state(node) == state)
             .map(|node| self.run.dag.task_id(node).into_owned())
             .collect()
     }
@@ -268,7 +261,10 @@ impl RunReport {
                 ));
             }
             SlotValue::Empty => {
-                return Err(missing(format!("it ended {}", self.run.record(node).state)));
+                return Err(missing(format!(
+                    "it ended {}",
+                    self.run.records.state(node)
+                )));
             }
         };
         let typed = value.downcast_ref::<T>().ok_or_else(|| Error::XcomType {
@@ -298,27 +294,26 @@ impl RunReport {
     }
 
     fn task_report(&self, node: u32) -> TaskReport {
-        let record = self.run.record(node);
-        let Record {
-            state,
-            tries,
-            start,
-            end,
-            ..
-        } = *record;
+        let records = &self.run.records;
+        let (start, end) = (records.start_time(node), records.end_time(node));
+        let (retry_starts, error) = records.read_extra(node, |extra| {
+            extra.map_or_else(Default::default, |extra| {
+                (extra.retry_starts.clone(), extra.error.clone())
+            })
+        });
         TaskReport {
             task_id: self.run.dag.task_id(node).into_owned(),
-            state,
-            tries,
+            state: records.state(node),
+            tries: records.tries(node),
             start_date: start.map(|at| self.date(at)),
             end_date: end.map(|at| self.date(at)),
             duration: start.zip(end).map(|(start, end)| end.saturating_sub(start)),
             try_start_dates: start
                 .iter()
-                .chain(&record.retry_starts)
+                .chain(&retry_starts)
                 .map(|&at| self.date(at))
                 .collect(),
-            error: record.error.clone(),
+            error,
             priority_weight: self.run.dag.plan.priority[node as usize],
         }
     }
@@ -328,7 +323,7 @@ impl std::fmt::Debug for RunReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut list = f.debug_map();
         for node in 0..self.len() {
-            list.entry(&self.run.dag.task_id(node), &self.run.record(node).state);
+            list.entry(&self.run.dag.task_id(node), &self.run.records.state(node));
         }
         list.finish()
     }

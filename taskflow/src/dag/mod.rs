@@ -2,6 +2,7 @@
 
 mod builder;
 mod deps;
+mod features;
 mod ids;
 mod plan;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 pub(crate) use builder::add_task;
 pub use deps::{ChainSteps, IntoTasks, chain};
+pub(crate) use features::Features;
 pub(crate) use ids::id_text;
 pub(crate) use plan::{DEFAULT_POOL, Plan, Role};
 

@@ -4,9 +4,11 @@
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::builder::Builder;
+use super::features::Features;
 use super::ids::id_text;
 use super::{Input, Node};
 use crate::policy::weight::{Adjacency, WeightInput, WeightRule, reach_totals};
+use crate::task::body::TaskKind;
 use crate::xcom::ReadMode;
 use crate::{Error, TaskOptions, TriggerRule};
 
@@ -35,6 +37,11 @@ pub(crate) struct Plan {
     pub(crate) priority: Vec<i32>,
     /// What the tasks ask of an executor: pools, slots, limits.
     pub(crate) demands: Demands,
+    /// Per task: what it asks of a run beyond the plain path.
+    pub(crate) features: Vec<Features>,
+    /// Whether a task may skip tasks other than its direct downstream ones through their
+    /// trigger rules (a branch or a short-circuit), so that two threads may decide one task.
+    pub(crate) has_steering: bool,
 }
 
 /// The pool and limits of every task.
@@ -251,7 +258,20 @@ pub(crate) fn plan(
     };
     let priority = weights(builder, default_args, &graph)?;
     let demands = demands(builder, default_args)?;
+    let features = builder
+        .nodes
+        .iter()
+        .map(|node| Features::of(node, default_args))
+        .collect();
+    let has_steering = builder.nodes.iter().any(|node| {
+        matches!(
+            node.body.kind(),
+            TaskKind::Branch(_) | TaskKind::ShortCircuit { .. }
+        )
+    });
     Ok(Plan {
+        features,
+        has_steering,
         priority,
         demands,
         slot_start,

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::Args;
-use super::run::RunState;
+use super::run::{RunState, Step};
 use super::unwind::{CatchUnwind, panic_error};
-use crate::dag::Role;
+use crate::dag::{Features, Role};
 use crate::policy::retry::{retry_delay, retry_seed};
 use crate::policy::sensor::{SensorMode, SensorSettings};
 use crate::task::body::{BoxFuture, Invocation, Outcome, Parts, TaskKind};
 use crate::task::branch::BranchTarget;
-use crate::task::options::TaskCallback;
 use crate::task::sensor::Poked;
 use crate::xcom::Value;
 use crate::{TaskError, TaskErrorKind, TaskOptions, TaskState};
@@ -23,35 +22,48 @@ use crate::{TaskError, TaskErrorKind, TaskOptions, TaskState};
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 impl RunState {
-    /// Starts a try of `node`. When it ends at once, the tasks it makes ready go to `ready`.
-    /// Sets `taken` when the try ended here and its slots are the caller's to give back.
-    pub(crate) fn execute(self: &Arc<Self>, node: u32, ready: &mut Vec<u32>, taken: &mut bool) {
-        let now = self.now();
-        let try_number = {
-            let mut record = self.record(node);
-            record.state = TaskState::Running;
-            if std::mem::take(&mut record.rescheduled) {
-                // A rescheduled sensor's next check: the same try goes on.
-            } else {
-                record.tries += 1;
-                match record.start {
-                    None => record.start = Some(now),
-                    Some(_) => record.retry_starts.push(now),
-                }
-                record.sensor_started = Some(now);
-                record.pokes = 0;
-            }
-            record.tries
+    /// Starts a try of `node`, at `started` if the caller knows the time. When it ends at
+    /// once, `step` gets what it made ready, whether its slots are the caller's to give back,
+    /// and when it ended.
+    pub(crate) fn execute(self: &Arc<Self>, node: u32, started: Option<Duration>, step: &mut Step) {
+        let now = started.unwrap_or_else(|| self.now());
+        let features = self.features(node);
+        self.records.set_state(node, TaskState::Running);
+        let try_number = if features.has(Features::SENSOR) {
+            self.begin_sensor_try(node, now)
+        } else {
+            self.records.begin_try(node, now)
         };
-        self.callback(node, try_number, |o| o.on_execute_callback, None);
-        let timeout = self.dag.option(node, |o| o.execution_timeout);
+        self.callback(node, try_number, Features::ON_EXECUTE, None);
+        let timeout = if features.has(Features::TIMEOUT) {
+            self.dag.option(node, |o| o.execution_timeout)
+        } else {
+            None
+        };
         match timeout {
             None => {
                 let invocation = self.invoke(node, try_number);
-                self.follow(node, try_number, invocation, ready, taken);
+                self.follow(node, try_number, invocation, step);
             }
             Some(timeout) => self.execute_with_timeout(node, try_number, timeout),
         }
+    }
+
+    /// A sensor's try goes on across reschedules: a rescheduled sensor's next check keeps
+    /// its try number; a new try starts counting checks and time anew.
+    fn begin_sensor_try(&self, node: u32, now: Duration) -> u32 {
+        let rescheduled = self
+            .records
+            .with_extra(node, |extra| std::mem::take(&mut extra.rescheduled));
+        if rescheduled {
+            return self.records.tries(node);
+        }
+        let try_number = self.records.begin_try(node, now);
+        self.records.with_extra(node, |extra| {
+            extra.sensor_started = Some(now);
+            extra.pokes = 0;
+        });
+        try_number
     }
 
     fn invoke(self: &Arc<Self>, node: u32, try_number: u32) -> Invocation {
@@ -67,11 +79,10 @@ impl RunState {
         node: u32,
         try_number: u32,
         invocation: Invocation,
-        ready: &mut Vec<u32>,
-        taken: &mut bool,
+        step: &mut Step,
     ) {
         match invocation {
-            Invocation::Ready(outcome) => self.complete(node, try_number, outcome, ready, taken),
+            Invocation::Ready(outcome) => self.complete(node, try_number, outcome, step),
             Invocation::Pending(future) => self.drive(node, try_number, future),
         }
     }
@@ -80,14 +91,16 @@ impl RunState {
     /// holds a worker.
     fn drive(self: &Arc<Self>, node: u32, try_number: u32, future: BoxFuture) {
         let run = Arc::clone(self);
-        let mut record = self.record(node);
         let task = self.handle.spawn(async move {
             let outcome = CatchUnwind(future).await;
             run.complete_and_push(node, try_number, outcome);
         });
-        record.abort = Some(task.abort_handle());
-        drop(record);
-        if self.settled[node as usize].load(std::sync::atomic::Ordering::Acquire) >= try_number {
+        if !self.features(node).has(Features::TIMEOUT) {
+            return; // nothing ends the try from outside
+        }
+        self.records
+            .with_extra(node, |extra| extra.abort = Some(task.abort_handle()));
+        if self.records.settled(node) >= try_number {
             // Timed out before the handle was stored: nobody else will cancel it.
             task.abort();
         }
@@ -98,7 +111,8 @@ impl RunState {
     fn execute_with_timeout(self: &Arc<Self>, node: u32, try_number: u32, timeout: Duration) {
         let run = Arc::clone(self);
         let timer = self.schedule_after(timeout, Box::new(move || run.time_out(node, try_number)));
-        self.record(node).timeout = Some(timer);
+        self.records
+            .with_extra(node, |extra| extra.timeout = Some(timer));
         if self.dag.nodes[node as usize].body.is_async() {
             // Building the future runs no task code; the tokio task is cancelled at the deadline.
             let invocation = self.invoke(node, try_number);
@@ -125,18 +139,17 @@ impl RunState {
         self: &Arc<Self>,
         node: u32,
         payload: &(dyn std::any::Any + Send),
-        ready: &mut Vec<u32>,
-        taken: &mut bool,
+        step: &mut Step,
     ) {
         let message = super::unwind::panic_message(payload);
         eprintln!(
             "taskflow: internal error while running task `{}`: {message}",
             self.dag.task_id(node)
         );
-        let try_number = self.record(node).tries.max(1);
+        let try_number = self.records.tries(node).max(1);
         let error = TaskError::fail_now(format!("internal error of the executor: {message}"));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.complete(node, try_number, Err(error), ready, taken)
+            self.complete(node, try_number, Err(error), step)
         }));
         if outcome.is_err() {
             eprintln!(
@@ -169,75 +182,83 @@ impl RunState {
     /// what it made ready, and only then counts it as ended, so that a virtual clock sees the
     /// queued tasks before it may skip ahead.
     fn complete_and_push(self: &Arc<Self>, node: u32, try_number: u32, outcome: Outcome) {
-        let mut ready = Vec::new();
-        let mut taken = false;
-        self.complete(node, try_number, outcome, &mut ready, &mut taken);
-        if taken {
-            self.pool.release_and_push(self, node, ready);
+        let mut step = Step::default();
+        self.complete(node, try_number, outcome, &mut step);
+        if step.taken {
+            self.pool.release_and_push(self, node, step.ready);
             self.try_ended();
         }
     }
 
     /// Takes the outcome of a try, unless another outcome of it was taken first; sets
-    /// `taken` if it did. The caller then gives back the try's slots, queues `ready` and
+    /// `step.taken` if it did. The caller then gives back the try's slots, queues `ready` and
     /// counts the try as ended, in that order, so that a virtual clock never sees a task
     /// waiting for those slots as stuck.
-    fn complete(
+    fn complete(self: &Arc<Self>, node: u32, try_number: u32, outcome: Outcome, step: &mut Step) {
+        if !self.claim(node, try_number) {
+            return; // a timed-out try that finished after all: its result is dropped
+        }
+        step.taken = true;
+        if let Some(in_flight) = self.records.take_in_flight(node) {
+            // A try ended from outside while it slept: its sleeps end now, before the try
+            // is counted out.
+            if let Some(sleeps) = in_flight.sleeps {
+                sleeps.cancel_all(&self.clock);
+            }
+            if let Some(timer) = in_flight.timeout {
+                self.clock.cancel(timer);
+            }
+            if let Some(task) = in_flight.abort {
+                task.abort();
+            }
+        }
+        let features = self.features(node);
+        let outcome = if features.has(Features::SENSOR) {
+            match self.sensor_outcome(node, try_number, outcome, step) {
+                Some(outcome) => outcome,
+                None => return, // the try goes on with a later check
+            }
+        } else {
+            outcome
+        };
+        match outcome {
+            Ok(value) => self.succeed(node, try_number, value, step),
+            Err(error) => {
+                let retries = if features.has(Features::RETRIES) {
+                    self.dag.option(node, |o| o.retries).unwrap_or(0)
+                } else {
+                    0
+                };
+                match error.kind() {
+                    TaskErrorKind::Skip => {
+                        self.end_try(node, TaskState::Skipped, Some(&error), step);
+                        self.callback(node, try_number, Features::ON_SKIPPED, Some(&error));
+                        self.settle(node, TaskState::Skipped, &mut step.ready);
+                    }
+                    TaskErrorKind::Fail if try_number <= retries => {
+                        self.end_try(node, TaskState::UpForRetry, Some(&error), step);
+                        self.callback(node, try_number, Features::ON_RETRY, Some(&error));
+                        self.schedule_retry(node, try_number);
+                    }
+                    _ => self.fail(node, try_number, &error, step),
+                }
+            }
+        }
+    }
+
+    /// [`RunState::sensor_check`] with the sensor's settings: its call's, else its own.
+    fn sensor_outcome(
         self: &Arc<Self>,
         node: u32,
         try_number: u32,
         outcome: Outcome,
-        ready: &mut Vec<u32>,
-        taken: &mut bool,
-    ) {
-        if !self.claim(node, try_number) {
-            return; // a timed-out try that finished after all: its result is dropped
-        }
-        *taken = true;
-        {
-            let mut record = self.record(node);
-            // A try ended from outside while it slept: its sleeps end now, before the try
-            // is counted out.
-            if let Some(sleeps) = record.sleeps.take() {
-                sleeps.cancel_all(&self.clock);
-            }
-            if let Some(timer) = record.timeout.take() {
-                self.clock.cancel(timer);
-            }
-            if let Some(task) = record.abort.take() {
-                task.abort();
-            }
-        }
-        let kind = self.dag.nodes[node as usize].body.kind();
-        let outcome = match kind {
-            TaskKind::Sensor(settings) => {
-                let settings = self.dag.option(node, |o| o.sensor).unwrap_or(settings);
-                match self.sensor_check(node, try_number, settings, outcome, taken) {
-                    Some(outcome) => outcome,
-                    None => return, // the try goes on with a later check
-                }
-            }
-            _ => outcome,
+        step: &mut Step,
+    ) -> Option<Outcome> {
+        let TaskKind::Sensor(settings) = self.dag.nodes[node as usize].body.kind() else {
+            return Some(outcome);
         };
-        match outcome {
-            Ok(value) => self.succeed(node, try_number, kind, value, ready),
-            Err(error) => {
-                let retries = self.dag.option(node, |o| o.retries).unwrap_or(0);
-                match error.kind() {
-                    TaskErrorKind::Skip => {
-                        self.end_try(node, TaskState::Skipped, Some(&error));
-                        self.callback(node, try_number, |o| o.on_skipped_callback, Some(&error));
-                        self.settle(node, TaskState::Skipped, ready);
-                    }
-                    TaskErrorKind::Fail if try_number <= retries => {
-                        self.end_try(node, TaskState::UpForRetry, Some(&error));
-                        self.callback(node, try_number, |o| o.on_retry_callback, Some(&error));
-                        self.schedule_retry(node, try_number);
-                    }
-                    _ => self.fail(node, try_number, &error, ready),
-                }
-            }
-        }
+        let settings = self.dag.option(node, |o| o.sensor).unwrap_or(settings);
+        self.sensor_check(node, try_number, settings, outcome, &mut step.taken)
     }
 
     /// Takes the result of a sensor's check: the outcome to finish the try with (the value
@@ -265,14 +286,13 @@ impl RunState {
             return Some(Ok(Arc::clone(value)));
         }
         let now = self.now();
-        let (elapsed, pokes) = {
-            let mut record = self.record(node);
-            record.pokes += 1;
+        let (elapsed, pokes) = self.records.with_extra(node, |extra| {
+            extra.pokes += 1;
             (
-                now.saturating_sub(record.sensor_started.unwrap_or(now)),
-                record.pokes,
+                now.saturating_sub(extra.sensor_started.unwrap_or(now)),
+                extra.pokes,
             )
-        };
+        });
         if elapsed >= settings.timeout {
             let message = format!(
                 "sensor timed out: the condition did not hold within {:?} ({pokes} checks)",
@@ -286,15 +306,13 @@ impl RunState {
         }
         let seed = retry_seed(&self.dag.dag_id, &self.dag.task_id(node), &self.info.run_id);
         let wait = settings.next_wait(pokes, elapsed, seed);
-        self.unclaim(node, try_number);
+        self.records.unclaim(node, try_number);
         let run = Arc::clone(self);
         match settings.mode {
             SensorMode::Reschedule => {
-                {
-                    let mut record = self.record(node);
-                    record.state = TaskState::UpForReschedule;
-                    record.rescheduled = true;
-                }
+                self.records
+                    .with_extra(node, |extra| extra.rescheduled = true);
+                self.records.set_state(node, TaskState::UpForReschedule);
                 self.schedule_after(wait, Box::new(move || run.requeue(node)));
             }
             _ => {
@@ -317,7 +335,7 @@ impl RunState {
     /// The next check of a sensor in poke mode, which still holds its slots: off the
     /// workers, as the clock's timer fired it.
     fn check_again(self: &Arc<Self>, node: u32, try_number: u32) {
-        self.record(node).state = TaskState::Running;
+        self.records.set_state(node, TaskState::Running);
         if self.dag.nodes[node as usize].body.is_async() {
             let invocation = self.invoke(node, try_number);
             self.follow_and_push(node, try_number, invocation);
@@ -331,15 +349,8 @@ impl RunState {
     }
 
     /// Stores the value and releases the downstream tasks, as the task's kind directs.
-    fn succeed(
-        self: &Arc<Self>,
-        node: u32,
-        try_number: u32,
-        kind: TaskKind,
-        value: Value,
-        ready: &mut Vec<u32>,
-    ) {
-        let skipped = match kind {
+    fn succeed(self: &Arc<Self>, node: u32, try_number: u32, value: Value, step: &mut Step) {
+        let skipped = match self.dag.nodes[node as usize].body.kind() {
             TaskKind::Plain | TaskKind::Sensor(_) => Ok(Vec::new()),
             TaskKind::Branch(targets) => match catch_unwind(AssertUnwindSafe(|| targets(&value))) {
                 Ok(targets) => self.not_followed(node, &targets),
@@ -361,18 +372,18 @@ impl RunState {
         match skipped {
             Ok(skipped) => {
                 self.store(node, value);
-                self.end_try(node, TaskState::Success, None);
-                self.callback(node, try_number, |o| o.on_success_callback, None);
-                self.settle_skipping(node, &skipped, ready);
+                self.end_try(node, TaskState::Success, None, step);
+                self.callback(node, try_number, Features::ON_SUCCESS, None);
+                self.settle_skipping(node, &skipped, &mut step.ready);
             }
-            Err(error) => self.fail(node, try_number, &error, ready),
+            Err(error) => self.fail(node, try_number, &error, step),
         }
     }
 
     /// Keeps a task's value in its slot, or each part in its own for `multiple_outputs`.
     fn store(&self, node: u32, value: Value) {
         let plan = &self.dag.plan;
-        if self.dag.nodes[node as usize].body.output_parts() == 0 {
+        if !self.features(node).has(Features::PARTS) {
             self.slots[plan.slot(node, 0)].put(value);
             return;
         }
@@ -385,20 +396,24 @@ impl RunState {
         }
     }
 
-    fn fail(&self, node: u32, try_number: u32, error: &TaskError, ready: &mut Vec<u32>) {
-        self.end_try(node, TaskState::Failed, Some(error));
-        self.callback(node, try_number, |o| o.on_failure_callback, Some(error));
-        self.settle(node, TaskState::Failed, ready);
+    fn fail(&self, node: u32, try_number: u32, error: &TaskError, step: &mut Step) {
+        self.end_try(node, TaskState::Failed, Some(error), step);
+        self.callback(node, try_number, Features::ON_FAILURE, Some(error));
+        self.settle(node, TaskState::Failed, &mut step.ready);
     }
 
     /// Calls a task callback if one is set; a panic in it is reported and otherwise ignored.
-    fn callback(
-        &self,
-        node: u32,
-        try_number: u32,
-        pick: impl Fn(&TaskOptions) -> Option<TaskCallback>,
-        error: Option<&TaskError>,
-    ) {
+    fn callback(&self, node: u32, try_number: u32, which: Features, error: Option<&TaskError>) {
+        if !self.features(node).has(which) {
+            return;
+        }
+        let pick = |o: &TaskOptions| match which {
+            Features::ON_EXECUTE => o.on_execute_callback,
+            Features::ON_SUCCESS => o.on_success_callback,
+            Features::ON_FAILURE => o.on_failure_callback,
+            Features::ON_RETRY => o.on_retry_callback,
+            _ => o.on_skipped_callback,
+        };
         let Some(callback) = self.dag.option(node, pick) else {
             return;
         };
@@ -464,11 +479,13 @@ impl RunState {
         found
     }
 
-    fn end_try(&self, node: u32, state: TaskState, error: Option<&TaskError>) {
-        let mut record = self.record(node);
-        record.state = state;
-        record.end = Some(self.now());
-        record.error = error.map(|error| format!("{error:#}"));
+    /// Ends the try in flight of `node` in `state`, keeping the error's message.
+    fn end_try(&self, node: u32, state: TaskState, error: Option<&TaskError>, step: &mut Step) {
+        let now = self.now();
+        step.ended_at = Some(now);
+        self.records
+            .set_error(node, error.map(|error| format!("{error:#}")));
+        self.records.end(node, state, now);
     }
 
     /// Queues the next try after the retry delay; the wait holds no worker.

@@ -5,6 +5,7 @@ mod args;
 mod attempt;
 mod clock;
 mod pool;
+mod record;
 mod registry;
 mod run;
 mod scheduler;
@@ -20,7 +21,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 pub use args::Args;
-pub(crate) use run::{Record, RunSched, RunState};
+pub(crate) use run::{RunSched, RunState};
 pub use shared::{Executor, ExecutorBuilder, RunHandle, TimeHold};
 
 pub(crate) use clock::{Clock, TrySleeps};

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::clock::Clock;
 use super::registry::Runs;
-use super::run::RunState;
+use super::run::{RunState, Step};
 use super::scheduler::{PoolSlots, Scheduler};
 use crate::dag::DEFAULT_POOL;
 
@@ -345,27 +345,35 @@ impl Shared {
     }
 
     fn work(self: Arc<Self>, extra: bool) {
-        let mut ready = Vec::new();
+        let mut step = Step::default();
         let mut next = self.next_job(extra);
+        // When the try before ended, if the next one continues it in place.
+        let mut started = None;
         while let Some((run, node)) = next.take() {
-            let mut taken = false;
+            step.taken = false;
+            step.ended_at = None;
             // Task bodies and callbacks are caught where they run; this catches a bug of the
             // executor itself, so that it fails the task instead of killing a worker.
-            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run.execute(node, &mut ready, &mut taken)
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run.execute(node, started.take(), &mut step)
             }));
-            if let Err(payload) = step {
-                run.executor_panicked(node, &*payload, &mut ready, &mut taken);
+            if let Err(payload) = outcome {
+                run.executor_panicked(node, &*payload, &mut step);
             }
-            if run.sched.accounted {
-                next = self.finish_counted(&run, taken.then_some(node), &mut ready);
-            } else if let Some(successor) = self.continuation(&run, &mut ready) {
-                next = Some((Arc::clone(&run), successor));
-            }
-            if taken {
+            let successor = if run.sched.accounted {
+                next = self.finish_counted(&run, step.taken.then_some(node), &mut step.ready);
+                None
+            } else {
+                self.continuation(&run, &mut step.ready)
+            };
+            if step.taken {
                 run.try_ended();
             }
-            if next.is_none() {
+            if let Some(successor) = successor {
+                started = step.ended_at;
+                next = Some((run, successor));
+            } else if next.is_none() {
+                drop(run);
                 next = self.next_job(extra);
             }
         }

@@ -47,7 +47,7 @@ impl Runs {
     /// Keeps the final states of a run that ended.
     pub(crate) fn ended(&self, run: &RunState) {
         let states = (0..run.dag.nodes.len() as u32)
-            .map(|node| run.record(node).state)
+            .map(|node| run.records.state(node))
             .collect();
         let key = (Arc::clone(&run.dag.dag_id), run.sched.date);
         self.lock()
@@ -63,7 +63,7 @@ impl Runs {
         match entry {
             Entry::Running(run) => match run.upgrade() {
                 Some(run) => match run.dag.node(task_id) {
-                    Ok(node) => Found::State(run.record(node).state),
+                    Ok(node) => Found::State(run.records.state(node)),
                     Err(_) => Found::NoTask,
                 },
                 None => Found::NoRun,

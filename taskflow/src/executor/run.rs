@@ -2,18 +2,19 @@
 //! releases its downstream tasks.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::clock::{Clock, TimerId, TrySleeps};
+use super::clock::{Clock, TimerId};
 use super::pool::Pool;
+use super::record::Records;
 use super::slot::Slot;
 use crate::TaskState;
-use crate::dag::{DagInner, Role};
+use crate::dag::{DagInner, Features, Role};
 use crate::policy::trigger_rule::{Decision, Tally};
 use crate::task::context::{Context, RunInfo, TryLinks};
 
@@ -24,11 +25,10 @@ pub(crate) struct RunState {
     pub(crate) keep_values: bool,
     pub(crate) slots: Box<[Slot]>,
     joins: Box<[Join]>,
-    records: Box<[Mutex<Record>]>,
+    pub(crate) records: Records,
     unfinished: AtomicUsize,
-    /// Per task: the last try whose outcome was taken (a late result of a timed-out try is
-    /// dropped).
-    pub(crate) settled: Box<[AtomicU32]>,
+    /// Tasks other than teardown tasks that ended failed or upstream_failed.
+    failures: AtomicU32,
     pub(crate) clock: Arc<Clock>,
     /// The clock's time when the run was created (a clock may serve many runs).
     origin: Duration,
@@ -65,28 +65,14 @@ impl RunSched {
     }
 }
 
-/// What one task did in a run, and the handles of its try in flight.
+/// What a try that ended on a worker hands back to it: the tasks it made ready, whether its
+/// slots are the worker's to give back, and when it ended (a successor run in place starts
+/// then, without reading the clock again).
 #[derive(Debug, Default)]
-pub(crate) struct Record {
-    pub(crate) state: TaskState,
-    pub(crate) tries: u32,
-    /// When the first try started.
-    pub(crate) start: Option<Duration>,
-    /// When each later try started (empty, so unallocated, for tasks tried once).
-    pub(crate) retry_starts: Vec<Duration>,
-    pub(crate) end: Option<Duration>,
-    pub(crate) error: Option<String>,
-    /// The timeout timer of the try in flight.
-    pub(crate) timeout: Option<TimerId>,
-    /// The tokio task of an async try in flight, to cancel on timeout.
-    pub(crate) abort: Option<tokio::task::AbortHandle>,
-    /// A sensor's try: when its first check began, and how many checks said "not yet".
-    pub(crate) sensor_started: Option<Duration>,
-    pub(crate) pokes: u32,
-    /// Set while a sensor in reschedule mode waits: its next check continues the same try.
-    pub(crate) rescheduled: bool,
-    /// The sleeps of the try in flight (`Context::sleep`).
-    pub(crate) sleeps: Option<Arc<TrySleeps>>,
+pub(crate) struct Step {
+    pub(crate) ready: Vec<u32>,
+    pub(crate) taken: bool,
+    pub(crate) ended_at: Option<Duration>,
 }
 
 /// How the direct upstream tasks of one task have ended so far.
@@ -134,8 +120,8 @@ impl RunState {
         let count = dag.nodes.len();
         Self {
             unfinished: AtomicUsize::new(count),
-            settled: (0..count).map(|_| AtomicU32::new(0)).collect(),
-            records: (0..count).map(|_| Mutex::default()).collect(),
+            failures: AtomicU32::new(0),
+            records: Records::new(count),
             dag,
             info: Arc::new(info),
             keep_values,
@@ -161,21 +147,31 @@ impl RunState {
         let roots = &self.dag.plan.roots;
         self.count_queued(roots.len());
         for &root in roots {
-            self.record(root).state = TaskState::Queued;
+            self.records.set_state(root, TaskState::Queued);
         }
         self.pool.push(self, roots.iter().copied());
     }
 
-    pub(crate) fn record(&self, node: u32) -> MutexGuard<'_, Record> {
-        self.records[node as usize]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// What task `node` asks of a run beyond the plain path.
+    pub(crate) fn features(&self, node: u32) -> Features {
+        self.dag.plan.features[node as usize]
+    }
+
+    /// Whether the run failed: a task other than a teardown task ended failed or
+    /// upstream_failed.
+    pub(crate) fn has_failures(&self) -> bool {
+        self.failures.load(Ordering::Acquire) > 0
     }
 
     /// The context of try `try_number` of `node`.
     pub(crate) fn context(&self, node: u32, try_number: u32) -> Context {
         let task_id: Arc<str> = self.dag.task_id(node).into();
-        let sleeps = Arc::clone(self.record(node).sleeps.get_or_insert_default());
+        // Only a try that may be ended from outside (at its timeout) needs its sleeps found.
+        let sleeps = self.features(node).has(Features::TIMEOUT).then(|| {
+            self.records.with_extra(node, |extra| {
+                Arc::clone(extra.sleeps.get_or_insert_default())
+            })
+        });
         let links = TryLinks {
             clock: Arc::clone(&self.clock),
             runs: Arc::clone(self.pool.runs()),
@@ -198,26 +194,14 @@ impl RunState {
     /// Takes the outcome of try `try_number` of `node` if no other outcome (a timeout, or the
     /// try itself) was taken first.
     pub(crate) fn claim(&self, node: u32, try_number: u32) -> bool {
-        self.settled[node as usize]
-            .compare_exchange(
-                try_number - 1,
-                try_number,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_ok()
-    }
-
-    /// Makes try `try_number` of `node` claimable again: a sensor's try goes on after a
-    /// check that said "not yet".
-    pub(crate) fn unclaim(&self, node: u32, try_number: u32) {
-        self.settled[node as usize].store(try_number - 1, Ordering::Release);
+        let contended = self.features(node).has(Features::TIMEOUT);
+        self.records.claim(node, try_number, contended)
     }
 
     /// Counts a task as queued again (a retry).
     pub(crate) fn requeue(self: &Arc<Self>, node: u32) {
         self.count_queued(1);
-        self.record(node).state = TaskState::Queued;
+        self.records.set_state(node, TaskState::Queued);
         self.pool.push(self, [node]);
     }
 
@@ -244,7 +228,7 @@ impl RunState {
                     Decision::Wait => {}
                     Decision::Run => {
                         self.count_queued(1);
-                        self.record(down).state = TaskState::Queued;
+                        self.records.set_state(down, TaskState::Queued);
                         ready.push(down);
                     }
                     Decision::Skip => {
@@ -255,6 +239,11 @@ impl RunState {
                         self.end_without_running(down, TaskState::UpstreamFailed),
                     )),
                 }
+            }
+            if matches!(state, TaskState::Failed | TaskState::UpstreamFailed)
+                && self.dag.plan.roles[node as usize] != Role::Teardown
+            {
+                self.failures.fetch_add(1, Ordering::AcqRel);
             }
             self.task_done();
         }
@@ -283,17 +272,19 @@ impl RunState {
     }
 
     fn end_without_running(&self, node: u32, state: TaskState) -> TaskState {
-        let mut record = self.record(node);
-        record.state = state;
-        record.end = Some(self.now());
+        self.records.end(node, state, self.now());
         state
     }
 
     /// Counts one upstream task of `node` as ended in `state`; returns the decision if this
     /// arrival is the one that decides.
     fn arrive(&self, node: u32, upstream: u32, state: TaskState) -> Decision {
+        let plan = &self.dag.plan;
         let join = &self.joins[node as usize];
-        if self.dag.plan.roles[upstream as usize] == Role::Setup {
+        if plan.upstream_count[node as usize] == 1 {
+            return self.arrive_alone(node, upstream, state);
+        }
+        if plan.roles[upstream as usize] == Role::Setup {
             match state {
                 TaskState::Success => join.setup_success.fetch_add(1, Ordering::Release),
                 TaskState::Skipped => join.setup_skipped.fetch_add(1, Ordering::Release),
@@ -308,7 +299,6 @@ impl RunState {
         };
         counter.fetch_add(1, Ordering::Release);
         let remaining = join.remaining.fetch_sub(1, Ordering::AcqRel) - 1;
-        let plan = &self.dag.plan;
         let rule = plan.trigger_rules[node as usize];
         if remaining > 0 && !rule.may_decide_early() {
             return Decision::Wait;
@@ -327,6 +317,39 @@ impl RunState {
             Decision::Wait => Decision::Wait,
             decision if !join.decided.swap(true, Ordering::AcqRel) => decision,
             _ => Decision::Wait,
+        }
+    }
+
+    /// [`RunState::arrive`] for a task with one upstream task: this arrival decides, and
+    /// unless a branch or short-circuit of the DAG may decide it too, no counter is touched.
+    fn arrive_alone(&self, node: u32, upstream: u32, state: TaskState) -> Decision {
+        let plan = &self.dag.plan;
+        let is_setup = plan.roles[upstream as usize] == Role::Setup;
+        let count = |wanted: TaskState| u32::from(state == wanted);
+        let tally = Tally {
+            upstream: 1,
+            success: count(TaskState::Success),
+            failed: u32::from(!matches!(
+                state,
+                TaskState::Success | TaskState::Skipped | TaskState::UpstreamFailed
+            )),
+            upstream_failed: count(TaskState::UpstreamFailed),
+            skipped: count(TaskState::Skipped),
+            setups: u32::from(is_setup),
+            setup_success: u32::from(is_setup) * count(TaskState::Success),
+            setup_skipped: u32::from(is_setup) * count(TaskState::Skipped),
+        };
+        let decision = plan.trigger_rules[node as usize].decide(&tally);
+        let join = &self.joins[node as usize];
+        let decided_elsewhere = if plan.has_steering {
+            decision != Decision::Wait && join.decided.swap(true, Ordering::AcqRel)
+        } else {
+            join.decided.load(Ordering::Acquire)
+        };
+        if decided_elsewhere {
+            Decision::Wait
+        } else {
+            decision
         }
     }
 

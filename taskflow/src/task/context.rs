@@ -133,7 +133,8 @@ pub struct Context {
 pub(crate) struct TryLinks {
     pub(crate) clock: Arc<Clock>,
     pub(crate) runs: Arc<Runs>,
-    pub(crate) sleeps: Arc<TrySleeps>,
+    /// Set for a try that may be ended from outside (at a timeout).
+    pub(crate) sleeps: Option<Arc<TrySleeps>>,
 }
 
 impl Context {
@@ -201,7 +202,7 @@ impl Context {
     /// ```
     pub async fn sleep(&self, duration: std::time::Duration) {
         match &self.executor {
-            Some(links) => links.clock.sleep(duration, Some(&links.sleeps)).await,
+            Some(links) => links.clock.sleep(duration, links.sleeps.as_deref()).await,
             None => tokio::time::sleep(duration).await,
         }
     }

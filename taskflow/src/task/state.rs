@@ -54,6 +54,33 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// Every state, in declaration order: `ALL[state.index()] == state`.
+    const ALL: [Self; 13] = [
+        Self::None,
+        Self::Scheduled,
+        Self::Queued,
+        Self::Running,
+        Self::Success,
+        Self::Failed,
+        Self::Skipped,
+        Self::UpstreamFailed,
+        Self::UpForRetry,
+        Self::UpForReschedule,
+        Self::Deferred,
+        Self::Removed,
+        Self::Restarting,
+    ];
+
+    /// A small number for the state, to keep it in an atomic.
+    pub(crate) fn index(self) -> u8 {
+        self as u8
+    }
+
+    /// The state of [`TaskState::index`]; `None` for a number no state has.
+    pub(crate) fn from_index(index: u8) -> Self {
+        Self::ALL.get(index as usize).copied().unwrap_or_default()
+    }
+
     /// Whether the task has ended and will not change state again in this run.
     pub fn is_finished(self) -> bool {
         matches!(
@@ -85,5 +112,17 @@ impl TaskState {
 impl fmt::Display for TaskState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaskState;
+
+    #[test]
+    fn every_state_survives_its_index() {
+        for state in TaskState::ALL {
+            assert_eq!(TaskState::from_index(state.index()), state);
+        }
     }
 }
