@@ -253,14 +253,18 @@ impl RunReport {
                     "its type is not Clone, so it was moved into the task that read it".into(),
                 ));
             }
-            SlotValue::Released => {
+            // A value handed straight to its one reader never entered the slot.
+            slot @ (SlotValue::Released | SlotValue::Empty)
+                if matches!(slot, SlotValue::Released)
+                    || self.run.records.state(node) == TaskState::Success =>
+            {
                 return Err(missing(
                     "its value was moved into its downstream tasks; run with \
                      RunOptions::new().keep_xcoms(true) (the default of dag.test()) to keep it"
                         .into(),
                 ));
             }
-            SlotValue::Empty => {
+            SlotValue::Empty | SlotValue::Released => {
                 return Err(missing(format!(
                     "it ended {}",
                     self.run.records.state(node)

@@ -22,8 +22,22 @@ impl Features {
     pub(crate) const SENSOR: Self = Self(1 << 7);
     /// `multiple_outputs`: the value is stored in parts.
     pub(crate) const PARTS: Self = Self(1 << 8);
+    /// A branch or a short-circuit: its value may skip downstream tasks.
+    pub(crate) const STEERS: Self = Self(1 << 9);
+
+    /// The union of both sets.
+    pub(crate) const fn and(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether some feature of `other` is in the set.
+    #[inline]
+    pub(crate) fn has_any(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
 
     /// Whether every feature of `other` is in the set.
+    #[inline]
     pub(crate) fn has(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
@@ -43,6 +57,7 @@ impl Features {
             .option(|o| o.retries)
             .or(default_args.retries)
             .unwrap_or(0);
+        let kind = node.body.kind();
         Self::default()
             .with(Self::ON_EXECUTE, set(&|o| o.on_execute_callback.is_some()))
             .with(Self::ON_SUCCESS, set(&|o| o.on_success_callback.is_some()))
@@ -51,9 +66,10 @@ impl Features {
             .with(Self::ON_SKIPPED, set(&|o| o.on_skipped_callback.is_some()))
             .with(Self::TIMEOUT, set(&|o| o.execution_timeout.is_some()))
             .with(Self::RETRIES, retries > 0)
+            .with(Self::SENSOR, matches!(kind, TaskKind::Sensor(_)))
             .with(
-                Self::SENSOR,
-                matches!(node.body.kind(), TaskKind::Sensor(_)),
+                Self::STEERS,
+                matches!(kind, TaskKind::Branch(_) | TaskKind::ShortCircuit { .. }),
             )
             .with(Self::PARTS, node.body.output_parts() > 0)
     }

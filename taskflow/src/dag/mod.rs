@@ -13,7 +13,7 @@ pub(crate) use builder::add_task;
 pub use deps::{ChainSteps, IntoTasks, chain};
 pub(crate) use features::Features;
 pub(crate) use ids::id_text;
-pub(crate) use plan::{DEFAULT_POOL, Plan, Role};
+pub(crate) use plan::{DEFAULT_POOL, NO_JOIN, Plan, Role};
 
 use crate::task::body::TaskBody;
 use crate::xcom::{ReadMode, Value};

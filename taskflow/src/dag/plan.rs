@@ -8,7 +8,6 @@ use super::features::Features;
 use super::ids::id_text;
 use super::{Input, Node};
 use crate::policy::weight::{Adjacency, WeightInput, WeightRule, reach_totals};
-use crate::task::body::TaskKind;
 use crate::xcom::ReadMode;
 use crate::{Error, TaskOptions, TriggerRule};
 
@@ -42,7 +41,14 @@ pub(crate) struct Plan {
     /// Whether a task may skip tasks other than its direct downstream ones through their
     /// trigger rules (a branch or a short-circuit), so that two threads may decide one task.
     pub(crate) has_steering: bool,
+    /// Per task: where a run counts the ends of its upstream tasks, or [`NO_JOIN`] for a
+    /// task with one upstream task (its arrival decides alone) or none. With steering, every
+    /// task has a place, to mark it decided.
+    pub(crate) join_index: Vec<u32>,
 }
+
+/// A task a run keeps no upstream counters for.
+pub(crate) const NO_JOIN: u32 = u32::MAX;
 
 /// The pool and limits of every task.
 #[derive(Debug, Default)]
@@ -90,6 +96,7 @@ pub(crate) enum Role {
 
 impl Plan {
     /// The slot of part `part` (0: the whole value) of task `node`'s value.
+    #[inline]
     pub(crate) fn slot(&self, node: u32, part: u32) -> usize {
         match self.slot_start.get(node as usize) {
             Some(&start) => (start + part.saturating_sub(1)) as usize,
@@ -98,9 +105,20 @@ impl Plan {
     }
 
     /// The direct downstream tasks of `node`.
+    #[inline]
     pub(crate) fn downstream(&self, node: u32) -> &[u32] {
         let node = node as usize;
         &self.succ[self.succ_start[node] as usize..self.succ_start[node + 1] as usize]
+    }
+
+    /// The one downstream task of `node`, if it has one and `node` is its only upstream
+    /// task (so nothing else can make it ready).
+    #[inline]
+    pub(crate) fn sole_heir(&self, node: u32) -> Option<u32> {
+        match self.downstream(node) {
+            &[down] if self.upstream_count[down as usize] == 1 => Some(down),
+            _ => None,
+        }
     }
 }
 
@@ -258,20 +276,27 @@ pub(crate) fn plan(
     };
     let priority = weights(builder, default_args, &graph)?;
     let demands = demands(builder, default_args)?;
-    let features = builder
+    let features: Vec<Features> = builder
         .nodes
         .iter()
         .map(|node| Features::of(node, default_args))
         .collect();
-    let has_steering = builder.nodes.iter().any(|node| {
-        matches!(
-            node.body.kind(),
-            TaskKind::Branch(_) | TaskKind::ShortCircuit { .. }
-        )
-    });
+    let has_steering = features.iter().any(|f| f.has(Features::STEERS));
+    let mut joins = 0;
+    let join_index = upstream_count
+        .iter()
+        .map(|&count| {
+            if count < 2 && !has_steering {
+                return NO_JOIN;
+            }
+            joins += 1;
+            joins - 1
+        })
+        .collect();
     Ok(Plan {
         features,
         has_steering,
+        join_index,
         priority,
         demands,
         slot_start,

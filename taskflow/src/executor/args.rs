@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use super::run::RunState;
-use super::slot::ReadError;
+use super::run::{Carried, RunState};
+use super::slot::{ReadError, Slot};
 use crate::TaskError;
+use crate::dag::Features;
 use crate::dag::Input;
 use crate::task::context::Context;
 
@@ -17,19 +18,47 @@ pub struct Args<'a> {
     try_number: u32,
     /// Whether no retry can follow this try, so the last reader may take a value.
     final_try: bool,
+    /// A value handed to this try by the one before, which it reads instead of its slot.
+    handed: Option<Carried>,
 }
 
 impl<'a> Args<'a> {
-    pub(crate) fn new(run: &'a Arc<RunState>, node: u32, try_number: u32) -> Self {
+    pub(crate) fn new(
+        run: &'a Arc<RunState>,
+        node: u32,
+        try_number: u32,
+        handed: Option<Carried>,
+    ) -> Self {
         let inputs = &run.dag.nodes[node as usize].inputs;
-        let final_try =
-            inputs.is_empty() || try_number > run.dag.option(node, |o| o.retries).unwrap_or(0);
+        let features = run.features(node);
+        // A sensor reads its arguments again at each check.
+        let final_try = !features.has(Features::SENSOR)
+            && (inputs.is_empty()
+                || !features.has(Features::RETRIES)
+                || try_number > run.dag.option(node, |o| o.retries).unwrap_or(0));
         Self {
             run,
             node,
             next: inputs.start,
             try_number,
             final_try,
+            handed,
+        }
+    }
+
+    /// The handed value, if the body did not read it.
+    pub(crate) fn into_unread(self) -> Option<Carried> {
+        self.handed
+    }
+
+    /// The handed value, if it is the one in `slot`.
+    fn take_handed(&mut self, slot: u32) -> Option<crate::xcom::Value> {
+        match self.handed.take() {
+            Some(handed) if handed.slot == slot => Some(handed.value),
+            other => {
+                self.handed = other;
+                None
+            }
         }
     }
 
@@ -52,9 +81,15 @@ impl<'a> Args<'a> {
                 let clone = clone.ok_or_else(|| self.error(None, ReadError::StillShared))?;
                 Ok(clone(literal))
             }
-            &Input::Upstream { node, slot, .. } => self.run.slots[slot as usize]
-                .read_owned(self.run.keep_values, self.final_try, clone)
-                .map_err(|error| self.error(Some(node), error)),
+            &Input::Upstream { node, slot, .. } => match self.take_handed(slot) {
+                Some(value) => Slot::owned(value, clone),
+                None => self.run.slots[slot as usize].read_owned(
+                    self.run.keep_values,
+                    self.final_try,
+                    clone,
+                ),
+            }
+            .map_err(|error| self.error(Some(node), error)),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
@@ -65,9 +100,13 @@ impl<'a> Args<'a> {
             Input::Literal(value) => Arc::clone(value)
                 .downcast::<T>()
                 .map_err(|_| self.error(None, ReadError::WrongType)),
-            &Input::Upstream { node, slot, .. } => self.run.slots[slot as usize]
-                .read_shared(self.run.keep_values, self.final_try)
-                .map_err(|error| self.error(Some(node), error)),
+            &Input::Upstream { node, slot, .. } => match self.take_handed(slot) {
+                Some(value) => value.downcast::<T>().map_err(|_| ReadError::WrongType),
+                None => {
+                    self.run.slots[slot as usize].read_shared(self.run.keep_values, self.final_try)
+                }
+            }
+            .map_err(|error| self.error(Some(node), error)),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::Args;
-use super::run::{RunState, Step};
+use super::run::{Carried, RunState, Step};
 use super::unwind::{CatchUnwind, panic_error};
 use crate::dag::{Features, Role};
 use crate::policy::retry::{retry_delay, retry_seed};
@@ -22,10 +22,17 @@ use crate::{TaskError, TaskErrorKind, TaskOptions, TaskState};
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 impl RunState {
-    /// Starts a try of `node`, at `started` if the caller knows the time. When it ends at
-    /// once, `step` gets what it made ready, whether its slots are the caller's to give back,
-    /// and when it ended.
-    pub(crate) fn execute(self: &Arc<Self>, node: u32, started: Option<Duration>, step: &mut Step) {
+    /// Starts a try of `node`, at `started` if the caller knows the time, with the value
+    /// `handed` to it by the try before (see [`RunState::hand_over`]). When it ends at once,
+    /// `step` gets what it made ready, whether its slots are the caller's to give back, and
+    /// when it ended.
+    pub(crate) fn execute(
+        self: &Arc<Self>,
+        node: u32,
+        started: Option<Duration>,
+        handed: Option<Carried>,
+        step: &mut Step,
+    ) {
         let now = started.unwrap_or_else(|| self.now());
         let features = self.features(node);
         self.records.set_state(node, TaskState::Running);
@@ -42,7 +49,7 @@ impl RunState {
         };
         match timeout {
             None => {
-                let invocation = self.invoke(node, try_number);
+                let invocation = self.invoke_with(node, try_number, handed);
                 self.follow(node, try_number, invocation, step);
             }
             Some(timeout) => self.execute_with_timeout(node, try_number, timeout),
@@ -67,10 +74,25 @@ impl RunState {
     }
 
     fn invoke(self: &Arc<Self>, node: u32, try_number: u32) -> Invocation {
+        self.invoke_with(node, try_number, None)
+    }
+
+    /// Runs the body (or makes its future) with the value `handed` to it, if any.
+    fn invoke_with(
+        self: &Arc<Self>,
+        node: u32,
+        try_number: u32,
+        handed: Option<Carried>,
+    ) -> Invocation {
         let body = self.dag.nodes[node as usize].body;
-        let mut args = Args::new(self, node, try_number);
-        catch_unwind(AssertUnwindSafe(|| body.invoke(&mut args)))
-            .unwrap_or_else(|payload| Invocation::Ready(Err(panic_error(payload))))
+        let mut args = Args::new(self, node, try_number, handed);
+        let invocation = catch_unwind(AssertUnwindSafe(|| body.invoke(&mut args)))
+            .unwrap_or_else(|payload| Invocation::Ready(Err(panic_error(payload))));
+        if let Some(unread) = args.into_unread() {
+            // The body failed before it read the value: it waits in its slot for the report.
+            self.slots[unread.slot as usize].put(unread.value);
+        }
+        invocation
     }
 
     /// Finishes a try that ended at once, or drives its future.
@@ -350,7 +372,12 @@ impl RunState {
 
     /// Stores the value and releases the downstream tasks, as the task's kind directs.
     fn succeed(self: &Arc<Self>, node: u32, try_number: u32, value: Value, step: &mut Step) {
-        let skipped = match self.dag.nodes[node as usize].body.kind() {
+        let kind = if self.features(node).has(Features::STEERS) {
+            self.dag.nodes[node as usize].body.kind()
+        } else {
+            TaskKind::Plain
+        };
+        let skipped = match kind {
             TaskKind::Plain | TaskKind::Sensor(_) => Ok(Vec::new()),
             TaskKind::Branch(targets) => match catch_unwind(AssertUnwindSafe(|| targets(&value))) {
                 Ok(targets) => self.not_followed(node, &targets),
@@ -371,7 +398,7 @@ impl RunState {
         });
         match skipped {
             Ok(skipped) => {
-                self.store(node, value);
+                self.store(node, value, step);
                 self.end_try(node, TaskState::Success, None, step);
                 self.callback(node, try_number, Features::ON_SUCCESS, None);
                 self.settle_skipping(node, &skipped, &mut step.ready);
@@ -381,10 +408,24 @@ impl RunState {
     }
 
     /// Keeps a task's value in its slot, or each part in its own for `multiple_outputs`.
-    fn store(&self, node: u32, value: Value) {
+    /// A value with one reader is carried to it when the caller may run it in place and
+    /// only this task can make the reader ready (so that the reader cannot start elsewhere
+    /// before the value is in its slot).
+    fn store(&self, node: u32, value: Value, step: &mut Step) {
         let plan = &self.dag.plan;
         if !self.features(node).has(Features::PARTS) {
-            self.slots[plan.slot(node, 0)].put(value);
+            let slot = plan.slot(node, 0);
+            let carry = step.may_carry && !self.keep_values && plan.readers[slot] == 1;
+            match plan.sole_heir(node).filter(|_| carry) {
+                Some(reader) => {
+                    step.carried = Some(Carried {
+                        slot: slot as u32,
+                        reader,
+                        value,
+                    });
+                }
+                None => self.slots[slot].put(value),
+            }
             return;
         }
         if let Ok(parts) = value.downcast::<Parts>() {
@@ -403,10 +444,15 @@ impl RunState {
     }
 
     /// Calls a task callback if one is set; a panic in it is reported and otherwise ignored.
+    #[inline]
     fn callback(&self, node: u32, try_number: u32, which: Features, error: Option<&TaskError>) {
-        if !self.features(node).has(which) {
-            return;
+        if self.features(node).has(which) {
+            self.call_back(node, try_number, which, error);
         }
+    }
+
+    #[cold]
+    fn call_back(&self, node: u32, try_number: u32, which: Features, error: Option<&TaskError>) {
         let pick = |o: &TaskOptions| match which {
             Features::ON_EXECUTE => o.on_execute_callback,
             Features::ON_SUCCESS => o.on_success_callback,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::clock::Clock;
 use super::registry::Runs;
-use super::run::{RunState, Step};
+use super::run::{Carried, RunState, Step};
 use super::scheduler::{PoolSlots, Scheduler};
 use crate::dag::DEFAULT_POOL;
 
@@ -347,15 +347,18 @@ impl Shared {
     fn work(self: Arc<Self>, extra: bool) {
         let mut step = Step::default();
         let mut next = self.next_job(extra);
-        // When the try before ended, if the next one continues it in place.
+        // When the try before ended, and the value it handed on, if the next one continues
+        // it in place.
         let mut started = None;
+        let mut handed = None;
         while let Some((run, node)) = next.take() {
             step.taken = false;
             step.ended_at = None;
+            step.may_carry = !run.sched.accounted;
             // Task bodies and callbacks are caught where they run; this catches a bug of the
             // executor itself, so that it fails the task instead of killing a worker.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run.execute(node, started.take(), &mut step)
+                run.execute(node, started.take(), handed.take(), &mut step)
             }));
             if let Err(payload) = outcome {
                 run.executor_panicked(node, &*payload, &mut step);
@@ -364,7 +367,7 @@ impl Shared {
                 next = self.finish_counted(&run, step.taken.then_some(node), &mut step.ready);
                 None
             } else {
-                self.continuation(&run, &mut step.ready)
+                self.continuation(&run, &mut step, &mut handed)
             };
             if step.taken {
                 run.try_ended();
@@ -400,12 +403,25 @@ impl Shared {
     /// Picks a ready successor to run in place and queues the others. Runs that count
     /// tries against limits go through the queue, which orders them by priority; the others
     /// may all start at once, so the worker keeps one.
-    fn continuation(&self, run: &Arc<RunState>, ready: &mut Vec<u32>) -> Option<u32> {
-        let next = ready.pop()?;
-        if !ready.is_empty() {
-            self.push(run, ready.drain(..));
+    /// The value the try carried goes to the successor if it reads it (into `handed`), else
+    /// to its slot before any other reader is queued.
+    fn continuation(
+        &self,
+        run: &Arc<RunState>,
+        step: &mut Step,
+        handed: &mut Option<Carried>,
+    ) -> Option<u32> {
+        let next = step.ready.pop();
+        if let Some(carried) = step.carried.take() {
+            match next {
+                Some(next) => *handed = run.hand_over(carried, next),
+                None => run.slots[carried.slot as usize].put(carried.value),
+            }
         }
-        Some(next)
+        if !step.ready.is_empty() {
+            self.push(run, step.ready.drain(..));
+        }
+        next
     }
 
     /// Adds a worker whenever work has waited for `STALL` while every worker was busy.

@@ -86,14 +86,17 @@ impl Records {
         }
     }
 
+    #[inline]
     fn task(&self, node: u32) -> &TaskRecord {
         &self.tasks[node as usize]
     }
 
+    #[inline]
     pub(crate) fn state(&self, node: u32) -> TaskState {
         TaskState::from_index(self.task(node).state.load(Ordering::Acquire))
     }
 
+    #[inline]
     pub(crate) fn set_state(&self, node: u32, state: TaskState) {
         self.task(node)
             .state
@@ -101,12 +104,14 @@ impl Records {
     }
 
     /// How many tries have started.
+    #[inline]
     pub(crate) fn tries(&self, node: u32) -> u32 {
         self.task(node).tries.load(Ordering::Acquire)
     }
 
     /// Counts a new try, started at `now`; returns its number. Only the thread starting the
     /// try writes these fields.
+    #[inline]
     pub(crate) fn begin_try(&self, node: u32, now: Duration) -> u32 {
         let task = self.task(node);
         let try_number = task.tries.load(Ordering::Relaxed) + 1;
@@ -120,6 +125,7 @@ impl Records {
     }
 
     /// Ends the task (or its try) in `state` at `now`.
+    #[inline]
     pub(crate) fn end(&self, node: u32, state: TaskState, now: Duration) {
         let task = self.task(node);
         task.end.store(nanos(now), Ordering::Release);
@@ -137,6 +143,7 @@ impl Records {
     /// Takes the outcome of try `try_number` if no other outcome (a timeout, or the try
     /// itself) was taken first. `contended`: whether another thread may take one (a task
     /// with a timeout); else a plain store does.
+    #[inline]
     pub(crate) fn claim(&self, node: u32, try_number: u32, contended: bool) -> bool {
         let settled = &self.task(node).settled;
         if !contended {
@@ -161,6 +168,7 @@ impl Records {
     }
 
     /// The last try whose outcome was taken.
+    #[inline]
     pub(crate) fn settled(&self, node: u32) -> u32 {
         self.task(node).settled.load(Ordering::Acquire)
     }
@@ -182,6 +190,7 @@ impl Records {
 
     /// Keeps the error of the try that just ended; a try that ended without one clears the
     /// error of an earlier try.
+    #[inline]
     pub(crate) fn set_error(&self, node: u32, error: Option<String>) {
         if error.is_some() || self.task(node).has_extra.load(Ordering::Acquire) {
             self.with_extra(node, |extra| extra.error = error);
@@ -198,6 +207,7 @@ impl Records {
 
     /// Takes what the try in flight of `node` left running; nothing for a task without
     /// extras, which a plain try finds without a lock.
+    #[inline]
     pub(crate) fn take_in_flight(&self, node: u32) -> Option<InFlight> {
         if !self.task(node).has_extra.load(Ordering::Acquire) {
             return None;

@@ -13,10 +13,11 @@ use super::clock::{Clock, TimerId};
 use super::pool::Pool;
 use super::record::Records;
 use super::slot::Slot;
-use crate::TaskState;
-use crate::dag::{DagInner, Features, Role};
+use crate::dag::{DagInner, Features, NO_JOIN, Role};
 use crate::policy::trigger_rule::{Decision, Tally};
 use crate::task::context::{Context, RunInfo, TryLinks};
+use crate::xcom::Value;
+use crate::{TaskState, TriggerRule};
 
 /// The state of one DAG run, shared by the workers running its tasks.
 pub(crate) struct RunState {
@@ -68,11 +69,23 @@ impl RunSched {
 /// What a try that ended on a worker hands back to it: the tasks it made ready, whether its
 /// slots are the worker's to give back, and when it ended (a successor run in place starts
 /// then, without reading the clock again).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Step {
     pub(crate) ready: Vec<u32>,
     pub(crate) taken: bool,
     pub(crate) ended_at: Option<Duration>,
+    /// Whether the caller may run a successor in place, so that a value with one reader may
+    /// be handed to it in `carried` instead of going through its slot.
+    pub(crate) may_carry: bool,
+    /// The value of the try that just ended, with its slot, when it has one reader.
+    pub(crate) carried: Option<Carried>,
+}
+
+/// A value on its way to its only reader, and the slot it would otherwise wait in.
+pub(crate) struct Carried {
+    pub(crate) slot: u32,
+    pub(crate) reader: u32,
+    pub(crate) value: Value,
 }
 
 /// How the direct upstream tasks of one task have ended so far.
@@ -99,9 +112,11 @@ impl RunState {
     ) -> Self {
         let plan = &dag.plan;
         let joins = plan
-            .upstream_count
+            .join_index
             .iter()
-            .map(|&count| Join {
+            .zip(&plan.upstream_count)
+            .filter(|&(&index, _)| index != NO_JOIN)
+            .map(|(_, &count)| Join {
                 remaining: AtomicU32::new(count),
                 success: AtomicU32::new(0),
                 failed: AtomicU32::new(0),
@@ -152,7 +167,23 @@ impl RunState {
         self.pool.push(self, roots.iter().copied());
     }
 
+    /// Passes `carried` to `successor`, which runs next on this thread, if it is the reader
+    /// and its try cannot be retried and runs here; else leaves the value in its slot, where
+    /// its reader finds it.
+    #[inline]
+    pub(crate) fn hand_over(&self, carried: Carried, successor: u32) -> Option<Carried> {
+        const ELSEWHERE: Features = Features::TIMEOUT
+            .and(Features::RETRIES)
+            .and(Features::SENSOR);
+        if carried.reader == successor && !self.features(successor).has_any(ELSEWHERE) {
+            return Some(carried);
+        }
+        self.slots[carried.slot as usize].put(carried.value);
+        None
+    }
+
     /// What task `node` asks of a run beyond the plain path.
+    #[inline]
     pub(crate) fn features(&self, node: u32) -> Features {
         self.dag.plan.features[node as usize]
     }
@@ -181,6 +212,7 @@ impl RunState {
     }
 
     /// Time since the run was created, on its clock.
+    #[inline]
     pub(crate) fn now(&self) -> Duration {
         self.clock.now().saturating_sub(self.origin)
     }
@@ -193,6 +225,7 @@ impl RunState {
 
     /// Takes the outcome of try `try_number` of `node` if no other outcome (a timeout, or the
     /// try itself) was taken first.
+    #[inline]
     pub(crate) fn claim(&self, node: u32, try_number: u32) -> bool {
         let contended = self.features(node).has(Features::TIMEOUT);
         self.records.claim(node, try_number, contended)
@@ -205,12 +238,14 @@ impl RunState {
         self.pool.push(self, [node]);
     }
 
+    #[inline]
     fn count_queued(&self, tasks: usize) {
         self.clock.work_added(tasks);
     }
 
     /// Marks the end of a try; when nothing is queued or running any more, virtual time
     /// skips to the next timer.
+    #[inline]
     pub(crate) fn try_ended(&self) {
         self.clock.work_done();
     }
@@ -256,11 +291,7 @@ impl RunState {
         let ended: Vec<u32> = skipped
             .iter()
             .copied()
-            .filter(|&task| {
-                !self.joins[task as usize]
-                    .decided
-                    .swap(true, Ordering::AcqRel)
-            })
+            .filter(|&task| !self.join(task).decided.swap(true, Ordering::AcqRel))
             .collect();
         for &task in &ended {
             self.end_without_running(task, TaskState::Skipped);
@@ -280,10 +311,10 @@ impl RunState {
     /// arrival is the one that decides.
     fn arrive(&self, node: u32, upstream: u32, state: TaskState) -> Decision {
         let plan = &self.dag.plan;
-        let join = &self.joins[node as usize];
         if plan.upstream_count[node as usize] == 1 {
             return self.arrive_alone(node, upstream, state);
         }
+        let join = self.join(node);
         if plan.roles[upstream as usize] == Role::Setup {
             match state {
                 TaskState::Success => join.setup_success.fetch_add(1, Ordering::Release),
@@ -324,6 +355,10 @@ impl RunState {
     /// unless a branch or short-circuit of the DAG may decide it too, no counter is touched.
     fn arrive_alone(&self, node: u32, upstream: u32, state: TaskState) -> Decision {
         let plan = &self.dag.plan;
+        let rule = plan.trigger_rules[node as usize];
+        if state == TaskState::Success && rule == TriggerRule::AllSuccess && !plan.has_steering {
+            return Decision::Run; // the common case, in short
+        }
         let is_setup = plan.roles[upstream as usize] == Role::Setup;
         let count = |wanted: TaskState| u32::from(state == wanted);
         let tally = Tally {
@@ -339,13 +374,11 @@ impl RunState {
             setup_success: u32::from(is_setup) * count(TaskState::Success),
             setup_skipped: u32::from(is_setup) * count(TaskState::Skipped),
         };
-        let decision = plan.trigger_rules[node as usize].decide(&tally);
-        let join = &self.joins[node as usize];
-        let decided_elsewhere = if plan.has_steering {
-            decision != Decision::Wait && join.decided.swap(true, Ordering::AcqRel)
-        } else {
-            join.decided.load(Ordering::Acquire)
-        };
+        let decision = rule.decide(&tally);
+        // Without steering nobody else decides this task.
+        let decided_elsewhere = plan.has_steering
+            && decision != Decision::Wait
+            && self.join(node).decided.swap(true, Ordering::AcqRel);
         if decided_elsewhere {
             Decision::Wait
         } else {
@@ -353,6 +386,13 @@ impl RunState {
         }
     }
 
+    /// The upstream counters of `node`, which has some (see `Plan::join_index`).
+    #[inline]
+    fn join(&self, node: u32) -> &Join {
+        &self.joins[self.dag.plan.join_index[node as usize] as usize]
+    }
+
+    #[inline]
     fn task_done(&self) {
         if self.unfinished.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.signal_done();

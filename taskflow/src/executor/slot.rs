@@ -78,10 +78,15 @@ impl Slot {
         clone: Option<fn(&T) -> T>,
     ) -> Result<T, ReadError> {
         let keep = keep && clone.is_some();
-        let shared = self
-            .read(keep, final_read)?
-            .downcast::<T>()
-            .map_err(|_| ReadError::WrongType)?;
+        Self::owned(self.read(keep, final_read)?, clone)
+    }
+
+    /// `value` as a `T` by value: moved out when no one else holds it, else cloned.
+    pub(crate) fn owned<T: Send + Sync + 'static>(
+        value: Value,
+        clone: Option<fn(&T) -> T>,
+    ) -> Result<T, ReadError> {
+        let shared = value.downcast::<T>().map_err(|_| ReadError::WrongType)?;
         match Arc::try_unwrap(shared) {
             Ok(value) => Ok(value),
             Err(shared) => clone
