@@ -91,7 +91,6 @@ pub(crate) struct Carried {
 /// How the direct upstream tasks of one task have ended so far.
 struct Join {
     remaining: AtomicU32,
-    success: AtomicU32,
     failed: AtomicU32,
     upstream_failed: AtomicU32,
     skipped: AtomicU32,
@@ -118,7 +117,6 @@ impl RunState {
             .filter(|&(&index, _)| index != NO_JOIN)
             .map(|(_, &count)| Join {
                 remaining: AtomicU32::new(count),
-                success: AtomicU32::new(0),
                 failed: AtomicU32::new(0),
                 upstream_failed: AtomicU32::new(0),
                 skipped: AtomicU32::new(0),
@@ -322,30 +320,48 @@ impl RunState {
                 _ => 0,
             };
         }
+        // Successes are not counted: they are the ended upstream tasks that ended otherwise.
         let counter = match state {
-            TaskState::Success => &join.success,
-            TaskState::Skipped => &join.skipped,
-            TaskState::UpstreamFailed => &join.upstream_failed,
-            _ => &join.failed,
+            TaskState::Success => None,
+            TaskState::Skipped => Some(&join.skipped),
+            TaskState::UpstreamFailed => Some(&join.upstream_failed),
+            _ => Some(&join.failed),
         };
-        counter.fetch_add(1, Ordering::Release);
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Release);
+        }
         let remaining = join.remaining.fetch_sub(1, Ordering::AcqRel) - 1;
         let rule = plan.trigger_rules[node as usize];
-        if remaining > 0 && !rule.may_decide_early() {
+        // Under all_success, only the last success or a first failure can decide.
+        let all_success = rule == TriggerRule::AllSuccess;
+        if remaining > 0 && (!rule.may_decide_early() || all_success && state == TaskState::Success)
+        {
             return Decision::Wait;
         }
+        let upstream = plan.upstream_count[node as usize];
+        let (failed, upstream_failed, skipped) = (
+            join.failed.load(Ordering::Acquire),
+            join.upstream_failed.load(Ordering::Acquire),
+            join.skipped.load(Ordering::Acquire),
+        );
+        // Exact once all have ended; before, an arrival counted above but not yet in
+        // `remaining` can only make it smaller, and that arrival decides again itself.
+        let success = (upstream - remaining).saturating_sub(failed + upstream_failed + skipped);
         let tally = Tally {
-            upstream: plan.upstream_count[node as usize],
-            success: join.success.load(Ordering::Acquire),
-            failed: join.failed.load(Ordering::Acquire),
-            upstream_failed: join.upstream_failed.load(Ordering::Acquire),
-            skipped: join.skipped.load(Ordering::Acquire),
+            upstream,
+            success,
+            failed,
+            upstream_failed,
+            skipped,
             setups: plan.setup_upstream[node as usize],
             setup_success: join.setup_success.load(Ordering::Acquire),
             setup_skipped: join.setup_skipped.load(Ordering::Acquire),
         };
         match rule.decide(&tally) {
             Decision::Wait => Decision::Wait,
+            // Every upstream task succeeded: none decided early, and without steering no
+            // one else decides.
+            Decision::Run if all_success && !plan.has_steering => Decision::Run,
             decision if !join.decided.swap(true, Ordering::AcqRel) => decision,
             _ => Decision::Wait,
         }
