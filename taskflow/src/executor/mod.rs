@@ -4,6 +4,7 @@
 mod args;
 mod attempt;
 mod clock;
+mod local;
 mod pool;
 mod record;
 mod registry;

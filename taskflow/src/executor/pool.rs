@@ -7,11 +7,12 @@
 //! task while work waits, a monitor adds a worker, up to a maximum, so blocking tasks still
 //! run in parallel. Workers beyond the first ones leave again after a while without work.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use super::clock::Clock;
+use super::local::LocalQueue;
 use super::registry::Runs;
 use super::run::{Carried, RunState, Step};
 use super::scheduler::{PoolSlots, Scheduler};
@@ -19,6 +20,9 @@ use crate::dag::DEFAULT_POOL;
 
 /// How long every worker must have been inside tasks, with work waiting, before one is added.
 const STALL: Duration = Duration::from_millis(2);
+
+/// The most ready tasks a worker takes from the shared queue at once into its own.
+const MAX_SHARE: usize = 256;
 
 /// How long an added worker waits for work before it leaves.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
@@ -65,8 +69,13 @@ struct Shared {
     queue: Mutex<Queue>,
     work_ready: Condvar,
     stalled: Condvar,
-    /// Jobs taken off the queue so far: the monitor's sign of progress.
+    /// Jobs taken off the shared queue so far: with the workers' own counts, the monitor's
+    /// sign of progress.
     taken: AtomicU64,
+    /// Each worker's own queue.
+    locals: RwLock<Vec<Arc<LocalQueue>>>,
+    /// Workers waiting for work (`Queue::idle`, readable without the lock).
+    idle: AtomicUsize,
     /// Set when the executor is dropped: workers leave once its runs are done.
     closing: AtomicBool,
     /// Whether the monitor waits for news of work that no worker took (so that only then a
@@ -136,6 +145,8 @@ impl Pool {
             work_ready: Condvar::new(),
             stalled: Condvar::new(),
             taken: AtomicU64::new(0),
+            locals: RwLock::default(),
+            idle: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             monitor_waiting: AtomicBool::new(false),
             limits,
@@ -297,30 +308,54 @@ impl Shared {
     }
 
     /// The next job, or `None` when the worker should leave (an added worker that waited
-    /// long enough, or a closing executor with nothing left to do).
-    fn next_job(&self, extra: bool) -> Option<(Arc<RunState>, u32)> {
-        let mut queue = self.lock();
+    /// long enough, or a closing executor with nothing left to do). Looks in the worker's
+    /// own queue, then the shared one (taking a share of a run's ready tasks along into its
+    /// own queue), then the other workers' queues.
+    fn next_job(&self, local: &LocalQueue, extra: bool) -> Option<(Arc<RunState>, u32)> {
         let mut rechecked = false;
+        let mut more = Vec::new();
         loop {
-            if let Some(job) = queue.scheduler.pop() {
-                self.taken.fetch_add(1, Ordering::Relaxed);
+            if let Some(job) = local.pop() {
+                local.took();
                 return Some(job);
+            }
+            let mut queue = self.lock();
+            let share = (queue.scheduler.len() / (2 * queue.workers.max(1))).clamp(1, MAX_SHARE);
+            if let Some((run, node)) = queue.scheduler.pop_chunk(share, &mut more) {
+                self.taken.fetch_add(1, Ordering::Relaxed);
+                drop(queue);
+                if !more.is_empty() && !local.push(&run, &mut more) {
+                    self.push(&run, more.drain(..));
+                }
+                self.offer(local);
+                return Some((run, node));
             }
             if self.closing.load(Ordering::Acquire) && queue.scheduler.is_idle() {
                 queue.workers -= 1;
                 return None;
             }
+            drop(queue);
+            if let Some(job) = self.steal(local) {
+                return Some(job);
+            }
             if let Some(clock) = self.clock.get().filter(|_| !rechecked) {
                 // Tasks this worker set aside for a limit may leave a shared virtual clock
                 // nothing to wait for: let it skip ahead before sleeping.
                 rechecked = true;
-                drop(queue);
                 clock.recheck();
-                queue = self.lock();
                 continue;
             }
             rechecked = false;
+            let mut queue = self.lock();
             queue.idle += 1;
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            // Announced as idle first, then checked: a worker queueing tasks of its own
+            // either sees this one idle and wakes it, or is seen here.
+            if queue.scheduler.has_startable() || self.has_local_jobs() {
+                queue.idle -= 1;
+                self.idle.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
             let (guard, waited) = if extra {
                 let (guard, result) = self
                     .work_ready
@@ -336,17 +371,72 @@ impl Shared {
             };
             queue = guard;
             queue.idle -= 1;
+            self.idle.fetch_sub(1, Ordering::SeqCst);
             queue.waking = queue.waking.saturating_sub(1);
-            if waited && queue.scheduler.len() == 0 {
+            if waited && queue.scheduler.len() == 0 && !self.has_local_jobs() {
                 queue.workers -= 1;
                 return None;
             }
         }
     }
 
+    /// Takes half of another worker's queue: one task to run, the rest into `own`.
+    fn steal(&self, own: &LocalQueue) -> Option<(Arc<RunState>, u32)> {
+        let locals = self.locals.read().unwrap_or_else(|p| p.into_inner());
+        let (run, mut nodes) = locals
+            .iter()
+            .filter(|victim| !std::ptr::eq(victim.as_ref(), own))
+            .find_map(|victim| victim.steal_half())?;
+        drop(locals);
+        let node = nodes.pop()?;
+        own.took();
+        if !nodes.is_empty() && own.push(&run, &mut nodes) {
+            self.offer(own);
+        }
+        Some((run, node))
+    }
+
+    /// Whether some worker's own queue holds tasks.
+    fn has_local_jobs(&self) -> bool {
+        let locals = self.locals.read().unwrap_or_else(|p| p.into_inner());
+        locals.iter().any(|local| local.len() > 0)
+    }
+
+    /// Tasks of all workers taken so far.
+    fn progress(&self) -> u64 {
+        let locals = self.locals.read().unwrap_or_else(|p| p.into_inner());
+        locals.iter().map(|local| local.taken()).sum::<u64>() + self.taken.load(Ordering::Relaxed)
+    }
+
+    /// After tasks went into a worker's own queue: wakes an idle worker to steal some, or
+    /// tells the monitor that work waits.
+    fn offer(&self, local: &LocalQueue) {
+        if local.len() == 0 {
+            return;
+        }
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) > 0 {
+            let mut queue = self.lock();
+            if queue.sleeping() > 0 {
+                queue.waking += 1;
+                drop(queue);
+                self.work_ready.notify_one();
+                return;
+            }
+        }
+        if self.monitor_waiting.swap(false, Ordering::AcqRel) {
+            self.stalled.notify_one();
+        }
+    }
+
     fn work(self: Arc<Self>, extra: bool) {
+        let local = Arc::new(LocalQueue::new());
+        self.locals
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::clone(&local));
         let mut step = Step::default();
-        let mut next = self.next_job(extra);
+        let mut next = self.next_job(&local, extra);
         // When the try before ended, and the value it handed on, if the next one continues
         // it in place.
         let mut started = None;
@@ -367,7 +457,7 @@ impl Shared {
                 next = self.finish_counted(&run, step.taken.then_some(node), &mut step.ready);
                 None
             } else {
-                self.continuation(&run, &mut step, &mut handed)
+                self.continuation(&run, &local, &mut step, &mut handed)
             };
             if step.taken {
                 run.try_ended();
@@ -376,10 +466,22 @@ impl Shared {
                 started = step.ended_at;
                 next = Some((run, successor));
             } else if next.is_none() {
-                drop(run);
-                next = self.next_job(extra);
+                next = match local.pop_of(&run) {
+                    Some(node) => {
+                        local.took();
+                        Some((run, node))
+                    }
+                    None => {
+                        drop(run);
+                        self.next_job(&local, extra)
+                    }
+                };
             }
         }
+        self.locals
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|other| !Arc::ptr_eq(other, &local));
     }
 
     /// After a try of a run that counts its tries: gives back the slots of `released`, queues
@@ -408,6 +510,7 @@ impl Shared {
     fn continuation(
         &self,
         run: &Arc<RunState>,
+        local: &LocalQueue,
         step: &mut Step,
         handed: &mut Option<Carried>,
     ) -> Option<u32> {
@@ -419,7 +522,11 @@ impl Shared {
             }
         }
         if !step.ready.is_empty() {
-            self.push(run, step.ready.drain(..));
+            if local.push(run, &mut step.ready) {
+                self.offer(local);
+            } else {
+                self.push(run, step.ready.drain(..));
+            }
         }
         next
     }
@@ -428,7 +535,7 @@ impl Shared {
     fn watch(self: Arc<Self>) {
         loop {
             let mut queue = self.lock();
-            while !queue.scheduler.has_startable()
+            while !(queue.scheduler.has_startable() || self.has_local_jobs())
                 || queue.sleeping() > 0
                 || queue.workers >= self.max_workers
             {
@@ -444,12 +551,12 @@ impl Shared {
                 queue = guard;
             }
             drop(queue);
-            let taken = self.taken.load(Ordering::Relaxed);
+            let progress = self.progress();
             std::thread::sleep(STALL);
             let queue = self.lock();
-            let stuck = queue.scheduler.has_startable()
+            let stuck = (queue.scheduler.has_startable() || self.has_local_jobs())
                 && queue.sleeping() == 0
-                && self.taken.load(Ordering::Relaxed) == taken
+                && self.progress() == progress
                 && queue.workers < self.max_workers;
             drop(queue);
             if stuck && !self.add_worker() {

@@ -95,13 +95,21 @@ enum Blocker {
     Pool(usize),
 }
 
+/// Ready tasks of one run that counts nothing, queued together.
+struct FreeBatch {
+    run: Arc<RunState>,
+    nodes: VecDeque<u32>,
+}
+
 /// The ready queue and the limits of one executor.
 pub(crate) struct Scheduler {
     ready: BinaryHeap<Job>,
     /// Ready tasks of runs that count nothing against limits (on the default executor, runs
     /// of DAGs without limits of their own): every one of them may start, so they take no
     /// part in the priority order and wait first come, first served.
-    free: VecDeque<(Arc<RunState>, u32)>,
+    free: VecDeque<FreeBatch>,
+    /// Tasks in `free`.
+    free_len: usize,
     seq: u64,
     /// Tries in flight of runs that count them.
     running: usize,
@@ -121,6 +129,7 @@ impl Scheduler {
         Self {
             ready: BinaryHeap::new(),
             free: VecDeque::new(),
+            free_len: 0,
             seq: 0,
             running: 0,
             parallelism,
@@ -134,13 +143,20 @@ impl Scheduler {
 
     /// Ready tasks waiting for a worker.
     pub(crate) fn len(&self) -> usize {
-        self.ready.len() + self.free.len()
+        self.ready.len() + self.free_len
     }
 
     /// Adds a ready task.
     pub(crate) fn push(&mut self, run: &Arc<RunState>, node: u32) {
         if !run.sched.accounted {
-            self.free.push_back((Arc::clone(run), node));
+            self.free_len += 1;
+            match self.free.back_mut() {
+                Some(batch) if Arc::ptr_eq(&batch.run, run) => batch.nodes.push_back(node),
+                _ => self.free.push_back(FreeBatch {
+                    run: Arc::clone(run),
+                    nodes: VecDeque::from([node]),
+                }),
+            }
             return;
         }
         self.seq += 1;
@@ -156,9 +172,19 @@ impl Scheduler {
     /// The next task allowed to start, with its slots taken (if its run counts them);
     /// `None` if no ready task may start now.
     pub(crate) fn pop(&mut self) -> Option<(Arc<RunState>, u32)> {
+        self.pop_chunk(1, &mut Vec::new())
+    }
+
+    /// Like [`Scheduler::pop`]; when the task comes from a run that counts nothing, up to
+    /// `max - 1` more of that run's ready tasks go to `more`.
+    pub(crate) fn pop_chunk(
+        &mut self,
+        max: usize,
+        more: &mut Vec<u32>,
+    ) -> Option<(Arc<RunState>, u32)> {
         loop {
             if self.ready.is_empty() || self.running >= self.parallelism {
-                return self.free.pop_front();
+                return self.pop_free(max, more);
             }
             let job = self.ready.pop()?;
             match self.blocker(&job) {
@@ -175,6 +201,20 @@ impl Scheduler {
                 Some(Blocker::Pool(pool)) => self.pools[pool].waiting.push(job),
             }
         }
+    }
+
+    fn pop_free(&mut self, max: usize, more: &mut Vec<u32>) -> Option<(Arc<RunState>, u32)> {
+        let batch = self.free.front_mut()?;
+        let first = batch.nodes.pop_front()?;
+        let extra = batch.nodes.len().min(max.saturating_sub(1));
+        more.extend(batch.nodes.drain(..extra));
+        self.free_len -= 1 + extra;
+        let run = if batch.nodes.is_empty() {
+            self.free.pop_front()?.run
+        } else {
+            Arc::clone(&batch.run)
+        };
+        Some((run, first))
     }
 
     fn blocker(&self, job: &Job) -> Option<Blocker> {
@@ -336,7 +376,7 @@ impl Scheduler {
 
     /// Whether a ready task could start if a worker were free.
     pub(crate) fn has_startable(&self) -> bool {
-        !self.free.is_empty() || (!self.ready.is_empty() && self.running < self.parallelism)
+        self.free_len > 0 || (!self.ready.is_empty() && self.running < self.parallelism)
     }
 
     /// The index of the pool called `name`, if the executor has it.
