@@ -34,14 +34,29 @@ use tokio::sync::oneshot;
 /// their peak.
 mod counting {
     use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 
     pub(super) struct Counting;
 
-    static CURRENT: AtomicUsize = AtomicUsize::new(0);
-    static PEAK: AtomicUsize = AtomicUsize::new(0);
+    /// Bytes allocated while counting, less bytes freed while counting (so it may dip below
+    /// a phase's start when older memory is freed), and its peak.
+    static CURRENT: AtomicIsize = AtomicIsize::new(0);
+    static PEAK: AtomicIsize = AtomicIsize::new(0);
+    /// Whether allocations are counted: only in the memory pass, because the shared
+    /// counters would slow the timed repetitions down (every allocation of every thread
+    /// would update one cache line).
+    static COUNTING: AtomicBool = AtomicBool::new(true);
+
+    /// Turns counting on or off.
+    pub(super) fn count(on: bool) {
+        COUNTING.store(on, Relaxed);
+    }
 
     fn grew(by: usize) {
+        if !COUNTING.load(Relaxed) {
+            return;
+        }
+        let by = by as isize;
         let now = CURRENT.fetch_add(by, Relaxed) + by;
         // A plain load first: most allocations do not set a new peak, and a load does not
         // take the cache line away from the other threads.
@@ -51,7 +66,9 @@ mod counting {
     }
 
     fn shrank(by: usize) {
-        CURRENT.fetch_sub(by, Relaxed);
+        if COUNTING.load(Relaxed) {
+            CURRENT.fetch_sub(by as isize, Relaxed);
+        }
     }
 
     // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
@@ -96,21 +113,21 @@ mod counting {
         }
     }
 
-    /// The bytes allocated now.
-    pub(crate) fn current() -> usize {
+    /// The bytes counted as allocated now.
+    pub(crate) fn current() -> isize {
         CURRENT.load(Relaxed)
     }
 
     /// Starts a phase: resets the peak to the current level and returns that level.
-    pub(super) fn start() -> usize {
+    pub(super) fn start() -> isize {
         let now = CURRENT.load(Relaxed);
         PEAK.store(now, Relaxed);
         now
     }
 
     /// The peak since `start` returned `base`, above `base`.
-    pub(super) fn peak_above(base: usize) -> usize {
-        PEAK.load(Relaxed).saturating_sub(base)
+    pub(super) fn peak_above(base: isize) -> usize {
+        usize::try_from(PEAK.load(Relaxed) - base).unwrap_or(0)
     }
 }
 
@@ -650,22 +667,21 @@ fn median<T: Copy + Ord>(mut values: Vec<T>) -> T {
 }
 
 impl Row {
-    fn new(shape: Shape, n: usize, what: Impl, samples: &[Sample]) -> Row {
+    /// The medians of the timed `samples`; the bytes of the `memory` pass.
+    fn new(shape: Shape, n: usize, what: Impl, samples: &[Sample], memory: &Sample) -> Row {
         let tasks = shape.tasks(n) as f64;
-        let builds: Option<Vec<(Duration, usize)>> = samples.iter().map(|s| s.build).collect();
+        let builds: Option<Vec<Duration>> = samples.iter().map(|s| s.build.map(|b| b.0)).collect();
         let run = median(samples.iter().map(|s| s.run.0).collect());
         Row {
             shape,
             n,
             what,
             reps: samples.len(),
-            build_ns: builds
-                .as_ref()
-                .map(|b| median(b.iter().map(|x| x.0).collect()).as_nanos() as f64 / tasks),
-            build_bytes: builds.map(|b| median(b.iter().map(|x| x.1).collect()) as f64 / tasks),
+            build_ns: builds.map(|b| median(b).as_nanos() as f64 / tasks),
+            build_bytes: memory.build.map(|b| b.1 as f64 / tasks),
             run_ns: run.as_nanos() as f64 / tasks,
             run_ms: run.as_secs_f64() * 1e3,
-            run_bytes: median(samples.iter().map(|s| s.run.1).collect()) as f64 / tasks,
+            run_bytes: memory.run.1 as f64 / tasks,
         }
     }
 }
@@ -858,20 +874,24 @@ fn main() {
             for &what in &config.impls {
                 let case = Instant::now();
                 eprintln!("  {} N={n} {} x{reps}", shape.name(), what.name());
-                let samples: Vec<Sample> = (0..reps)
-                    .map(|_| match what {
-                        Impl::Taskflow => taskflow_sample(&runtime, shape, n),
-                        Impl::Tokio => tokio_on(&runtime, shape, n),
-                        Impl::Sequential => sequential_sample(shape, n),
-                    })
-                    .collect();
+                let sample = || match what {
+                    Impl::Taskflow => taskflow_sample(&runtime, shape, n),
+                    Impl::Tokio => tokio_on(&runtime, shape, n),
+                    Impl::Sequential => sequential_sample(shape, n),
+                };
+                // One pass counts the bytes, then the timed repetitions run without counting.
+                counting::count(true);
+                let memory = sample();
+                counting::count(false);
+                let samples: Vec<Sample> = (0..reps).map(|_| sample()).collect();
+                counting::count(true);
+                rows.push(Row::new(shape, n, what, &samples, &memory));
                 eprintln!(
                     "  {} N={n} {}: {} in all",
                     shape.name(),
                     what.name(),
                     ms(case.elapsed())
                 );
-                rows.push(Row::new(shape, n, what, &samples));
             }
             table.push(rows);
         }

@@ -76,7 +76,7 @@ pub(crate) fn run(n: usize) {
     while CHECKS.load(Ordering::Relaxed) < n {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let waiting_bytes = counting::current().saturating_sub(base);
+    let waiting_bytes = usize::try_from(counting::current() - base).unwrap_or(0);
     let threads_waiting = threads();
     RELEASED_AT.store(EPOCH.elapsed().as_nanos() as u64, Ordering::Release);
     CONDITION.store(true, Ordering::Release);

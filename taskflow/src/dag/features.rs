@@ -25,6 +25,12 @@ impl Features {
     /// A branch or a short-circuit: its value may skip downstream tasks.
     pub(crate) const STEERS: Self = Self(1 << 9);
 
+    /// What a success may do beyond storing one value and releasing the downstream tasks.
+    pub(crate) const SUCCESS_EXTRAS: Self = Self::ON_SUCCESS
+        .and(Self::SENSOR)
+        .and(Self::STEERS)
+        .and(Self::PARTS);
+
     /// The union of both sets.
     pub(crate) const fn and(self, other: Self) -> Self {
         Self(self.0 | other.0)

@@ -207,7 +207,9 @@ impl RunState {
         let mut step = Step::default();
         self.complete(node, try_number, outcome, &mut step);
         if step.taken {
-            self.pool.release_and_push(self, node, step.ready);
+            self.pool
+                .release_and_push(self, node, std::mem::take(&mut step.ready));
+            self.count_ended(&mut step);
             self.try_ended();
         }
     }
@@ -244,6 +246,12 @@ impl RunState {
             outcome
         };
         match outcome {
+            Ok(value) if !features.has_any(Features::SUCCESS_EXTRAS) => {
+                // A plain success: no callback, no steering, one value.
+                self.store(node, value, step);
+                self.end_try(node, TaskState::Success, None, step);
+                self.settle(node, TaskState::Success, step);
+            }
             Ok(value) => self.succeed(node, try_number, value, step),
             Err(error) => {
                 let retries = if features.has(Features::RETRIES) {
@@ -255,7 +263,7 @@ impl RunState {
                     TaskErrorKind::Skip => {
                         self.end_try(node, TaskState::Skipped, Some(&error), step);
                         self.callback(node, try_number, Features::ON_SKIPPED, Some(&error));
-                        self.settle(node, TaskState::Skipped, &mut step.ready);
+                        self.settle(node, TaskState::Skipped, step);
                     }
                     TaskErrorKind::Fail if try_number <= retries => {
                         self.end_try(node, TaskState::UpForRetry, Some(&error), step);
@@ -401,7 +409,7 @@ impl RunState {
                 self.store(node, value, step);
                 self.end_try(node, TaskState::Success, None, step);
                 self.callback(node, try_number, Features::ON_SUCCESS, None);
-                self.settle_skipping(node, &skipped, &mut step.ready);
+                self.settle_skipping(node, &skipped, step);
             }
             Err(error) => self.fail(node, try_number, &error, step),
         }
@@ -440,7 +448,7 @@ impl RunState {
     fn fail(&self, node: u32, try_number: u32, error: &TaskError, step: &mut Step) {
         self.end_try(node, TaskState::Failed, Some(error), step);
         self.callback(node, try_number, Features::ON_FAILURE, Some(error));
-        self.settle(node, TaskState::Failed, &mut step.ready);
+        self.settle(node, TaskState::Failed, step);
     }
 
     /// Calls a task callback if one is set; a panic in it is reported and otherwise ignored.

@@ -465,17 +465,15 @@ impl Shared {
             if let Some(successor) = successor {
                 started = step.ended_at;
                 next = Some((run, successor));
-            } else if next.is_none() {
-                next = match local.pop_of(&run) {
-                    Some(node) => {
-                        local.took();
-                        Some((run, node))
-                    }
-                    None => {
-                        drop(run);
-                        self.next_job(&local, extra)
-                    }
-                };
+            } else if next.is_some() {
+                run.count_ended(&mut step);
+            } else if let Some(node) = local.pop_of(&run) {
+                local.took();
+                next = Some((run, node));
+            } else {
+                run.count_ended(&mut step);
+                drop(run);
+                next = self.next_job(&local, extra);
             }
         }
         self.locals

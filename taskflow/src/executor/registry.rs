@@ -8,17 +8,35 @@ use super::run::RunState;
 use crate::TaskState;
 use crate::dag::DagInner;
 
-/// Runs by DAG id and logical date (in microseconds).
+/// How many task states of ended runs an executor keeps at most (about 4 MB): beyond, the
+/// oldest ended runs are forgotten, so that a long-lived process does not grow with every
+/// run.
+const KEPT_STATES: usize = 1 << 22;
+
+/// A run's DAG id and logical date (in microseconds).
+type Key = (Arc<str>, i64);
+
+/// Runs by DAG id and logical date.
 #[derive(Default)]
 pub(crate) struct Runs {
-    runs: Mutex<HashMap<(Arc<str>, i64), Entry>>,
+    runs: Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    runs: HashMap<Key, Entry>,
+    /// Ended runs, oldest first, with the number each `Entry::Ended` carries.
+    ended: std::collections::VecDeque<(Key, u64)>,
+    /// Task states kept in `runs`, and the number of the next ended run.
+    kept: usize,
+    next: u64,
 }
 
 enum Entry {
     /// In flight: its states are read from the run itself.
     Running(Weak<RunState>),
-    /// Ended: its final states, by task (while its DAG lives).
-    Ended(Weak<DagInner>, Box<[TaskState]>),
+    /// Ended (the `n`th run to end): its final states, by task (while its DAG lives).
+    Ended(Weak<DagInner>, Box<[TaskState]>, u64),
 }
 
 /// What an executor knows of a task of another run.
@@ -31,8 +49,39 @@ pub(crate) enum Found {
     State(TaskState),
 }
 
+impl Known {
+    /// Keeps the final states of an ended run, then forgets the oldest ended runs while
+    /// more than `cap` states are kept.
+    fn keep_ended(&mut self, key: Key, dag: Weak<DagInner>, states: Box<[TaskState]>, cap: usize) {
+        let number = self.next;
+        self.next += 1;
+        self.kept += states.len();
+        self.ended.push_back((key.clone(), number));
+        let replaced = self.runs.insert(key, Entry::Ended(dag, states, number));
+        self.forget(replaced);
+        while self.kept > cap {
+            let Some((oldest, number)) = self.ended.pop_front() else {
+                break;
+            };
+            let current =
+                matches!(self.runs.get(&oldest), Some(Entry::Ended(.., n)) if *n == number);
+            if current {
+                let removed = self.runs.remove(&oldest);
+                self.forget(removed);
+            }
+        }
+    }
+
+    /// Stops counting the states of an entry that left the map.
+    fn forget(&mut self, entry: Option<Entry>) {
+        if let Some(Entry::Ended(_, states, _)) = entry {
+            self.kept -= states.len();
+        }
+    }
+}
+
 impl Runs {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Arc<str>, i64), Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
         self.runs
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -41,7 +90,9 @@ impl Runs {
     /// Notes a run that starts (the latest run of a DAG and date wins).
     pub(crate) fn started(&self, run: &Arc<RunState>) {
         let key = (Arc::clone(&run.dag.dag_id), run.sched.date);
-        self.lock().insert(key, Entry::Running(Arc::downgrade(run)));
+        let mut known = self.lock();
+        let replaced = known.runs.insert(key, Entry::Running(Arc::downgrade(run)));
+        known.forget(replaced);
     }
 
     /// Keeps the final states of a run that ended.
@@ -51,13 +102,13 @@ impl Runs {
             .collect();
         let key = (Arc::clone(&run.dag.dag_id), run.sched.date);
         self.lock()
-            .insert(key, Entry::Ended(Arc::downgrade(&run.dag), states));
+            .keep_ended(key, Arc::downgrade(&run.dag), states, KEPT_STATES);
     }
 
     /// The state of `task_id` in the run of `dag_id` at `date` (microseconds).
     pub(crate) fn task_state(&self, dag_id: &str, date: i64, task_id: &str) -> Found {
-        let runs = self.lock();
-        let Some(entry) = runs.get(&(Arc::from(dag_id), date)) else {
+        let known = self.lock();
+        let Some(entry) = known.runs.get(&(Arc::from(dag_id), date)) else {
             return Found::NoRun;
         };
         match entry {
@@ -68,11 +119,43 @@ impl Runs {
                 },
                 None => Found::NoRun,
             },
-            Entry::Ended(dag, states) => match dag.upgrade().map(|dag| dag.node(task_id)) {
+            Entry::Ended(dag, states, _) => match dag.upgrade().map(|dag| dag.node(task_id)) {
                 Some(Ok(node)) => Found::State(states[node as usize]),
                 Some(Err(_)) => Found::NoTask,
                 None => Found::NoRun,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn states(n: usize) -> Box<[TaskState]> {
+        vec![TaskState::Success; n].into_boxed_slice()
+    }
+
+    #[test]
+    fn the_oldest_ended_runs_are_forgotten_beyond_the_cap() {
+        let mut known = Known::default();
+        let key = |date| (Arc::<str>::from("etl"), date);
+        for date in 0..5 {
+            known.keep_ended(key(date), Weak::new(), states(10), 30);
+        }
+        assert_eq!(known.kept, 30);
+        let mut dates: Vec<i64> = known.runs.keys().map(|(_, date)| *date).collect();
+        dates.sort_unstable();
+        assert_eq!(dates, [2, 3, 4]);
+    }
+
+    #[test]
+    fn a_run_ended_again_under_the_same_key_is_counted_once() {
+        let mut known = Known::default();
+        let key = (Arc::<str>::from("etl"), 7);
+        known.keep_ended(key.clone(), Weak::new(), states(10), 15);
+        known.keep_ended(key.clone(), Weak::new(), states(10), 15);
+        assert_eq!(known.kept, 10);
+        assert!(known.runs.contains_key(&key));
     }
 }

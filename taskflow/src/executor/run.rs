@@ -79,6 +79,10 @@ pub(crate) struct Step {
     pub(crate) may_carry: bool,
     /// The value of the try that just ended, with its slot, when it has one reader.
     pub(crate) carried: Option<Carried>,
+    /// Tasks that ended and are not counted out of their run yet: the caller counts them
+    /// with [`RunState::count_ended`] before it leaves the run, so that a worker running
+    /// one run's tasks one after another does not touch the run's shared counter for each.
+    pub(crate) ended: usize,
 }
 
 /// A value on its way to its only reader, and the slot it would otherwise wait in.
@@ -251,7 +255,8 @@ impl RunState {
     /// Tells the downstream tasks of `node` that it ended in `state`, queues those that may
     /// run onto `ready`, and ends (without running) those whose trigger rule says skip or
     /// upstream_failed.
-    pub(crate) fn settle(&self, node: u32, state: TaskState, ready: &mut Vec<u32>) {
+    pub(crate) fn settle(&self, node: u32, state: TaskState, step: &mut Step) {
+        let ready = &mut step.ready;
         // Only skips and upstream failures cascade, so this stays unallocated on the hot path.
         let mut ended = Vec::new();
         let mut next = Some((node, state));
@@ -278,14 +283,14 @@ impl RunState {
             {
                 self.failures.fetch_add(1, Ordering::AcqRel);
             }
-            self.task_done();
+            step.ended += 1;
         }
     }
 
     /// Settles a successful `node` whose tasks `skipped` are skipped whatever their trigger
     /// rules say (a branch not taken, a short-circuit): they are ended first, so that the
     /// success of `node` cannot start them.
-    pub(crate) fn settle_skipping(&self, node: u32, skipped: &[u32], ready: &mut Vec<u32>) {
+    pub(crate) fn settle_skipping(&self, node: u32, skipped: &[u32], step: &mut Step) {
         let ended: Vec<u32> = skipped
             .iter()
             .copied()
@@ -294,9 +299,9 @@ impl RunState {
         for &task in &ended {
             self.end_without_running(task, TaskState::Skipped);
         }
-        self.settle(node, TaskState::Success, ready);
+        self.settle(node, TaskState::Success, step);
         for task in ended {
-            self.settle(task, TaskState::Skipped, ready);
+            self.settle(task, TaskState::Skipped, step);
         }
     }
 
@@ -408,9 +413,11 @@ impl RunState {
         &self.joins[self.dag.plan.join_index[node as usize] as usize]
     }
 
+    /// Counts the tasks `step` ended out of the run; the last one ends the run.
     #[inline]
-    fn task_done(&self) {
-        if self.unfinished.fetch_sub(1, Ordering::AcqRel) == 1 {
+    pub(crate) fn count_ended(&self, step: &mut Step) {
+        let ended = std::mem::take(&mut step.ended);
+        if ended > 0 && self.unfinished.fetch_sub(ended, Ordering::AcqRel) == ended {
             self.signal_done();
         }
     }
