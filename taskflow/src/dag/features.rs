@@ -3,7 +3,7 @@
 
 use super::Node;
 use crate::TaskOptions;
-use crate::task::body::TaskKind;
+use crate::task::body::{TaskBody, TaskKind};
 
 /// A set of task features (a bit set).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,6 +52,18 @@ impl Features {
         if on { Self(self.0 | other.0) } else { self }
     }
 
+    /// The features of a task that sets no option: those of its body alone.
+    pub(crate) fn of_body(body: &dyn TaskBody) -> Self {
+        let kind = body.kind();
+        Self::default()
+            .with(Self::SENSOR, matches!(kind, TaskKind::Sensor(_)))
+            .with(
+                Self::STEERS,
+                matches!(kind, TaskKind::Branch(_) | TaskKind::ShortCircuit { .. }),
+            )
+            .with(Self::PARTS, body.output_parts() > 0)
+    }
+
     /// The features of `node`, its own options first, then the DAG's `default_args`.
     pub(crate) fn of(node: &Node, default_args: &TaskOptions) -> Self {
         let set = |get: &dyn Fn(&TaskOptions) -> bool| {
@@ -63,8 +75,7 @@ impl Features {
             .option(|o| o.retries)
             .or(default_args.retries)
             .unwrap_or(0);
-        let kind = node.body.kind();
-        Self::default()
+        Self::of_body(node.body)
             .with(Self::ON_EXECUTE, set(&|o| o.on_execute_callback.is_some()))
             .with(Self::ON_SUCCESS, set(&|o| o.on_success_callback.is_some()))
             .with(Self::ON_FAILURE, set(&|o| o.on_failure_callback.is_some()))
@@ -72,12 +83,6 @@ impl Features {
             .with(Self::ON_SKIPPED, set(&|o| o.on_skipped_callback.is_some()))
             .with(Self::TIMEOUT, set(&|o| o.execution_timeout.is_some()))
             .with(Self::RETRIES, retries > 0)
-            .with(Self::SENSOR, matches!(kind, TaskKind::Sensor(_)))
-            .with(
-                Self::STEERS,
-                matches!(kind, TaskKind::Branch(_) | TaskKind::ShortCircuit { .. }),
-            )
-            .with(Self::PARTS, node.body.output_parts() > 0)
     }
 }
 

@@ -36,7 +36,12 @@ pub(crate) fn is_valid_id(id: &str) -> bool {
 #[derive(Default)]
 pub(crate) struct TaskIds {
     /// Per default name: the next suffix, and the `(suffix, node)` pairs handed out, in order.
-    generated: HashMap<&'static str, Generated>,
+    generated: Vec<(&'static str, Generated)>,
+    /// Where each default name is in `generated`.
+    names: HashMap<&'static str, usize>,
+    /// The index in `generated` of the name most recently used: a loop calling one task
+    /// function many times then hashes its name once.
+    recent: usize,
     explicit: HashMap<Box<str>, u32>,
 }
 
@@ -49,8 +54,16 @@ struct Generated {
 impl TaskIds {
     /// The next generated id for `node`, a task named `base`.
     pub(crate) fn auto(&mut self, base: &'static str, node: u32) -> IdRepr {
+        let recent = self.generated.get(self.recent);
+        if !recent.is_some_and(|(name, _)| std::ptr::eq(*name, base)) {
+            let count = self.generated.len();
+            self.recent = *self.names.entry(base).or_insert(count);
+            if self.recent == count {
+                self.generated.push((base, Generated::default()));
+            }
+        }
         let explicit = &self.explicit;
-        let generated = self.generated.entry(base).or_default();
+        let generated = &mut self.generated[self.recent].1;
         loop {
             let n = generated.next;
             generated.next += 1;
@@ -86,7 +99,7 @@ impl TaskIds {
             Some((base, n))
         });
         let lookup = |base: &str, n: u32| {
-            let nodes = &self.generated.get(base)?.nodes;
+            let nodes = &self.generated[*self.names.get(base)?].1.nodes;
             nodes
                 .binary_search_by_key(&n, |&(suffix, _)| suffix)
                 .ok()

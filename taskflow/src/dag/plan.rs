@@ -234,10 +234,15 @@ pub(crate) fn plan(
             .or_else(|| get(default_args))
             .unwrap_or(false)
     };
+    let bare = bare_tasks(&builder.nodes, default_args);
     let roles: Vec<Role> = builder
         .nodes
         .iter()
-        .map(|node| {
+        .zip(&bare)
+        .map(|(node, &bare)| {
+            if bare {
+                return Role::Work;
+            }
             match (
                 option(node, &|o| o.is_setup),
                 option(node, &|o| o.is_teardown),
@@ -252,7 +257,11 @@ pub(crate) fn plan(
         .nodes
         .iter()
         .zip(&roles)
-        .map(|(node, role)| {
+        .zip(&bare)
+        .map(|((node, role), &bare)| {
+            if bare {
+                return TriggerRule::AllSuccess;
+            }
             let fallback = match role {
                 Role::Teardown => TriggerRule::AllDoneSetupSuccess,
                 _ => TriggerRule::AllSuccess,
@@ -274,12 +283,19 @@ pub(crate) fn plan(
         edges: &edges,
         in_creation_order: !has_backward_edge,
     };
-    let priority = weights(builder, default_args, &graph)?;
-    let demands = demands(builder, default_args)?;
+    let priority = weights(builder, default_args, &bare, &graph)?;
+    let demands = demands(builder, default_args, &bare)?;
     let features: Vec<Features> = builder
         .nodes
         .iter()
-        .map(|node| Features::of(node, default_args))
+        .zip(&bare)
+        .map(|(node, &bare)| {
+            if bare {
+                Features::of_body(node.body)
+            } else {
+                Features::of(node, default_args)
+            }
+        })
         .collect();
     let has_steering = features.iter().any(|f| f.has(Features::STEERS));
     let mut joins = 0;
@@ -312,13 +328,40 @@ pub(crate) fn plan(
 }
 
 /// The pools, slots and limits of the tasks, compact when no task sets them.
-fn demands(builder: &Builder, default_args: &TaskOptions) -> Result<Demands, Error> {
+/// Per task: whether neither its call, its `#[task]` nor the DAG's `default_args` set any
+/// option, so that every option takes its default (most tasks). Consecutive calls of one
+/// task function share the check.
+fn bare_tasks(nodes: &[Node], default_args: &TaskOptions) -> Vec<bool> {
+    if !default_args.is_empty() {
+        return vec![false; nodes.len()];
+    }
+    let mut last: Option<(&dyn crate::task::body::TaskBody, bool)> = None;
+    nodes
+        .iter()
+        .map(|node| {
+            let body_bare = match last {
+                Some((body, bare)) if std::ptr::addr_eq(body, node.body) => bare,
+                _ => {
+                    let bare = node.body.options().is_empty();
+                    last = Some((node.body, bare));
+                    bare
+                }
+            };
+            body_bare && node.options.is_none()
+        })
+        .collect()
+}
+
+fn demands(builder: &Builder, default_args: &TaskOptions, bare: &[bool]) -> Result<Demands, Error> {
     let mut pool_names: Vec<std::sync::Arc<str>> = vec![DEFAULT_POOL.into()];
     let mut pool = Vec::new();
     let mut slots = Vec::new();
     let mut max_tis = Vec::new();
     let n = builder.nodes.len();
     for (v, node) in builder.nodes.iter().enumerate() {
+        if bare[v] {
+            continue; // the default pool, one slot, no limit
+        }
         let name = node
             .option(|o| o.pool.clone())
             .or_else(|| default_args.pool.clone());
@@ -429,6 +472,7 @@ impl Graph<'_> {
 fn weights(
     builder: &Builder,
     default_args: &TaskOptions,
+    bare: &[bool],
     graph: &Graph<'_>,
 ) -> Result<Vec<i32>, Error> {
     static DEFAULT_RULE: WeightRule = WeightRule::Downstream;
@@ -445,14 +489,18 @@ fn weights(
     let own: Vec<i32> = builder
         .nodes
         .iter()
-        .map(|node| {
+        .zip(bare)
+        .map(|(node, &bare)| {
+            if bare {
+                return 1;
+            }
             node.option(|o| o.priority_weight)
                 .or(default_args.priority_weight)
                 .unwrap_or(1)
         })
         .collect();
     let (mut downstream_needed, mut upstream_needed) = (false, false);
-    for node in &builder.nodes {
+    for (node, _) in builder.nodes.iter().zip(bare).filter(|&(_, &bare)| !bare) {
         match rule_of(node) {
             WeightRule::Absolute => {}
             WeightRule::Downstream => downstream_needed = true,
@@ -460,6 +508,8 @@ fn weights(
             WeightRule::Custom(_) => (downstream_needed, upstream_needed) = (true, true),
         }
     }
+    // Bare tasks follow the default rule.
+    downstream_needed |= bare.iter().any(|&bare| bare);
     let order = if graph.in_creation_order || !(downstream_needed || upstream_needed) {
         None
     } else {
@@ -501,7 +551,11 @@ fn weights(
         .iter()
         .enumerate()
         .map(|(v, node)| {
-            let rule = rule_of(node);
+            let rule = if bare[v] {
+                &DEFAULT_RULE
+            } else {
+                rule_of(node)
+            };
             let weight = match rule {
                 WeightRule::Absolute => i64::from(own[v]),
                 WeightRule::Downstream => downstream[v],
