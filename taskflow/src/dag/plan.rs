@@ -335,15 +335,18 @@ fn bare_tasks(nodes: &[Node], default_args: &TaskOptions) -> Vec<bool> {
     if !default_args.is_empty() {
         return vec![false; nodes.len()];
     }
-    let mut last: Option<(&dyn crate::task::body::TaskBody, bool)> = None;
+    // Keyed by the options' address (a body's options are a static of their own; bodies
+    // themselves may be zero-sized and share one).
+    let mut last: Option<(*const TaskOptions, bool)> = None;
     nodes
         .iter()
         .map(|node| {
+            let options = node.body.options();
             let body_bare = match last {
-                Some((body, bare)) if std::ptr::addr_eq(body, node.body) => bare,
+                Some((seen, bare)) if std::ptr::eq(seen, options) => bare,
                 _ => {
-                    let bare = node.body.options().is_empty();
-                    last = Some((node.body, bare));
+                    let bare = options.is_empty();
+                    last = Some((options, bare));
                     bare
                 }
             };
