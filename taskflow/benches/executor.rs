@@ -193,6 +193,15 @@ impl Shape {
         }
     }
 
+    /// The targets at N = 100k: run and build nanoseconds per task.
+    fn targets(self) -> (f64, f64) {
+        match self {
+            Shape::Chain => (50.0, 150.0),
+            Shape::Fan => (200.0, 150.0),
+            Shape::Tree => (150.0, 150.0),
+        }
+    }
+
     fn tasks(self, n: usize) -> usize {
         match self {
             Shape::Chain => n,
@@ -740,6 +749,65 @@ fn print_row(row: &Row, tokio_run_ns: Option<f64>) {
     ]);
 }
 
+/// Peak bytes per task (build or run) the executor should stay under.
+const TARGET_BYTES: f64 = 300.0;
+/// How much faster than the tokio baseline a run should be.
+const TARGET_SPEEDUP: f64 = 5.0;
+/// How much more a task may cost at 1M than at 100k.
+const TARGET_SCALING: f64 = 1.5;
+
+/// The targets next to the figures at N = 100k (and the 1M / 100k ratio when both ran).
+fn print_targets(table: &[Vec<Row>]) {
+    let find = |shape: Shape, n: usize, what: Impl| {
+        table
+            .iter()
+            .flatten()
+            .find(|row| row.shape == shape && row.n == n && row.what == what)
+    };
+    let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
+    let mut printed = false;
+    for shape in Shape::ALL {
+        let Some(row) = find(shape, 100_000, Impl::Taskflow) else {
+            continue;
+        };
+        if !printed {
+            println!("targets at N = 100k (taskflow, per task):");
+            printed = true;
+        }
+        let (run_target, build_target) = shape.targets();
+        let build = row.build_ns.unwrap_or(f64::NAN);
+        let bytes = row.build_bytes.unwrap_or(0.0).max(row.run_bytes);
+        let mut line = format!(
+            "  {:<5}  run {:>6.1} ns (<= {run_target}: {})  build {:>6.1} ns (<= {build_target}: {})  peak {:>5.1} B (<= {TARGET_BYTES}: {})",
+            shape.name(),
+            row.run_ns,
+            verdict(row.run_ns <= run_target),
+            build,
+            verdict(build <= build_target),
+            bytes,
+            verdict(bytes <= TARGET_BYTES),
+        );
+        if let Some(tokio) = find(shape, 100_000, Impl::Tokio) {
+            let speedup = tokio.run_ns / row.run_ns;
+            line += &format!(
+                "  vs tokio {speedup:.1}x faster (>= {TARGET_SPEEDUP}x: {})",
+                verdict(speedup >= TARGET_SPEEDUP)
+            );
+        }
+        if let Some(sequential) = find(shape, 100_000, Impl::Sequential) {
+            line += &format!("  sequential floor {:.1} ns", sequential.run_ns);
+        }
+        if let Some(big) = find(shape, 1_000_000, Impl::Taskflow) {
+            let scaling = big.run_ns / row.run_ns;
+            line += &format!(
+                "  1M/100k run {scaling:.2}x (<= {TARGET_SCALING}x: {})",
+                verdict(scaling <= TARGET_SCALING)
+            );
+        }
+        println!("{line}");
+    }
+}
+
 /// Keeps the previous phase's frees out of the next phase's numbers: waits until memory
 /// freed in the background (a run's state, dropped by the worker that ran its last task) is
 /// freed, then makes one large allocation. With glibc's malloc, the first large request after
@@ -907,6 +975,7 @@ fn main() {
             print_row(row, tokio_run);
         }
     }
+    print_targets(&table);
     // The extra rows run with the whole set, not when a shape is picked out.
     if config.shapes.len() == Shape::ALL.len() {
         let n = if config.full { 100_000 } else { 1_000 };
