@@ -1,11 +1,17 @@
 //! The worker threads of an executor, which run the ready tasks of every run in the order
 //! and within the limits its [`Scheduler`] sets.
 //!
-//! A worker that finishes a task runs one newly ready successor itself (a continuation, so
-//! a chain never touches the queue) and pushes the others in one batch, unless the run counts
-//! its tries against limits: then they all go through the priority queue. Sync task bodies run on the workers; when every worker is stuck in a long
-//! task while work waits, a monitor adds a worker, up to a maximum, so blocking tasks still
-//! run in parallel. Workers beyond the first ones leave again after a while without work.
+//! Runs that count nothing against limits (those of `Dag::run` and `Dag::test`) take a fast
+//! path: a worker that finishes a task runs one newly ready successor itself (a continuation,
+//! so a chain never touches a queue), hands it the value when it is its only reader, and
+//! keeps the other ready tasks in a queue of its own, from which idle workers steal the older
+//! half. The shared queue keeps a run's ready tasks in batches, and a worker takes a share of
+//! a batch at once. Runs that count their tries go through the priority queue instead.
+//!
+//! Sync task bodies run on the workers; when every worker is stuck in a long task while work
+//! waits (in the shared queue or a worker's own), a monitor adds a worker, up to a maximum,
+//! so blocking tasks still run in parallel. Workers beyond the first ones leave again after a
+//! while without work.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock, Weak};
