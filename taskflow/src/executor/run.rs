@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use super::clock::{Clock, TimerId};
 use super::pool::Pool;
 use super::record::Records;
-use super::slot::Slot;
+use super::slot::Slots;
 use crate::dag::{DagInner, Features, NO_JOIN, Role};
 use crate::policy::trigger_rule::{Decision, Tally};
 use crate::task::context::{Context, RunInfo, TryLinks};
@@ -24,7 +24,7 @@ pub(crate) struct RunState {
     pub(crate) dag: Arc<DagInner>,
     pub(crate) info: Arc<RunInfo>,
     pub(crate) keep_values: bool,
-    pub(crate) slots: Box<[Slot]>,
+    pub(crate) slots: Slots,
     joins: Box<[Join]>,
     pub(crate) records: Records,
     unfinished: AtomicUsize,
@@ -129,11 +129,7 @@ impl RunState {
                 decided: AtomicBool::new(false),
             })
             .collect();
-        let slots = plan
-            .readers
-            .iter()
-            .map(|&readers| Slot::new(readers))
-            .collect();
+        let slots = Slots::new(Arc::clone(&dag));
         let count = dag.nodes.len();
         Self {
             unfinished: AtomicUsize::new(count),

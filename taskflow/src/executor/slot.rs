@@ -2,9 +2,48 @@
 //! shared by reference, or cloned while others still need it.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use crate::dag::DagInner;
 use crate::xcom::Value;
+
+/// How many slots are made at once, on first use.
+const CHUNK: usize = 64;
+
+/// The value slots of a run, made a chunk at a time when first used: a value handed
+/// straight to its reader never needs one, so a chain run touches none of this memory.
+pub(crate) struct Slots {
+    chunks: Box<[OnceLock<Box<[Slot]>>]>,
+    /// For each slot's count of readers.
+    dag: Arc<DagInner>,
+}
+
+impl Slots {
+    pub(crate) fn new(dag: Arc<DagInner>) -> Self {
+        let chunks = dag.plan.readers.len().div_ceil(CHUNK);
+        Self {
+            chunks: (0..chunks).map(|_| OnceLock::new()).collect(),
+            dag,
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Slots {
+    type Output = Slot;
+
+    #[inline]
+    fn index(&self, slot: usize) -> &Slot {
+        let chunk = self.chunks[slot / CHUNK].get_or_init(|| {
+            let readers = &self.dag.plan.readers;
+            let first = slot / CHUNK * CHUNK;
+            readers[first..readers.len().min(first + CHUNK)]
+                .iter()
+                .map(|&readers| Slot::new(readers))
+                .collect()
+        });
+        &chunk[slot % CHUNK]
+    }
+}
 
 /// One task's output in a run.
 pub(crate) struct Slot {
