@@ -57,6 +57,7 @@ mod report;
 #[cfg(feature = "macros")]
 pub mod sensors;
 mod task;
+mod value;
 mod xcom;
 
 pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, RunCallback, chain};

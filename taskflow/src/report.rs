@@ -247,7 +247,7 @@ impl RunReport {
         };
         // Clone the handle and let go of the lock before calling `read`.
         let value = match &*self.run.slots[slot].lock() {
-            SlotValue::Ready(value) => Arc::clone(value),
+            SlotValue::Ready(value) => value.clone(),
             SlotValue::Released if self.run.keep_values => {
                 return Err(missing(
                     "its type is not Clone, so it was moved into the task that read it".into(),

@@ -1,12 +1,9 @@
 //! Typed handles to task outputs ([`Xcom`]) and the arguments a task call accepts ([`IntoArg`]).
 
-use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
-/// A value as the executor stores it: type-erased and shareable without copying.
-pub(crate) type Value = Arc<dyn Any + Send + Sync>;
+pub(crate) use crate::value::Value;
 
 /// A typed handle to the value a task returns, like an XCom in Airflow.
 ///
@@ -102,14 +99,14 @@ pub trait IntoArg<T> {
 
 impl<T: Clone + Send + Sync + 'static> IntoArg<T> for T {
     fn into_arg(self) -> Arg {
-        Arg::Literal(Arc::new(self))
+        Arg::Literal(Value::new(self))
     }
 }
 
 /// A string literal for a `String` parameter: `greet("world")`.
 impl IntoArg<String> for &str {
     fn into_arg(self) -> Arg {
-        Arg::Literal(Arc::new(self.to_owned()))
+        Arg::Literal(Value::new(self.to_owned()))
     }
 }
 

@@ -97,7 +97,8 @@ impl<'a> Args<'a> {
     /// The next argument, shared by reference.
     pub fn share<T: Send + Sync + 'static>(&mut self) -> Result<Arc<T>, TaskError> {
         match self.next_input() {
-            Input::Literal(value) => Arc::clone(value)
+            Input::Literal(value) => value
+                .clone()
                 .downcast::<T>()
                 .map_err(|_| self.error(None, ReadError::WrongType)),
             &Input::Upstream { node, slot, .. } => match self.take_handed(slot) {

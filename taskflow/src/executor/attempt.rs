@@ -29,11 +29,11 @@ impl RunState {
     pub(crate) fn execute(
         self: &Arc<Self>,
         node: u32,
-        started: Option<Duration>,
+        started: Option<u64>,
         handed: Option<Carried>,
         step: &mut Step,
     ) {
-        let now = started.unwrap_or_else(|| self.now());
+        let now = started.unwrap_or_else(|| self.now_nanos());
         let features = self.features(node);
         self.records.set_state(node, TaskState::Running);
         let try_number = if features.has(Features::SENSOR) {
@@ -58,7 +58,7 @@ impl RunState {
 
     /// A sensor's try goes on across reschedules: a rescheduled sensor's next check keeps
     /// its try number; a new try starts counting checks and time anew.
-    fn begin_sensor_try(&self, node: u32, now: Duration) -> u32 {
+    fn begin_sensor_try(&self, node: u32, now: u64) -> u32 {
         let rescheduled = self
             .records
             .with_extra(node, |extra| std::mem::take(&mut extra.rescheduled));
@@ -67,7 +67,7 @@ impl RunState {
         }
         let try_number = self.records.begin_try(node, now);
         self.records.with_extra(node, |extra| {
-            extra.sensor_started = Some(now);
+            extra.sensor_started = Some(Duration::from_nanos(now));
             extra.pokes = 0;
         });
         try_number
@@ -313,7 +313,7 @@ impl RunState {
             Err(value) => return Some(Ok(value)),
         };
         if let Poked::Done(value) = &*poked {
-            return Some(Ok(Arc::clone(value)));
+            return Some(Ok(value.clone()));
         }
         let now = self.now();
         let (elapsed, pokes) = self.records.with_extra(node, |extra| {
@@ -535,7 +535,7 @@ impl RunState {
 
     /// Ends the try in flight of `node` in `state`, keeping the error's message.
     fn end_try(&self, node: u32, state: TaskState, error: Option<&TaskError>, step: &mut Step) {
-        let now = self.now();
+        let now = self.now_nanos();
         step.ended_at = Some(now);
         self.records
             .set_error(node, error.map(|error| format!("{error:#}")));

@@ -102,11 +102,15 @@ impl Clock {
     /// Run time: since the run started, plus the skipped waits of virtual time.
     #[inline]
     pub(crate) fn now(&self) -> Duration {
+        Duration::from_nanos(self.now_nanos())
+    }
+
+    /// [`Clock::now`] in nanoseconds.
+    #[inline]
+    pub(crate) fn now_nanos(&self) -> u64 {
         let ticks = ticks();
         let real = ticks.delta_as_nanos(self.started, ticks.raw());
-        Duration::from_nanos(real).saturating_add(Duration::from_nanos(
-            self.skipped_nanos.load(Ordering::Acquire),
-        ))
+        real.saturating_add(self.skipped_nanos.load(Ordering::Acquire))
     }
 
     fn timers(&self) -> MutexGuard<'_, Timers> {

@@ -61,10 +61,6 @@ pub(crate) struct InFlight {
     pub(crate) abort: Option<tokio::task::AbortHandle>,
 }
 
-fn nanos(at: Duration) -> u64 {
-    u64::try_from(at.as_nanos()).map_or(NO_TIME - 1, |n| n.min(NO_TIME - 1))
-}
-
 fn time(nanos: u64) -> Option<Duration> {
     (nanos != NO_TIME).then(|| Duration::from_nanos(nanos))
 }
@@ -112,13 +108,14 @@ impl Records {
     /// Counts a new try, started at `now`; returns its number. Only the thread starting the
     /// try writes these fields.
     #[inline]
-    pub(crate) fn begin_try(&self, node: u32, now: Duration) -> u32 {
+    pub(crate) fn begin_try(&self, node: u32, now: u64) -> u32 {
         let task = self.task(node);
         let try_number = task.tries.load(Ordering::Relaxed) + 1;
         task.tries.store(try_number, Ordering::Release);
         if try_number == 1 {
-            task.start.store(nanos(now), Ordering::Release);
+            task.start.store(now.min(NO_TIME - 1), Ordering::Release);
         } else {
+            let now = Duration::from_nanos(now);
             self.with_extra(node, |extra| extra.retry_starts.push(now));
         }
         try_number
@@ -126,9 +123,9 @@ impl Records {
 
     /// Ends the task (or its try) in `state` at `now`.
     #[inline]
-    pub(crate) fn end(&self, node: u32, state: TaskState, now: Duration) {
+    pub(crate) fn end(&self, node: u32, state: TaskState, now: u64) {
         let task = self.task(node);
-        task.end.store(nanos(now), Ordering::Release);
+        task.end.store(now.min(NO_TIME - 1), Ordering::Release);
         task.state.store(state.index(), Ordering::Release);
     }
 
@@ -230,8 +227,8 @@ mod tests {
     fn a_plain_try_keeps_its_state_tries_and_times_without_extras() {
         let records = Records::new(2);
         assert_eq!(records.state(1), TaskState::None);
-        assert_eq!(records.begin_try(1, Duration::from_millis(5)), 1);
-        records.end(1, TaskState::Success, Duration::from_millis(7));
+        assert_eq!(records.begin_try(1, 5_000_000), 1);
+        records.end(1, TaskState::Success, 7_000_000);
         assert_eq!(records.state(1), TaskState::Success);
         assert_eq!(records.tries(1), 1);
         assert_eq!(records.start_time(1), Some(Duration::from_millis(5)));
@@ -244,8 +241,8 @@ mod tests {
     #[test]
     fn later_tries_keep_their_start_times_in_the_extras() {
         let records = Records::new(1);
-        records.begin_try(0, Duration::from_secs(1));
-        assert_eq!(records.begin_try(0, Duration::from_secs(9)), 2);
+        records.begin_try(0, 1_000_000_000);
+        assert_eq!(records.begin_try(0, 9_000_000_000), 2);
         assert_eq!(records.start_time(0), Some(Duration::from_secs(1)));
         let later = records.read_extra(0, |extra| extra.map(|e| e.retry_starts.clone()));
         assert_eq!(later, Some(vec![Duration::from_secs(9)]));

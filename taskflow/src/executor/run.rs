@@ -31,8 +31,9 @@ pub(crate) struct RunState {
     /// Tasks other than teardown tasks that ended failed or upstream_failed.
     failures: AtomicU32,
     pub(crate) clock: Arc<Clock>,
-    /// The clock's time when the run was created (a clock may serve many runs).
-    origin: Duration,
+    /// The clock's time in nanoseconds when the run was created (a clock may serve many
+    /// runs).
+    origin: u64,
     pub(crate) start_date: DateTime<Utc>,
     pub(crate) handle: Handle,
     pub(crate) pool: Pool,
@@ -73,7 +74,7 @@ impl RunSched {
 pub(crate) struct Step {
     pub(crate) ready: Vec<u32>,
     pub(crate) taken: bool,
-    pub(crate) ended_at: Option<Duration>,
+    pub(crate) ended_at: Option<u64>,
     /// Whether the caller may run a successor in place, so that a value with one reader may
     /// be handed to it in `carried` instead of going through its slot.
     pub(crate) may_carry: bool,
@@ -140,7 +141,7 @@ impl RunState {
             keep_values,
             slots,
             joins,
-            origin: clock.now(),
+            origin: clock.now_nanos(),
             start_date: clock.date_now(),
             clock,
             handle,
@@ -212,7 +213,13 @@ impl RunState {
     /// Time since the run was created, on its clock.
     #[inline]
     pub(crate) fn now(&self) -> Duration {
-        self.clock.now().saturating_sub(self.origin)
+        Duration::from_nanos(self.now_nanos())
+    }
+
+    /// [`RunState::now`] in nanoseconds.
+    #[inline]
+    pub(crate) fn now_nanos(&self) -> u64 {
+        self.clock.now_nanos().saturating_sub(self.origin)
     }
 
     /// Runs `action` once `wait` has passed on the run's clock.
@@ -252,18 +259,17 @@ impl RunState {
     /// run onto `ready`, and ends (without running) those whose trigger rule says skip or
     /// upstream_failed.
     pub(crate) fn settle(&self, node: u32, state: TaskState, step: &mut Step) {
-        let ready = &mut step.ready;
         // Only skips and upstream failures cascade, so this stays unallocated on the hot path.
         let mut ended = Vec::new();
-        let mut next = Some((node, state));
-        while let Some((node, state)) = next.take().or_else(|| ended.pop()) {
+        let (mut node, mut state) = (node, state);
+        loop {
             for &down in self.dag.plan.downstream(node) {
                 match self.arrive(down, node, state) {
                     Decision::Wait => {}
                     Decision::Run => {
                         self.count_queued(1);
                         self.records.set_state(down, TaskState::Queued);
-                        ready.push(down);
+                        step.ready.push(down);
                     }
                     Decision::Skip => {
                         ended.push((down, self.end_without_running(down, TaskState::Skipped)))
@@ -274,12 +280,22 @@ impl RunState {
                     )),
                 }
             }
-            if matches!(state, TaskState::Failed | TaskState::UpstreamFailed)
-                && self.dag.plan.roles[node as usize] != Role::Teardown
-            {
-                self.failures.fetch_add(1, Ordering::AcqRel);
+            if matches!(state, TaskState::Failed | TaskState::UpstreamFailed) {
+                self.count_failure(node);
             }
             step.ended += 1;
+            match ended.pop() {
+                Some(next) => (node, state) = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Counts a failed or upstream_failed task against the run, unless it is a teardown.
+    #[cold]
+    fn count_failure(&self, node: u32) {
+        if self.dag.plan.roles[node as usize] != Role::Teardown {
+            self.failures.fetch_add(1, Ordering::AcqRel);
         }
     }
 
@@ -302,7 +318,7 @@ impl RunState {
     }
 
     fn end_without_running(&self, node: u32, state: TaskState) -> TaskState {
-        self.records.end(node, state, self.now());
+        self.records.end(node, state, self.now_nanos());
         state
     }
 

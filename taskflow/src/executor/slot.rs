@@ -103,7 +103,7 @@ impl Slot {
                     _ => unreachable!("matched Ready just above"),
                 }
             }
-            SlotValue::Ready(value) => Ok(Arc::clone(value)),
+            SlotValue::Ready(value) => Ok(value.clone()),
             SlotValue::Empty => Err(ReadError::NoValue),
             SlotValue::Released => Err(ReadError::Released),
         }
@@ -125,13 +125,14 @@ impl Slot {
         value: Value,
         clone: Option<fn(&T) -> T>,
     ) -> Result<T, ReadError> {
-        let shared = value.downcast::<T>().map_err(|_| ReadError::WrongType)?;
-        match Arc::try_unwrap(shared) {
-            Ok(value) => Ok(value),
-            Err(shared) => clone
-                .map(|clone| clone(&shared))
-                .ok_or(ReadError::StillShared),
-        }
+        let shared = match value.take::<T>() {
+            Ok(value) => return Ok(value),
+            Err(shared) => shared,
+        };
+        let typed = shared.downcast_ref::<T>().ok_or(ReadError::WrongType)?;
+        clone
+            .map(|clone| clone(typed))
+            .ok_or(ReadError::StillShared)
     }
 
     /// Reads the value by reference, without copying it.

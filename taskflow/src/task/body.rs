@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use crate::xcom::Value;
 use crate::{TaskError, TaskOptions};
@@ -109,7 +108,7 @@ impl Invocation {
 /// Wraps a plain return value.
 #[doc(hidden)]
 pub fn output<T: Send + Sync + 'static>(value: T) -> Outcome {
-    Ok(Arc::new(value))
+    Ok(Value::new(value))
 }
 
 /// Wraps a `Result` return value, converting its error.
@@ -118,7 +117,7 @@ pub fn output_result<T: Send + Sync + 'static, E: Into<TaskError>>(
     result: Result<T, E>,
 ) -> Outcome {
     match result {
-        Ok(value) => Ok(Arc::new(value)),
+        Ok(value) => Ok(Value::new(value)),
         Err(error) => Err(error.into()),
     }
 }
@@ -129,13 +128,13 @@ pub(crate) struct Parts(pub(crate) Vec<Value>);
 /// Wraps the parts of a tuple value.
 #[doc(hidden)]
 pub fn output_parts(parts: Vec<Value>) -> Outcome {
-    Ok(Arc::new(Parts(parts)))
+    Ok(Value::new(Parts(parts)))
 }
 
 /// One part of a tuple value.
 #[doc(hidden)]
 pub fn part<T: Send + Sync + 'static>(value: T) -> Value {
-    Arc::new(value)
+    Value::new(value)
 }
 
 /// The success type of a task returning a `Result`.

@@ -1,7 +1,5 @@
 //! [`Poke`]: what one check of a `#[sensor]` returns.
 
-use std::sync::Arc;
-
 use crate::xcom::Value;
 
 /// The result of one check of a sensor: not yet, or done with a value for the downstream
@@ -66,8 +64,8 @@ pub(crate) enum Poked {
 /// Wraps one check's result.
 #[doc(hidden)]
 pub fn poked<P: IntoPoke>(result: P) -> crate::task::body::Outcome {
-    Ok(Arc::new(match result.into_poke() {
-        Poke::Done(value) => Poked::Done(Arc::new(value)),
+    Ok(Value::new(match result.into_poke() {
+        Poke::Done(value) => Poked::Done(Value::new(value)),
         Poke::NotYet => Poked::NotYet,
     }))
 }
