@@ -31,6 +31,9 @@ impl Features {
         .and(Self::STEERS)
         .and(Self::PARTS);
 
+    /// What a try may need before its body runs or while it runs.
+    pub(crate) const TRY_EXTRAS: Self = Self::ON_EXECUTE.and(Self::TIMEOUT).and(Self::SENSOR);
+
     /// The union of both sets.
     pub(crate) const fn and(self, other: Self) -> Self {
         Self(self.0 | other.0)

@@ -36,6 +36,9 @@ impl RunState {
         let now = started.unwrap_or_else(|| self.now_nanos());
         let features = self.features(node);
         self.records.set_state(node, TaskState::Running);
+        if !features.has_any(Features::TRY_EXTRAS) {
+            return self.execute_plainly(node, now, handed, features, step);
+        }
         let try_number = if features.has(Features::SENSOR) {
             self.begin_sensor_try(node, now)
         } else {
@@ -53,6 +56,31 @@ impl RunState {
                 self.follow(node, try_number, invocation, step);
             }
             Some(timeout) => self.execute_with_timeout(node, try_number, timeout),
+        }
+    }
+
+    /// [`RunState::execute`] for a task without an execute callback, timeout or sensing: a
+    /// plain success is finished here, in one go; anything else takes the general path.
+    #[inline]
+    fn execute_plainly(
+        self: &Arc<Self>,
+        node: u32,
+        now: u64,
+        handed: Option<Carried>,
+        features: Features,
+        step: &mut Step,
+    ) {
+        let try_number = self.records.begin_try(node, now);
+        match self.invoke_with(node, try_number, handed) {
+            Invocation::Ready(Ok(value)) if !features.has_any(Features::SUCCESS_EXTRAS) => {
+                // Nobody else can end this try (no timeout), and it left nothing in flight.
+                self.records.claim(node, try_number, false);
+                step.taken = true;
+                self.store(node, value, features, step);
+                self.end_try(node, TaskState::Success, None, step);
+                self.settle(node, TaskState::Success, step);
+            }
+            invocation => self.follow(node, try_number, invocation, step),
         }
     }
 
@@ -248,7 +276,7 @@ impl RunState {
         match outcome {
             Ok(value) if !features.has_any(Features::SUCCESS_EXTRAS) => {
                 // A plain success: no callback, no steering, one value.
-                self.store(node, value, step);
+                self.store(node, value, features, step);
                 self.end_try(node, TaskState::Success, None, step);
                 self.settle(node, TaskState::Success, step);
             }
@@ -406,7 +434,7 @@ impl RunState {
         });
         match skipped {
             Ok(skipped) => {
-                self.store(node, value, step);
+                self.store(node, value, self.features(node), step);
                 self.end_try(node, TaskState::Success, None, step);
                 self.callback(node, try_number, Features::ON_SUCCESS, None);
                 self.settle_skipping(node, &skipped, step);
@@ -419,9 +447,10 @@ impl RunState {
     /// A value with one reader is carried to it when the caller may run it in place and
     /// only this task can make the reader ready (so that the reader cannot start elsewhere
     /// before the value is in its slot).
-    fn store(&self, node: u32, value: Value, step: &mut Step) {
+    #[inline]
+    fn store(&self, node: u32, value: Value, features: Features, step: &mut Step) {
         let plan = &self.dag.plan;
-        if !self.features(node).has(Features::PARTS) {
+        if !features.has(Features::PARTS) {
             let slot = plan.slot(node, 0);
             let carry = step.may_carry && !self.keep_values && plan.readers[slot] == 1;
             match plan.sole_heir(node).filter(|_| carry) {
