@@ -19,7 +19,7 @@ pub struct Args<'a> {
     /// Whether no retry can follow this try, so the last reader may take a value.
     final_try: bool,
     /// A value handed to this try by the one before, which it reads instead of its slot.
-    handed: Option<Carried>,
+    handed: &'a mut Option<Carried>,
 }
 
 impl<'a> Args<'a> {
@@ -27,7 +27,7 @@ impl<'a> Args<'a> {
         run: &'a Arc<RunState>,
         node: u32,
         try_number: u32,
-        handed: Option<Carried>,
+        handed: &'a mut Option<Carried>,
     ) -> Self {
         let inputs = &run.dag.nodes[node as usize].inputs;
         let features = run.features(node);
@@ -46,19 +46,16 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// The handed value, if the body did not read it.
-    pub(crate) fn into_unread(self) -> Option<Carried> {
-        self.handed
-    }
-
     /// The handed value, if it is the one in `slot`.
     fn take_handed(&mut self, slot: u32) -> Option<crate::xcom::Value> {
-        match self.handed.take() {
-            Some(handed) if handed.slot == slot => Some(handed.value),
-            other => {
-                self.handed = other;
-                None
-            }
+        if self
+            .handed
+            .as_ref()
+            .is_some_and(|handed| handed.slot == slot)
+        {
+            self.handed.take().map(|handed| handed.value)
+        } else {
+            None
         }
     }
 

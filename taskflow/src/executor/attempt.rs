@@ -30,7 +30,7 @@ impl RunState {
         self: &Arc<Self>,
         node: u32,
         started: Option<u64>,
-        handed: Option<Carried>,
+        handed: &mut Option<Carried>,
         step: &mut Step,
     ) {
         let now = started.unwrap_or_else(|| self.now_nanos());
@@ -66,7 +66,7 @@ impl RunState {
         self: &Arc<Self>,
         node: u32,
         now: u64,
-        handed: Option<Carried>,
+        handed: &mut Option<Carried>,
         features: Features,
         step: &mut Step,
     ) {
@@ -102,7 +102,7 @@ impl RunState {
     }
 
     fn invoke(self: &Arc<Self>, node: u32, try_number: u32) -> Invocation {
-        self.invoke_with(node, try_number, None)
+        self.invoke_with(node, try_number, &mut None)
     }
 
     /// Runs the body (or makes its future) with the value `handed` to it, if any.
@@ -110,13 +110,13 @@ impl RunState {
         self: &Arc<Self>,
         node: u32,
         try_number: u32,
-        handed: Option<Carried>,
+        handed: &mut Option<Carried>,
     ) -> Invocation {
         let body = self.dag.nodes[node as usize].body;
         let mut args = Args::new(self, node, try_number, handed);
         let invocation = catch_unwind(AssertUnwindSafe(|| body.invoke(&mut args)))
             .unwrap_or_else(|payload| Invocation::Ready(Err(panic_error(payload))));
-        if let Some(unread) = args.into_unread() {
+        if let Some(unread) = handed.take() {
             // The body failed before it read the value: it waits in its slot for the report.
             self.slots[unread.slot as usize].put(unread.value);
         }

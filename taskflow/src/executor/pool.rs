@@ -454,8 +454,12 @@ impl Shared {
             // Task bodies and callbacks are caught where they run; this catches a bug of the
             // executor itself, so that it fails the task instead of killing a worker.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run.execute(node, started.take(), handed.take(), &mut step)
+                run.execute(node, started.take(), &mut handed, &mut step)
             }));
+            if let Some(unread) = handed.take() {
+                // Not taken by the try (it panicked in the executor first): its slot keeps it.
+                run.slots[unread.slot as usize].put(unread.value);
+            }
             if let Err(payload) = outcome {
                 run.executor_panicked(node, &*payload, &mut step);
             }
