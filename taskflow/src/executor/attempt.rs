@@ -23,21 +23,15 @@ const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 impl RunState {
     /// Starts a try of `node`, at `started` if the caller knows the time, with the value
-    /// `handed` to it by the try before (see [`RunState::hand_over`]). When it ends at once,
-    /// `step` gets what it made ready, whether its slots are the caller's to give back, and
-    /// when it ended.
-    pub(crate) fn execute(
-        self: &Arc<Self>,
-        node: u32,
-        started: Option<u64>,
-        handed: &mut Option<Carried>,
-        step: &mut Step,
-    ) {
+    /// the try before left in `step.carried` for it (see [`RunState::receives`]). When it
+    /// ends at once, `step` gets what it made ready, whether its slots are the caller's to
+    /// give back, when it ended, and its value if it is for the successor.
+    pub(crate) fn execute(self: &Arc<Self>, node: u32, started: Option<u64>, step: &mut Step) {
         let now = started.unwrap_or_else(|| self.now_nanos());
         let features = self.features(node);
         self.records.set_state(node, TaskState::Running);
         if !features.has_any(Features::TRY_EXTRAS) {
-            return self.execute_plainly(node, now, handed, features, step);
+            return self.execute_plainly(node, now, features, step);
         }
         let try_number = if features.has(Features::SENSOR) {
             self.begin_sensor_try(node, now)
@@ -52,7 +46,7 @@ impl RunState {
         };
         match timeout {
             None => {
-                let invocation = self.invoke_with(node, try_number, handed);
+                let invocation = self.invoke_with(node, try_number, &mut step.carried);
                 self.follow(node, try_number, invocation, step);
             }
             Some(timeout) => self.execute_with_timeout(node, try_number, timeout),
@@ -62,16 +56,9 @@ impl RunState {
     /// [`RunState::execute`] for a task without an execute callback, timeout or sensing: a
     /// plain success is finished here, in one go; anything else takes the general path.
     #[inline]
-    fn execute_plainly(
-        self: &Arc<Self>,
-        node: u32,
-        now: u64,
-        handed: &mut Option<Carried>,
-        features: Features,
-        step: &mut Step,
-    ) {
+    fn execute_plainly(self: &Arc<Self>, node: u32, now: u64, features: Features, step: &mut Step) {
         let try_number = self.records.begin_try(node, now);
-        match self.invoke_with(node, try_number, handed) {
+        match self.invoke_with(node, try_number, &mut step.carried) {
             Invocation::Ready(Ok(value)) if !features.has_any(Features::SUCCESS_EXTRAS) => {
                 // Nobody else can end this try (no timeout), and it left nothing in flight.
                 self.records.claim(node, try_number, false);

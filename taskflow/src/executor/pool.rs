@@ -20,7 +20,7 @@ use std::time::Duration;
 use super::clock::Clock;
 use super::local::LocalQueue;
 use super::registry::Runs;
-use super::run::{Carried, RunState, Step};
+use super::run::{RunState, Step};
 use super::scheduler::{PoolSlots, Scheduler};
 use crate::dag::DEFAULT_POOL;
 
@@ -443,10 +443,8 @@ impl Shared {
             .push(Arc::clone(&local));
         let mut step = Step::default();
         let mut next = self.next_job(&local, extra);
-        // When the try before ended, and the value it handed on, if the next one continues
-        // it in place.
+        // When the try before ended, if the next one continues it in place.
         let mut started = None;
-        let mut handed = None;
         while let Some((run, node)) = next.take() {
             step.taken = false;
             step.ended_at = None;
@@ -454,20 +452,21 @@ impl Shared {
             // Task bodies and callbacks are caught where they run; this catches a bug of the
             // executor itself, so that it fails the task instead of killing a worker.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run.execute(node, started.take(), &mut handed, &mut step)
+                run.execute(node, started.take(), &mut step)
             }));
-            if let Some(unread) = handed.take() {
-                // Not taken by the try (it panicked in the executor first): its slot keeps it.
-                run.slots[unread.slot as usize].put(unread.value);
-            }
             if let Err(payload) = outcome {
+                if let Some(unread) = step.carried.take() {
+                    // The executor panicked before the try read it, or after the try stored
+                    // its value: its slot keeps it.
+                    run.slots[unread.slot as usize].put(unread.value);
+                }
                 run.executor_panicked(node, &*payload, &mut step);
             }
             let successor = if run.sched.accounted {
                 next = self.finish_counted(&run, step.taken.then_some(node), &mut step.ready);
                 None
             } else {
-                self.continuation(&run, &local, &mut step, &mut handed)
+                self.continuation(&run, &local, &mut step)
             };
             if step.taken {
                 run.try_ended();
@@ -513,20 +512,23 @@ impl Shared {
     /// Picks a ready successor to run in place and queues the others. Runs that count
     /// tries against limits go through the queue, which orders them by priority; the others
     /// may all start at once, so the worker keeps one.
-    /// The value the try carried goes to the successor if it reads it (into `handed`), else
+    /// The value the try carried stays in `step` for the successor if it reads it, else goes
     /// to its slot before any other reader is queued.
     fn continuation(
         &self,
         run: &Arc<RunState>,
         local: &LocalQueue,
         step: &mut Step,
-        handed: &mut Option<Carried>,
     ) -> Option<u32> {
         let next = step.ready.pop();
-        if let Some(carried) = step.carried.take() {
-            match next {
-                Some(next) => *handed = run.hand_over(carried, next),
-                None => run.slots[carried.slot as usize].put(carried.value),
+        let received = match (&step.carried, next) {
+            (Some(carried), Some(next)) => run.receives(carried, next),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if !received {
+            if let Some(carried) = step.carried.take() {
+                run.slots[carried.slot as usize].put(carried.value);
             }
         }
         if !step.ready.is_empty() {

@@ -166,19 +166,15 @@ impl RunState {
         self.pool.push(self, roots.iter().copied());
     }
 
-    /// Passes `carried` to `successor`, which runs next on this thread, if it is the reader
-    /// and its try cannot be retried and runs here; else leaves the value in its slot, where
-    /// its reader finds it.
+    /// Whether `successor`, which runs next on this thread, takes `carried` as it is: it is
+    /// the reader, and its try cannot be retried and runs here. Else the value belongs in
+    /// its slot, where its reader finds it.
     #[inline]
-    pub(crate) fn hand_over(&self, carried: Carried, successor: u32) -> Option<Carried> {
+    pub(crate) fn receives(&self, carried: &Carried, successor: u32) -> bool {
         const ELSEWHERE: Features = Features::TIMEOUT
             .and(Features::RETRIES)
             .and(Features::SENSOR);
-        if carried.reader == successor && !self.features(successor).has_any(ELSEWHERE) {
-            return Some(carried);
-        }
-        self.slots[carried.slot as usize].put(carried.value);
-        None
+        carried.reader == successor && !self.features(successor).has_any(ELSEWHERE)
     }
 
     /// What task `node` asks of a run beyond the plain path.
