@@ -22,6 +22,7 @@ enum Repr {
 }
 
 /// `value` as a `U` if `T` is `U` (the check is resolved at compile time).
+#[inline(always)]
 fn cast<T: 'static, U: 'static>(value: T) -> Result<U, T> {
     let mut slot = Some(value);
     let taken = (&mut slot as &mut dyn Any)
@@ -97,16 +98,17 @@ impl Value {
             }
             inline => inline,
         };
-        let value = match inline {
-            Repr::Unit => cast::<(), T>(()).ok(),
-            Repr::Bool(value) => cast::<bool, T>(value).ok(),
-            Repr::U64(value) => cast::<u64, T>(value).ok(),
-            Repr::I64(value) => cast::<i64, T>(value).ok(),
-            Repr::F64(value) => cast::<f64, T>(value).ok(),
-            Repr::Usize(value) => cast::<usize, T>(value).ok(),
-            Repr::Shared(_) => None,
-        };
-        value.ok_or(Self(inline))
+        // Each arm gives the value back unchanged when it is not a `T`; the error is only
+        // built on that path, so that a successful take moves the value once.
+        match inline {
+            Repr::Unit => cast::<(), T>(()).map_err(|()| Self(Repr::Unit)),
+            Repr::Bool(value) => cast::<bool, T>(value).map_err(|v| Self(Repr::Bool(v))),
+            Repr::U64(value) => cast::<u64, T>(value).map_err(|v| Self(Repr::U64(v))),
+            Repr::I64(value) => cast::<i64, T>(value).map_err(|v| Self(Repr::I64(v))),
+            Repr::F64(value) => cast::<f64, T>(value).map_err(|v| Self(Repr::F64(v))),
+            Repr::Usize(value) => cast::<usize, T>(value).map_err(|v| Self(Repr::Usize(v))),
+            shared @ Repr::Shared(_) => Err(Self(shared)),
+        }
     }
 }
 
