@@ -93,6 +93,7 @@ impl RunState {
     }
 
     /// Runs the body (or makes its future) with the value `handed` to it, if any.
+    #[inline]
     fn invoke_with(
         self: &Arc<Self>,
         node: u32,
