@@ -228,7 +228,6 @@ impl Pool {
 
     /// Counts `run` as ended and starts the next run of its DAG that waited for it.
     pub(crate) fn run_ended(&self, run: &RunState) {
-        self.shared.runs.ended(run);
         let next = self.shared.lock().scheduler.run_ended(run);
         if let Some(next) = next {
             next.start();

@@ -33,7 +33,8 @@ struct Known {
 }
 
 enum Entry {
-    /// In flight: its states are read from the run itself.
+    /// Started (in flight or ended, while its state lives): its states are read from the
+    /// run itself.
     Running(Weak<RunState>),
     /// Ended (the `n`th run to end): its final states, by task (while its DAG lives).
     Ended(Weak<DagInner>, Box<[TaskState]>, u64),
@@ -95,14 +96,21 @@ impl Runs {
         known.forget(replaced);
     }
 
-    /// Keeps the final states of a run that ended.
-    pub(crate) fn ended(&self, run: &RunState) {
-        let states = (0..run.dag.nodes.len() as u32)
-            .map(|node| run.records.state(node))
-            .collect();
+    /// Keeps the final states of a run whose state is being dropped (until then they are
+    /// read from the run itself), if it is still the run known under its key.
+    pub(crate) fn dropped(&self, run: &RunState) {
         let key = (Arc::clone(&run.dag.dag_id), run.sched.date);
-        self.lock()
-            .keep_ended(key, Arc::downgrade(&run.dag), states, KEPT_STATES);
+        let mut known = self.lock();
+        let known_here = matches!(
+            known.runs.get(&key),
+            Some(Entry::Running(weak)) if std::ptr::eq(weak.as_ptr(), run)
+        );
+        if known_here {
+            let states = (0..run.dag.nodes.len() as u32)
+                .map(|node| run.records.state(node))
+                .collect();
+            known.keep_ended(key, Arc::downgrade(&run.dag), states, KEPT_STATES);
+        }
     }
 
     /// The state of `task_id` in the run of `dag_id` at `date` (microseconds).

@@ -67,6 +67,14 @@ impl RunSched {
     }
 }
 
+impl Drop for RunState {
+    /// The executor's registry keeps the final states for tasks of later runs that look
+    /// at this one (the external task sensor).
+    fn drop(&mut self) {
+        self.pool.runs().dropped(self);
+    }
+}
+
 /// What a try that ended on a worker hands back to it: the tasks it made ready, whether its
 /// slots are the worker's to give back, and when it ended (a successor run in place starts
 /// then, without reading the clock again).
