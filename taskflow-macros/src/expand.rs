@@ -328,7 +328,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         #(#attrs)*
         #[allow(clippy::too_many_arguments)]
         #vis fn #name(#(#arg_params),*) -> #handle_type {
-            #name::with(#krate::TaskOptions::EMPTY).add(#(#arg_names),*)
+            #with_type(#private::Option::None).add(#(#arg_names),*)
         }
 
         #[doc = #doc_type]
@@ -342,13 +342,13 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
 
             #[doc = #doc_with]
             #vis fn with(options: impl ::core::convert::Into<#krate::TaskOptions>) -> #with_type {
-                #with_type(options.into())
+                #with_type(#private::Option::Some(#private::Box::new(options.into())))
             }
         }
 
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
-        #vis struct #with_type(#krate::TaskOptions);
+        #vis struct #with_type(#private::Option<#private::Box<#krate::TaskOptions>>);
 
         impl #with_type {
             /// Adds the task to the DAG being built, with these options.

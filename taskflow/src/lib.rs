@@ -304,10 +304,11 @@ pub mod __private {
     pub use std::result::Result;
     pub use std::sync::Arc;
 
-    /// Adds a task node to the DAG being built on this thread.
+    /// Adds a task node to the DAG being built on this thread, with its per-call options
+    /// if the call has any.
     pub fn add_task<T>(
         body: &'static dyn TaskBody,
-        options: crate::TaskOptions,
+        options: Option<Box<crate::TaskOptions>>,
         args: impl IntoIterator<Item = (Arg, ReadMode)>,
     ) -> crate::Xcom<T> {
         crate::dag::add_task(body, options, args)

@@ -43,11 +43,11 @@ impl Builder {
     fn add_node(
         &mut self,
         body: &'static dyn TaskBody,
-        options: TaskOptions,
+        options: Option<Box<TaskOptions>>,
         args: impl IntoIterator<Item = (Arg, ReadMode)>,
     ) -> TaskRef {
         let node = u32::try_from(self.nodes.len()).expect("a DAG holds at most 2^32 tasks");
-        let id = match &options.task_id {
+        let id = match options.as_ref().and_then(|o| o.task_id.as_ref()) {
             None => self.ids.auto(body.name(), node),
             Some(id) => self.explicit_id(id, node, body),
         };
@@ -73,7 +73,7 @@ impl Builder {
             self.inputs.push(input);
         }
         let inputs = start as u32..self.inputs.len() as u32;
-        let options = (!options.is_empty()).then(|| Box::new(options));
+        let options = options.filter(|options| !options.is_empty());
         self.nodes.push(Node {
             body,
             id,
@@ -147,7 +147,7 @@ fn with_current<R>(what: impl FnOnce() -> String, f: impl FnOnce(&mut Builder) -
 /// When no DAG is being built on this thread: a task call has no other way to report it.
 pub(crate) fn add_task<T>(
     body: &'static dyn TaskBody,
-    options: TaskOptions,
+    options: Option<Box<TaskOptions>>,
     args: impl IntoIterator<Item = (Arg, ReadMode)>,
 ) -> Xcom<T> {
     with_current(
