@@ -58,7 +58,17 @@ impl RunState {
     #[inline]
     fn execute_plainly(self: &Arc<Self>, node: u32, now: u64, features: Features, step: &mut Step) {
         let try_number = self.records.begin_try(node, now);
-        match self.invoke_with(node, try_number, &mut step.carried) {
+        // The worker catches a panic of the body (see `Step::in_body`), so the outcome goes
+        // straight from the body to here.
+        let body = self.dag.nodes[node as usize].body;
+        step.in_body = true;
+        let invocation = body.invoke(&mut Args::new(self, node, try_number, &mut step.carried));
+        step.in_body = false;
+        if let Some(unread) = step.carried.take() {
+            // The body failed before it read the value: it waits in its slot for the report.
+            self.slots[unread.slot as usize].put(unread.value);
+        }
+        match invocation {
             Invocation::Ready(Ok(value)) if !features.has_any(Features::SUCCESS_EXTRAS) => {
                 // Nobody else can end this try (no timeout), and it left nothing in flight.
                 self.records.claim(node, try_number, false);
@@ -169,6 +179,23 @@ impl RunState {
                 "could not start a thread for the task: {error}"
             )));
             self.complete_and_push(node, try_number, outcome);
+        }
+    }
+
+    /// Fails the try in flight of `node` after its body panicked on a worker.
+    pub(crate) fn body_panicked(
+        self: &Arc<Self>,
+        node: u32,
+        payload: Box<dyn std::any::Any + Send>,
+        step: &mut Step,
+    ) {
+        let try_number = self.records.tries(node).max(1);
+        let error = panic_error(payload);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.complete(node, try_number, Err(error), step)
+        }));
+        if let Err(payload) = outcome {
+            self.executor_panicked(node, &*payload, step);
         }
     }
 

@@ -455,11 +455,15 @@ impl Shared {
             }));
             if let Err(payload) = outcome {
                 if let Some(unread) = step.carried.take() {
-                    // The executor panicked before the try read it, or after the try stored
-                    // its value: its slot keeps it.
+                    // The panic came before the try read it, or after the try stored its
+                    // value: its slot keeps it.
                     run.slots[unread.slot as usize].put(unread.value);
                 }
-                run.executor_panicked(node, &*payload, &mut step);
+                if std::mem::take(&mut step.in_body) {
+                    run.body_panicked(node, payload, &mut step);
+                } else {
+                    run.executor_panicked(node, &*payload, &mut step);
+                }
             }
             let successor = if run.sched.accounted {
                 next = self.finish_counted(&run, step.taken.then_some(node), &mut step.ready);

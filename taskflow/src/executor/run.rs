@@ -88,6 +88,9 @@ pub(crate) struct Step {
     pub(crate) may_carry: bool,
     /// The value of the try that just ended, with its slot, when it has one reader.
     pub(crate) carried: Option<Carried>,
+    /// Set while a task body runs on the worker without a guard of its own: a panic caught
+    /// meanwhile is the body's, and fails the try like any panicking task.
+    pub(crate) in_body: bool,
     /// Tasks that ended and are not counted out of their run yet: the caller counts them
     /// with [`RunState::count_ended`] before it leaves the run, so that a worker running
     /// one run's tasks one after another does not touch the run's shared counter for each.
