@@ -578,6 +578,7 @@ impl RunState {
     }
 
     /// Ends the try in flight of `node` in `state`, keeping the error's message.
+    #[inline]
     fn end_try(&self, node: u32, state: TaskState, error: Option<&TaskError>, step: &mut Step) {
         let now = self.now_nanos();
         step.ended_at = Some(now);
