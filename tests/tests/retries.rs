@@ -408,3 +408,84 @@ async fn async_tasks_run_inside_a_tokio_task() {
         report.error("which_task")
     );
 }
+
+#[test]
+fn a_retried_task_in_a_chain_reads_its_input_again_on_each_try() {
+    static TRIES: AtomicU32 = AtomicU32::new(0);
+    #[task]
+    fn start() -> u64 {
+        40
+    }
+    #[task(retries = 2, retry_delay = "1s")]
+    fn flaky(x: u64) -> Result<u64, TaskError> {
+        if TRIES.fetch_add(1, Ordering::SeqCst) < 2 {
+            return Err(TaskError::msg("not yet"));
+        }
+        Ok(x + 1)
+    }
+    #[task]
+    fn finish(x: u64) -> u64 {
+        x + 1
+    }
+    for keep in [false, true] {
+        TRIES.store(0, Ordering::SeqCst);
+        let dag = Dag::build("chain_with_retries", || {
+            finish(flaky(start()));
+        })
+        .unwrap();
+        let options = RunOptions::new().keep_xcoms(keep).virtual_time(true);
+        let report = dag.test_with(options).unwrap();
+        assert!(report.succeeded(), "keep_xcoms({keep}): {report:?}");
+        assert_eq!(report.try_number("flaky"), 3);
+        assert_eq!(report.xcom::<u64>("finish").unwrap(), 42);
+    }
+}
+
+#[test]
+fn a_chain_run_in_place_keeps_each_task_s_state_times_and_value() {
+    #[task]
+    fn one() -> u64 {
+        1
+    }
+    #[task]
+    fn double(x: u64) -> u64 {
+        x * 2
+    }
+    let dag = Dag::build("chain_in_place", || {
+        let mut x = one();
+        for _ in 0..20 {
+            x = double(x);
+        }
+    })
+    .unwrap();
+    let run = |keep| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime
+            .block_on(dag.run_with(RunOptions::new().keep_xcoms(keep)))
+            .unwrap()
+    };
+    let kept = run(true);
+    assert_eq!(kept.xcom::<u64>("double__19").unwrap(), 1 << 20);
+    assert_eq!(kept.xcom::<u64>("double__3").unwrap(), 1 << 4);
+    let moved = run(false);
+    assert_eq!(moved.xcom::<u64>("double__19").unwrap(), 1 << 20);
+    assert!(
+        moved.xcom::<u64>("double__3").is_err(),
+        "moved on to its reader"
+    );
+    let mut previous_end = None;
+    for task in moved.tasks() {
+        assert_eq!(task.state, TaskState::Success, "{}", task.task_id);
+        assert_eq!(task.tries, 1);
+        let (start, end) = (task.start_date.unwrap(), task.end_date.unwrap());
+        assert!(start <= end);
+        if let Some(previous_end) = previous_end {
+            assert!(
+                previous_end <= start,
+                "{} started before its upstream ended",
+                task.task_id
+            );
+        }
+        previous_end = Some(end);
+    }
+}

@@ -16,7 +16,7 @@ use crate::task::body::{BoxFuture, Invocation, Outcome, Parts, TaskKind};
 use crate::task::branch::BranchTarget;
 use crate::task::sensor::Poked;
 use crate::xcom::Value;
-use crate::{TaskError, TaskErrorKind, TaskOptions, TaskState};
+use crate::{TaskError, TaskErrorKind, TaskOptions, TaskState, TriggerRule};
 
 /// Airflow's default wait before a retry.
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
@@ -27,6 +27,7 @@ impl RunState {
     /// ends at once, `step` gets what it made ready, whether its slots are the caller's to
     /// give back, when it ended, and its value if it is for the successor.
     pub(crate) fn execute(self: &Arc<Self>, node: u32, started: Option<u64>, step: &mut Step) {
+        step.current = node;
         let now = started.unwrap_or_else(|| self.now_nanos());
         let features = self.features(node);
         self.records.set_state(node, TaskState::Running);
@@ -54,9 +55,42 @@ impl RunState {
     }
 
     /// [`RunState::execute`] for a task without an execute callback, timeout or sensing: a
-    /// plain success is finished here, in one go; anything else takes the general path.
+    /// plain success is finished here, in one go, and when it releases just its sole heir,
+    /// a plain task too, that task runs next right here (a chain runs as a loop); anything
+    /// else takes the general path.
     #[inline]
-    fn execute_plainly(self: &Arc<Self>, node: u32, now: u64, features: Features, step: &mut Step) {
+    fn execute_plainly(
+        self: &Arc<Self>,
+        mut node: u32,
+        mut now: u64,
+        mut features: Features,
+        step: &mut Step,
+    ) {
+        loop {
+            match self.try_plainly(node, now, features, step) {
+                Some(next) => {
+                    // The heir's queueing and this try's end cancel out for a virtual clock.
+                    step.ended += 1;
+                    self.records.set_state(next, TaskState::Running);
+                    (node, features) = (next, self.features(next));
+                    now = step.ended_at.unwrap_or(now);
+                    step.current = node;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// One plain try of `node`; its sole heir if that is to run next in place (this try
+    /// succeeded and is not settled yet: the heir stands for its only downstream effect).
+    #[inline]
+    fn try_plainly(
+        self: &Arc<Self>,
+        node: u32,
+        now: u64,
+        features: Features,
+        step: &mut Step,
+    ) -> Option<u32> {
         let try_number = self.records.begin_try(node, now);
         // The worker catches a panic of the body (see `Step::in_body`), so the outcome goes
         // straight from the body to here.
@@ -75,10 +109,39 @@ impl RunState {
                 step.taken = true;
                 self.store(node, value, features, step);
                 self.end_try(node, TaskState::Success, None, step);
+                if let Some(heir) = self.runs_next_in_place(node, step) {
+                    return Some(heir);
+                }
                 self.settle(node, TaskState::Success, step);
             }
             invocation => self.follow(node, try_number, invocation, step),
         }
+        None
+    }
+
+    /// The sole heir of `node`, after its plain success, when it may run at once in place
+    /// without settling `node` through the general path: the heir's only upstream task is
+    /// `node`, all_success lets it run, nothing can skip it from elsewhere, and it is a
+    /// plain task itself. Only on a worker, in a run that counts nothing against limits.
+    /// A carried value the heir may not take as it is (it may be retried) goes to its slot.
+    #[inline]
+    fn runs_next_in_place(&self, node: u32, step: &mut Step) -> Option<u32> {
+        let plan = &self.dag.plan;
+        if !step.may_carry || plan.has_steering {
+            return None;
+        }
+        let heir = plan.sole_heir(node)?;
+        let plain = !self.features(heir).has_any(Features::TRY_EXTRAS);
+        if !plain || plan.trigger_rules[heir as usize] != TriggerRule::AllSuccess {
+            return None;
+        }
+        if let Some(carried) = step
+            .carried
+            .take_if(|carried| !self.receives(carried, heir))
+        {
+            self.slots[carried.slot as usize].put(carried.value);
+        }
+        Some(heir)
     }
 
     /// A sensor's try goes on across reschedules: a rescheduled sensor's next check keeps

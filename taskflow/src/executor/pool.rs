@@ -459,6 +459,7 @@ impl Shared {
                     // value: its slot keeps it.
                     run.slots[unread.slot as usize].put(unread.value);
                 }
+                let node = step.current;
                 if std::mem::take(&mut step.in_body) {
                     run.body_panicked(node, payload, &mut step);
                 } else {

@@ -91,6 +91,8 @@ pub(crate) struct Step {
     /// Set while a task body runs on the worker without a guard of its own: a panic caught
     /// meanwhile is the body's, and fails the try like any panicking task.
     pub(crate) in_body: bool,
+    /// The task whose try runs or ran last (a chain runs several in one call).
+    pub(crate) current: u32,
     /// Tasks that ended and are not counted out of their run yet: the caller counts them
     /// with [`RunState::count_ended`] before it leaves the run, so that a worker running
     /// one run's tasks one after another does not touch the run's shared counter for each.
