@@ -104,12 +104,24 @@ impl RunState {
         }
         match invocation {
             Invocation::Ready(Ok(value)) if !features.has_any(Features::SUCCESS_EXTRAS) => {
-                // Nobody else can end this try (no timeout), and it left nothing in flight.
-                self.records.claim(node, try_number, false);
+                // Nobody else can end this try (no timeout, so nothing to claim), and it left
+                // nothing in flight. The heir, if any, may take the value in place.
                 step.taken = true;
-                self.store(node, value, features, step);
+                let plan = &self.dag.plan;
+                let heir = plan.sole_heir(node).filter(|_| step.may_carry);
+                let slot = plan.slot(node, 0);
+                match heir.filter(|_| !self.keep_values && plan.readers[slot] == 1) {
+                    Some(reader) => {
+                        step.carried = Some(Carried {
+                            slot: slot as u32,
+                            reader,
+                            value,
+                        });
+                    }
+                    None => self.slots[slot].put(value),
+                }
                 self.end_try(node, TaskState::Success, None, step);
-                if let Some(heir) = self.runs_next_in_place(node, step) {
+                if let Some(heir) = heir.filter(|&heir| self.runs_in_place(heir, step)) {
                     return Some(heir);
                 }
                 self.settle(node, TaskState::Success, step);
@@ -119,29 +131,26 @@ impl RunState {
         None
     }
 
-    /// The sole heir of `node`, after its plain success, when it may run at once in place
-    /// without settling `node` through the general path: the heir's only upstream task is
-    /// `node`, all_success lets it run, nothing can skip it from elsewhere, and it is a
-    /// plain task itself. Only on a worker, in a run that counts nothing against limits.
-    /// A carried value the heir may not take as it is (it may be retried) goes to its slot.
+    /// Whether the sole heir of a task that just succeeded plainly may run at once in place,
+    /// without settling that task through the general path: all_success lets it run (its
+    /// only upstream task succeeded), nothing can skip it from elsewhere, and it is a plain
+    /// task itself. A carried value the heir may not take as it is (it may be retried) goes
+    /// to its slot.
     #[inline]
-    fn runs_next_in_place(&self, node: u32, step: &mut Step) -> Option<u32> {
+    fn runs_in_place(&self, heir: u32, step: &mut Step) -> bool {
         let plan = &self.dag.plan;
-        if !step.may_carry || plan.has_steering {
-            return None;
+        let runs = !plan.has_steering
+            && !self.features(heir).has_any(Features::TRY_EXTRAS)
+            && plan.trigger_rules[heir as usize] == TriggerRule::AllSuccess;
+        if runs {
+            if let Some(carried) = step
+                .carried
+                .take_if(|carried| !self.receives(carried, heir))
+            {
+                self.slots[carried.slot as usize].put(carried.value);
+            }
         }
-        let heir = plan.sole_heir(node)?;
-        let plain = !self.features(heir).has_any(Features::TRY_EXTRAS);
-        if !plain || plan.trigger_rules[heir as usize] != TriggerRule::AllSuccess {
-            return None;
-        }
-        if let Some(carried) = step
-            .carried
-            .take_if(|carried| !self.receives(carried, heir))
-        {
-            self.slots[carried.slot as usize].put(carried.value);
-        }
-        Some(heir)
+        runs
     }
 
     /// A sensor's try goes on across reschedules: a rescheduled sensor's next check keeps

@@ -142,11 +142,10 @@ impl Records {
     /// with a timeout); else a plain store does.
     #[inline]
     pub(crate) fn claim(&self, node: u32, try_number: u32, contended: bool) -> bool {
-        let settled = &self.task(node).settled;
         if !contended {
-            settled.store(try_number, Ordering::Release);
-            return true;
+            return true; // nobody else takes outcomes of this task
         }
+        let settled = &self.task(node).settled;
         settled
             .compare_exchange(
                 try_number - 1,
