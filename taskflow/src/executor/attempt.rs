@@ -30,10 +30,10 @@ impl RunState {
         step.current = node;
         let now = started.unwrap_or_else(|| self.now_nanos());
         let features = self.features(node);
-        self.records.set_state(node, TaskState::Running);
         if !features.has_any(Features::TRY_EXTRAS) {
             return self.execute_plainly(node, now, features, step);
         }
+        self.records.set_state(node, TaskState::Running);
         let try_number = if features.has(Features::SENSOR) {
             self.begin_sensor_try(node, now)
         } else {
@@ -71,7 +71,6 @@ impl RunState {
                 Some(next) => {
                     // The heir's queueing and this try's end cancel out for a virtual clock.
                     step.ended += 1;
-                    self.records.set_state(next, TaskState::Running);
                     (node, features) = (next, self.features(next));
                     now = step.ended_at.unwrap_or(now);
                     step.current = node;
@@ -654,9 +653,8 @@ impl RunState {
     fn end_try(&self, node: u32, state: TaskState, error: Option<&TaskError>, step: &mut Step) {
         let now = self.now_nanos();
         step.ended_at = Some(now);
-        self.records
-            .set_error(node, error.map(|error| format!("{error:#}")));
-        self.records.end(node, state, now);
+        let error = error.map(|error| format!("{error:#}"));
+        self.records.end_try(node, state, now, error);
     }
 
     /// Queues the next try after the retry delay; the wait holds no worker.

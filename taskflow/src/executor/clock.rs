@@ -35,6 +35,7 @@ pub(crate) type Action = Box<dyn FnOnce() + Send>;
 pub(crate) struct Clock {
     /// The reading of [`ticks`] when the clock started.
     started: u64,
+    ticks: &'static quanta::Clock,
     /// The date when the clock started: run time 0.
     started_date: chrono::DateTime<chrono::Utc>,
     virtual_time: bool,
@@ -80,6 +81,7 @@ impl Clock {
     pub(crate) fn new(virtual_time: bool, handle: Handle) -> Arc<Self> {
         Arc::new(Self {
             started: ticks().raw(),
+            ticks: ticks(),
             started_date: chrono::Utc::now(),
             virtual_time,
             skipped_nanos: AtomicU64::new(0),
@@ -108,8 +110,10 @@ impl Clock {
     /// [`Clock::now`] in nanoseconds.
     #[inline]
     pub(crate) fn now_nanos(&self) -> u64 {
-        let ticks = ticks();
-        let real = ticks.delta_as_nanos(self.started, ticks.raw());
+        let real = self.ticks.delta_as_nanos(self.started, self.ticks.raw());
+        if !self.virtual_time {
+            return real; // nothing is ever skipped
+        }
         real.saturating_add(self.skipped_nanos.load(Ordering::Acquire))
     }
 

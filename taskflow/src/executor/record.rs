@@ -110,6 +110,8 @@ impl Records {
     #[inline]
     pub(crate) fn begin_try(&self, node: u32, now: u64) -> u32 {
         let task = self.task(node);
+        task.state
+            .store(TaskState::Running.index(), Ordering::Release);
         let try_number = task.tries.load(Ordering::Relaxed) + 1;
         task.tries.store(try_number, Ordering::Release);
         if try_number == 1 {
@@ -119,6 +121,18 @@ impl Records {
             self.with_extra(node, |extra| extra.retry_starts.push(now));
         }
         try_number
+    }
+
+    /// Ends the task (or its try) in `state` at `now`, with the error of the try (`None`
+    /// clears that of an earlier try).
+    #[inline]
+    pub(crate) fn end_try(&self, node: u32, state: TaskState, now: u64, error: Option<String>) {
+        let task = self.task(node);
+        if error.is_some() || task.has_extra.load(Ordering::Acquire) {
+            self.with_extra(node, |extra| extra.error = error);
+        }
+        task.end.store(now.min(NO_TIME - 1), Ordering::Release);
+        task.state.store(state.index(), Ordering::Release);
     }
 
     /// Ends the task (or its try) in `state` at `now`.
@@ -182,15 +196,6 @@ impl Records {
         let mut shard = self.shard(node);
         self.task(node).has_extra.store(true, Ordering::Release);
         change(shard.entry(node).or_default())
-    }
-
-    /// Keeps the error of the try that just ended; a try that ended without one clears the
-    /// error of an earlier try.
-    #[inline]
-    pub(crate) fn set_error(&self, node: u32, error: Option<String>) {
-        if error.is_some() || self.task(node).has_extra.load(Ordering::Acquire) {
-            self.with_extra(node, |extra| extra.error = error);
-        }
     }
 
     /// Reads the extras of `node`, if it has any.
