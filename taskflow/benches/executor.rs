@@ -3,7 +3,7 @@
 //! task per node, one `oneshot` per edge) and a sequential loop doing the same sums (the floor).
 //!
 //! - `cargo bench -p taskflow --bench executor`: the full set, N = 10k, 100k and 1M, median of
-//!   5 / 3 / 1 repetitions.
+//!   7 / 7 / 3 repetitions.
 //! - Without `--bench` (as `cargo test --all-targets` runs it): a smoke run, N = 1000, one
 //!   repetition. Every computed value is checked in both modes; a wrong one panics.
 //! - A subset, for profiling: the environment variables `TASKFLOW_BENCH_N=100000` (a comma
@@ -133,6 +133,8 @@ mod counting {
 
 #[path = "executor/mixed_priorities.rs"]
 mod mixed_priorities;
+#[path = "executor/rerun.rs"]
+mod rerun;
 #[path = "executor/unit_test_path.rs"]
 mod unit_test_path;
 #[path = "executor/waiting_sensors.rs"]
@@ -908,9 +910,8 @@ impl Config {
         match self.reps {
             Some(reps) => reps,
             None if !self.full => 1,
-            None if n <= 10_000 => 5,
-            None if n <= 100_000 => 3,
-            None => 1,
+            None if n <= 100_000 => 7,
+            None => 3,
         }
     }
 }
@@ -979,6 +980,7 @@ fn main() {
     // The extra rows run with the whole set, not when a shape is picked out.
     if config.shapes.len() == Shape::ALL.len() {
         let n = if config.full { 100_000 } else { 1_000 };
+        rerun::run(&runtime, n, config.reps(n));
         unit_test_path::run(config.reps(1_000));
         waiting_sensors::run(if config.full { 10_000 } else { 100 });
         mixed_priorities::run(n, config.reps(n));
