@@ -155,10 +155,12 @@ pub(crate) fn plan(
             .unwrap_or(0)
     };
 
+    // The upstream tasks whose values a task reads, reused from task to task.
+    let mut data_upstream: Vec<u32> = Vec::new();
     for (down, node) in builder.nodes.iter().enumerate() {
         let down = down as u32;
         let inputs = &mut builder.inputs[node.inputs.start as usize..node.inputs.end as usize];
-        let mut data_upstream = Vec::new();
+        data_upstream.clear();
         for input in inputs {
             if let Input::Upstream {
                 node: up,
@@ -185,7 +187,7 @@ pub(crate) fn plan(
         }
         let order_upstream =
             std::iter::from_fn(|| pending_order.next_if(|&&(_, d)| d == down).map(|&(u, _)| u));
-        for up in data_upstream.into_iter().chain(order_upstream) {
+        for up in data_upstream.iter().copied().chain(order_upstream) {
             if seen_by[up as usize] != down {
                 seen_by[up as usize] = down;
                 edges.push((up, down));
