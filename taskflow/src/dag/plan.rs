@@ -30,8 +30,9 @@ pub(crate) struct Plan {
     pub(crate) roots: Vec<u32>,
     /// Per task: whether it is a setup task, a teardown task, or neither.
     pub(crate) roles: Vec<Role>,
-    /// Per task: how many of its direct upstream tasks are setup tasks.
-    pub(crate) setup_upstream: Vec<u32>,
+    /// Per task: how many of its direct upstream tasks are setup tasks (empty: the DAG has
+    /// no setup task).
+    setup_upstream: Vec<u32>,
     /// Per task: its effective priority weight under its weight rule.
     pub(crate) priority: Vec<i32>,
     /// What the tasks ask of an executor: pools, slots, limits.
@@ -111,6 +112,12 @@ impl Plan {
         &self.succ[self.succ_start[node] as usize..self.succ_start[node + 1] as usize]
     }
 
+    /// How many of the direct upstream tasks of `node` are setup tasks.
+    #[inline]
+    pub(crate) fn setups_upstream(&self, node: u32) -> u32 {
+        self.setup_upstream.get(node as usize).copied().unwrap_or(0)
+    }
+
     /// The one downstream task of `node`, if it has one and `node` is its only upstream
     /// task (so nothing else can make it ready).
     #[inline]
@@ -148,7 +155,9 @@ pub(crate) fn plan(
     };
     let slots = slot_start.last().map_or(n, |&end| end as usize);
     let mut readers = vec![0u32; slots];
-    let mut moved_readers = vec![0u32; slots];
+    // Only tasks that move a value out of its slot (a parameter whose type is not Clone)
+    // need it to have no other reader.
+    let mut moved_readers: Vec<u32> = Vec::new();
     let retries = |node: &Node| {
         node.option(|o| o.retries)
             .or(default_args.retries)
@@ -172,6 +181,7 @@ pub(crate) fn plan(
                 *slot = slot_of(*up, *part);
                 readers[*slot as usize] += 1;
                 if *mode == ReadMode::OwnedMove {
+                    moved_readers.resize(slots, 0);
                     moved_readers[*slot as usize] += 1;
                     if retries(node) > 0 {
                         let upstream = &builder.nodes[*up as usize];
@@ -198,7 +208,7 @@ pub(crate) fn plan(
         }
     }
 
-    if let Some(slot) = (0..slots).find(|&i| moved_readers[i] > 0 && readers[i] > 1) {
+    if let Some(slot) = (0..moved_readers.len()).find(|&i| moved_readers[i] > 0 && readers[i] > 1) {
         let node = match slot_start.iter().rposition(|&start| start as usize <= slot) {
             Some(node) if !slot_start.is_empty() => node,
             _ => slot,
@@ -273,9 +283,12 @@ pub(crate) fn plan(
                 .unwrap_or(fallback)
         })
         .collect();
-    let mut setup_upstream = vec![0u32; n];
-    for &(up, down) in &edges {
-        setup_upstream[down as usize] += u32::from(roles[up as usize] == Role::Setup);
+    let mut setup_upstream = Vec::new();
+    if roles.contains(&Role::Setup) {
+        setup_upstream.resize(n, 0u32);
+        for &(up, down) in &edges {
+            setup_upstream[down as usize] += u32::from(roles[up as usize] == Role::Setup);
+        }
     }
     let graph = Graph {
         succ_start: &succ_start,

@@ -379,7 +379,7 @@ impl RunState {
             failed,
             upstream_failed,
             skipped,
-            setups: plan.setup_upstream[node as usize],
+            setups: plan.setups_upstream(node),
             setup_success: join.setup_success.load(Ordering::Acquire),
             setup_skipped: join.setup_skipped.load(Ordering::Acquire),
         };
