@@ -106,19 +106,8 @@ impl RunState {
                 // Nobody else can end this try (no timeout, so nothing to claim), and it left
                 // nothing in flight. The heir, if any, may take the value in place.
                 step.taken = true;
-                let plan = &self.dag.plan;
-                let heir = plan.sole_heir(node).filter(|_| step.may_carry);
-                let slot = plan.slot(node, 0);
-                match heir.filter(|_| !self.keep_values && plan.readers[slot] == 1) {
-                    Some(reader) => {
-                        step.carried = Some(Carried {
-                            slot: slot as u32,
-                            reader,
-                            value,
-                        });
-                    }
-                    None => self.slots[slot].put(value),
-                }
+                let heir = self.dag.plan.sole_heir(node).filter(|_| step.may_carry);
+                self.keep_value(node, value, heir, step);
                 self.end_try(node, TaskState::Success, None, step);
                 if let Some(heir) = heir.filter(|&heir| self.runs_in_place(heir, step)) {
                     return Some(heir);
@@ -537,18 +526,8 @@ impl RunState {
     fn store(&self, node: u32, value: Value, features: Features, step: &mut Step) {
         let plan = &self.dag.plan;
         if !features.has(Features::PARTS) {
-            let slot = plan.slot(node, 0);
-            let carry = step.may_carry && !self.keep_values && plan.readers[slot] == 1;
-            match plan.sole_heir(node).filter(|_| carry) {
-                Some(reader) => {
-                    step.carried = Some(Carried {
-                        slot: slot as u32,
-                        reader,
-                        value,
-                    });
-                }
-                None => self.slots[slot].put(value),
-            }
+            let heir = plan.sole_heir(node).filter(|_| step.may_carry);
+            self.keep_value(node, value, heir, step);
             return;
         }
         if let Ok(parts) = value.downcast::<Parts>() {
@@ -557,6 +536,25 @@ impl RunState {
             for (index, part) in parts.into_iter().enumerate() {
                 self.slots[plan.slot(node, index as u32 + 1)].put(part);
             }
+        }
+    }
+
+    /// Keeps the single value of `node`: carried in `step` to `heir` (a sole heir the caller
+    /// may run in place) when that is its only reader and values are not kept for the
+    /// report; else in its slot.
+    #[inline(always)]
+    fn keep_value(&self, node: u32, value: Value, heir: Option<u32>, step: &mut Step) {
+        let plan = &self.dag.plan;
+        let slot = plan.slot(node, 0);
+        match heir.filter(|_| !self.keep_values && plan.readers[slot] == 1) {
+            Some(reader) => {
+                step.carried = Some(Carried {
+                    slot: slot as u32,
+                    reader,
+                    value,
+                });
+            }
+            None => self.slots[slot].put(value),
         }
     }
 
