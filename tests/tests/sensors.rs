@@ -208,8 +208,12 @@ fn one_slot(mode_reschedule: bool) -> (RunReport, RunReport) {
         other();
     })
     .unwrap();
+    // Virtual time stands still until both runs are in: else the sensor's waits could pass
+    // before the other run is even submitted.
+    let hold = executor.hold_time();
     let sensor_run = executor.submit(&sensor, RunOptions::new());
     let other_run = executor.submit(&other_dag, RunOptions::new());
+    drop(hold);
     (sensor_run.wait().unwrap(), other_run.wait().unwrap())
 }
 
