@@ -155,6 +155,21 @@ pub enum Error {
         /// The task whose value it reads.
         upstream: String,
     },
+    /// A sensor takes a value that is not `Clone` by value: each check reads its arguments
+    /// again.
+    #[error(
+        "dag `{dag_id}`: sensor `{task_id}` takes the value of `{upstream}` by value and that \
+         value is not `Clone`, but every check reads it again; implement `Clone` or take it by \
+         reference"
+    )]
+    NotCloneForSensor {
+        /// The DAG.
+        dag_id: String,
+        /// The sensor.
+        task_id: String,
+        /// The task whose value it reads.
+        upstream: String,
+    },
     /// The closure or `#[dag]` body that builds the DAG panicked.
     #[error("dag `{dag_id}`: building the DAG panicked: {message}")]
     BuildPanicked {

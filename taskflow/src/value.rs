@@ -2,7 +2,7 @@
 //! (`()`, `bool`, the 64-bit numbers, `usize`) are kept inline, so that passing them takes no
 //! allocation; any other value is shared behind an `Arc`.
 
-use std::any::{Any, TypeId};
+use std::any::Any;
 use std::sync::Arc;
 
 /// A type-erased task value.
@@ -67,11 +67,6 @@ impl Value {
     #[inline]
     pub fn downcast_ref<T: 'static>(&self) -> Option<&T> {
         self.as_any().downcast_ref::<T>()
-    }
-
-    /// Whether the value is a `T`.
-    pub fn is<T: 'static>(&self) -> bool {
-        self.as_any().type_id() == TypeId::of::<T>()
     }
 
     /// The value as a shared `T` (an inline value is moved into a new `Arc`), or itself if
@@ -146,7 +141,7 @@ mod tests {
     fn a_value_of_another_type_is_given_back() {
         let value = Value::new(7u64);
         assert!(value.downcast_ref::<i64>().is_none());
-        assert!(!value.is::<u32>());
+        assert!(value.downcast_ref::<u32>().is_none());
         let value = value.take::<u32>().unwrap_err();
         assert_eq!(value.take::<u64>().ok(), Some(7));
     }
@@ -155,7 +150,7 @@ mod tests {
     fn other_values_are_shared_and_moved_out_when_no_one_else_holds_them() {
         let value = Value::new(String::from("rows"));
         assert!(matches!(value.0, Repr::Shared(_)));
-        assert!(value.is::<String>());
+        assert!(value.downcast_ref::<String>().is_some());
         let other = value.clone();
         let value = value.take::<String>().unwrap_err();
         drop(other);

@@ -659,3 +659,77 @@ async fn runs_can_be_spawned_on_tokio() {
         assert_eq!(report.error("one"), None);
     }
 }
+
+#[test]
+fn blocking_tasks_of_one_fan_out_all_run_at_once_when_workers_sleep() {
+    // First some blocking roots make the pool grow; its extra workers then sleep.
+    static GROW: Barrier = Barrier::new(4);
+    #[task]
+    fn grow() {
+        GROW.wait();
+    }
+    // Then one task fans out to three that can only finish together: the worker that ran
+    // the first keeps the other two in its own queue, and sleeping workers must take them.
+    static MEET: Barrier = Barrier::new(3);
+    #[task]
+    fn start() -> u32 {
+        1
+    }
+    #[task]
+    fn meet(x: u32) -> u32 {
+        MEET.wait();
+        x
+    }
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let grown = Dag::build("grow", || {
+            for _ in 0..4 {
+                grow();
+            }
+        })
+        .unwrap()
+        .test()
+        .unwrap();
+        let fanned = Dag::build("fan_of_blocking", || {
+            let x = start();
+            for _ in 0..3 {
+                meet(x);
+            }
+        })
+        .unwrap()
+        .test()
+        .unwrap();
+        let _ = done.send(grown.succeeded() && fanned.succeeded());
+    });
+    // A watchdog, not a wait for something to happen: a stalled fan-out never finishes.
+    let succeeded = finished
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the fan-out stalled: two of its tasks waited in a busy worker's queue");
+    assert!(succeeded);
+}
+
+#[test]
+fn a_chain_can_continue_into_an_async_task_that_waits() {
+    #[task]
+    fn first() -> u32 {
+        1
+    }
+    #[task]
+    async fn second(x: u32, ctx: &Context) -> u32 {
+        ctx.sleep(Duration::from_secs(60)).await;
+        x + 1
+    }
+    #[task]
+    fn third(x: u32) -> u32 {
+        x + 1
+    }
+    let report = Dag::build("chain_into_async", || {
+        third(second(first()));
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(report.xcom::<u32>("third").unwrap(), 3);
+    assert!(report.task("second").unwrap().duration.unwrap() >= Duration::from_secs(60));
+}

@@ -242,3 +242,52 @@ fn in_poke_mode_the_sensor_keeps_its_slot_until_done() {
     );
     assert!(sensor.duration.unwrap() >= 3 * MINUTE);
 }
+
+#[test]
+fn a_sensor_takes_a_non_clone_value_only_by_reference() {
+    struct Handle;
+    #[task]
+    fn open() -> Handle {
+        Handle
+    }
+    #[sensor(poke_interval = "1m")]
+    fn ready(_handle: Handle) -> bool {
+        true
+    }
+    let error = Dag::build("sensor_not_clone", || {
+        ready(open());
+    })
+    .unwrap_err();
+    assert!(
+        matches!(error, taskflow::Error::NotCloneForSensor { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("every check reads it again"));
+}
+
+#[test]
+fn a_sensor_reads_its_input_again_at_each_check() {
+    static CHECKS: AtomicU32 = AtomicU32::new(0);
+    #[task]
+    fn path() -> String {
+        "orders.csv".to_owned()
+    }
+    #[sensor(poke_interval = "1m")]
+    fn landed(name: String) -> Poke<String> {
+        if CHECKS.fetch_add(1, Ordering::SeqCst) < 2 {
+            Poke::NotYet
+        } else {
+            Poke::Done(name)
+        }
+    }
+    let options = RunOptions::new().keep_xcoms(false).virtual_time(true);
+    let report = Dag::build("sensor_input", || {
+        landed(path());
+    })
+    .unwrap()
+    .test_with(options)
+    .unwrap();
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(CHECKS.load(Ordering::SeqCst), 3);
+    assert_eq!(report.xcom::<String>("landed").unwrap(), "orders.csv");
+}

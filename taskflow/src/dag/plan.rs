@@ -8,6 +8,7 @@ use super::features::Features;
 use super::ids::id_text;
 use super::{Input, Node};
 use crate::policy::weight::{Adjacency, WeightInput, WeightRule, reach_totals};
+use crate::task::body::TaskKind;
 use crate::xcom::ReadMode;
 use crate::{Error, TaskOptions, TriggerRule};
 
@@ -183,12 +184,24 @@ pub(crate) fn plan(
                 if *mode == ReadMode::OwnedMove {
                     moved_readers.resize(slots, 0);
                     moved_readers[*slot as usize] += 1;
-                    if retries(node) > 0 {
+                    let sensor = matches!(node.body.kind(), TaskKind::Sensor(_));
+                    if sensor || retries(node) > 0 {
                         let upstream = &builder.nodes[*up as usize];
-                        return Err(Error::NotCloneWithRetries {
-                            dag_id: builder.dag_id.clone(),
-                            task_id: id_text(&node.id, node.body.name()).into_owned(),
-                            upstream: id_text(&upstream.id, upstream.body.name()).into_owned(),
+                        let dag_id = builder.dag_id.clone();
+                        let task_id = id_text(&node.id, node.body.name()).into_owned();
+                        let upstream = id_text(&upstream.id, upstream.body.name()).into_owned();
+                        return Err(if sensor {
+                            Error::NotCloneForSensor {
+                                dag_id,
+                                task_id,
+                                upstream,
+                            }
+                        } else {
+                            Error::NotCloneWithRetries {
+                                dag_id,
+                                task_id,
+                                upstream,
+                            }
                         });
                     }
                 }

@@ -16,7 +16,8 @@ pub struct Args<'a> {
     node: u32,
     next: u32,
     try_number: u32,
-    /// Whether no retry can follow this try, so the last reader may take a value.
+    /// Whether no retry can follow this try (and the task is not a sensor, which reads its
+    /// arguments again at each check), so the last reader may take a value.
     final_try: bool,
     /// A value handed to this try by the one before, which it reads instead of its slot.
     handed: &'a mut Option<Carried>,

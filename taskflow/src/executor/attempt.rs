@@ -69,7 +69,9 @@ impl RunState {
         loop {
             match self.try_plainly(node, now, features, step) {
                 Some(next) => {
-                    // The heir's queueing and this try's end cancel out for a virtual clock.
+                    // The heir's queueing and this try's end cancel out for a virtual clock;
+                    // the heir's try is taken (and counted out) on its own.
+                    step.taken = false;
                     step.ended += 1;
                     (node, features) = (next, self.features(next));
                     now = step.ended_at.unwrap_or(now);
@@ -109,7 +111,7 @@ impl RunState {
                 let heir = self.dag.plan.sole_heir(node).filter(|_| step.may_carry);
                 self.keep_value(node, value, heir, step);
                 self.end_try(node, TaskState::Success, None, step);
-                if let Some(heir) = heir.filter(|&heir| self.runs_in_place(heir, step)) {
+                if let Some(heir) = heir.filter(|&heir| self.prepare_heir_in_place(heir, step)) {
                     return Some(heir);
                 }
                 self.settle(node, TaskState::Success, step);
@@ -125,7 +127,7 @@ impl RunState {
     /// task itself. A carried value the heir may not take as it is (it may be retried) goes
     /// to its slot.
     #[inline]
-    fn runs_in_place(&self, heir: u32, step: &mut Step) -> bool {
+    fn prepare_heir_in_place(&self, heir: u32, step: &mut Step) -> bool {
         let plan = &self.dag.plan;
         let runs = !plan.has_steering
             && !self.features(heir).has_any(Features::TRY_EXTRAS)
@@ -257,6 +259,20 @@ impl RunState {
         if let Err(payload) = outcome {
             self.executor_panicked(node, &*payload, step);
         }
+    }
+
+    /// Reports a panic inside the executor's own code after the try of `node` had ended;
+    /// the task keeps the outcome it had.
+    pub(crate) fn executor_panicked_after_end(
+        &self,
+        node: u32,
+        payload: &(dyn std::any::Any + Send),
+    ) {
+        eprintln!(
+            "taskflow: internal error after task `{}` ended: {}; its downstream tasks may not run",
+            self.dag.task_id(node),
+            super::unwind::panic_message(payload)
+        );
     }
 
     /// Fails the try in flight of `node` after a panic inside the executor's own code.

@@ -388,15 +388,21 @@ impl Shared {
     /// Takes half of another worker's queue: one task to run, the rest into `own`.
     fn steal(&self, own: &LocalQueue) -> Option<(Arc<RunState>, u32)> {
         let locals = self.locals.read().unwrap_or_else(|p| p.into_inner());
-        let (run, mut nodes) = locals
+        let (victim, (run, mut nodes)) = locals
             .iter()
             .filter(|victim| !std::ptr::eq(victim.as_ref(), own))
-            .find_map(|victim| victim.steal_half())?;
+            .find_map(|victim| Some((Arc::clone(victim), victim.steal_half()?)))?;
         drop(locals);
+        // What the victim still holds may wait for other sleepers.
+        self.offer(&victim);
         let node = nodes.pop()?;
         own.took();
-        if !nodes.is_empty() && own.push(&run, &mut nodes) {
-            self.offer(own);
+        if !nodes.is_empty() {
+            if own.push(&run, &mut nodes) {
+                self.offer(own);
+            } else {
+                self.push(&run, nodes.drain(..));
+            }
         }
         Some((run, node))
     }
@@ -416,16 +422,20 @@ impl Shared {
     /// After tasks went into a worker's own queue: wakes an idle worker to steal some, or
     /// tells the monitor that work waits.
     fn offer(&self, local: &LocalQueue) {
-        if local.len() == 0 {
+        let queued = local.len();
+        if queued == 0 {
             return;
         }
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.idle.load(Ordering::SeqCst) > 0 {
+            // As many as could start (a thief takes half and offers the rest in turn, but
+            // blocking tasks that wait for each other need them all running).
             let mut queue = self.lock();
-            if queue.sleeping() > 0 {
-                queue.waking += 1;
+            let wake = queued.min(queue.sleeping());
+            if wake > 0 {
+                queue.waking += wake;
                 drop(queue);
-                self.work_ready.notify_one();
+                (0..wake).for_each(|_| self.work_ready.notify_one());
                 return;
             }
         }
@@ -462,6 +472,9 @@ impl Shared {
                 let node = step.current;
                 if std::mem::take(&mut step.in_body) {
                     run.body_panicked(node, payload, &mut step);
+                } else if step.taken {
+                    // The try had ended already: ending it again would count it twice.
+                    run.executor_panicked_after_end(node, &*payload);
                 } else {
                     run.executor_panicked(node, &*payload, &mut step);
                 }
@@ -513,11 +526,10 @@ impl Shared {
         job
     }
 
-    /// Picks a ready successor to run in place and queues the others. Runs that count
-    /// tries against limits go through the queue, which orders them by priority; the others
-    /// may all start at once, so the worker keeps one.
-    /// The value the try carried stays in `step` for the successor if it reads it, else goes
-    /// to its slot before any other reader is queued.
+    /// For a run that counts nothing against limits (its ready tasks may all start at
+    /// once): picks a ready successor to run in place and queues the others in the worker's
+    /// own queue. The value the try carried stays in `step` for the successor if it reads
+    /// it, else goes to its slot before any other reader is queued.
     fn continuation(
         &self,
         run: &Arc<RunState>,

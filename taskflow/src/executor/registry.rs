@@ -60,6 +60,12 @@ impl Known {
         self.ended.push_back((key.clone(), number));
         let replaced = self.runs.insert(key, Entry::Ended(dag, states, number));
         self.forget(replaced);
+        if self.ended.len() > 2 * self.runs.len() + 64 {
+            // Runs ended again under the same key left stale entries behind.
+            let runs = &self.runs;
+            self.ended
+                .retain(|(key, n)| matches!(runs.get(key), Some(Entry::Ended(.., m)) if m == n));
+        }
         while self.kept > cap {
             let Some((oldest, number)) = self.ended.pop_front() else {
                 break;
@@ -115,23 +121,28 @@ impl Runs {
 
     /// The state of `task_id` in the run of `dag_id` at `date` (microseconds).
     pub(crate) fn task_state(&self, dag_id: &str, date: i64, task_id: &str) -> Found {
-        let known = self.lock();
-        let Some(entry) = known.runs.get(&(Arc::from(dag_id), date)) else {
-            return Found::NoRun;
+        // The run is read after the lock is let go: dropping the last handle of a run takes
+        // the lock (see `Runs::dropped`).
+        let running = {
+            let known = self.lock();
+            match known.runs.get(&(Arc::from(dag_id), date)) {
+                None => return Found::NoRun,
+                Some(Entry::Running(run)) => run.upgrade(),
+                Some(Entry::Ended(dag, states, _)) => {
+                    return match dag.upgrade().map(|dag| dag.node(task_id)) {
+                        Some(Ok(node)) => Found::State(states[node as usize]),
+                        Some(Err(_)) => Found::NoTask,
+                        None => Found::NoRun,
+                    };
+                }
+            }
         };
-        match entry {
-            Entry::Running(run) => match run.upgrade() {
-                Some(run) => match run.dag.node(task_id) {
-                    Ok(node) => Found::State(run.records.state(node)),
-                    Err(_) => Found::NoTask,
-                },
-                None => Found::NoRun,
+        match running {
+            Some(run) => match run.dag.node(task_id) {
+                Ok(node) => Found::State(run.records.state(node)),
+                Err(_) => Found::NoTask,
             },
-            Entry::Ended(dag, states, _) => match dag.upgrade().map(|dag| dag.node(task_id)) {
-                Some(Ok(node)) => Found::State(states[node as usize]),
-                Some(Err(_)) => Found::NoTask,
-                None => Found::NoRun,
-            },
+            None => Found::NoRun,
         }
     }
 }

@@ -81,6 +81,9 @@ impl Drop for RunState {
 #[derive(Default)]
 pub(crate) struct Step {
     pub(crate) ready: Vec<u32>,
+    /// Whether the try ended here: its slots are the worker's to give back, and the worker
+    /// counts it out of a virtual clock's busy tries (`RunState::try_ended`). Cleared for
+    /// each try, chain links included, so that no try is counted out twice.
     pub(crate) taken: bool,
     pub(crate) ended_at: Option<u64>,
     /// Whether the caller may run a successor in place, so that a value with one reader may
@@ -265,7 +268,7 @@ impl RunState {
     }
 
     /// Tells the downstream tasks of `node` that it ended in `state`, queues those that may
-    /// run onto `ready`, and ends (without running) those whose trigger rule says skip or
+    /// run onto `step.ready`, and ends (without running) those whose trigger rule says skip or
     /// upstream_failed.
     pub(crate) fn settle(&self, node: u32, state: TaskState, step: &mut Step) {
         // Only skips and upstream failures cascade, so this stays unallocated on the hot path.
