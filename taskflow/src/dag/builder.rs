@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::ids::{IdRepr, TaskIds, is_valid_id};
 use super::{Input, Node};
 use crate::task::body::TaskBody;
-use crate::xcom::{Arg, ReadMode, TaskRef, Xcom};
+use crate::xcom::{Arg, ReadMode, TaskRef, Value, Xcom};
 use crate::{Error, TaskOptions};
 
 /// Everything recorded while a DAG body runs, before validation.
@@ -15,6 +15,7 @@ pub(crate) struct Builder {
     pub(crate) dag_id: String,
     pub(crate) nodes: Vec<Node>,
     pub(crate) inputs: Vec<Input>,
+    pub(crate) literals: Vec<Value>,
     /// Ordering edges (`a >> b`), as `(upstream, downstream)`.
     pub(crate) order_edges: Vec<(u32, u32)>,
     pub(crate) ids: TaskIds,
@@ -34,6 +35,7 @@ impl Builder {
             dag_id,
             nodes: Vec::new(),
             inputs: Vec::new(),
+            literals: Vec::new(),
             order_edges: Vec::new(),
             ids: TaskIds::default(),
             errors: Vec::new(),
@@ -54,7 +56,10 @@ impl Builder {
         let start = self.inputs.len() as u64;
         for (arg, mode) in args {
             let input = match arg {
-                Arg::Literal(value) => Input::Literal(value),
+                Arg::Literal(value) => {
+                    self.literals.push(value);
+                    Input::Literal(self.literals.len() as u32 - 1)
+                }
                 Arg::Upstream(task, part) if task.dag == self.key => Input::Upstream {
                     node: task.node,
                     part,

@@ -42,8 +42,9 @@ impl Node {
 
 /// Where one argument of a task comes from.
 pub(crate) enum Input {
-    /// A literal given in the DAG definition.
-    Literal(Value),
+    /// A literal given in the DAG definition: its index in the DAG's `literals` (kept apart
+    /// so that the common input, an upstream value, stays small).
+    Literal(u32),
     /// The value of an upstream task: all of it (`part` 0) or one part of a tuple; `slot` is
     /// where a run keeps that value.
     Upstream {
@@ -60,6 +61,8 @@ pub(crate) struct DagInner {
     pub(crate) dag_id: Arc<str>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) inputs: Vec<Input>,
+    /// The literal arguments of the task calls.
+    pub(crate) literals: Vec<Value>,
     pub(crate) plan: Plan,
     /// The key of the builder, which handles made while building carry.
     pub(crate) key: u64,
@@ -348,6 +351,7 @@ impl DagBuilder {
                 dag_id: builder.dag_id.into(),
                 nodes: builder.nodes,
                 inputs: builder.inputs,
+                literals: builder.literals,
                 plan,
                 key: builder.key,
                 ids: builder.ids,

@@ -72,8 +72,8 @@ impl<'a> Args<'a> {
         clone: Option<fn(&T) -> T>,
     ) -> Result<T, TaskError> {
         match self.next_input() {
-            Input::Literal(value) => {
-                let literal = value
+            &Input::Literal(index) => {
+                let literal = self.run.dag.literals[index as usize]
                     .downcast_ref::<T>()
                     .ok_or_else(|| self.error(None, ReadError::WrongType))?;
                 let clone = clone.ok_or_else(|| self.error(None, ReadError::StillShared))?;
@@ -95,7 +95,7 @@ impl<'a> Args<'a> {
     /// The next argument, shared by reference.
     pub fn share<T: Send + Sync + 'static>(&mut self) -> Result<Arc<T>, TaskError> {
         match self.next_input() {
-            Input::Literal(value) => value
+            &Input::Literal(index) => self.run.dag.literals[index as usize]
                 .clone()
                 .downcast::<T>()
                 .map_err(|_| self.error(None, ReadError::WrongType)),
