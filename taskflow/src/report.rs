@@ -163,7 +163,7 @@ impl RunReport {
     /// A task's effective priority weight (0 if the DAG has no such task).
     pub fn priority_weight(&self, task_id: &str) -> i32 {
         self.node(task_id)
-            .map_or(0, |node| self.run.dag.plan.priority[node as usize])
+            .map_or(0, |node| self.run.dag.plan.priorities()[node as usize])
     }
 
     /// The error message of a task's last try, if it failed or was skipped with a reason.
@@ -318,7 +318,7 @@ impl RunReport {
                 .map(|&at| self.date(at))
                 .collect(),
             error,
-            priority_weight: self.run.dag.plan.priority[node as usize],
+            priority_weight: self.run.dag.plan.priorities()[node as usize],
         }
     }
 }

@@ -248,7 +248,7 @@ impl Dag {
     /// The effective priority weight of a task: its `priority_weight` under its
     /// `weight_rule`, computed once when the DAG was built. Higher runs first.
     pub fn priority_weight(&self, task_id: &str) -> Result<i32> {
-        Ok(self.inner.plan.priority[self.inner.node(task_id)? as usize])
+        Ok(self.inner.plan.priorities()[self.inner.node(task_id)? as usize])
     }
 
     /// The weight rule of a task, with the defaults applied.

@@ -34,8 +34,11 @@ pub(crate) struct Plan {
     /// Per task: how many of its direct upstream tasks are setup tasks (empty: the DAG has
     /// no setup task).
     setup_upstream: Vec<u32>,
-    /// Per task: its effective priority weight under its weight rule.
-    pub(crate) priority: Vec<i32>,
+    /// Per task: its effective priority weight under its weight rule; see
+    /// [`Plan::priorities`].
+    priority: std::sync::OnceLock<Vec<i32>>,
+    /// Whether every edge goes from an earlier task to a later one.
+    in_creation_order: bool,
     /// What the tasks ask of an executor: pools, slots, limits.
     pub(crate) demands: Demands,
     /// Per task: what it asks of a run beyond the plain path.
@@ -111,6 +114,43 @@ impl Plan {
     pub(crate) fn downstream(&self, node: u32) -> &[u32] {
         let node = node as usize;
         &self.succ[self.succ_start[node] as usize..self.succ_start[node + 1] as usize]
+    }
+
+    /// Every task's effective priority weight, computed on first use for a DAG whose tasks
+    /// all take the default weight (1) and rule (downstream).
+    pub(crate) fn priorities(&self) -> &[i32] {
+        self.priority.get_or_init(|| {
+            let n = self.upstream_count.len();
+            let own = vec![1; n];
+            let forward = Adjacency {
+                start: &self.succ_start,
+                next: &self.succ,
+            };
+            let totals = if self.in_creation_order {
+                reach_totals(&own, &forward, &self.upstream_count, (0..n as u32).rev())
+            } else {
+                let graph = Graph {
+                    succ_start: &self.succ_start,
+                    succ: &self.succ,
+                    upstream_count: &self.upstream_count,
+                    out_degree: &[],
+                    edges: &[],
+                    in_creation_order: false,
+                };
+                let order = graph.topological_order();
+                reach_totals(
+                    &own,
+                    &forward,
+                    &self.upstream_count,
+                    order.into_iter().rev(),
+                )
+            };
+            // At most the number of tasks, which fits (checked when the plan was made).
+            totals
+                .into_iter()
+                .map(|total| i32::try_from(total).unwrap_or(i32::MAX))
+                .collect()
+        })
     }
 
     /// How many of the direct upstream tasks of `node` are setup tasks.
@@ -311,7 +351,14 @@ pub(crate) fn plan(
         edges: &edges,
         in_creation_order: !has_backward_edge,
     };
-    let priority = weights(builder, default_args, &bare, &graph)?;
+    // When every task takes the default weight and rule, no weight can overflow and the
+    // weights wait until something asks for them (only executors that count tries do).
+    let default_weights = bare.iter().all(|&bare| bare) && n <= i32::MAX as usize;
+    let priority = if default_weights {
+        std::sync::OnceLock::new()
+    } else {
+        std::sync::OnceLock::from(weights(builder, default_args, &bare, &graph)?)
+    };
     let demands = demands(builder, default_args, &bare)?;
     let features: Vec<Features> = builder
         .nodes
@@ -342,6 +389,7 @@ pub(crate) fn plan(
         has_steering,
         join_index,
         priority,
+        in_creation_order: !has_backward_edge,
         demands,
         slot_start,
         roles,

@@ -215,10 +215,14 @@ impl Dag {
                 });
             }
         }
+        let accounted =
+            limits.count_all || dag_limits.max_active_tasks.is_some() || demands.has_task_limits();
+        if accounted {
+            // Its tasks queue by weight: have the weights ready before any takes the lock.
+            self.inner.plan.priorities();
+        }
         Ok(RunSched {
-            accounted: limits.count_all
-                || dag_limits.max_active_tasks.is_some()
-                || demands.has_task_limits(),
+            accounted,
             key: RUN_KEYS.fetch_add(1, Ordering::Relaxed),
             date: logical_date.timestamp_micros(),
             max_active_tasks: dag_limits

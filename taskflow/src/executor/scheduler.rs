@@ -161,7 +161,7 @@ impl Scheduler {
         }
         self.seq += 1;
         self.ready.push(Job {
-            priority: run.dag.plan.priority[node as usize],
+            priority: run.dag.plan.priorities()[node as usize],
             date: run.sched.date,
             seq: self.seq,
             run: Arc::clone(run),
