@@ -120,31 +120,17 @@ impl Plan {
     /// all take the default weight (1) and rule (downstream).
     pub(crate) fn priorities(&self) -> &[i32] {
         self.priority.get_or_init(|| {
-            let n = self.upstream_count.len();
-            let own = vec![1; n];
-            let forward = Adjacency {
-                start: &self.succ_start,
-                next: &self.succ,
+            let graph = Graph {
+                succ_start: &self.succ_start,
+                succ: &self.succ,
+                upstream_count: &self.upstream_count,
+                out_degree: &[],
+                edges: &[],
+                in_creation_order: self.in_creation_order,
             };
-            let totals = if self.in_creation_order {
-                reach_totals(&own, &forward, &self.upstream_count, (0..n as u32).rev())
-            } else {
-                let graph = Graph {
-                    succ_start: &self.succ_start,
-                    succ: &self.succ,
-                    upstream_count: &self.upstream_count,
-                    out_degree: &[],
-                    edges: &[],
-                    in_creation_order: false,
-                };
-                let order = graph.topological_order();
-                reach_totals(
-                    &own,
-                    &forward,
-                    &self.upstream_count,
-                    order.into_iter().rev(),
-                )
-            };
+            let order = (!self.in_creation_order).then(|| graph.topological_order());
+            let own = vec![1; self.upstream_count.len()];
+            let totals = graph.downstream_totals(&own, order.as_deref());
             // At most the number of tasks, which fits (checked when the plan was made).
             totals
                 .into_iter()
@@ -529,6 +515,29 @@ impl Graph<'_> {
         order
     }
 
+    /// Each task's `own` weight plus those of everything downstream of it, walking `order`
+    /// (a topological order; `None` when creation order is one) backwards.
+    fn downstream_totals(&self, own: &[i32], order: Option<&[u32]>) -> Vec<i64> {
+        let forward = Adjacency {
+            start: self.succ_start,
+            next: self.succ,
+        };
+        match order {
+            Some(order) => reach_totals(
+                own,
+                &forward,
+                self.upstream_count,
+                order.iter().rev().copied(),
+            ),
+            None => reach_totals(
+                own,
+                &forward,
+                self.upstream_count,
+                (0..own.len() as u32).rev(),
+            ),
+        }
+    }
+
     /// The upstream tasks of each task, in compact form: (start offsets, tasks).
     fn predecessors(&self) -> (Vec<u32>, Vec<u32>) {
         let n = self.upstream_count.len();
@@ -596,19 +605,7 @@ fn weights(
     };
     let n = own.len() as u32;
     let downstream = if downstream_needed {
-        let forward = Adjacency {
-            start: graph.succ_start,
-            next: graph.succ,
-        };
-        match &order {
-            Some(order) => reach_totals(
-                &own,
-                &forward,
-                graph.upstream_count,
-                order.iter().rev().copied(),
-            ),
-            None => reach_totals(&own, &forward, graph.upstream_count, (0..n).rev()),
-        }
+        graph.downstream_totals(&own, order.as_deref())
     } else {
         Vec::new()
     };

@@ -23,7 +23,7 @@ const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 impl RunState {
     /// Starts a try of `node`, at `started` if the caller knows the time, with the value
-    /// the try before left in `step.carried` for it (see [`RunState::receives`]). When it
+    /// the try before left in `step.carried` for it (see [`RunState::carry_on`]). When it
     /// ends at once, `step` gets what it made ready, whether its slots are the caller's to
     /// give back, when it ended, and its value if it is for the successor.
     pub(crate) fn execute(self: &Arc<Self>, node: u32, started: Option<u64>, step: &mut Step) {
@@ -33,7 +33,6 @@ impl RunState {
         if !features.has_any(Features::TRY_EXTRAS) {
             return self.execute_plainly(node, now, features, step);
         }
-        self.records.set_state(node, TaskState::Running);
         let try_number = if features.has(Features::SENSOR) {
             self.begin_sensor_try(node, now)
         } else {
@@ -99,10 +98,8 @@ impl RunState {
         step.in_body = true;
         let invocation = body.invoke(&mut Args::new(self, node, try_number, &mut step.carried));
         step.in_body = false;
-        if let Some(unread) = step.carried.take() {
-            // The body failed before it read the value: it waits in its slot for the report.
-            self.slots[unread.slot as usize].put(unread.value);
-        }
+        // A value the body did not read (it failed first) waits in its slot for the report.
+        self.carry_on(&mut step.carried, None);
         match invocation {
             Invocation::Ready(Ok(value)) if !features.has_any(Features::SUCCESS_EXTRAS) => {
                 // Nobody else can end this try (no timeout, so nothing to claim), and it left
@@ -133,12 +130,7 @@ impl RunState {
             && !self.features(heir).has_any(Features::TRY_EXTRAS)
             && plan.trigger_rules[heir as usize] == TriggerRule::AllSuccess;
         if runs {
-            if let Some(carried) = step
-                .carried
-                .take_if(|carried| !self.receives(carried, heir))
-            {
-                self.slots[carried.slot as usize].put(carried.value);
-            }
+            self.carry_on(&mut step.carried, Some(heir));
         }
         runs
     }
@@ -150,6 +142,7 @@ impl RunState {
             .records
             .with_extra(node, |extra| std::mem::take(&mut extra.rescheduled));
         if rescheduled {
+            self.records.set_state(node, TaskState::Running);
             return self.records.tries(node);
         }
         let try_number = self.records.begin_try(node, now);
@@ -176,10 +169,8 @@ impl RunState {
         let mut args = Args::new(self, node, try_number, handed);
         let invocation = catch_unwind(AssertUnwindSafe(|| body.invoke(&mut args)))
             .unwrap_or_else(|payload| Invocation::Ready(Err(panic_error(payload))));
-        if let Some(unread) = handed.take() {
-            // The body failed before it read the value: it waits in its slot for the report.
-            self.slots[unread.slot as usize].put(unread.value);
-        }
+        // A value the body did not read (it failed first) waits in its slot for the report.
+        self.carry_on(handed, None);
         invocation
     }
 

@@ -91,11 +91,7 @@ impl LocalQueue {
         }
         let mut local = self.lock();
         let node = local.nodes.pop_back()?;
-        let run = match self.after_take(&mut local) {
-            Some(run) => run,
-            None => Arc::clone(local.run.as_ref()?),
-        };
-        Some((run, node))
+        Some((self.run_after_take(&mut local)?, node))
     }
 
     /// Takes the older half of the queued tasks (at least one) and their run; for another
@@ -110,11 +106,7 @@ impl LocalQueue {
             return None;
         }
         let nodes: Vec<u32> = local.nodes.drain(..half).collect();
-        let run = match self.after_take(&mut local) {
-            Some(run) => run,
-            None => Arc::clone(local.run.as_ref()?),
-        };
-        Some((run, nodes))
+        Some((self.run_after_take(&mut local)?, nodes))
     }
 
     /// Updates the length after a take; an emptied queue lets go of its run, returned.
@@ -124,6 +116,14 @@ impl LocalQueue {
             local.run.take()
         } else {
             None
+        }
+    }
+
+    /// [`LocalQueue::after_take`], and a handle to the taken tasks' run.
+    fn run_after_take(&self, local: &mut Local) -> Option<Arc<RunState>> {
+        match self.after_take(local) {
+            Some(run) => Some(run),
+            None => local.run.clone(),
         }
     }
 

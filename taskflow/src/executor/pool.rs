@@ -464,11 +464,8 @@ impl Shared {
                 run.execute(node, started.take(), &mut step)
             }));
             if let Err(payload) = outcome {
-                if let Some(unread) = step.carried.take() {
-                    // The panic came before the try read it, or after the try stored its
-                    // value: its slot keeps it.
-                    run.slots[unread.slot as usize].put(unread.value);
-                }
+                // A carried value (unread by the try, or stored by it) goes to its slot.
+                run.carry_on(&mut step.carried, None);
                 let node = step.current;
                 if std::mem::take(&mut step.in_body) {
                     run.body_panicked(node, payload, &mut step);
@@ -537,16 +534,7 @@ impl Shared {
         step: &mut Step,
     ) -> Option<u32> {
         let next = step.ready.pop();
-        let received = match (&step.carried, next) {
-            (Some(carried), Some(next)) => run.receives(carried, next),
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
-        if !received {
-            if let Some(carried) = step.carried.take() {
-                run.slots[carried.slot as usize].put(carried.value);
-            }
-        }
+        run.carry_on(&mut step.carried, next);
         if !step.ready.is_empty() {
             if local.push(run, &mut step.ready) {
                 self.offer(local);

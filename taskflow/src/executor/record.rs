@@ -127,12 +127,10 @@ impl Records {
     /// clears that of an earlier try).
     #[inline]
     pub(crate) fn end_try(&self, node: u32, state: TaskState, now: u64, error: Option<String>) {
-        let task = self.task(node);
-        if error.is_some() || task.has_extra.load(Ordering::Acquire) {
+        if error.is_some() || self.task(node).has_extra.load(Ordering::Acquire) {
             self.with_extra(node, |extra| extra.error = error);
         }
-        task.end.store(now.min(NO_TIME - 1), Ordering::Release);
-        task.state.store(state.index(), Ordering::Release);
+        self.end(node, state, now);
     }
 
     /// Ends the task (or its try) in `state` at `now`.

@@ -182,15 +182,26 @@ impl RunState {
         self.pool.push(self, roots.iter().copied());
     }
 
-    /// Whether `successor`, which runs next on this thread, takes `carried` as it is: it is
-    /// the reader, and its try cannot be retried and runs here. Else the value belongs in
-    /// its slot, where its reader finds it.
-    #[inline]
-    pub(crate) fn receives(&self, carried: &Carried, successor: u32) -> bool {
+    /// Leaves a carried value where it is for `successor`, which runs next on this thread,
+    /// if that task takes it as it is: it is the reader, and its try cannot be retried and
+    /// runs here. Else (no successor, or another one) the value goes to its slot, where its
+    /// reader finds it.
+    #[inline(always)]
+    pub(crate) fn carry_on(&self, carried: &mut Option<Carried>, successor: Option<u32>) {
+        if carried.is_none() {
+            return; // the common case: the value was read, or there is none
+        }
         const ELSEWHERE: Features = Features::TIMEOUT
             .and(Features::RETRIES)
             .and(Features::SENSOR);
-        carried.reader == successor && !self.features(successor).has_any(ELSEWHERE)
+        let received = |carried: &mut Carried| {
+            successor.is_some_and(|successor| {
+                carried.reader == successor && !self.features(successor).has_any(ELSEWHERE)
+            })
+        };
+        if let Some(carried) = carried.take_if(|carried| !received(carried)) {
+            self.slots[carried.slot as usize].put(carried.value);
+        }
     }
 
     /// What task `node` asks of a run beyond the plain path.
