@@ -100,9 +100,9 @@ fn run_scenario(parallelism: usize, print: bool) -> taskflow::Result<Outcome> {
             let date = first_day + Duration::days(day);
             executor.submit(&backfill, RunOptions::new().logical_date(date))
         })
-        .collect();
+        .collect::<taskflow::Result<_>>()?;
     let submitted_at = STARTED.load(Ordering::SeqCst);
-    let report = executor.submit(&urgent, RunOptions::new()).wait()?;
+    let report = executor.submit(&urgent, RunOptions::new())?.wait()?;
     let mut backfill_tasks = 0;
     for day in days {
         let day = day.wait()?;

@@ -128,8 +128,8 @@ pub fn time_delta_sensor(ctx: &Context, delta: Duration) -> Result<Poke<DateTime
 /// })?;
 /// let executor = Executor::new();
 /// let date = taskflow::chrono::Utc::now();
-/// executor.submit(&producer, RunOptions::new().logical_date(date)).wait()?;
-/// let report = executor.submit(&consumer, RunOptions::new().logical_date(date)).wait()?;
+/// executor.submit(&producer, RunOptions::new().logical_date(date))?.wait()?;
+/// let report = executor.submit(&consumer, RunOptions::new().logical_date(date))?.wait()?;
 /// assert_eq!(report.xcom::<String>("consume")?, "upstream ended success");
 /// # Ok::<(), taskflow::Error>(())
 /// ```

@@ -1,4 +1,5 @@
 //! Shared helpers of the taskflow integration tests.
 
+pub mod bounded;
 pub mod gate;
 pub mod moto;

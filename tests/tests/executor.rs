@@ -36,12 +36,14 @@ fn backfill(executor: &Executor, dag: &Dag, runs: u32) -> Vec<RunHandle> {
         .map(|day| {
             let date = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
                 + chrono::Duration::days(i64::from(day));
-            executor.submit(
-                dag,
-                RunOptions::new()
-                    .logical_date(date)
-                    .run_id(format!("day_{day:02}")),
-            )
+            executor
+                .submit(
+                    dag,
+                    RunOptions::new()
+                        .logical_date(date)
+                        .run_id(format!("day_{day:02}")),
+                )
+                .unwrap()
         })
         .collect()
 }
@@ -96,9 +98,11 @@ fn a_high_priority_run_goes_ahead_of_a_backfill_that_was_waiting() {
     assert_eq!(high_dag.priority_weight("high").unwrap(), 30);
     assert_eq!(low_dag.priority_weight("low").unwrap(), 3);
 
-    let gate_run = executor.submit(&gate, RunOptions::new());
+    let gate_run = executor.submit(&gate, RunOptions::new()).unwrap();
     let lows = backfill(&executor, &low_dag, 30);
-    let high_run = executor.submit(&high_dag, RunOptions::new().run_id("urgent"));
+    let high_run = executor
+        .submit(&high_dag, RunOptions::new().run_id("urgent"))
+        .unwrap();
     GATE.open(1);
     assert!(gate_run.wait().unwrap().succeeded());
     assert!(high_run.wait().unwrap().succeeded());
@@ -155,7 +159,9 @@ fn a_backfill_and_an_urgent_run_share_two_slots() {
     })
     .unwrap();
     let lows = backfill(&executor, &low_dag, 30);
-    let high_run = executor.submit(&high_dag, RunOptions::new().run_id("urgent"));
+    let high_run = executor
+        .submit(&high_dag, RunOptions::new().run_id("urgent"))
+        .unwrap();
     let report = high_run.wait().unwrap();
     assert!(report.succeeded());
     succeeded(lows);
@@ -208,26 +214,32 @@ fn a_task_needing_every_slot_of_a_pool_is_not_starved_by_small_ones() {
         .build()
         .unwrap();
     let dag = |id: &str, body: fn()| Dag::build(id, body).unwrap();
-    let first = executor.submit(
-        dag("first", || {
-            hold_first();
-        }),
-        RunOptions::new(),
-    );
-    let second = executor.submit(
-        dag("second", || {
-            hold_second();
-        }),
-        RunOptions::new(),
-    );
+    let first = executor
+        .submit(
+            dag("first", || {
+                hold_first();
+            }),
+            RunOptions::new(),
+        )
+        .unwrap();
+    let second = executor
+        .submit(
+            dag("second", || {
+                hold_second();
+            }),
+            RunOptions::new(),
+        )
+        .unwrap();
     // Both slots are taken; the big task waits for them, at the head of the pool's line.
     let date = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let big_run = executor.submit(
-        dag("big", || {
-            big();
-        }),
-        RunOptions::new().logical_date(date),
-    );
+    let big_run = executor
+        .submit(
+            dag("big", || {
+                big();
+            }),
+            RunOptions::new().logical_date(date),
+        )
+        .unwrap();
     // One slot frees. Small tasks of the same priority arrive; each would fit in it, but the
     // slot is held for the big task.
     FIRST.open(1);
@@ -240,7 +252,7 @@ fn a_task_needing_every_slot_of_a_pool_is_not_starved_by_small_ones() {
             let options = RunOptions::new()
                 .logical_date(date)
                 .run_id(format!("small_{i}"));
-            executor.submit(&small_dag, options)
+            executor.submit(&small_dag, options).unwrap()
         })
         .collect();
     SECOND.open(1);
@@ -317,7 +329,11 @@ fn max_active_tasks_bounds_one_run_and_max_active_runs_queues_runs() {
     }
     let executor = Executor::new();
     let narrow = narrow().unwrap();
-    let report = executor.submit(&narrow, RunOptions::new()).wait().unwrap();
+    let report = executor
+        .submit(&narrow, RunOptions::new())
+        .unwrap()
+        .wait()
+        .unwrap();
     assert!(report.succeeded());
     assert!(TASKS.most() <= 2, "{} at once", TASKS.most());
     succeeded(backfill(&executor, &one_at_a_time().unwrap(), 6));
@@ -373,7 +389,8 @@ fn bad_pools_and_limits_are_clear_errors() {
         train();
     })
     .unwrap();
-    let error = no_pool.submit(&dag, RunOptions::new()).wait().unwrap_err();
+    // A run that cannot start is refused by `submit` itself, not at `wait`.
+    let error = no_pool.submit(&dag, RunOptions::new()).unwrap_err();
     assert!(
         matches!(error, taskflow::Error::UnknownPool { .. }),
         "{error}"
@@ -385,6 +402,7 @@ fn bad_pools_and_limits_are_clear_errors() {
     assert!(
         executor
             .submit(&dag, RunOptions::new())
+            .unwrap()
             .wait()
             .unwrap()
             .succeeded()
@@ -394,10 +412,7 @@ fn bad_pools_and_limits_are_clear_errors() {
         train_big();
     })
     .unwrap();
-    let error = executor
-        .submit(&too_big, RunOptions::new())
-        .wait()
-        .unwrap_err();
+    let error = executor.submit(&too_big, RunOptions::new()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "dag `training_big`: task `train_big` needs 4 slots of pool `gpu`, which has only 2"
@@ -419,7 +434,11 @@ async fn a_run_handle_is_awaited_in_async_code() {
         fetch();
     })
     .unwrap();
-    let report = executor.submit(&dag, RunOptions::new()).await.unwrap();
+    let report = executor
+        .submit(&dag, RunOptions::new())
+        .unwrap()
+        .await
+        .unwrap();
     assert_eq!(report.xcom::<u32>("fetch").unwrap(), 7);
     drop(executor); // dropping it in async code is fine
 }
@@ -459,9 +478,11 @@ fn a_high_priority_task_needing_a_whole_pool_goes_ahead_of_a_backfill() {
         big_load();
     })
     .unwrap();
-    let gate_run = executor.submit(&gate, RunOptions::new());
+    let gate_run = executor.submit(&gate, RunOptions::new()).unwrap();
     let smalls = backfill(&executor, &small, 30);
-    let big_run = executor.submit(&big, RunOptions::new().run_id("urgent"));
+    let big_run = executor
+        .submit(&big, RunOptions::new().run_id("urgent"))
+        .unwrap();
     GATE.open(2);
     assert!(gate_run.wait().unwrap().succeeded());
     assert!(big_run.wait().unwrap().succeeded());
@@ -492,6 +513,7 @@ fn a_virtual_time_executor_skips_retry_waits_and_takes_dags_by_value() {
     );
     let report = executor
         .submit(std::sync::Arc::clone(&dag), RunOptions::new())
+        .unwrap()
         .wait()
         .unwrap();
     assert_eq!(report.state("flaky"), TaskState::Success);
@@ -501,7 +523,9 @@ fn a_virtual_time_executor_skips_retry_waits_and_takes_dags_by_value() {
         starts[2] - starts[0] >= chrono::Duration::hours(2),
         "{starts:?}"
     );
-    let again = executor.submit(Dag::clone(&dag), RunOptions::new().virtual_time(false));
+    let again = executor
+        .submit(Dag::clone(&dag), RunOptions::new().virtual_time(false))
+        .unwrap();
     drop(again); // a handle dropped unawaited: the run goes on; the executor outlives it
 }
 
@@ -543,9 +567,11 @@ fn on_a_virtual_clock_with_two_slots_the_urgent_run_overtakes_the_backfill() {
         high() >> high() >> high();
     })
     .unwrap();
-    let gate_run = executor.submit(&gate, RunOptions::new());
+    let gate_run = executor.submit(&gate, RunOptions::new()).unwrap();
     let lows = backfill(&executor, &low_dag, 30);
-    let high_run = executor.submit(&high_dag, RunOptions::new().run_id("urgent"));
+    let high_run = executor
+        .submit(&high_dag, RunOptions::new().run_id("urgent"))
+        .unwrap();
     GATE.open(2);
     let opened = gate_run
         .wait()
@@ -645,24 +671,30 @@ fn a_waiting_retry_holds_no_slot_and_a_timed_out_try_gives_its_slot_back() {
     let dag = |id: &str, body: fn()| Dag::build(id, body).unwrap();
     // All three runs start at the same virtual time.
     let hold = executor.hold_time();
-    let retrying = executor.submit(
-        dag("retrying", || {
-            flaky();
-        }),
-        RunOptions::new().logical_date(date),
-    );
-    let timing_out = executor.submit(
-        dag("timing_out", || {
-            stuck();
-        }),
-        RunOptions::new().logical_date(date + chrono::Duration::days(1)),
-    );
-    let others = executor.submit(
-        dag("others", || {
-            other();
-        }),
-        RunOptions::new().logical_date(date + chrono::Duration::days(2)),
-    );
+    let retrying = executor
+        .submit(
+            dag("retrying", || {
+                flaky();
+            }),
+            RunOptions::new().logical_date(date),
+        )
+        .unwrap();
+    let timing_out = executor
+        .submit(
+            dag("timing_out", || {
+                stuck();
+            }),
+            RunOptions::new().logical_date(date + chrono::Duration::days(1)),
+        )
+        .unwrap();
+    let others = executor
+        .submit(
+            dag("others", || {
+                other();
+            }),
+            RunOptions::new().logical_date(date + chrono::Duration::days(2)),
+        )
+        .unwrap();
     drop(hold);
     let (retrying, timing_out, others) = (
         retrying.wait().unwrap(),

@@ -184,10 +184,14 @@ mod external {
             hold_until_open(HoldGate(std::sync::Arc::clone(&gate)));
         })
         .unwrap();
-        let held = executor.submit(&hold, RunOptions::new());
+        let held = executor.submit(&hold, RunOptions::new()).unwrap();
         let date = Utc::now();
-        let produced = executor.submit(&producer, RunOptions::new().logical_date(date));
-        let consumed = executor.submit(&consumer, RunOptions::new().logical_date(date));
+        let produced = executor
+            .submit(&producer, RunOptions::new().logical_date(date))
+            .unwrap();
+        let consumed = executor
+            .submit(&consumer, RunOptions::new().logical_date(date))
+            .unwrap();
         open.send(()).unwrap();
         assert!(held.wait().unwrap().succeeded());
         (produced.wait().unwrap(), consumed.wait().unwrap())

@@ -211,8 +211,8 @@ fn one_slot(mode_reschedule: bool) -> (RunReport, RunReport) {
     // Virtual time stands still until both runs are in: else the sensor's waits could pass
     // before the other run is even submitted.
     let hold = executor.hold_time();
-    let sensor_run = executor.submit(&sensor, RunOptions::new());
-    let other_run = executor.submit(&other_dag, RunOptions::new());
+    let sensor_run = executor.submit(&sensor, RunOptions::new()).unwrap();
+    let other_run = executor.submit(&other_dag, RunOptions::new()).unwrap();
     drop(hold);
     (sensor_run.wait().unwrap(), other_run.wait().unwrap())
 }

@@ -59,6 +59,7 @@ fn sample(n: usize, mixed: bool, executor: Option<&Executor>) -> (f64, f64) {
     let report = match executor {
         Some(executor) => executor
             .submit(&dag, RunOptions::new().keep_xcoms(false))
+            .unwrap()
             .wait(),
         None => dag.test_with(RunOptions::new().keep_xcoms(false).virtual_time(false)),
     }

@@ -71,7 +71,9 @@ pub(crate) fn run(n: usize) {
         .build()
         .expect("the executor starts");
     let threads_before = threads();
-    let handle = executor.submit(&dag, RunOptions::new().keep_xcoms(false));
+    let handle = executor
+        .submit(&dag, RunOptions::new().keep_xcoms(false))
+        .unwrap();
     // Every sensor has checked once and waits: then measure.
     while CHECKS.load(Ordering::Relaxed) < n {
         std::thread::sleep(Duration::from_millis(1));

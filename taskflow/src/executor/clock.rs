@@ -40,13 +40,13 @@ pub(crate) struct Clock {
     started_date: chrono::DateTime<chrono::Utc>,
     virtual_time: bool,
     skipped_nanos: AtomicU64,
-    /// With virtual time: tries queued or running, plus timer actions being run. The clock
-    /// skips only when it is zero, checked under the timers lock, where firing a timer
-    /// counts itself; so two threads never both skip for the same idle moment.
+    /// With virtual time: tries queued or running, plus timer actions being run, plus
+    /// holds ([`Executor::hold_time`](crate::Executor::hold_time)). A try set aside for a
+    /// limit is not counted while it waits (it cannot start before something else ends).
+    /// The clock skips only when it is zero, checked under the timers lock, where firing a
+    /// timer counts itself; so two threads never both skip for the same idle moment, and one
+    /// read tells whether the clock is idle.
     busy: AtomicUsize,
-    /// Of the busy tries, how many wait for a limit of a shared executor (they cannot start
-    /// before something else ends, so they do not keep time from moving on).
-    blocked: OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
     timers: Mutex<Timers>,
     handle: Handle,
 }
@@ -86,7 +86,6 @@ impl Clock {
             virtual_time,
             skipped_nanos: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
-            blocked: OnceLock::new(),
             timers: Mutex::default(),
             handle,
         })
@@ -148,14 +147,11 @@ impl Clock {
         }
     }
 
-    /// Tells a clock shared by the runs of an executor how many of its busy tries wait for
-    /// a limit.
-    pub(crate) fn count_blocked_with(&self, blocked: Box<dyn Fn() -> usize + Send + Sync>) {
-        let _ = self.blocked.set(blocked);
-    }
-
-    fn blocked(&self) -> usize {
-        self.blocked.get().map_or(0, |blocked| blocked())
+    /// Stops counting a queued try as busy while it waits for a limit (called under the
+    /// scheduler's lock, so it never skips ahead itself). Returns whether the clock may now
+    /// be idle: the caller then calls [`Clock::recheck`] once the lock is released.
+    pub(crate) fn set_aside(&self) -> bool {
+        self.virtual_time && self.busy.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     /// With virtual time, skips ahead if nothing can move on without it (called by a worker
@@ -239,11 +235,9 @@ impl Clock {
         self.virtual_time && self.idle_after_one_less()
     }
 
-    /// Counts one busy try or firing less; whether the clock may now be idle (for a shared
-    /// clock, tries waiting for limits do not count, so it may be idle at any count).
+    /// Counts one busy try or firing less; whether the clock is now idle.
     fn idle_after_one_less(&self) -> bool {
-        let left = self.busy.fetch_sub(1, Ordering::AcqRel) - 1;
-        left == 0 || self.blocked.get().is_some()
+        self.busy.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     /// Takes the next timer's action if it is due, or, with `skip`, if the clock is idle
@@ -254,7 +248,7 @@ impl Clock {
         let now = self.now();
         if at > now {
             // Not due: only an idle run skips ahead to it.
-            let idle = self.virtual_time && self.busy.load(Ordering::Acquire) == self.blocked();
+            let idle = self.virtual_time && self.busy.load(Ordering::Acquire) == 0;
             if !skip || !idle {
                 return None;
             }

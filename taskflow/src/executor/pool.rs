@@ -14,7 +14,7 @@
 //! while without work.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Duration;
 
 use super::clock::Clock;
@@ -240,12 +240,6 @@ impl Pool {
     /// Shares a virtual clock among the executor's runs: time skips ahead only when no try
     /// of any run can move on without it.
     pub(crate) fn share_clock(&self, clock: &Arc<Clock>) {
-        let shared: Weak<Shared> = Arc::downgrade(&self.shared);
-        clock.count_blocked_with(Box::new(move || {
-            shared
-                .upgrade()
-                .map_or(0, |shared| shared.lock().scheduler.blocked())
-        }));
         let _ = self.shared.clock.set(Arc::clone(clock));
     }
 
@@ -295,17 +289,29 @@ impl Shared {
         self.wake(queue);
     }
 
+    /// Releases the lock, then lets the clocks of tasks set aside for limits meanwhile skip
+    /// ahead if nothing else keeps them.
+    fn unlock(queue: MutexGuard<'_, Queue>) {
+        let mut queue = queue;
+        let rechecks = queue.scheduler.take_rechecks();
+        drop(queue);
+        for clock in rechecks {
+            clock.recheck();
+        }
+    }
+
     /// Wakes as many sleeping workers as tasks could start.
     fn wake(&self, queue: MutexGuard<'_, Queue>) {
         let mut queue = queue;
         if !queue.scheduler.has_startable() {
+            Self::unlock(queue);
             return;
         }
         let waiting = queue.scheduler.len();
         let wake = waiting.min(queue.sleeping());
         queue.waking += wake;
         let short = waiting > wake;
-        drop(queue);
+        Self::unlock(queue);
         (0..wake).for_each(|_| self.work_ready.notify_one());
         if short && self.monitor_waiting.swap(false, Ordering::AcqRel) {
             self.stalled.notify_one();
@@ -328,7 +334,7 @@ impl Shared {
             let share = (queue.scheduler.len() / (2 * queue.workers.max(1))).clamp(1, MAX_SHARE);
             if let Some((run, node)) = queue.scheduler.pop_chunk(share, &mut more) {
                 self.taken.fetch_add(1, Ordering::Relaxed);
-                drop(queue);
+                Self::unlock(queue);
                 if !more.is_empty() && !local.push(&run, &mut more) {
                     self.push(&run, more.drain(..));
                 }
@@ -339,7 +345,7 @@ impl Shared {
                 queue.workers -= 1;
                 return None;
             }
-            drop(queue);
+            Self::unlock(queue);
             if let Some(job) = self.steal(local) {
                 return Some(job);
             }

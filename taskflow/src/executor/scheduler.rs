@@ -16,6 +16,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering as Atomic;
 
+use super::clock::Clock;
 use super::run::RunState;
 
 /// A task of a run that counts its tries against limits, ready to start.
@@ -120,6 +121,14 @@ pub(crate) struct Scheduler {
     dag_runs: HashMap<Arc<str>, DagRuns>,
     /// Runs admitted or waiting to start, not yet ended.
     runs: usize,
+    /// Ready tasks that wait for `parallelism` (tries in flight) to fall.
+    held: BinaryHeap<Job>,
+    /// Ready tasks waiting for a limit: for each, its run's clock no longer counts it as
+    /// busy, so that virtual time may skip ahead; see [`Scheduler::take_rechecks`].
+    blocked: usize,
+    /// Clocks whose busy count fell while the lock was held: to look at again (and skip
+    /// ahead if idle) once it is released.
+    rechecks: Vec<Arc<Clock>>,
 }
 
 impl Scheduler {
@@ -138,12 +147,45 @@ impl Scheduler {
             tasks: HashMap::new(),
             dag_runs: HashMap::new(),
             runs: 0,
+            held: BinaryHeap::new(),
+            blocked: 0,
+            rechecks: Vec::new(),
         }
+    }
+
+    /// Sets `job` aside for a limit: its run's clock counts it as idle until it is ready
+    /// again, in one count (the clock reads nothing else to know it is idle).
+    fn block(&mut self, job: &Job) {
+        self.blocked += 1;
+        let clock = &job.run.clock;
+        if clock.set_aside() && !self.rechecks.iter().any(|known| Arc::ptr_eq(known, clock)) {
+            self.rechecks.push(Arc::clone(clock));
+        }
+    }
+
+    /// Moves the best of `waiting` (set aside by [`Scheduler::block`]) back to the ready
+    /// heap.
+    fn unblock_best(
+        ready: &mut BinaryHeap<Job>,
+        blocked: &mut usize,
+        waiting: &mut BinaryHeap<Job>,
+    ) {
+        if let Some(job) = waiting.pop() {
+            *blocked -= 1;
+            job.run.clock.work_added(1);
+            ready.push(job);
+        }
+    }
+
+    /// The clocks to look at again now that the lock is released: tasks set aside for
+    /// limits may have left them nothing to wait for.
+    pub(crate) fn take_rechecks(&mut self) -> Vec<Arc<Clock>> {
+        std::mem::take(&mut self.rechecks)
     }
 
     /// Ready tasks waiting for a worker.
     pub(crate) fn len(&self) -> usize {
-        self.ready.len() + self.free_len
+        self.ready.len() + self.held.len() + self.free_len
     }
 
     /// Adds a ready task.
@@ -160,13 +202,19 @@ impl Scheduler {
             return;
         }
         self.seq += 1;
-        self.ready.push(Job {
+        let job = Job {
             priority: run.dag.plan.priorities()[node as usize],
             date: run.sched.date,
             seq: self.seq,
             run: Arc::clone(run),
             node,
-        });
+        };
+        if self.running >= self.parallelism {
+            self.block(&job);
+            self.held.push(job);
+        } else {
+            self.ready.push(job);
+        }
     }
 
     /// The next task allowed to start, with its slots taken (if its run counts them);
@@ -183,11 +231,22 @@ impl Scheduler {
         more: &mut Vec<u32>,
     ) -> Option<(Arc<RunState>, u32)> {
         loop {
-            if self.ready.is_empty() || self.running >= self.parallelism {
+            if self.running >= self.parallelism {
+                // Everything ready waits for a try to end.
+                while let Some(job) = self.ready.pop() {
+                    self.block(&job);
+                    self.held.push(job);
+                }
+            }
+            if self.ready.is_empty() {
                 return self.pop_free(max, more);
             }
             let job = self.ready.pop()?;
-            match self.blocker(&job) {
+            let blocker = self.blocker(&job);
+            if blocker.is_some() {
+                self.block(&job);
+            }
+            match blocker {
                 None => {
                     self.acquire(&job);
                     return Some((job.run, job.node));
@@ -262,8 +321,9 @@ impl Scheduler {
         let before = self.ready.len();
         self.running -= 1;
         run.sched.active.fetch_sub(1, Atomic::Relaxed);
+        Self::unblock_best(&mut self.ready, &mut self.blocked, &mut self.held);
         if let Some(waiting) = self.run_waiting.get_mut(&run.sched.key) {
-            self.ready.extend(waiting.pop());
+            Self::unblock_best(&mut self.ready, &mut self.blocked, waiting);
             if waiting.is_empty() {
                 self.run_waiting.remove(&run.sched.key);
             }
@@ -273,7 +333,7 @@ impl Scheduler {
             let key = task_key(run, node);
             if let Some(task) = self.tasks.get_mut(&key) {
                 task.active -= 1;
-                self.ready.extend(task.waiting.pop());
+                Self::unblock_best(&mut self.ready, &mut self.blocked, &mut task.waiting);
                 if task.active == 0 && task.waiting.is_empty() {
                     self.tasks.remove(&key);
                 }
@@ -288,7 +348,7 @@ impl Scheduler {
                 break;
             }
             free -= need;
-            self.ready.extend(pool.waiting.pop());
+            Self::unblock_best(&mut self.ready, &mut self.blocked, &mut pool.waiting);
         }
         self.ready.len() - before
     }
@@ -346,32 +406,6 @@ impl Scheduler {
     /// Whether no run is in flight or waiting, and no task is ready.
     pub(crate) fn is_idle(&self) -> bool {
         self.runs == 0 && self.len() == 0
-    }
-
-    /// Ready tasks of counted runs that cannot start before something else ends: those
-    /// waiting for a limit, and all of the heap while `parallelism` tries are in flight.
-    pub(crate) fn blocked(&self) -> usize {
-        let waiting = self
-            .run_waiting
-            .values()
-            .map(BinaryHeap::len)
-            .sum::<usize>()
-            + self
-                .tasks
-                .values()
-                .map(|task| task.waiting.len())
-                .sum::<usize>()
-            + self
-                .pools
-                .iter()
-                .map(|pool| pool.waiting.len())
-                .sum::<usize>();
-        let held = if self.running >= self.parallelism {
-            self.ready.len()
-        } else {
-            0
-        };
-        waiting + held
     }
 
     /// Whether a ready task could start if a worker were free.

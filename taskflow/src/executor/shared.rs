@@ -60,8 +60,8 @@ const MAX_ACTIVE_RUNS: u32 = 16;
 /// let executor = Executor::builder().parallelism(2).pool("warehouse", 2).build()?;
 /// let days: Vec<_> = (1..=30)
 ///     .map(|day| executor.submit(&backfill, RunOptions::new().run_id(format!("day_{day}"))))
-///     .collect();
-/// let report = executor.submit(&urgent, RunOptions::new()).wait()?;
+///     .collect::<taskflow::Result<Vec<_>>>()?;
+/// let report = executor.submit(&urgent, RunOptions::new())?.wait()?;
 /// assert_eq!(report.xcom::<&str>("urgent_load")?, "loaded");
 /// for day in days {
 ///     assert!(day.wait()?.succeeded());
@@ -236,8 +236,8 @@ impl Executor {
     ///     slow();
     /// })?;
     /// let hold = executor.hold_time();
-    /// let first = executor.submit(&dag, RunOptions::new().run_id("first"));
-    /// let second = executor.submit(&dag, RunOptions::new().run_id("second"));
+    /// let first = executor.submit(&dag, RunOptions::new().run_id("first"))?;
+    /// let second = executor.submit(&dag, RunOptions::new().run_id("second"))?;
     /// drop(hold);
     /// let (first, second) = (first.wait()?, second.wait()?);
     /// let start = |report: &RunReport| report.task("slow").unwrap().start_date.unwrap();
@@ -258,32 +258,33 @@ impl Executor {
     ///
     /// Values are kept for the report as in [`Dag::test`] unless `options` says otherwise;
     /// waits take real time unless `options` asks for virtual time.
-    pub fn submit(&self, dag: impl AsRef<Dag>, options: RunOptions) -> RunHandle {
+    ///
+    /// # Errors
+    /// When the run cannot start: a task names a pool the executor lacks
+    /// ([`Error::UnknownPool`]) or needs more slots than its pool has
+    /// ([`Error::PoolTooSmall`]). Nothing of the run has started then.
+    pub fn submit(&self, dag: impl AsRef<Dag>, options: RunOptions) -> Result<RunHandle> {
         let dag = dag.as_ref();
         let options = RunOptions {
             keep_xcoms: options.keep_xcoms.or(Some(true)),
             virtual_time: options.virtual_time.or(Some(self.inner.clock.is_some())),
             ..options
         };
-        let prepared = dag.prepare(
+        let (run, finished) = dag.prepare(
             self.inner.handle.clone(),
             options,
             &self.inner.pool,
             self.inner.clock.as_ref(),
             false,
-        );
-        let state = match prepared {
-            Ok((run, finished)) => {
-                self.inner.pool.start_run(&run);
-                HandleState::Running {
-                    dag: dag.clone(),
-                    run,
-                    finished,
-                }
-            }
-            Err(error) => HandleState::Failed(Some(error)),
-        };
-        RunHandle { state }
+        )?;
+        self.inner.pool.start_run(&run);
+        Ok(RunHandle {
+            state: HandleState::Running {
+                dag: dag.clone(),
+                run,
+                finished,
+            },
+        })
     }
 }
 
@@ -319,7 +320,6 @@ enum HandleState {
         run: Arc<RunState>,
         finished: oneshot::Receiver<()>,
     },
-    Failed(Option<Error>),
     Done,
 }
 
@@ -343,7 +343,6 @@ impl RunHandle {
                 let _ = waited;
                 Ok(dag.finish(run))
             }
-            HandleState::Failed(error) => Err(error.unwrap_or(Error::RunHandleUsed)),
             HandleState::Done => Err(Error::RunHandleUsed),
         }
     }
@@ -362,11 +361,6 @@ impl Future for RunHandle {
                     HandleState::Running { dag, run, .. } => Poll::Ready(Ok(dag.finish(run))),
                     _ => Poll::Ready(Err(Error::RunHandleUsed)),
                 }
-            }
-            HandleState::Failed(error) => {
-                let error = error.take().unwrap_or(Error::RunHandleUsed);
-                self.state = HandleState::Done;
-                Poll::Ready(Err(error))
             }
             HandleState::Done => Poll::Ready(Err(Error::RunHandleUsed)),
         }
@@ -392,7 +386,6 @@ impl std::fmt::Debug for RunHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {
             HandleState::Running { run, .. } => run.info.run_id.to_string(),
-            HandleState::Failed(_) => "failed to start".to_owned(),
             HandleState::Done => "done".to_owned(),
         };
         f.debug_struct("RunHandle").field("run", &state).finish()

@@ -1,0 +1,125 @@
+//! Regression tests of defects found by trying to break the executor: hangs, aborts and
+//! wrong answers under limits, clocks, drops and edge values.
+
+use std::time::Duration;
+
+use taskflow::prelude::*;
+use taskflow::{Executor, RunHandle};
+use taskflow_tests::bounded::within;
+
+const BOUND: Duration = Duration::from_secs(60);
+
+#[task]
+async fn nap_an_hour(ctx: &Context) -> u32 {
+    ctx.sleep(Duration::from_secs(3600)).await;
+    1
+}
+
+#[sensor(poke_interval = "10m", timeout = "1d")]
+fn third_check() -> Poke<u32> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CHECKS: AtomicU32 = AtomicU32::new(0);
+    match CHECKS.fetch_add(1, Ordering::SeqCst) % 3 {
+        2 => Poke::Done(3),
+        _ => Poke::NotYet,
+    }
+}
+
+#[test]
+fn virtual_time_moves_on_in_dag_test_under_max_active_tasks() {
+    let report = within(BOUND, "dag.test() under max_active_tasks = 1", || {
+        Dag::builder("limited_naps")
+            .max_active_tasks(1)
+            .build(|| {
+                nap_an_hour();
+                nap_an_hour();
+                third_check();
+            })
+            .unwrap()
+            .test()
+            .unwrap()
+    });
+    assert!(report.succeeded(), "{report:?}");
+    // One at a time: two hours of naps and twenty minutes of checks, in virtual time.
+    assert!(report.duration() >= Duration::from_secs(2 * 3600 + 1200));
+}
+
+#[task(retries = 2, retry_delay = "1h")]
+fn fails_twice(ctx: &Context) -> Result<u32, TaskError> {
+    if ctx.try_number() < 3 {
+        return Err(TaskError::msg("not yet"));
+    }
+    Ok(ctx.try_number())
+}
+
+#[test]
+fn virtual_time_moves_on_in_dag_test_while_a_retry_waits_under_a_limit() {
+    let report = within(BOUND, "dag.test() with a retry under max_active_tasks = 1", || {
+        Dag::builder("limited_retries")
+            .max_active_tasks(1)
+            .build(|| {
+                fails_twice();
+                nap_an_hour();
+            })
+            .unwrap()
+            .test()
+            .unwrap()
+    });
+    assert_eq!(report.xcom::<u32>("fails_twice").unwrap(), 3);
+    assert!(report.succeeded(), "{report:?}");
+    assert!(report.duration() >= Duration::from_secs(2 * 3600));
+}
+
+/// Submits three runs under one hold; their first tasks must all start at the same virtual
+/// time.
+fn held_runs_start_together(executor: &Executor, dag: &Dag) {
+    let hold = executor.hold_time();
+    let handles: Vec<RunHandle> = (0..3)
+        .map(|run| {
+            executor
+                .submit(dag, RunOptions::new().run_id(format!("held_{run}")))
+                .unwrap()
+        })
+        .collect();
+    drop(hold);
+    let starts: Vec<_> = handles
+        .into_iter()
+        .map(|handle| {
+            let report = handle.wait().unwrap();
+            report
+                .tasks()
+                .filter_map(|task| task.start_date)
+                .min()
+                .unwrap()
+        })
+        .collect();
+    let spread = *starts.iter().max().unwrap() - *starts.iter().min().unwrap();
+    assert!(
+        spread < taskflow::chrono::Duration::minutes(30),
+        "runs submitted under one hold started {spread} apart"
+    );
+}
+
+#[test]
+fn hold_time_holds_while_runs_are_submitted_under_a_limit() {
+    // Each repetition races submissions against workers that set tasks aside for the
+    // limit; the clock used to read its busy and blocked counts apart and skip between them.
+    let repetitions: usize = std::env::var("TASKFLOW_HOLD_REPETITIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    within(BOUND * 5, "hold_time stress", move || {
+        // The second nap of a run waits for the first (max_active_tasks = 1).
+        let dag = Dag::builder("held")
+            .max_active_tasks(1)
+            .build(|| {
+                nap_an_hour();
+                nap_an_hour();
+            })
+            .unwrap();
+        for _ in 0..repetitions {
+            let executor = Executor::builder().virtual_time(true).build().unwrap();
+            held_runs_start_together(&executor, &dag);
+        }
+    });
+}
