@@ -187,6 +187,14 @@ pub enum Error {
         /// The DAG.
         dag_id: String,
     },
+    /// The OS refused the threads of the async runtime `Dag::test` brings.
+    #[error("dag `{dag_id}`: the async runtime of `test()` did not start: {reason}")]
+    TestRuntime {
+        /// The DAG.
+        dag_id: String,
+        /// What the OS said.
+        reason: String,
+    },
     /// No task has this id.
     #[error("no task `{task_id}` in dag `{dag_id}`")]
     UnknownTask {

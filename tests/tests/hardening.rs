@@ -54,17 +54,21 @@ fn fails_twice(ctx: &Context) -> Result<u32, TaskError> {
 
 #[test]
 fn virtual_time_moves_on_in_dag_test_while_a_retry_waits_under_a_limit() {
-    let report = within(BOUND, "dag.test() with a retry under max_active_tasks = 1", || {
-        Dag::builder("limited_retries")
-            .max_active_tasks(1)
-            .build(|| {
-                fails_twice();
-                nap_an_hour();
-            })
-            .unwrap()
-            .test()
-            .unwrap()
-    });
+    let report = within(
+        BOUND,
+        "dag.test() with a retry under max_active_tasks = 1",
+        || {
+            Dag::builder("limited_retries")
+                .max_active_tasks(1)
+                .build(|| {
+                    fails_twice();
+                    nap_an_hour();
+                })
+                .unwrap()
+                .test()
+                .unwrap()
+        },
+    );
     assert_eq!(report.xcom::<u32>("fails_twice").unwrap(), 3);
     assert!(report.succeeded(), "{report:?}");
     assert!(report.duration() >= Duration::from_secs(2 * 3600));
@@ -122,4 +126,82 @@ fn hold_time_holds_while_runs_are_submitted_under_a_limit() {
             held_runs_start_together(&executor, &dag);
         }
     });
+}
+
+#[task]
+async fn fetch_later(ctx: &Context) -> u32 {
+    ctx.sleep(Duration::from_secs(60)).await;
+    7
+}
+
+#[task(retries = 1, retry_delay = "1h")]
+fn fails_once(ctx: &Context) -> Result<u32, TaskError> {
+    match ctx.try_number() {
+        1 => Err(TaskError::msg("first try fails")),
+        n => Ok(n),
+    }
+}
+
+#[test]
+fn a_run_in_flight_outlives_its_dropped_executor() {
+    let report = within(BOUND, "waiting for a run of a dropped executor", || {
+        let dag = Dag::build("outlives", || {
+            fetch_later();
+            fails_once();
+        })
+        .unwrap();
+        let executor = Executor::builder().virtual_time(true).build().unwrap();
+        let handle = executor.submit(&dag, RunOptions::new()).unwrap();
+        drop(executor); // its async task sleeps and its retry waits meanwhile
+        handle.wait().unwrap()
+    });
+    assert_eq!(report.xcom::<u32>("fetch_later").unwrap(), 7);
+    assert_eq!(report.xcom::<u32>("fails_once").unwrap(), 2);
+}
+
+#[test]
+fn a_run_in_flight_outlives_its_executor_dropped_in_real_time() {
+    let report = within(BOUND, "waiting for a run of a dropped executor", || {
+        let dag = Dag::build("outlives_real_time", || {
+            fails_once::with(TaskOptions::new().retry_delay(Duration::from_millis(1))).add();
+        })
+        .unwrap();
+        let executor = Executor::new();
+        let handle = executor.submit(&dag, RunOptions::new()).unwrap();
+        drop(executor);
+        handle.wait().unwrap()
+    });
+    assert_eq!(report.state("fails_once"), TaskState::Success);
+}
+
+#[task(execution_timeout = "1s")]
+async fn blocks_its_thread() -> u32 {
+    // Blocking inside async code (a mistake, but one users make) holds a runtime thread.
+    std::thread::sleep(Duration::from_secs(20));
+    1
+}
+
+#[task(trigger_rule = "all_done")]
+async fn after_the_timeout() -> u32 {
+    2
+}
+
+#[test]
+fn a_blocking_async_body_still_times_out_in_dag_test() {
+    let report = within(
+        Duration::from_secs(15),
+        "dag.test() of a blocking async body",
+        || {
+            Dag::build("blocking_async", || {
+                blocks_its_thread() >> after_the_timeout();
+            })
+            .unwrap()
+            .test()
+            .unwrap()
+        },
+    );
+    let task = report.task("blocks_its_thread").unwrap();
+    assert_eq!(task.state, TaskState::Failed);
+    assert!(task.error.unwrap().contains("execution timeout"));
+    assert_eq!(report.xcom::<u32>("after_the_timeout").unwrap(), 2);
 }

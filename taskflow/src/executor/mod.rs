@@ -265,24 +265,42 @@ impl Dag {
 
     /// Like [`Dag::test`], with these options.
     pub fn test_with(&self, options: RunOptions) -> Result<RunReport> {
-        let run = move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a current-thread tokio runtime builds on any supported platform");
-            runtime.block_on(self.run_on(runtime.handle().clone(), options, true))
-        };
         if Handle::try_current().is_ok() {
-            // Called from async code: a runtime cannot block inside another one.
+            // Called from async code, which must not block: wait on a thread of its own.
             std::thread::scope(|scope| {
                 scope
-                    .spawn(run)
+                    .spawn(|| self.test_here(options))
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p))
             })
         } else {
-            run()
+            self.test_here(options)
         }
+    }
+
+    /// [`Dag::test_with`] outside any tokio runtime: async bodies and timers run on a runtime
+    /// of the run's own, with two threads so that a timeout still fires while a body blocks
+    /// one; this thread only waits for the end. The runtime is then left to shut down by
+    /// itself, so that a body still blocking a thread past its timeout does not hold up the
+    /// caller.
+    fn test_here(&self, options: RunOptions) -> Result<RunReport> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("taskflow-test")
+            .enable_all()
+            .build()
+            .map_err(|error| Error::TestRuntime {
+                dag_id: self.dag_id().to_owned(),
+                reason: error.to_string(),
+            })?;
+        let pool = Pool::global();
+        let (run, finished) = self.prepare(runtime.handle().clone(), options, pool, None, true)?;
+        pool.start_run(&run);
+        // The sender lives in the run until the last task ends.
+        let _ = finished.blocking_recv();
+        let report = self.finish(run);
+        runtime.shutdown_background();
+        Ok(report)
     }
 }
 

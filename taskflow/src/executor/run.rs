@@ -39,6 +39,9 @@ pub(crate) struct RunState {
     pub(crate) pool: Pool,
     pub(crate) sched: RunSched,
     done: Mutex<Option<oneshot::Sender<()>>>,
+    /// What the run needs alive until it ends (the async runtime of a dropped
+    /// [`Executor`](crate::Executor)); let go of when it ends.
+    keep_alive: Mutex<Option<Arc<dyn Send + Sync>>>,
 }
 
 /// What the executor's scheduler keeps of a run.
@@ -164,7 +167,16 @@ impl RunState {
             pool,
             sched,
             done: Mutex::new(Some(done)),
+            keep_alive: Mutex::new(None),
         }
+    }
+
+    /// Keeps `owner` alive until the run ends, even if everything else lets go of it.
+    pub(crate) fn keep_alive(&self, owner: Arc<dyn Send + Sync>) {
+        *self
+            .keep_alive
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(owner);
     }
 
     /// Queues the tasks without upstream tasks, or ends an empty run at once.
@@ -468,5 +480,11 @@ impl RunState {
             // The receiver is gone only if the caller dropped the run future; nothing to tell.
             let _ = sender.send(());
         }
+        let kept = self
+            .keep_alive
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        drop(kept);
     }
 }

@@ -75,8 +75,9 @@ pub struct Executor {
 
 struct ExecutorInner {
     pool: Pool,
-    /// Where async task bodies and timers run; `None` once dropped.
-    runtime: Option<tokio::runtime::Runtime>,
+    /// Where async task bodies and timers run; each run in flight holds it too, so that it
+    /// outlives the executor until the runs end.
+    runtime: Arc<RuntimeOwner>,
     handle: tokio::runtime::Handle,
     /// The clock of runs in virtual time, shared so that time skips ahead only when no run
     /// can move on without it; `None` unless the executor defaults to virtual time.
@@ -85,8 +86,18 @@ struct ExecutorInner {
 
 impl Drop for ExecutorInner {
     fn drop(&mut self) {
+        // Workers leave once the runs in flight are done; those keep the runtime.
         self.pool.close();
-        if let Some(runtime) = self.runtime.take() {
+    }
+}
+
+/// An async runtime that shuts down without blocking when the last one holding it lets go,
+/// which may be a run ending on one of the runtime's own threads.
+struct RuntimeOwner(Option<tokio::runtime::Runtime>);
+
+impl Drop for RuntimeOwner {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
             // Dropping a runtime blocks, which async code must not: let it end by itself.
             runtime.shutdown_background();
         }
@@ -176,7 +187,8 @@ impl ExecutorBuilder {
             });
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(limits.parallelism.clamp(1, 4))
+            // Two at least: a timer still fires while an async body blocks a thread.
+            .worker_threads(limits.parallelism.clamp(2, 4))
             .thread_name("taskflow-async")
             .enable_all()
             .build()
@@ -193,7 +205,7 @@ impl ExecutorBuilder {
             inner: Arc::new(ExecutorInner {
                 pool,
                 handle: runtime.handle().clone(),
-                runtime: Some(runtime),
+                runtime: Arc::new(RuntimeOwner(Some(runtime))),
                 clock,
             }),
         })
@@ -277,6 +289,7 @@ impl Executor {
             self.inner.clock.as_ref(),
             false,
         )?;
+        run.keep_alive(Arc::clone(&self.inner.runtime) as Arc<dyn Send + Sync>);
         self.inner.pool.start_run(&run);
         Ok(RunHandle {
             state: HandleState::Running {
