@@ -193,7 +193,7 @@ fn a_blocking_async_body_still_times_out_in_dag_test() {
         "dag.test() of a blocking async body",
         || {
             Dag::build("blocking_async", || {
-                blocks_its_thread() >> after_the_timeout();
+                let _ = blocks_its_thread() >> after_the_timeout();
             })
             .unwrap()
             .test()
