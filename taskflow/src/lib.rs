@@ -53,6 +53,7 @@ mod dag;
 mod error;
 mod executor;
 pub mod policy;
+mod quiet;
 mod report;
 #[cfg(feature = "macros")]
 pub mod sensors;

@@ -5,10 +5,20 @@
 use std::any::Any;
 use std::sync::Arc;
 
-/// A type-erased task value.
+/// A type-erased task value. Dropping the last handle of a shared value runs its `Drop`
+/// under a guard: a panic there is reported, never passed on to the dropping thread.
 #[doc(hidden)]
 #[derive(Clone)]
 pub struct Value(Repr);
+
+impl Drop for Value {
+    #[inline]
+    fn drop(&mut self) {
+        if let Repr::Shared(_) = self.0 {
+            crate::quiet::drop_quietly(std::mem::replace(&mut self.0, Repr::Unit));
+        }
+    }
+}
 
 #[derive(Clone)]
 enum Repr {
@@ -71,8 +81,8 @@ impl Value {
 
     /// The value as a shared `T` (an inline value is moved into a new `Arc`), or itself if
     /// it is not a `T`.
-    pub fn downcast<T: Send + Sync + 'static>(self) -> Result<Arc<T>, Self> {
-        match self.0 {
+    pub fn downcast<T: Send + Sync + 'static>(mut self) -> Result<Arc<T>, Self> {
+        match std::mem::replace(&mut self.0, Repr::Unit) {
             Repr::Shared(shared) => shared
                 .downcast::<T>()
                 .map_err(|shared| Self(Repr::Shared(shared))),
@@ -83,8 +93,8 @@ impl Value {
     /// The value as an owned `T`: moved out when inline or no one else holds it, else
     /// `Err` with the value (another handle shares it, or it is not a `T`).
     #[inline]
-    pub fn take<T: Send + Sync + 'static>(self) -> Result<T, Self> {
-        let inline = match self.0 {
+    pub fn take<T: Send + Sync + 'static>(mut self) -> Result<T, Self> {
+        let inline = match std::mem::replace(&mut self.0, Repr::Unit) {
             Repr::Shared(shared) => {
                 return match shared.downcast::<T>() {
                     Ok(typed) => Arc::try_unwrap(typed).map_err(|typed| Self(Repr::Shared(typed))),

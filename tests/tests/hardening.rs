@@ -205,3 +205,80 @@ fn a_blocking_async_body_still_times_out_in_dag_test() {
     assert!(task.error.unwrap().contains("execution timeout"));
     assert_eq!(report.xcom::<u32>("after_the_timeout").unwrap(), 2);
 }
+
+/// A value whose `Drop` panics: user code the executor must survive.
+#[derive(Debug, Clone)]
+struct PanicsWhenDropped(u32);
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("PanicsWhenDropped({}) was dropped", self.0);
+        }
+    }
+}
+
+#[task]
+fn makes_a_value_that_panics_when_dropped() -> PanicsWhenDropped {
+    PanicsWhenDropped(1)
+}
+
+#[task]
+fn panics_with_a_payload_that_panics_when_dropped() {
+    std::panic::panic_any(PanicsWhenDropped(2));
+}
+
+#[test]
+fn values_that_panic_when_dropped_do_not_kill_worker_threads() {
+    let dag = Dag::build("drops_panic", || {
+        makes_a_value_that_panics_when_dropped();
+    })
+    .unwrap();
+    within(
+        BOUND,
+        "runs after values that panic when dropped",
+        move || {
+            let executor = Executor::builder().parallelism(2).build().unwrap();
+            // Fire and forget: the last handle of each run, and of its value, goes on a worker.
+            for run in 0..200 {
+                let options = RunOptions::new()
+                    .run_id(format!("run_{run}"))
+                    .keep_xcoms(false);
+                drop(executor.submit(&dag, options).unwrap());
+            }
+            let report = executor
+                .submit(&dag, RunOptions::new().run_id("last"))
+                .unwrap()
+                .wait()
+                .unwrap();
+            assert!(report.succeeded());
+            drop(report); // the report's own copy of the value, on this thread
+            // The process-wide default executor too.
+            for _ in 0..100 {
+                assert!(dag.test().unwrap().succeeded());
+            }
+        },
+    );
+}
+
+#[test]
+fn a_panic_payload_that_panics_when_dropped_fails_only_its_task() {
+    let report = within(BOUND, "dag.test() of a panic with a bad payload", || {
+        Dag::build("bad_payload", || {
+            panics_with_a_payload_that_panics_when_dropped();
+            makes_a_value_that_panics_when_dropped();
+        })
+        .unwrap()
+        .test()
+        .unwrap()
+    });
+    let task = report
+        .task("panics_with_a_payload_that_panics_when_dropped")
+        .unwrap();
+    assert_eq!(task.state, TaskState::Failed);
+    assert!(task.error.unwrap().contains("task panicked"));
+    assert_eq!(
+        report.state("makes_a_value_that_panics_when_dropped"),
+        TaskState::Success
+    );
+}

@@ -592,11 +592,10 @@ impl RunState {
             return;
         };
         let context = self.context(node, try_number);
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&context, error))) {
+        if let Err(message) = crate::quiet::catch(|| callback(&context, error)) {
             eprintln!(
-                "taskflow: a callback of task `{}` panicked: {}",
+                "taskflow: a callback of task `{}` panicked: {message}",
                 context.task_id(),
-                super::unwind::panic_message(&*payload)
             );
         }
     }

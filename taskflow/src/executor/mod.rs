@@ -244,13 +244,10 @@ impl Dag {
             callbacks.on_failure
         };
         if let Some(callback) = callback {
-            if let Err(payload) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&report)))
-            {
+            if let Err(message) = crate::quiet::catch(|| callback(&report)) {
                 eprintln!(
-                    "taskflow: a callback of dag `{}` panicked: {}",
+                    "taskflow: a callback of dag `{}` panicked: {message}",
                     self.dag_id(),
-                    panic_message(&*payload)
                 );
             }
         }

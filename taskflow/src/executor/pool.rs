@@ -251,6 +251,27 @@ impl Pool {
     }
 }
 
+/// Should a worker's thread unwind after all (a defect of the executor: user code is caught
+/// where it runs), it stops counting as a worker and its queue goes, so that the monitor
+/// adds another one instead of waiting on a dead one.
+struct LeaveOnPanic<'a> {
+    shared: &'a Arc<Shared>,
+    local: &'a Arc<LocalQueue>,
+}
+
+impl Drop for LeaveOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.shared.lock().workers -= 1;
+            self.shared
+                .locals
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|other| !Arc::ptr_eq(other, self.local));
+        }
+    }
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -456,6 +477,10 @@ impl Shared {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(Arc::clone(&local));
+        let _leaving = LeaveOnPanic {
+            shared: &self,
+            local: &local,
+        };
         let mut step = Step::default();
         let mut next = self.next_job(&local, extra);
         // When the try before ended, if the next one continues it in place.
@@ -475,11 +500,14 @@ impl Shared {
                 let node = step.current;
                 if std::mem::take(&mut step.in_body) {
                     run.body_panicked(node, payload, &mut step);
-                } else if step.taken {
-                    // The try had ended already: ending it again would count it twice.
-                    run.executor_panicked_after_end(node, &*payload);
                 } else {
-                    run.executor_panicked(node, &*payload, &mut step);
+                    if step.taken {
+                        // The try had ended already: ending it again would count it twice.
+                        run.executor_panicked_after_end(node, &*payload);
+                    } else {
+                        run.executor_panicked(node, &*payload, &mut step);
+                    }
+                    crate::quiet::drop_payload(payload);
                 }
             }
             let successor = if run.sched.accounted {

@@ -7,22 +7,16 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::TaskError;
+use crate::quiet::drop_payload;
+pub(crate) use crate::quiet::panic_message;
 use crate::task::body::{BoxFuture, Outcome};
 
-/// The message of a panic payload (`panic!("...")` gives a `&str` or a `String`).
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic with a non-text payload".to_owned()
-    }
-}
-
-/// The task failure that stands for a panic.
+/// The task failure that stands for a panic; the payload is dropped without letting a
+/// panic of its own out.
 pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> TaskError {
-    TaskError::msg(format!("task panicked: {}", panic_message(&*payload)))
+    let error = TaskError::msg(format!("task panicked: {}", panic_message(&*payload)));
+    drop_payload(payload);
+    error
 }
 
 /// A task future whose panics become failed outcomes.
