@@ -49,6 +49,8 @@ pub(crate) struct Limits {
     /// Whether every try is counted against the limits (else only runs of DAGs with limits
     /// of their own are).
     pub(crate) count_all: bool,
+    /// The most worker threads (`None`: one per try of `parallelism`).
+    pub(crate) max_worker_threads: Option<usize>,
 }
 
 impl Limits {
@@ -61,6 +63,7 @@ impl Limits {
             max_active_tasks: u32::MAX,
             max_active_runs: u32::MAX,
             count_all: false,
+            max_worker_threads: None,
         }
     }
 }
@@ -114,19 +117,28 @@ impl Queue {
 
 impl Pool {
     /// The process-wide pool of `Dag::run` and `Dag::test`: no limits, one worker per core
-    /// to start with, at most 64 (or one per core on machines with more cores).
+    /// to start with, more while every worker is inside a blocking task, up to
+    /// [`default_max_worker_threads`].
     pub(crate) fn global() -> &'static Pool {
         static POOL: OnceLock<Pool> = OnceLock::new();
         POOL.get_or_init(|| {
             let cores = cores();
-            Pool::new(Limits::none(), cores, cores.max(64))
+            Pool::new(
+                Limits::none(),
+                cores,
+                default_max_worker_threads().max(cores),
+            )
         })
     }
 
-    /// A pool for an executor with these limits.
+    /// A pool for an executor with these limits: at most one worker per try it may run at
+    /// once (`parallelism`, at most 1024), or `max_worker_threads`.
     pub(crate) fn with_limits(limits: Limits) -> Pool {
         let cores = cores();
-        let max = limits.parallelism.clamp(1, 1024);
+        let max = limits
+            .max_worker_threads
+            .unwrap_or(limits.parallelism)
+            .clamp(1, 1024);
         Pool::new(limits, cores.min(max), max)
     }
 
@@ -270,6 +282,19 @@ impl Drop for LeaveOnPanic<'_> {
                 .retain(|other| !Arc::ptr_eq(other, self.local));
         }
     }
+}
+
+/// The variable that sets the most worker threads of `Dag::run` and `Dag::test`.
+pub(crate) const MAX_WORKER_THREADS_VAR: &str = "TASKFLOW_MAX_WORKER_THREADS";
+
+/// The most worker threads of the process-wide pool: [`MAX_WORKER_THREADS_VAR`] if set to a
+/// positive number, else 512 (as tokio's blocking pool).
+fn default_max_worker_threads() -> usize {
+    std::env::var(MAX_WORKER_THREADS_VAR)
+        .ok()
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .filter(|&max| max > 0)
+        .unwrap_or(512)
 }
 
 fn cores() -> usize {
@@ -579,14 +604,16 @@ impl Shared {
         next
     }
 
-    /// Adds a worker whenever work has waited for `STALL` while every worker was busy.
+    /// Adds a worker whenever work has waited for `STALL` while every worker was busy; at
+    /// the most workers allowed, says so (once per stall) instead.
     fn watch(self: Arc<Self>) {
+        let mut warned = false;
         loop {
             let mut queue = self.lock();
             while !(queue.scheduler.has_startable() || self.has_local_jobs())
                 || queue.sleeping() > 0
-                || queue.workers >= self.max_workers
             {
+                warned = false;
                 if self.closing.load(Ordering::Acquire) && queue.scheduler.is_idle() {
                     return;
                 }
@@ -604,13 +631,39 @@ impl Shared {
             let queue = self.lock();
             let stuck = (queue.scheduler.has_startable() || self.has_local_jobs())
                 && queue.sleeping() == 0
-                && self.progress() == progress
-                && queue.workers < self.max_workers;
+                && self.progress() == progress;
+            let (workers, waiting) = (queue.workers, queue.scheduler.len());
             drop(queue);
-            if stuck && !self.add_worker() {
-                eprintln!("taskflow: the OS would not start another worker thread");
+            if !stuck {
+                warned = false;
+            } else if workers >= self.max_workers {
+                if !std::mem::replace(&mut warned, true) {
+                    self.warn_all_blocked(workers, waiting);
+                }
+                std::thread::sleep(STALL * 50);
+            } else if !self.add_worker() {
+                tracing::warn!("the OS would not start another worker thread");
                 std::thread::sleep(STALL * 50);
             }
         }
     }
+
+    /// Tells that every worker is inside a task while others wait, naming some of the
+    /// running tasks (tasks that wait for each other beyond the cap deadlock here).
+    #[cold]
+    fn warn_all_blocked(&self, workers: usize, waiting: usize) {
+        let running = self.runs.running_tasks(MAX_NAMED);
+        tracing::warn!(
+            max_worker_threads = self.max_workers,
+            waiting,
+            "all {workers} worker threads are inside tasks that have not returned for a while, \
+             and ready tasks wait for one; if these tasks wait for each other, raise \
+             `max_worker_threads` (or `{MAX_WORKER_THREADS_VAR}` for `Dag::run` and \
+             `Dag::test`). Running: {}",
+            running.join(", ")
+        );
+    }
 }
+
+/// How many running tasks a warning names at most.
+const MAX_NAMED: usize = 16;

@@ -119,6 +119,38 @@ impl Runs {
         }
     }
 
+    /// Up to `limit` tasks running now, as `dag.task (run id)`.
+    pub(crate) fn running_tasks(&self, limit: usize) -> Vec<String> {
+        let runs: Vec<Arc<RunState>> = {
+            let known = self.lock();
+            known
+                .runs
+                .values()
+                .filter_map(|entry| match entry {
+                    Entry::Running(run) => run.upgrade(),
+                    Entry::Ended(..) => None,
+                })
+                .collect()
+        };
+        // Read with the lock let go: dropping the last handle of a run takes it.
+        let mut running = Vec::new();
+        for run in &runs {
+            let nodes = 0..run.dag.nodes.len() as u32;
+            for node in nodes.filter(|&node| run.records.state(node) == TaskState::Running) {
+                if running.len() == limit {
+                    return running;
+                }
+                running.push(format!(
+                    "{}.{} ({})",
+                    run.dag.dag_id,
+                    run.dag.task_id(node),
+                    run.info.run_id
+                ));
+            }
+        }
+        running
+    }
+
     /// The state of `task_id` in the run of `dag_id` at `date` (microseconds).
     pub(crate) fn task_state(&self, dag_id: &str, date: i64, task_id: &str) -> Found {
         // The run is read after the lock is let go: dropping the last handle of a run takes

@@ -35,7 +35,10 @@ const MAX_ACTIVE_RUNS: u32 = 16;
 ///   its own; `max_active_tis_per_dag` per task, across runs.
 ///
 /// A waiting task (for a worker, a slot or a retry) holds no worker and no slot.
-/// [`Dag::run`] and [`Dag::test`] use a default executor with no limits but the DAG's own.
+/// [`Dag::run`] and [`Dag::test`] use a default executor with no limits but the DAG's own;
+/// its worker threads for sync task bodies grow while every one is inside a task, up to 512
+/// (or the `TASKFLOW_MAX_WORKER_THREADS` environment variable), where a `tracing` warning
+/// names the running tasks.
 ///
 /// ```
 /// use taskflow::prelude::*;
@@ -121,6 +124,7 @@ impl Default for ExecutorBuilder {
                 max_active_tasks: MAX_ACTIVE_TASKS,
                 max_active_runs: MAX_ACTIVE_RUNS,
                 count_all: true,
+                max_worker_threads: None,
             },
             virtual_time: false,
         }
@@ -139,6 +143,22 @@ impl ExecutorBuilder {
         let name = name.into();
         self.limits.pools.retain(|(known, _)| *known != name);
         self.limits.pools.push((name, slots));
+        self
+    }
+
+    /// The most worker threads for sync task bodies (default: `parallelism`, at most 1024).
+    ///
+    /// Workers start one per core and are added while every worker is inside a task and
+    /// ready tasks wait, so that blocking tasks still run side by side. At this cap, ready
+    /// tasks wait for a running one to return, and a `tracing` warning names the running
+    /// tasks: sync tasks that wait for each other need a cap above their number.
+    ///
+    /// ```
+    /// let executor = taskflow::Executor::builder().parallelism(64).max_worker_threads(8).build()?;
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn max_worker_threads(mut self, max: usize) -> Self {
+        self.limits.max_worker_threads = Some(max);
         self
     }
 
@@ -175,6 +195,7 @@ impl ExecutorBuilder {
             ("parallelism", limits.parallelism == 0),
             ("max_active_tasks", limits.max_active_tasks == 0),
             ("max_active_runs", limits.max_active_runs == 0),
+            ("max_worker_threads", limits.max_worker_threads == Some(0)),
         ];
         if let Some((name, _)) = zero.iter().find(|(_, zero)| *zero) {
             return Err(Error::InvalidExecutor {
