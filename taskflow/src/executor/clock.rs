@@ -49,6 +49,10 @@ pub(crate) struct Clock {
     busy: AtomicUsize,
     timers: Mutex<Timers>,
     handle: Handle,
+    /// In unit tests: how many parts per million the run clock runs slow against tokio's
+    /// (the two sources of time disagree by a few ppm on real machines).
+    #[cfg(test)]
+    slow_ppm: u64,
 }
 
 /// Pending timers: ordered by time, and their actions by id (a cancelled timer keeps its
@@ -56,8 +60,15 @@ pub(crate) struct Clock {
 #[derive(Default)]
 struct Timers {
     heap: BinaryHeap<Reverse<(Duration, u64)>>,
-    actions: std::collections::HashMap<u64, (Action, tokio::task::AbortHandle)>,
+    actions: std::collections::HashMap<u64, Pending>,
     next_id: u64,
+}
+
+/// A timer's action, its run time, and the tokio task that wakes up for it.
+struct Pending {
+    at: Duration,
+    action: Action,
+    sleeper: tokio::task::AbortHandle,
 }
 
 impl Timers {
@@ -88,6 +99,8 @@ impl Clock {
             busy: AtomicUsize::new(0),
             timers: Mutex::default(),
             handle,
+            #[cfg(test)]
+            slow_ppm: 0,
         })
     }
 
@@ -110,6 +123,8 @@ impl Clock {
     #[inline]
     pub(crate) fn now_nanos(&self) -> u64 {
         let real = self.ticks.delta_as_nanos(self.started, self.ticks.raw());
+        #[cfg(test)]
+        let real = real - real / 1_000_000 * self.slow_ppm;
         if !self.virtual_time {
             return real; // nothing is ever skipped
         }
@@ -123,6 +138,11 @@ impl Clock {
     }
 
     /// Runs `action` at run time `at` (at once if `at` has passed).
+    ///
+    /// Run time is the one source of time: a tokio timer only wakes the clock up, which then
+    /// looks at run time, fires what is due, and sleeps again for what is left of a timer
+    /// that is not due yet (tokio's clock and run time may disagree by a few parts per
+    /// million, and virtual time may have skipped meanwhile).
     pub(crate) fn schedule(self: &Arc<Self>, at: Duration, action: Action) -> TimerId {
         let at = at.min(HORIZON);
         let wait = at.saturating_sub(self.now());
@@ -132,18 +152,32 @@ impl Clock {
         timers.next_id += 1;
         // Spawned under the lock, so the sleeper cannot look for its action before it is there.
         let sleeper = self.handle.spawn(async move {
-            tokio::time::sleep(wait).await;
-            clock.fire_due();
+            let mut wait = wait;
+            loop {
+                tokio::time::sleep(wait).await;
+                clock.fire_due();
+                match clock.left_of(id) {
+                    Some(left) => wait = left,
+                    None => return, // fired or cancelled
+                }
+            }
         });
         timers.heap.push(Reverse((at, id)));
-        timers.actions.insert(id, (action, sleeper.abort_handle()));
+        let sleeper = sleeper.abort_handle();
+        timers.actions.insert(id, Pending { at, action, sleeper });
         TimerId(id)
+    }
+
+    /// The run time left until timer `id` is due, if it is still pending.
+    fn left_of(&self, id: u64) -> Option<Duration> {
+        let at = self.timers().actions.get(&id)?.at;
+        Some(at.saturating_sub(self.now()))
     }
 
     /// Drops a timer that has not fired yet.
     pub(crate) fn cancel(&self, timer: TimerId) {
-        if let Some((_, sleeper)) = self.timers().actions.remove(&timer.0) {
-            sleeper.abort();
+        if let Some(pending) = self.timers().actions.remove(&timer.0) {
+            pending.sleeper.abort();
         }
     }
 
@@ -229,9 +263,9 @@ impl Clock {
 
     /// Runs a timer's action, counted as busy so that virtual time waits for what it
     /// queues. Returns whether the run is idle afterwards.
-    fn fire(&self, (action, sleeper): (Action, tokio::task::AbortHandle)) -> bool {
-        sleeper.abort();
-        action();
+    fn fire(&self, pending: Pending) -> bool {
+        pending.sleeper.abort();
+        (pending.action)();
         self.virtual_time && self.idle_after_one_less()
     }
 
@@ -242,7 +276,7 @@ impl Clock {
 
     /// Takes the next timer's action if it is due, or, with `skip`, if the clock is idle
     /// (after moving virtual time to it). A taken action counts as busy.
-    fn take_due(&self, skip: bool) -> Option<(Action, tokio::task::AbortHandle)> {
+    fn take_due(&self, skip: bool) -> Option<Pending> {
         let mut timers = self.timers();
         let at = timers.next_at()?;
         let now = self.now();
@@ -258,14 +292,14 @@ impl Clock {
                 .store(skipped.saturating_add(ahead), Ordering::Release);
         }
         let Reverse((_, id)) = timers.heap.pop().expect("next_at saw a timer");
-        let action = timers
+        let pending = timers
             .actions
             .remove(&id)
             .expect("next_at saw a live timer");
         if self.virtual_time {
             self.busy.fetch_add(1, Ordering::AcqRel);
         }
-        Some(action)
+        Some(pending)
     }
 }
 
@@ -336,5 +370,41 @@ fn cancel_sleep(clock: &Clock, state: &AtomicU8, timer: TimerId) {
     if cancelled {
         clock.cancel(timer);
         clock.work_added(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A clock whose run time runs `slow_ppm` parts per million slower than tokio's timers.
+    fn skewed(slow_ppm: u64, runtime: &tokio::runtime::Runtime) -> Arc<Clock> {
+        let clock = Clock::new(false, runtime.handle().clone());
+        let mut clock = Arc::into_inner(clock).expect("a new clock has one handle");
+        clock.slow_ppm = slow_ppm;
+        Arc::new(clock)
+    }
+
+    #[test]
+    fn a_timer_fires_when_tokio_wakes_it_before_run_time_is_due() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        // Run time runs at half speed: every tokio wake-up comes early by run time.
+        let clock = skewed(500_000, &runtime);
+        let (fired, woken) = std::sync::mpsc::channel();
+        let at = Duration::from_millis(40);
+        clock.schedule(
+            at,
+            Box::new(move || {
+                let _ = fired.send(());
+            }),
+        );
+        woken
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a timer woken early by tokio was never re-armed");
+        assert!(clock.now() >= at, "fired at {:?}, before {at:?}", clock.now());
     }
 }
