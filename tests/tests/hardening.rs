@@ -282,3 +282,70 @@ fn a_panic_payload_that_panics_when_dropped_fails_only_its_task() {
         TaskState::Success
     );
 }
+
+#[task]
+fn plain_step() -> u32 {
+    1
+}
+
+/// The error of building a one-task DAG whose task takes `options`.
+fn option_error(options: TaskOptions) -> String {
+    match Dag::build("edge_values", move || {
+        plain_step::with(options).add();
+    }) {
+        Ok(_) => panic!("a DAG with a task taking these options built"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn a_zero_execution_timeout_from_code_is_an_error_not_ignored() {
+    let error = option_error(TaskOptions::new().execution_timeout(Duration::ZERO));
+    assert_eq!(
+        error,
+        "dag `edge_values`: `execution_timeout` of task `plain_step` is not valid: it must be \
+         longer than zero, or every try would time out at once"
+    );
+}
+
+#[test]
+fn a_retry_delay_too_long_for_the_clock_is_an_error_not_lost() {
+    let error = option_error(TaskOptions::new().retries(2).retry_delay(Duration::MAX));
+    assert!(
+        error.starts_with("dag `edge_values`: `retry_delay` of task `plain_step` is not valid"),
+        "{error}"
+    );
+    assert!(error.contains("longer than 36500 days"), "{error}");
+    // Each wait fits, but not all of them together.
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let error = option_error(TaskOptions::new().retries(3).retry_delay(40 * year));
+    assert!(error.contains("`retries` of task `plain_step`"), "{error}");
+    // A long but representable delay is kept for every retry.
+    let ok = Dag::build("long_delays", move || {
+        fails_twice::with(TaskOptions::new().retry_delay(10 * year)).add();
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    let starts = ok.task("fails_twice").unwrap().try_start_dates;
+    assert_eq!(starts.len(), 3);
+    for pair in starts.windows(2) {
+        assert!((pair[1] - pair[0]).num_days() >= 3650, "{starts:?}");
+    }
+}
+
+#[test]
+fn a_zero_poke_interval_from_code_is_an_error_not_a_spin() {
+    let settings = taskflow::SensorSettings::DEFAULT.with_poke_interval(Duration::ZERO);
+    let error = match Dag::build("spinning", move || {
+        third_check::with(TaskOptions::new().sensor(settings)).add();
+    }) {
+        Ok(_) => panic!("a sensor with a zero poke interval built"),
+        Err(error) => error.to_string(),
+    };
+    assert_eq!(
+        error,
+        "dag `spinning`: `poke_interval` of task `third_check` is not valid: it must be longer \
+         than zero, or the sensor would check without a pause"
+    );
+}

@@ -5,6 +5,7 @@ mod deps;
 mod features;
 mod ids;
 mod plan;
+mod waits;
 
 use std::ops::Range;
 use std::sync::Arc;

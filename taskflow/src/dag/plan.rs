@@ -427,6 +427,16 @@ fn demands(builder: &Builder, default_args: &TaskOptions, bare: &[bool]) -> Resu
         if bare[v] {
             continue; // the default pool, one slot, no limit
         }
+        if let Err((option, reason)) = super::waits::check(node, default_args) {
+            return Err(Error::InvalidOption {
+                dag_id: builder.dag_id.clone(),
+                what: format!(
+                    "`{option}` of task `{}`",
+                    id_text(&node.id, node.body.name())
+                ),
+                reason,
+            });
+        }
         let name = node
             .option(|o| o.pool.clone())
             .or_else(|| default_args.pool.clone());

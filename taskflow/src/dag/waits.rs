@@ -1,0 +1,94 @@
+//! Checks of the waits a task's options ask for (retry delays, timeouts, sensor intervals):
+//! a zero that would spin or never let a try run, or a wait too long for a run's clock.
+
+use std::time::Duration;
+
+use super::Node;
+use crate::TaskOptions;
+use crate::task::body::TaskKind;
+
+/// The longest wait an option may ask for, and the longest a task's retries may wait in
+/// all: 100 years (a run's clock spans about 146).
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// The default `retry_delay` (Airflow's five minutes).
+const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
+
+/// What is wrong with the waits of `node`: the option and why.
+pub(crate) fn check(node: &Node, defaults: &TaskOptions) -> Result<(), (&'static str, String)> {
+    let option = |get: fn(&TaskOptions) -> Option<Duration>| node.option(get).or(get(defaults));
+    let too_long = |name: &'static str, wait: Duration| {
+        (wait > MAX_WAIT).then(|| (name, format!("{wait:?} is longer than {}", days(MAX_WAIT))))
+    };
+    let timeout = option(|o| o.execution_timeout);
+    if timeout == Some(Duration::ZERO) {
+        return Err((
+            "execution_timeout",
+            "it must be longer than zero, or every try would time out at once".into(),
+        ));
+    }
+    let delay = option(|o| o.retry_delay).unwrap_or(DEFAULT_RETRY_DELAY);
+    let max_delay = option(|o| o.max_retry_delay);
+    let waits = [
+        ("execution_timeout", timeout),
+        ("retry_delay", Some(delay)),
+        ("max_retry_delay", max_delay),
+    ];
+    if let Some(error) = waits
+        .into_iter()
+        .find_map(|(name, wait)| too_long(name, wait?))
+    {
+        return Err(error);
+    }
+    let retries = node.option(|o| o.retries).or(defaults.retries).unwrap_or(0);
+    let backoff = node
+        .option(|o| o.retry_exponential_backoff)
+        .or(defaults.retry_exponential_backoff)
+        .unwrap_or(false);
+    // The longest one wait between tries can be: backoff grows up to its cap.
+    let longest = if backoff {
+        max_delay.unwrap_or(crate::policy::retry::MAX_BACKOFF)
+    } else {
+        delay
+    };
+    if longest.saturating_mul(retries) > MAX_WAIT {
+        return Err((
+            "retries",
+            format!(
+                "{retries} retries up to {longest:?} apart may wait longer than {} in all",
+                days(MAX_WAIT)
+            ),
+        ));
+    }
+    let sensor = node.option(|o| o.sensor).or(defaults.sensor).or(match node.body.kind() {
+        TaskKind::Sensor(settings) => Some(settings),
+        _ => None,
+    });
+    if let Some(sensor) = sensor {
+        if sensor.poke_interval.is_zero() {
+            return Err((
+                "poke_interval",
+                "it must be longer than zero, or the sensor would check without a pause".into(),
+            ));
+        }
+        if sensor.max_wait.is_some_and(|max| max.is_zero()) {
+            return Err(("max_wait", "it must be longer than zero".into()));
+        }
+        let waits = [
+            ("poke_interval", Some(sensor.poke_interval)),
+            ("timeout", Some(sensor.timeout)),
+            ("max_wait", sensor.max_wait),
+        ];
+        if let Some(error) = waits
+            .into_iter()
+            .find_map(|(name, wait)| too_long(name, wait?))
+        {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+fn days(wait: Duration) -> String {
+    format!("{} days", wait.as_secs() / 86_400)
+}
