@@ -116,6 +116,21 @@ pub enum Error {
         /// The pool.
         pool: String,
     },
+    /// A task names a pool that a run of the default executor (`Dag::run`, `Dag::test`) was
+    /// not told of.
+    #[error(
+        "dag `{dag_id}`: task `{task_id}` uses pool `{pool}`, which this run does not declare; \
+         declare it with `RunOptions::new().pool(\"{pool}\", slots)`, or run on an \
+         `Executor` that has it"
+    )]
+    UndeclaredPool {
+        /// The DAG.
+        dag_id: String,
+        /// A task that names the pool.
+        task_id: String,
+        /// The pool.
+        pool: String,
+    },
     /// A task needs more slots than its pool has, so it could never run.
     #[error(
         "dag `{dag_id}`: task `{task_id}` needs {needed} slots of pool `{pool}`, which has \

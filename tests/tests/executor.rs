@@ -419,8 +419,13 @@ fn bad_pools_and_limits_are_clear_errors() {
     );
     let error = Executor::builder().parallelism(0).build().unwrap_err();
     assert!(error.to_string().contains("parallelism"), "{error}");
-    // The default executor has no pools to check: the task runs.
-    assert!(dag.test().unwrap().succeeded());
+    // The default executor checks the pools a run declares.
+    assert!(matches!(
+        dag.test().unwrap_err(),
+        taskflow::Error::UndeclaredPool { .. }
+    ));
+    let declared = RunOptions::new().pool("gpu", 2);
+    assert!(dag.test_with(declared).unwrap().succeeded());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -349,3 +349,58 @@ fn a_zero_poke_interval_from_code_is_an_error_not_a_spin() {
          than zero, or the sensor would check without a pause"
     );
 }
+
+#[task(pool = "warehouse", pool_slots = 2)]
+fn loads_the_warehouse() -> u32 {
+    2
+}
+
+#[test]
+fn dag_test_checks_pool_names_and_sizes_like_an_executor() {
+    let dag = Dag::build("pooled", || {
+        loads_the_warehouse();
+    })
+    .unwrap();
+    let error = dag.test().unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "dag `pooled`: task `loads_the_warehouse` uses pool `warehouse`, which this run does not \
+         declare; declare it with `RunOptions::new().pool(\"warehouse\", slots)`, or run on an \
+         `Executor` that has it"
+    );
+    let typo = dag
+        .test_with(RunOptions::new().pool("warehous", 2))
+        .unwrap_err();
+    assert!(
+        matches!(typo, taskflow::Error::UndeclaredPool { .. }),
+        "{typo}"
+    );
+    let small = dag
+        .test_with(RunOptions::new().pool("warehouse", 1))
+        .unwrap_err();
+    assert_eq!(
+        small.to_string(),
+        "dag `pooled`: task `loads_the_warehouse` needs 2 slots of pool `warehouse`, which has only 1"
+    );
+    let report = dag
+        .test_with(RunOptions::new().pool("warehouse", 2))
+        .unwrap();
+    assert_eq!(report.xcom::<u32>("loads_the_warehouse").unwrap(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dag_run_checks_pools_too() {
+    let dag = Dag::build("pooled_run", || {
+        loads_the_warehouse();
+    })
+    .unwrap();
+    assert!(matches!(
+        dag.run().await.unwrap_err(),
+        taskflow::Error::UndeclaredPool { .. }
+    ));
+    let report = dag
+        .run_with(RunOptions::new().pool("warehouse", 4))
+        .await
+        .unwrap();
+    assert!(report.succeeded());
+}

@@ -60,10 +60,13 @@ pub(crate) fn check(node: &Node, defaults: &TaskOptions) -> Result<(), (&'static
             ),
         ));
     }
-    let sensor = node.option(|o| o.sensor).or(defaults.sensor).or(match node.body.kind() {
-        TaskKind::Sensor(settings) => Some(settings),
-        _ => None,
-    });
+    let sensor = node
+        .option(|o| o.sensor)
+        .or(defaults.sensor)
+        .or(match node.body.kind() {
+            TaskKind::Sensor(settings) => Some(settings),
+            _ => None,
+        });
     if let Some(sensor) = sensor {
         if sensor.poke_interval.is_zero() {
             return Err((

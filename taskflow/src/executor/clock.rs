@@ -164,7 +164,14 @@ impl Clock {
         });
         timers.heap.push(Reverse((at, id)));
         let sleeper = sleeper.abort_handle();
-        timers.actions.insert(id, Pending { at, action, sleeper });
+        timers.actions.insert(
+            id,
+            Pending {
+                at,
+                action,
+                sleeper,
+            },
+        );
         TimerId(id)
     }
 
@@ -405,6 +412,10 @@ mod tests {
         woken
             .recv_timeout(Duration::from_secs(10))
             .expect("a timer woken early by tokio was never re-armed");
-        assert!(clock.now() >= at, "fired at {:?}, before {at:?}", clock.now());
+        assert!(
+            clock.now() >= at,
+            "fired at {:?}, before {at:?}",
+            clock.now()
+        );
     }
 }

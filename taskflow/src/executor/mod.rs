@@ -60,6 +60,12 @@ pub struct RunOptions {
     /// nothing else of the run is queued or running, instead of sleeping. Default: yes in
     /// [`Dag::test`], no in [`Dag::run`]. Task bodies and timeouts still take real time.
     pub virtual_time: Option<bool>,
+    /// The pools a run of [`Dag::run`] or [`Dag::test`] may use, with their slots: a task
+    /// naming another pool, or needing more slots than its pool has, is an error before
+    /// anything runs, as on an [`Executor`](crate::Executor) (whose own pools are used for
+    /// its runs instead). The default executor checks pools but does not hold tasks back
+    /// for them; see [`RunOptions::pool`].
+    pub pools: Vec<(String, u32)>,
 }
 
 impl RunOptions {
@@ -95,6 +101,31 @@ impl RunOptions {
     /// Sets whether waits skip ahead in virtual time.
     pub fn virtual_time(mut self, virtual_time: bool) -> Self {
         self.virtual_time = Some(virtual_time);
+        self
+    }
+
+    /// Declares a pool of `slots` for a run of [`Dag::run`] or [`Dag::test`], so that its
+    /// tasks' pools are checked as an [`Executor`](crate::Executor) checks them: a typo in a
+    /// pool name fails the unit test.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task(pool = "warehouse", pool_slots = 2)]
+    /// fn load() {}
+    ///
+    /// let dag = Dag::build("loads", || {
+    ///     load();
+    /// })?;
+    /// assert!(dag.test().is_err()); // `warehouse` is not declared
+    /// assert!(dag.test_with(RunOptions::new().pool("warehouse", 2))?.succeeded());
+    /// assert!(dag.test_with(RunOptions::new().pool("warehouse", 1)).is_err()); // too small
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn pool(mut self, name: impl Into<String>, slots: u32) -> Self {
+        let name = name.into();
+        self.pools.retain(|(known, _)| *known != name);
+        self.pools.push((name, slots));
         self
     }
 
@@ -160,6 +191,9 @@ impl Dag {
         let run_id = options
             .run_id
             .unwrap_or_else(|| default_run_id(logical_date));
+        if !pool.limits().strict_pools {
+            self.check_declared_pools(&options.pools)?;
+        }
         let sched = self.sched(pool, logical_date)?;
         let info = RunInfo::new(
             Arc::clone(&self.inner.dag_id),
@@ -178,6 +212,46 @@ impl Dag {
             done,
         ));
         Ok((run, finished))
+    }
+
+    /// For a run of the default executor: an error if a task names a pool `declared` lacks
+    /// (other than `default_pool`), or needs more slots than its pool has.
+    fn check_declared_pools(&self, declared: &[(String, u32)]) -> Result<()> {
+        let demands = &self.inner.plan.demands;
+        let default_declared = declared
+            .iter()
+            .any(|(name, _)| name == crate::dag::DEFAULT_POOL);
+        if demands.pool_names.len() == 1 && !default_declared {
+            return Ok(()); // every task in the default pool, which has no limit
+        }
+        for node in 0..self.len() as u32 {
+            let name = &demands.pool_names[demands.pool_of(node) as usize];
+            let slots = declared
+                .iter()
+                .find(|(known, _)| **known == **name)
+                .map(|&(_, slots)| slots);
+            let slots = match slots {
+                Some(slots) => slots,
+                None if **name == *crate::dag::DEFAULT_POOL => continue,
+                None => {
+                    return Err(Error::UndeclaredPool {
+                        dag_id: self.dag_id().to_owned(),
+                        task_id: self.inner.task_id(node).into_owned(),
+                        pool: name.to_string(),
+                    });
+                }
+            };
+            if demands.slots_of(node) > slots {
+                return Err(Error::PoolTooSmall {
+                    dag_id: self.dag_id().to_owned(),
+                    task_id: self.inner.task_id(node).into_owned(),
+                    pool: name.to_string(),
+                    needed: demands.slots_of(node),
+                    slots,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// What the scheduler of `pool` keeps of a run of this DAG; an error if a task names a
