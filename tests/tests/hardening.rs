@@ -404,3 +404,38 @@ async fn dag_run_checks_pools_too() {
         .unwrap();
     assert!(report.succeeded());
 }
+
+#[task]
+fn always_fails() -> Result<(), TaskError> {
+    Err(TaskError::msg("broken"))
+}
+
+static FAILED_RUNS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+static RUN_FAILED: std::sync::Condvar = std::sync::Condvar::new();
+
+fn note_failed_run(report: &RunReport) {
+    FAILED_RUNS.lock().unwrap().push(report.run_id().to_owned());
+    RUN_FAILED.notify_all();
+}
+
+#[test]
+fn a_dag_run_callback_fires_for_a_run_nobody_waits_for() {
+    let dag = Dag::builder("fire_and_forget")
+        .on_failure_callback(note_failed_run)
+        .build(|| {
+            always_fails();
+        })
+        .unwrap();
+    let executor = Executor::new();
+    drop(
+        executor
+            .submit(&dag, RunOptions::new().run_id("unwatched"))
+            .unwrap(),
+    );
+    let runs = FAILED_RUNS.lock().unwrap();
+    let (runs, waited) = RUN_FAILED
+        .wait_timeout_while(runs, Duration::from_secs(30), |runs| runs.is_empty())
+        .unwrap();
+    assert!(!waited.timed_out(), "on_failure_callback was never called");
+    assert_eq!(*runs, ["unwatched"]);
+}

@@ -308,24 +308,9 @@ impl Dag {
         })
     }
 
-    /// The report of a finished run, after the DAG's run callbacks.
+    /// The report of a finished run (its run callback was called when it ended).
     pub(crate) fn finish(&self, run: Arc<RunState>) -> RunReport {
-        let report = RunReport::new(run);
-        let callbacks = self.inner.callbacks;
-        let callback = if report.succeeded() {
-            callbacks.on_success
-        } else {
-            callbacks.on_failure
-        };
-        if let Some(callback) = callback {
-            if let Err(message) = crate::quiet::catch(|| callback(&report)) {
-                eprintln!(
-                    "taskflow: a callback of dag `{}` panicked: {message}",
-                    self.dag_id(),
-                );
-            }
-        }
-        report
+        RunReport::new(run)
     }
 
     /// Runs the DAG once from synchronous code, such as a plain `#[test]`, keeping every

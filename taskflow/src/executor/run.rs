@@ -171,6 +171,26 @@ impl RunState {
         }
     }
 
+    /// Calls the DAG's `on_success_callback` or `on_failure_callback` with the report of the
+    /// run; a panic in it is caught and reported.
+    fn call_run_callback(self: &Arc<Self>) {
+        let callbacks = &self.dag.callbacks;
+        let callback = if self.has_failures() {
+            &callbacks.on_failure
+        } else {
+            &callbacks.on_success
+        };
+        if let Some(callback) = callback {
+            let report = crate::RunReport::new(Arc::clone(self));
+            if let Err(message) = crate::quiet::catch(|| callback(&report)) {
+                eprintln!(
+                    "taskflow: a callback of dag `{}` panicked: {message}",
+                    self.dag.dag_id
+                );
+            }
+        }
+    }
+
     /// Keeps `owner` alive until the run ends, even if everything else lets go of it.
     pub(crate) fn keep_alive(&self, owner: Arc<dyn Send + Sync>) {
         *self
@@ -462,14 +482,17 @@ impl RunState {
 
     /// Counts the tasks `step` ended out of the run; the last one ends the run.
     #[inline]
-    pub(crate) fn count_ended(&self, step: &mut Step) {
+    pub(crate) fn count_ended(self: &Arc<Self>, step: &mut Step) {
         let ended = std::mem::take(&mut step.ended);
         if ended > 0 && self.unfinished.fetch_sub(ended, Ordering::AcqRel) == ended {
             self.signal_done();
         }
     }
 
-    fn signal_done(&self) {
+    /// Ends the run: its DAG's run callback first (whether or not anyone waits for the
+    /// run), then the news to whoever waits, then what it kept alive.
+    fn signal_done(self: &Arc<Self>) {
+        self.call_run_callback();
         self.pool.run_ended(self);
         let sender = self
             .done
