@@ -51,7 +51,8 @@ pub struct TaskReport {
     pub end_date: Option<DateTime<Utc>>,
     /// `end_date - start_date`, over all tries and the waits between them.
     pub duration: Option<Duration>,
-    /// When each try started, in order (virtual times in a `test()` run).
+    /// When each try started, in order (virtual times in a `test()` run): the first try,
+    /// then the latest 1,024 retries at most (`tries` counts them all).
     pub try_start_dates: Vec<DateTime<Utc>>,
     /// The error of its last try, with its sources (`"reading: disk gone"`).
     pub error: Option<String>,

@@ -22,6 +22,10 @@ pub(crate) struct Records {
     extras: Box<[Mutex<HashMap<u32, Extra>>]>,
 }
 
+/// How many start times of retries a task keeps (the latest): a task retried without end
+/// does not grow its run without end.
+pub(crate) const MAX_RETRY_STARTS: usize = 1024;
+
 /// The lock-free part of a task's record (32 bytes).
 struct TaskRecord {
     state: AtomicU8,
@@ -38,8 +42,8 @@ struct TaskRecord {
 /// The rest of a task's record, for tasks that retry, fail, sleep, time out or sense.
 #[derive(Debug, Default)]
 pub(crate) struct Extra {
-    /// When each later try started.
-    pub(crate) retry_starts: Vec<Duration>,
+    /// When each later try started: the latest [`MAX_RETRY_STARTS`] of them.
+    pub(crate) retry_starts: std::collections::VecDeque<Duration>,
     pub(crate) error: Option<String>,
     /// The timeout timer of the try in flight.
     pub(crate) timeout: Option<TimerId>,
@@ -118,7 +122,12 @@ impl Records {
             task.start.store(now.min(NO_TIME - 1), Ordering::Release);
         } else {
             let now = Duration::from_nanos(now);
-            self.with_extra(node, |extra| extra.retry_starts.push(now));
+            self.with_extra(node, |extra| {
+                if extra.retry_starts.len() == MAX_RETRY_STARTS {
+                    extra.retry_starts.pop_front();
+                }
+                extra.retry_starts.push_back(now);
+            });
         }
         try_number
     }
@@ -247,7 +256,26 @@ mod tests {
         assert_eq!(records.begin_try(0, 9_000_000_000), 2);
         assert_eq!(records.start_time(0), Some(Duration::from_secs(1)));
         let later = records.read_extra(0, |extra| extra.map(|e| e.retry_starts.clone()));
-        assert_eq!(later, Some(vec![Duration::from_secs(9)]));
+        assert_eq!(later.unwrap(), [Duration::from_secs(9)]);
+    }
+
+    #[test]
+    fn a_task_retried_without_end_keeps_only_its_latest_start_times() {
+        let records = Records::new(1);
+        let tries = MAX_RETRY_STARTS as u64 * 3;
+        for try_number in 1..=tries {
+            records.begin_try(0, try_number);
+        }
+        assert_eq!(records.tries(0), tries as u32);
+        let later = records
+            .read_extra(0, |extra| extra.map(|e| e.retry_starts.clone()))
+            .unwrap();
+        assert_eq!(later.len(), MAX_RETRY_STARTS);
+        assert_eq!(later.back(), Some(&Duration::from_nanos(tries)));
+        assert_eq!(
+            later.front(),
+            Some(&Duration::from_nanos(tries - MAX_RETRY_STARTS as u64 + 1))
+        );
     }
 
     #[test]

@@ -8,10 +8,26 @@ use super::run::RunState;
 use crate::TaskState;
 use crate::dag::DagInner;
 
-/// How many task states of ended runs an executor keeps at most (about 4 MB): beyond, the
-/// oldest ended runs are forgotten, so that a long-lived process does not grow with every
-/// run.
-const KEPT_STATES: usize = 1 << 22;
+/// How much an executor keeps of ended runs (for tasks of later runs that look at them):
+/// beyond either bound, the oldest ended runs are forgotten, so that a long-lived process
+/// does not grow with every run.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    /// Ended runs.
+    runs: usize,
+    /// Bytes of their entries: their task states, and [`ENTRY_BYTES`] each.
+    bytes: usize,
+}
+
+/// 10,000 ended runs or 4 MiB, whichever comes first.
+const KEPT: Caps = Caps {
+    runs: 10_000,
+    bytes: 4 << 20,
+};
+
+/// What an ended run's entry takes besides its states: its key, its place in the map and in
+/// the list of ended runs, and the handle of its DAG.
+const ENTRY_BYTES: usize = 96;
 
 /// A run's DAG id and logical date (in microseconds).
 type Key = (Arc<str>, i64);
@@ -27,8 +43,10 @@ struct Known {
     runs: HashMap<Key, Entry>,
     /// Ended runs, oldest first, with the number each `Entry::Ended` carries.
     ended: std::collections::VecDeque<(Key, u64)>,
-    /// Task states kept in `runs`, and the number of the next ended run.
+    /// Bytes of the ended runs kept in `runs`, how many they are, and the number of the
+    /// next ended run.
     kept: usize,
+    kept_runs: usize,
     next: u64,
 }
 
@@ -52,11 +70,12 @@ pub(crate) enum Found {
 
 impl Known {
     /// Keeps the final states of an ended run, then forgets the oldest ended runs while
-    /// more than `cap` states are kept.
-    fn keep_ended(&mut self, key: Key, dag: Weak<DagInner>, states: Box<[TaskState]>, cap: usize) {
+    /// more than `cap` allows are kept.
+    fn keep_ended(&mut self, key: Key, dag: Weak<DagInner>, states: Box<[TaskState]>, cap: Caps) {
         let number = self.next;
         self.next += 1;
-        self.kept += states.len();
+        self.kept += entry_bytes(&states);
+        self.kept_runs += 1;
         self.ended.push_back((key.clone(), number));
         let replaced = self.runs.insert(key, Entry::Ended(dag, states, number));
         self.forget(replaced);
@@ -66,7 +85,7 @@ impl Known {
             self.ended
                 .retain(|(key, n)| matches!(runs.get(key), Some(Entry::Ended(.., m)) if m == n));
         }
-        while self.kept > cap {
+        while self.kept > cap.bytes || self.kept_runs > cap.runs {
             let Some((oldest, number)) = self.ended.pop_front() else {
                 break;
             };
@@ -82,9 +101,15 @@ impl Known {
     /// Stops counting the states of an entry that left the map.
     fn forget(&mut self, entry: Option<Entry>) {
         if let Some(Entry::Ended(_, states, _)) = entry {
-            self.kept -= states.len();
+            self.kept -= entry_bytes(&states);
+            self.kept_runs -= 1;
         }
     }
+}
+
+/// The bytes an ended run's entry is counted for.
+fn entry_bytes(states: &[TaskState]) -> usize {
+    ENTRY_BYTES + std::mem::size_of_val(states)
 }
 
 impl Runs {
@@ -115,7 +140,7 @@ impl Runs {
             let states = (0..run.dag.nodes.len() as u32)
                 .map(|node| run.records.state(node))
                 .collect();
-            known.keep_ended(key, Arc::downgrade(&run.dag), states, KEPT_STATES);
+            known.keep_ended(key, Arc::downgrade(&run.dag), states, KEPT);
         }
     }
 
@@ -187,26 +212,55 @@ mod tests {
         vec![TaskState::Success; n].into_boxed_slice()
     }
 
+    fn bytes(runs: usize, states: usize) -> usize {
+        runs * (ENTRY_BYTES + states * std::mem::size_of::<TaskState>())
+    }
+
     #[test]
-    fn the_oldest_ended_runs_are_forgotten_beyond_the_cap() {
+    fn the_oldest_ended_runs_are_forgotten_beyond_the_bytes_cap() {
         let mut known = Known::default();
         let key = |date| (Arc::<str>::from("etl"), date);
+        let cap = Caps {
+            runs: 100,
+            bytes: bytes(3, 10),
+        };
         for date in 0..5 {
-            known.keep_ended(key(date), Weak::new(), states(10), 30);
+            known.keep_ended(key(date), Weak::new(), states(10), cap);
         }
-        assert_eq!(known.kept, 30);
+        assert_eq!(known.kept, bytes(3, 10));
         let mut dates: Vec<i64> = known.runs.keys().map(|(_, date)| *date).collect();
         dates.sort_unstable();
         assert_eq!(dates, [2, 3, 4]);
     }
 
     #[test]
+    fn runs_of_empty_dags_are_forgotten_beyond_the_runs_cap() {
+        let mut known = Known::default();
+        let cap = Caps {
+            runs: 50,
+            bytes: usize::MAX,
+        };
+        for date in 0..1_000 {
+            known.keep_ended((Arc::from("empty"), date), Weak::new(), states(0), cap);
+        }
+        assert_eq!(known.runs.len(), 50);
+        assert_eq!(known.kept_runs, 50);
+        assert_eq!(known.kept, bytes(50, 0));
+        assert!(known.ended.len() <= 2 * 50 + 64);
+    }
+
+    #[test]
     fn a_run_ended_again_under_the_same_key_is_counted_once() {
         let mut known = Known::default();
         let key = (Arc::<str>::from("etl"), 7);
-        known.keep_ended(key.clone(), Weak::new(), states(10), 15);
-        known.keep_ended(key.clone(), Weak::new(), states(10), 15);
-        assert_eq!(known.kept, 10);
+        let cap = Caps {
+            runs: 10,
+            bytes: bytes(1, 10) + 5,
+        };
+        known.keep_ended(key.clone(), Weak::new(), states(10), cap);
+        known.keep_ended(key.clone(), Weak::new(), states(10), cap);
+        assert_eq!(known.kept, bytes(1, 10));
+        assert_eq!(known.kept_runs, 1);
         assert!(known.runs.contains_key(&key));
     }
 }
