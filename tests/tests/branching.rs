@@ -221,3 +221,36 @@ fn a_false_short_circuit_leaves_teardowns_to_their_rules() {
         "the teardown still releases the resource"
     );
 }
+
+/// Airflow's most common join: `branch >> [a, b, join]; [a, b] >> join`. Its
+/// `skip_all_except` does not skip a direct downstream task that is also downstream of the
+/// followed one, so the join runs.
+#[test]
+fn a_join_directly_downstream_of_a_branch_runs_when_a_followed_task_leads_to_it() {
+    #[task(branch)]
+    fn choose() -> &'static str {
+        "a"
+    }
+    let dag = Dag::build("branch_and_join", || {
+        let choice = choose();
+        let a = work::with("a").add("a");
+        let b = work::with("b").add("b");
+        let joined = join();
+        choice >> (a, b, joined);
+        (a, b) >> joined;
+    })
+    .unwrap();
+    let report = dag.test().unwrap();
+    assert_eq!(report.state("a"), TaskState::Success);
+    assert_eq!(report.state("b"), TaskState::Skipped);
+    assert_eq!(report.state("join"), TaskState::Success);
+    // Not followed and not downstream of a followed task: skipped as before.
+    let dag = Dag::build("branch_skips_a_lone_child", || {
+        let choice = choose();
+        let a = work::with("a").add("a");
+        let lone = work::with("lone").add("lone");
+        choice >> (a, lone);
+    })
+    .unwrap();
+    assert_eq!(dag.test().unwrap().state("lone"), TaskState::Skipped);
+}

@@ -629,17 +629,30 @@ impl RunState {
                 }
             }
         }
-        Ok(downstream
+        let mut skipped: Vec<u32> = downstream
             .iter()
             .copied()
             .filter(|d| !followed.contains(d))
-            .collect())
+            .collect();
+        if !skipped.is_empty() {
+            // As Airflow's `skip_all_except`: a direct downstream task that is also downstream
+            // of a followed one (the join of `branch >> [a, join]; a >> join`) is not skipped.
+            let reached: std::collections::HashSet<u32> =
+                self.descendants_of(&followed).into_iter().collect();
+            skipped.retain(|task| !reached.contains(task));
+        }
+        Ok(skipped)
     }
 
-    /// Every task downstream of `node`, each once.
+    /// Every task downstream of `node`, each once, in the order found.
     fn descendants(&self, node: u32) -> Vec<u32> {
+        self.descendants_of(&[node])
+    }
+
+    /// Every task downstream of any of `starts`, each once, in the order found.
+    fn descendants_of(&self, starts: &[u32]) -> Vec<u32> {
         let mut seen = std::collections::HashSet::new();
-        let mut stack = vec![node];
+        let mut stack = starts.to_vec();
         let mut found = Vec::new();
         while let Some(next) = stack.pop() {
             for &down in self.dag.plan.downstream(next) {
