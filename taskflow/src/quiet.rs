@@ -51,7 +51,7 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 fn report(payload: &(dyn Any + Send), what: &str) {
-    eprintln!("taskflow: {what}: {}", panic_message(payload));
+    tracing::warn!("{what}: {}", panic_message(payload));
 }
 
 #[cfg(test)]

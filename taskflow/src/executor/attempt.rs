@@ -259,8 +259,8 @@ impl RunState {
         node: u32,
         payload: &(dyn std::any::Any + Send),
     ) {
-        eprintln!(
-            "taskflow: internal error after task `{}` ended: {}; its downstream tasks may not run",
+        tracing::error!(
+            "internal error after task `{}` ended: {}; its downstream tasks may not run",
             self.dag.task_id(node),
             super::unwind::panic_message(payload)
         );
@@ -274,8 +274,8 @@ impl RunState {
         step: &mut Step,
     ) {
         let message = super::unwind::panic_message(payload);
-        eprintln!(
-            "taskflow: internal error while running task `{}`: {message}",
+        tracing::error!(
+            "internal error while running task `{}`: {message}",
             self.dag.task_id(node)
         );
         let try_number = self.records.tries(node).max(1);
@@ -284,8 +284,8 @@ impl RunState {
             self.complete(node, try_number, Err(error), step)
         }));
         if outcome.is_err() {
-            eprintln!(
-                "taskflow: could not fail task `{}` cleanly; its run may not finish",
+            tracing::error!(
+                "could not fail task `{}` cleanly; its run may not finish",
                 self.dag.task_id(node)
             );
         }
@@ -593,8 +593,8 @@ impl RunState {
         };
         let context = self.context(node, try_number);
         if let Err(message) = crate::quiet::catch(|| callback(&context, error)) {
-            eprintln!(
-                "taskflow: a callback of task `{}` panicked: {message}",
+            tracing::warn!(
+                "a callback of task `{}` panicked: {message}",
                 context.task_id(),
             );
         }

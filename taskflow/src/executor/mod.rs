@@ -142,6 +142,11 @@ impl Dag {
     /// Independent tasks run in parallel and each task starts as soon as its trigger rule
     /// allows. A failing task does not fail this call: see [`RunReport::succeeded`]. The error
     /// is [`Error::NoRuntime`] outside a tokio runtime.
+    ///
+    /// Async bodies run on the caller's runtime. One that blocks its thread (a
+    /// `std::thread::sleep` in an `async fn`) still times out at its `execution_timeout` when
+    /// the runtime has another thread to fire the timer, but it holds its thread until it
+    /// returns, and dropping the runtime waits for it, as tokio does for any blocking code.
     pub async fn run(&self) -> Result<RunReport> {
         self.run_with(RunOptions::default()).await
     }

@@ -181,9 +181,7 @@ impl Pool {
             .name("taskflow-monitor".into())
             .spawn(move || monitor.watch());
         if let Err(error) = started {
-            eprintln!(
-                "taskflow: no monitor thread ({error}); blocking tasks may wait for each other"
-            );
+            tracing::warn!("no monitor thread ({error}); blocking tasks may wait for each other");
         }
         Pool { shared }
     }

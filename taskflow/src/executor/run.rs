@@ -183,8 +183,8 @@ impl RunState {
         if let Some(callback) = callback {
             let report = crate::RunReport::new(Arc::clone(self));
             if let Err(message) = crate::quiet::catch(|| callback(&report)) {
-                eprintln!(
-                    "taskflow: a callback of dag `{}` panicked: {message}",
+                tracing::warn!(
+                    "a callback of dag `{}` panicked: {message}",
                     self.dag.dag_id
                 );
             }
