@@ -20,7 +20,7 @@ pub enum Error {
         /// The number of tasks on the cycle.
         length: usize,
     },
-    /// Two tasks were given the same explicit task id.
+    /// Two tasks have the same task id.
     #[error("dag `{dag_id}` has two tasks with the id `{task_id}`")]
     DuplicateTaskId {
         /// The DAG.

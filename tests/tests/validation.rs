@@ -359,3 +359,60 @@ fn an_invalid_dag_id_is_an_error() {
         }
     );
 }
+
+mod named_like_generated_ids {
+    use super::*;
+
+    #[task]
+    pub(super) fn foo() -> u32 {
+        1
+    }
+
+    #[allow(non_snake_case)]
+    #[task]
+    pub(super) fn foo__1() -> u32 {
+        2
+    }
+}
+
+#[test]
+fn a_task_function_named_like_a_generated_id_gets_an_id_of_its_own() {
+    use named_like_generated_ids::{foo, foo__1};
+    // Both orders; the ids used to be [foo, foo__1, foo__1], the second unreadable by id.
+    let dag = Dag::build("names", || {
+        foo();
+        foo();
+        foo__1();
+    })
+    .unwrap();
+    assert_eq!(dag.task_ids(), ["foo", "foo__1", "foo__2"]);
+    let report = dag.test().unwrap();
+    assert_eq!(report.xcom::<u32>("foo__1").unwrap(), 1);
+    assert_eq!(report.xcom::<u32>("foo__2").unwrap(), 2);
+    let dag = Dag::build("names", || {
+        foo__1();
+        foo();
+        foo();
+    })
+    .unwrap();
+    assert_eq!(dag.task_ids(), ["foo__1", "foo", "foo__2"]);
+    let report = dag.test().unwrap();
+    assert_eq!(report.xcom::<u32>("foo__1").unwrap(), 2);
+    assert_eq!(report.xcom::<u32>("foo__2").unwrap(), 1);
+}
+
+#[test]
+fn a_generated_id_steps_past_explicit_ids_of_its_name() {
+    let dag = Dag::build("explicit", || {
+        step::with("step__4").add();
+        step();
+        step();
+        inc::with("inc").add(1);
+        inc(1);
+    })
+    .unwrap();
+    assert_eq!(
+        dag.task_ids(),
+        ["step__4", "step", "step__5", "inc", "inc__1"]
+    );
+}
