@@ -181,6 +181,14 @@ pub enum Error {
         /// The panic message.
         message: String,
     },
+    /// The closure or `#[dag]` body that builds the DAG returned an error.
+    #[error("dag `{dag_id}`: building the DAG failed: {message}")]
+    BuildFailed {
+        /// The DAG.
+        dag_id: String,
+        /// The body's error, as text.
+        message: String,
+    },
     /// `Dag::run` was polled outside a tokio runtime.
     #[error(
         "dag `{dag_id}`: `run()` must be awaited inside a tokio runtime; \

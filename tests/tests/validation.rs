@@ -266,9 +266,10 @@ fn nested_builds_keep_their_own_tasks() {
 
 #[test]
 fn a_panic_while_building_is_an_error_and_the_next_build_is_clean() {
+    let config_found = false;
     let error = Dag::build("broken", || {
         step();
-        panic!("config file missing");
+        assert!(config_found, "config file missing");
     })
     .unwrap_err();
     assert_eq!(
@@ -415,4 +416,40 @@ fn a_generated_id_steps_past_explicit_ids_of_its_name() {
         dag.task_ids(),
         ["step__4", "step", "step__5", "inc", "inc__1"]
     );
+}
+
+#[test]
+fn an_error_returned_by_the_build_closure_fails_the_build() {
+    let error = Dag::build("fallible", || -> Result<(), std::num::ParseIntError> {
+        step();
+        let count: u32 = "many".parse()?;
+        for _ in 0..count {
+            step();
+        }
+        Ok(())
+    })
+    .unwrap_err();
+    assert_eq!(
+        error,
+        Error::BuildFailed {
+            dag_id: "fallible".into(),
+            message: "invalid digit found in string".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "dag `fallible`: building the DAG failed: invalid digit found in string"
+    );
+    let dag = Dag::build("fine", || -> Result<(), String> {
+        step();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(dag.task_ids(), ["step"]);
+}
+
+#[test]
+fn a_build_closure_may_end_in_an_ordering_expression() {
+    let dag = Dag::build("ends_in_shift", || step() >> inc(1)).unwrap();
+    assert_eq!(dag.upstream_task_ids("inc").unwrap(), ["step"]);
 }
