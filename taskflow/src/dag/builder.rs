@@ -50,7 +50,7 @@ impl Builder {
     ) -> TaskRef {
         let node = u32::try_from(self.nodes.len()).expect("a DAG holds at most 2^32 tasks");
         let id = match options.as_ref().and_then(|o| o.task_id.as_ref()) {
-            None => self.auto_id(body, node),
+            None => self.ids.auto(body.name(), node),
             Some(id) => self.explicit_id(id, node, body),
         };
         let start = self.inputs.len() as u64;
@@ -91,18 +91,6 @@ impl Builder {
         }
     }
 
-    /// The next generated id of a task named as `body`; a duplicate (once the suffixes of a
-    /// name run out) is an error.
-    fn auto_id(&mut self, body: &'static dyn TaskBody, node: u32) -> IdRepr {
-        self.ids.auto(body.name(), node).unwrap_or_else(|id| {
-            self.errors.push(Error::DuplicateTaskId {
-                dag_id: self.dag_id.clone(),
-                task_id: super::ids::id_text(&id, body.name()).into_owned(),
-            });
-            id
-        })
-    }
-
     fn explicit_id(&mut self, id: &str, node: u32, body: &'static dyn TaskBody) -> IdRepr {
         if !is_valid_id(id) {
             self.errors.push(Error::InvalidTaskId {
@@ -115,7 +103,7 @@ impl Builder {
                 dag_id: self.dag_id.clone(),
                 task_id: id.to_owned(),
             });
-            self.auto_id(body, node)
+            self.ids.auto(body.name(), node)
         })
     }
 

@@ -59,6 +59,8 @@ pub(crate) struct TaskIds {
     explicit: HashMap<Box<str>, u32>,
     /// Per core that is no task's default name (yet): the largest N of the ids `core__N`.
     suffixes: HashMap<Box<str>, u64>,
+    /// The first generated id that was taken already.
+    clash: Option<Box<str>>,
 }
 
 #[derive(Default)]
@@ -69,21 +71,40 @@ struct Generated {
     asked: bool,
     /// Whether the name itself ends in `__N`, so that its next ids go on its core's count.
     suffixed: bool,
+    /// Whether the next id is `name__next` (asked, and not suffixed).
+    counting: bool,
     nodes: Vec<(u32, u32)>,
 }
 
 impl TaskIds {
-    /// The next generated id for `node`, a task named `base`; `Err` with that id if it is
-    /// taken (only when the suffixes of a name run out).
-    pub(crate) fn auto(&mut self, base: &'static str, node: u32) -> Result<IdRepr, IdRepr> {
+    /// The next generated id for `node`, a task named `base`. In the one case where no id
+    /// is left (the suffixes of a name run out) it is a duplicate, kept for [`Self::clash`].
+    #[inline]
+    pub(crate) fn auto(&mut self, base: &'static str, node: u32) -> IdRepr {
         let index = self.entry(base);
+        let generated = &mut self.generated[index].1;
+        // The common case: another call of a task whose name is taken and has no suffix.
+        if generated.counting && generated.next < u64::from(u32::MAX) {
+            let n = generated.next as u32;
+            generated.next += 1;
+            generated.nodes.push((n, node));
+            return IdRepr::Auto(n);
+        }
+        self.auto_other(base, index, node)
+    }
+
+    /// [`Self::auto`] for a name's first call, a name ending in `__N`, or a suffix beyond
+    /// `u32`.
+    #[cold]
+    fn auto_other(&mut self, base: &'static str, index: usize, node: u32) -> IdRepr {
         let generated = &mut self.generated[index].1;
         if !generated.asked {
             generated.asked = true;
+            generated.counting = !generated.suffixed;
             if self.find(base).is_none() {
                 self.generated[index].1.nodes.push((0, node));
                 self.note(base);
-                return Ok(IdRepr::Auto(0));
+                return IdRepr::Auto(0);
             }
         }
         let generated = &mut self.generated[index].1;
@@ -92,7 +113,7 @@ impl TaskIds {
             generated.next = n.saturating_add(1);
             if let Ok(n) = u32::try_from(n) {
                 generated.nodes.push((n, node));
-                return Ok(IdRepr::Auto(n));
+                return IdRepr::Auto(n);
             }
             return self.spelled_out(format!("{base}__{n}"), node);
         }
@@ -111,6 +132,12 @@ impl TaskIds {
             }
         };
         self.spelled_out(format!("{core}__{n}"), node)
+    }
+
+    /// A generated id that was already taken, if any (only when the suffixes of a name run
+    /// out).
+    pub(crate) fn clash(&self) -> Option<&str> {
+        self.clash.as_deref()
     }
 
     /// The place of `base` in `generated`, added if new.
@@ -134,16 +161,14 @@ impl TaskIds {
     }
 
     /// Registers a generated id that is kept as text.
-    fn spelled_out(&mut self, id: String, node: u32) -> Result<IdRepr, IdRepr> {
-        let taken = self.find(&id).is_some();
-        let repr = IdRepr::Explicit(id.into_boxed_str());
-        if taken {
-            return Err(repr);
-        }
-        if let IdRepr::Explicit(id) = &repr {
+    fn spelled_out(&mut self, id: String, node: u32) -> IdRepr {
+        let id = id.into_boxed_str();
+        if self.find(&id).is_some() {
+            self.clash.get_or_insert_with(|| id.clone());
+        } else {
             self.explicit.insert(id.clone(), node);
         }
-        Ok(repr)
+        IdRepr::Explicit(id)
     }
 
     /// Counts `id` among the ids `core__N` of its core, if it is one.
@@ -206,8 +231,8 @@ impl TaskIds {
 mod tests {
     use super::*;
 
-    fn text(repr: Result<IdRepr, IdRepr>) -> String {
-        id_text(&repr.expect("a free id"), "total").into_owned()
+    fn text(repr: IdRepr) -> String {
+        id_text(&repr, "total").into_owned()
     }
 
     /// The ids handed out to tasks named `names`, in order.
@@ -217,7 +242,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(node, &name)| {
-                let repr = ids.auto(name, node as u32).expect("a free id");
+                let repr = ids.auto(name, node as u32);
                 id_text(&repr, name).into_owned()
             })
             .collect()
@@ -226,10 +251,10 @@ mod tests {
     #[test]
     fn finds_nodes_by_generated_and_explicit_ids() {
         let mut ids = TaskIds::default();
-        ids.auto("total", 0).unwrap();
+        ids.auto("total", 0);
         ids.explicit("total__1", 1).unwrap();
-        ids.auto("total", 2).unwrap(); // steps over total__1: total__2
-        ids.auto("load__x", 3).unwrap();
+        ids.auto("total", 2); // steps over total__1: total__2
+        ids.auto("load__x", 3);
         assert_eq!(ids.find("total"), Some(0));
         assert_eq!(ids.find("total__1"), Some(1));
         assert_eq!(ids.find("total__2"), Some(2));
@@ -250,8 +275,8 @@ mod tests {
     #[test]
     fn explicit_ids_clash_with_generated_and_explicit_ones() {
         let mut ids = TaskIds::default();
-        ids.auto("total", 0).unwrap();
-        ids.auto("total", 1).unwrap();
+        ids.auto("total", 0);
+        ids.auto("total", 1);
         assert!(ids.explicit("total", 2).is_err());
         assert!(ids.explicit("total__1", 2).is_err());
         assert!(ids.explicit("total__2", 2).is_ok());
@@ -289,7 +314,7 @@ mod tests {
         ids.explicit("load", 1).unwrap();
         assert_eq!(text(ids.auto("total", 2)), "total");
         assert_eq!(text(ids.auto("total", 3)), "total__6");
-        let load = ids.auto("load", 4).unwrap();
+        let load = ids.auto("load", 4);
         assert_eq!(id_text(&load, "load"), "load__1");
         assert_eq!(ids.find("total__6"), Some(3));
         assert_eq!(ids.find("load__1"), Some(4));
@@ -302,14 +327,17 @@ mod tests {
     fn a_generated_id_beyond_every_suffix_is_a_duplicate_not_a_reuse() {
         let mut ids = TaskIds::default();
         ids.explicit(&format!("total__{}", u64::MAX), 0).unwrap();
-        ids.auto("total", 1).unwrap();
-        let clash = ids.auto("total", 2).unwrap_err();
-        assert_eq!(id_text(&clash, "total"), format!("total__{}", u64::MAX));
+        ids.auto("total", 1);
+        assert_eq!(ids.clash(), None);
+        let clash = ids.auto("total", 2);
+        let clash = id_text(&clash, "total").into_owned();
+        assert_eq!(clash, format!("total__{}", u64::MAX));
+        assert_eq!(ids.clash(), Some(clash.as_str()));
         // beyond u32, generated ids are spelled out and still found
         let mut ids = TaskIds::default();
         ids.explicit(&format!("total__{}", u32::MAX), 0).unwrap();
-        ids.auto("total", 1).unwrap();
-        let big = ids.auto("total", 2).unwrap();
+        ids.auto("total", 1);
+        let big = ids.auto("total", 2);
         let big = id_text(&big, "total").into_owned();
         assert_eq!(big, format!("total__{}", u64::from(u32::MAX) + 1));
         assert_eq!(ids.find(&big), Some(2));

@@ -162,6 +162,12 @@ pub(crate) fn plan(
     if let Some(error) = builder.errors.drain(..).next() {
         return Err(error);
     }
+    if let Some(task_id) = builder.ids.clash() {
+        return Err(Error::DuplicateTaskId {
+            dag_id: builder.dag_id.clone(),
+            task_id: task_id.to_owned(),
+        });
+    }
     let n = builder.nodes.len();
     let mut order_edges = std::mem::take(&mut builder.order_edges);
     order_edges.sort_unstable_by_key(|&(up, down)| (down, up));
