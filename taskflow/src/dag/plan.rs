@@ -507,22 +507,7 @@ impl Graph<'_> {
         if self.in_creation_order {
             return (0..n as u32).collect();
         }
-        let mut waiting = self.upstream_count.to_vec();
-        let mut order: Vec<u32> = (0..n as u32)
-            .filter(|&v| waiting[v as usize] == 0)
-            .collect();
-        let mut next = 0;
-        while let Some(&v) = order.get(next) {
-            next += 1;
-            let v = v as usize;
-            for &down in &self.succ[self.succ_start[v] as usize..self.succ_start[v + 1] as usize] {
-                waiting[down as usize] -= 1;
-                if waiting[down as usize] == 0 {
-                    order.push(down);
-                }
-            }
-        }
-        order
+        kahn(self.succ_start, self.succ, self.upstream_count).0
     }
 
     /// Each task's `own` weight plus those of everything downstream of it, walking `order`
@@ -679,10 +664,32 @@ fn slot_layout(nodes: &[Node]) -> Vec<u32> {
     start
 }
 
+/// A topological sort (Kahn's): the tasks in an order where each comes after its upstream
+/// tasks, and per task how many of its upstream tasks are left out. Tasks on or after a
+/// cycle are left out, each with an upstream task left out.
+fn kahn(succ_start: &[u32], succ: &[u32], upstream_count: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut waiting = upstream_count.to_vec();
+    let mut order: Vec<u32> = (0..waiting.len() as u32)
+        .filter(|&v| waiting[v as usize] == 0)
+        .collect();
+    let mut next = 0;
+    while let Some(&v) = order.get(next) {
+        next += 1;
+        let v = v as usize;
+        for &down in &succ[succ_start[v] as usize..succ_start[v + 1] as usize] {
+            waiting[down as usize] -= 1;
+            if waiting[down as usize] == 0 {
+                order.push(down);
+            }
+        }
+    }
+    (order, waiting)
+}
+
 /// Fails with the first tasks of a cycle if the graph has one. Linear in the size of the
-/// graph and without recursion: a topological sort (Kahn's) leaves exactly the tasks on or
-/// after a cycle unsorted, and each of those has an unsorted upstream task, so walking
-/// upstream from one of them must come back to a task already walked.
+/// graph and without recursion: [`kahn`] leaves exactly the tasks on or after a cycle
+/// unsorted, and each of those has an unsorted upstream task, so walking upstream from one
+/// of them must come back to a task already walked.
 fn check_acyclic(
     dag_id: &str,
     nodes: &[Node],
@@ -691,22 +698,8 @@ fn check_acyclic(
     upstream_count: &[u32],
     edges: &[(u32, u32)],
 ) -> Result<(), Error> {
-    let mut waiting = upstream_count.to_vec();
-    let mut ready: Vec<u32> = (0..waiting.len() as u32)
-        .filter(|&v| waiting[v as usize] == 0)
-        .collect();
-    let mut sorted = 0;
-    while let Some(v) = ready.pop() {
-        sorted += 1;
-        let v = v as usize;
-        for &down in &succ[succ_start[v] as usize..succ_start[v + 1] as usize] {
-            waiting[down as usize] -= 1;
-            if waiting[down as usize] == 0 {
-                ready.push(down);
-            }
-        }
-    }
-    if sorted == waiting.len() {
+    let (sorted, waiting) = kahn(succ_start, succ, upstream_count);
+    if sorted.len() == waiting.len() {
         return Ok(());
     }
     let cycle = unsorted_cycle(&waiting, upstream_count, edges);
