@@ -22,6 +22,8 @@ enum Shape {
     Fan,
     /// A binary reduction: leaves summed pairwise up to one root.
     Tree,
+    /// A square lattice: each task before its right and lower neighbours.
+    Grid,
 }
 
 impl Shape {
@@ -32,6 +34,7 @@ impl Shape {
             Shape::Chain => "chain",
             Shape::Fan => "fan",
             Shape::Tree => "tree",
+            Shape::Grid => "grid",
         }
     }
 }
@@ -101,6 +104,29 @@ fn build(shape: Shape, n: usize) -> (Dag, i32) {
                 }
                 depth
             }
+            Shape::Grid => {
+                let side = (n as f64).sqrt() as usize;
+                let mut above: Vec<TaskRef> = Vec::new();
+                for row in 0..side {
+                    let mut line: Vec<TaskRef> = Vec::with_capacity(side);
+                    for column in 0..side {
+                        let task = if row + column == 0 {
+                            first
+                        } else {
+                            step().task()
+                        };
+                        if let Some(&left) = line.last() {
+                            let _ = left >> task;
+                        }
+                        if let Some(&up) = above.get(column) {
+                            let _ = up >> task;
+                        }
+                        line.push(task);
+                    }
+                    above = line;
+                }
+                side * side
+            }
         } as i32;
     })
     .unwrap_or_else(|error| panic!("{} N={n}: Dag::build failed: {error}", shape.name()));
@@ -137,6 +163,8 @@ pub(crate) fn run(full: bool, reps: usize) {
             (Shape::Chain, 100_000),
             (Shape::Fan, 100_000),
             (Shape::Tree, 100_000),
+            (Shape::Grid, 10_000),
+            (Shape::Grid, 100_000),
         ]
     } else {
         &[
@@ -145,6 +173,7 @@ pub(crate) fn run(full: bool, reps: usize) {
             (Shape::Chain, 1_000),
             (Shape::Fan, 1_000),
             (Shape::Tree, 1_000),
+            (Shape::Grid, 1_000),
         ]
     };
     println!("priority weights on first use (medians of {reps}):");

@@ -313,18 +313,26 @@ fn span_totals(
                 set
             }
             next => {
-                merged.clear();
-                merged.push(own_span);
+                let mut set = match *next {
+                    [a, b] => merge(&sets[a as usize], &sets[b as usize]),
+                    _ => {
+                        merged.clear();
+                        for &c in next {
+                            merged.extend_from_slice(&sets[c as usize]);
+                        }
+                        union(&mut merged)
+                    }
+                };
                 for &c in next {
                     let c = c as usize;
-                    merged.extend_from_slice(&sets[c]);
                     takers[c] -= 1;
                     if takers[c] == 0 {
                         kept -= sets[c].len();
                         sets[c] = Vec::new();
                     }
                 }
-                union(&mut merged)
+                insert(&mut set, own_span);
+                set
             }
         };
         total[v] = set
@@ -410,6 +418,26 @@ fn insert(set: &mut Vec<Span>, span: Span) {
         (false, true) => set[i].start = span.start,
         (false, false) => set.insert(i, span),
     }
+}
+
+/// The union of two sorted lists of runs, in one pass.
+fn merge(a: &[Span], b: &[Span]) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let span = if j == b.len() || (i < a.len() && a[i].start <= b[j].start) {
+            i += 1;
+            a[i - 1]
+        } else {
+            j += 1;
+            b[j - 1]
+        };
+        match out.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => out.push(span),
+        }
+    }
+    out
 }
 
 /// The runs covering the same positions as `spans`, sorted and without overlaps.
