@@ -10,6 +10,7 @@
 //!   list; `_`, `k` and `m` allowed: `10k,1m`), `TASKFLOW_BENCH_SHAPE=chain,fan,tree`,
 //!   `TASKFLOW_BENCH_IMPL=taskflow,tokio,sequential` and `TASKFLOW_BENCH_REPS=3`, or the same
 //!   as arguments after `--`: `cargo bench -p taskflow --bench executor -- --n=1m --shape=fan`.
+//!   `TASKFLOW_BENCH_WEIGHTS=1` (`--weights=1`) adds the priority-weight rows to a subset.
 //!
 //! Columns, per task (a node of the graph: chain N, fan N + 2, tree 2N - 1):
 //! - build ns: `Dag::build`; for tokio, creating the oneshot channels (the wiring).
@@ -139,6 +140,8 @@ mod rerun;
 mod unit_test_path;
 #[path = "executor/waiting_sensors.rs"]
 mod waiting_sensors;
+#[path = "executor/weight_shapes.rs"]
+mod weight_shapes;
 
 #[global_allocator]
 static ALLOCATOR: counting::Counting = counting::Counting;
@@ -837,6 +840,7 @@ struct Config {
     shapes: Vec<Shape>,
     impls: Vec<Impl>,
     reps: Option<usize>,
+    weights: bool,
 }
 
 /// A setting from `--key=value` among the arguments, else from the environment variable.
@@ -897,12 +901,14 @@ impl Config {
                 pick(&list, &Impl::ALL, Impl::name, "impl")
             });
         let reps = setting(&args, "reps", "TASKFLOW_BENCH_REPS").map(|r| parse_count(&r));
+        let weights = setting(&args, "weights", "TASKFLOW_BENCH_WEIGHTS").is_some_and(|w| w == "1");
         Config {
             full,
             ns,
             shapes,
             impls,
             reps,
+            weights,
         }
     }
 
@@ -984,6 +990,9 @@ fn main() {
         unit_test_path::run(config.reps(1_000));
         waiting_sensors::run(if config.full { 10_000 } else { 100 });
         mixed_priorities::run(n, config.reps(n));
+    }
+    if config.shapes.len() == Shape::ALL.len() || config.weights {
+        weight_shapes::run(config.full, if config.full { 3 } else { 1 });
     }
     println!("all values checked; {} in all", ms(total.elapsed()));
 }

@@ -9,15 +9,18 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The ordering edges of a DAG form a cycle.
-    #[error("dag `{dag_id}` has a cycle: {}", cycle_text(.tasks))]
+    /// The edges of a DAG form a cycle.
+    #[error("dag `{dag_id}` has a cycle of {}: {}", tasks_text(*.length), cycle_text(.tasks, *.length))]
     Cycle {
         /// The DAG.
         dag_id: String,
-        /// The tasks on the cycle, in order; the first one is repeated at the end.
+        /// The first tasks on the cycle (at most 8), in order, starting from the one added
+        /// first; when that is the whole cycle, its first task is repeated at the end.
         tasks: Vec<String>,
+        /// The number of tasks on the cycle.
+        length: usize,
     },
-    /// Two tasks were given the same explicit task id.
+    /// Two tasks have the same task id.
     #[error("dag `{dag_id}` has two tasks with the id `{task_id}`")]
     DuplicateTaskId {
         /// The DAG.
@@ -193,6 +196,14 @@ pub enum Error {
         /// The panic message.
         message: String,
     },
+    /// The closure or `#[dag]` body that builds the DAG returned an error.
+    #[error("dag `{dag_id}`: building the DAG failed: {message}")]
+    BuildFailed {
+        /// The DAG.
+        dag_id: String,
+        /// The body's error, as text.
+        message: String,
+    },
     /// `Dag::run` was polled outside a tokio runtime.
     #[error(
         "dag `{dag_id}`: `run()` must be awaited inside a tokio runtime; \
@@ -246,8 +257,21 @@ pub enum Error {
     },
 }
 
-fn cycle_text(tasks: &[String]) -> String {
-    tasks.join(" -> ")
+fn tasks_text(count: usize) -> String {
+    match count {
+        1 => "1 task".to_owned(),
+        _ => format!("{count} tasks"),
+    }
+}
+
+/// The tasks of a cycle joined by arrows, ending with `...` when they are not all of it.
+fn cycle_text(tasks: &[String], length: usize) -> String {
+    let text = tasks.join(" -> ");
+    if tasks.len() > length {
+        text
+    } else {
+        format!("{text} -> ...")
+    }
 }
 
 /// A `Result` with this crate's [`Error`].

@@ -61,7 +61,7 @@ mod task;
 mod value;
 mod xcom;
 
-pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, RunCallback, chain};
+pub use dag::{ChainSteps, Dag, DagBuilder, IntoBuildResult, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
 pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, TimeHold};
 pub use policy::sensor::{SensorMode, SensorSettings};

@@ -4,6 +4,7 @@ mod builder;
 mod deps;
 mod features;
 mod ids;
+mod outcome;
 mod plan;
 mod waits;
 
@@ -14,6 +15,7 @@ pub(crate) use builder::add_task;
 pub use deps::{ChainSteps, IntoTasks, chain};
 pub(crate) use features::Features;
 pub(crate) use ids::id_text;
+pub use outcome::IntoBuildResult;
 pub(crate) use plan::{DEFAULT_POOL, NO_JOIN, Plan, Role};
 
 use crate::task::body::TaskBody;
@@ -151,8 +153,12 @@ pub struct Dag {
 
 impl Dag {
     /// Builds a DAG from a closure that calls tasks, then validates it: a cycle, a duplicate
-    /// task id, a handle from another DAG or a panic in `body` is an error.
-    pub fn build<R>(dag_id: impl Into<String>, body: impl FnOnce() -> R) -> Result<Dag> {
+    /// task id, a handle from another DAG, a panic in `body` or an `Err` it returns is an
+    /// error (see [`IntoBuildResult`]).
+    pub fn build<R: IntoBuildResult>(
+        dag_id: impl Into<String>,
+        body: impl FnOnce() -> R,
+    ) -> Result<Dag> {
         Dag::builder(dag_id).build(body)
     }
 
@@ -316,7 +322,7 @@ impl DagBuilder {
     }
 
     /// Builds the DAG from a closure that calls tasks, then validates it; see [`Dag::build`].
-    pub fn build<R>(self, body: impl FnOnce() -> R) -> Result<Dag> {
+    pub fn build<R: IntoBuildResult>(self, body: impl FnOnce() -> R) -> Result<Dag> {
         let DagBuilder {
             dag_id,
             default_args,
@@ -340,11 +346,20 @@ impl DagBuilder {
             });
         }
         let (mut builder, outcome) = builder::with_builder(dag_id, body);
-        if let Err(panic) = outcome {
-            return Err(Error::BuildPanicked {
-                dag_id: builder.dag_id,
-                message: crate::executor::panic_message(&*panic),
-            });
+        match outcome.map(IntoBuildResult::into_build_result) {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => {
+                return Err(Error::BuildFailed {
+                    dag_id: builder.dag_id,
+                    message,
+                });
+            }
+            Err(panic) => {
+                return Err(Error::BuildPanicked {
+                    dag_id: builder.dag_id,
+                    message: crate::executor::panic_message(&*panic),
+                });
+            }
         }
         let plan = plan::plan(&mut builder, &default_args)?;
         Ok(Dag {

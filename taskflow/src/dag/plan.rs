@@ -1,7 +1,5 @@
 //! Validation and the derived execution plan: deduplicated edges in compact (CSR) arrays,
-//! root tasks, reader counts, and cycle detection with petgraph.
-
-use petgraph::graph::{DiGraph, NodeIndex};
+//! root tasks, reader counts, and cycle detection.
 
 use super::builder::Builder;
 use super::features::Features;
@@ -164,6 +162,12 @@ pub(crate) fn plan(
     if let Some(error) = builder.errors.drain(..).next() {
         return Err(error);
     }
+    if let Some(task_id) = builder.ids.clash() {
+        return Err(Error::DuplicateTaskId {
+            dag_id: builder.dag_id.clone(),
+            task_id: task_id.to_owned(),
+        });
+    }
     let n = builder.nodes.len();
     let mut order_edges = std::mem::take(&mut builder.order_edges);
     order_edges.sort_unstable_by_key(|&(up, down)| (down, up));
@@ -260,10 +264,6 @@ pub(crate) fn plan(
             readers: readers[slot] as usize,
         });
     }
-    if has_backward_edge {
-        check_acyclic(&builder.dag_id, &builder.nodes, &edges)?;
-    }
-
     let mut succ_start = Vec::with_capacity(n + 1);
     let mut total = 0u32;
     succ_start.push(0);
@@ -276,6 +276,16 @@ pub(crate) fn plan(
     for &(up, down) in &edges {
         succ[fill[up as usize] as usize] = down;
         fill[up as usize] += 1;
+    }
+    if has_backward_edge {
+        check_acyclic(
+            &builder.dag_id,
+            &builder.nodes,
+            &succ_start,
+            &succ,
+            &upstream_count,
+            &edges,
+        )?;
     }
     let roots = (0..n as u32)
         .filter(|&i| upstream_count[i as usize] == 0)
@@ -507,22 +517,7 @@ impl Graph<'_> {
         if self.in_creation_order {
             return (0..n as u32).collect();
         }
-        let mut waiting = self.upstream_count.to_vec();
-        let mut order: Vec<u32> = (0..n as u32)
-            .filter(|&v| waiting[v as usize] == 0)
-            .collect();
-        let mut next = 0;
-        while let Some(&v) = order.get(next) {
-            next += 1;
-            let v = v as usize;
-            for &down in &self.succ[self.succ_start[v] as usize..self.succ_start[v + 1] as usize] {
-                waiting[down as usize] -= 1;
-                if waiting[down as usize] == 0 {
-                    order.push(down);
-                }
-            }
-        }
-        order
+        kahn(self.succ_start, self.succ, self.upstream_count).0
     }
 
     /// Each task's `own` weight plus those of everything downstream of it, walking `order`
@@ -679,64 +674,92 @@ fn slot_layout(nodes: &[Node]) -> Vec<u32> {
     start
 }
 
-/// Fails with the tasks of a cycle if the edges have one.
-fn check_acyclic(dag_id: &str, nodes: &[Node], edges: &[(u32, u32)]) -> Result<(), Error> {
-    let graph: DiGraph<(), (), u32> = DiGraph::from_edges(edges.iter().copied());
-    let Err(cycle) = petgraph::algo::toposort(&graph, None) else {
+/// A topological sort (Kahn's): the tasks in an order where each comes after its upstream
+/// tasks, and per task how many of its upstream tasks are left out. Tasks on or after a
+/// cycle are left out, each with an upstream task left out.
+fn kahn(succ_start: &[u32], succ: &[u32], upstream_count: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut waiting = upstream_count.to_vec();
+    let mut order: Vec<u32> = (0..waiting.len() as u32)
+        .filter(|&v| waiting[v as usize] == 0)
+        .collect();
+    let mut next = 0;
+    while let Some(&v) = order.get(next) {
+        next += 1;
+        let v = v as usize;
+        for &down in &succ[succ_start[v] as usize..succ_start[v + 1] as usize] {
+            waiting[down as usize] -= 1;
+            if waiting[down as usize] == 0 {
+                order.push(down);
+            }
+        }
+    }
+    (order, waiting)
+}
+
+/// Fails with the first tasks of a cycle if the graph has one. Linear in the size of the
+/// graph and without recursion: [`kahn`] leaves exactly the tasks on or after a cycle
+/// unsorted, and each of those has an unsorted upstream task, so walking upstream from one
+/// of them must come back to a task already walked.
+fn check_acyclic(
+    dag_id: &str,
+    nodes: &[Node],
+    succ_start: &[u32],
+    succ: &[u32],
+    upstream_count: &[u32],
+    edges: &[(u32, u32)],
+) -> Result<(), Error> {
+    let (sorted, waiting) = kahn(succ_start, succ, upstream_count);
+    if sorted.len() == waiting.len() {
         return Ok(());
-    };
-    let start = cycle.node_id();
-    let component = petgraph::algo::tarjan_scc(&graph)
-        .into_iter()
-        .find(|scc| scc.contains(&start))
-        .unwrap_or_else(|| vec![start]);
-    let mut path = cycle_through(&graph, start, &component);
-    // Start the cycle at its earliest-added task, so the message does not depend on traversal.
-    let first = path
-        .iter()
-        .enumerate()
-        .min_by_key(|(_, node)| node.index())
-        .map_or(0, |(i, _)| i);
-    path.rotate_left(first);
-    let tasks = path
-        .iter()
-        .chain(path.first())
-        .map(|&index| {
-            let node = &nodes[index.index()];
+    }
+    let cycle = unsorted_cycle(&waiting, upstream_count, edges);
+    // Start at the earliest-added task, so that the message does not depend on the walk.
+    let first = (0..cycle.len()).min_by_key(|&i| cycle[i]).unwrap_or(0);
+    let length = cycle.len();
+    let shown = length.min(CYCLE_TASKS_SHOWN);
+    let tasks = (0..shown)
+        .chain((length <= CYCLE_TASKS_SHOWN).then_some(0))
+        .map(|i| {
+            let node = &nodes[cycle[(first + i) % length] as usize];
             id_text(&node.id, node.body.name()).into_owned()
         })
         .collect();
     Err(Error::Cycle {
         dag_id: dag_id.to_owned(),
         tasks,
+        length,
     })
 }
 
-/// A path `start -> ... -> start` inside one strongly connected component, without the
-/// closing `start`.
-fn cycle_through(
-    graph: &DiGraph<(), (), u32>,
-    start: NodeIndex<u32>,
-    component: &[NodeIndex<u32>],
-) -> Vec<NodeIndex<u32>> {
-    use std::collections::HashMap;
-    let mut parent: HashMap<NodeIndex<u32>, NodeIndex<u32>> = HashMap::new();
-    let mut queue = std::collections::VecDeque::from([start]);
-    while let Some(node) = queue.pop_front() {
-        for next in graph.neighbors(node) {
-            if next == start {
-                let mut path = vec![node];
-                while let Some(&p) = parent.get(path.last().expect("path is not empty")) {
-                    path.push(p);
-                }
-                path.reverse();
-                return path;
-            }
-            if component.contains(&next) && !parent.contains_key(&next) && next != start {
-                parent.insert(next, node);
-                queue.push_back(next);
-            }
-        }
+/// How many tasks of a cycle its error names.
+const CYCLE_TASKS_SHOWN: usize = 8;
+
+/// The tasks of one cycle, in edge order, among the tasks a topological sort left with
+/// `waiting` upstream tasks; `edges` are `(up, down)`, grouped by `down` in task order.
+fn unsorted_cycle(waiting: &[u32], upstream_count: &[u32], edges: &[(u32, u32)]) -> Vec<u32> {
+    let mut upstream_start = Vec::with_capacity(waiting.len() + 1);
+    upstream_start.push(0usize);
+    for &count in upstream_count {
+        upstream_start.push(upstream_start[upstream_start.len() - 1] + count as usize);
     }
-    component.to_vec()
+    let unsorted = |v: u32| waiting[v as usize] > 0;
+    let Some(start) = (0..waiting.len() as u32).find(|&v| unsorted(v)) else {
+        return Vec::new();
+    };
+    // Per task: its place on the walk, or `u32::MAX` if not walked.
+    let mut place = vec![u32::MAX; waiting.len()];
+    let mut walk = Vec::new();
+    let mut v = start;
+    while place[v as usize] == u32::MAX {
+        place[v as usize] = walk.len() as u32;
+        walk.push(v);
+        let upstream = &edges[upstream_start[v as usize]..upstream_start[v as usize + 1]];
+        v = match upstream.iter().find(|&&(up, _)| unsorted(up)) {
+            Some(&(up, _)) => up,
+            None => break, // cannot happen: an unsorted task waits for an unsorted one
+        };
+    }
+    let mut cycle = walk.split_off(place[v as usize] as usize);
+    cycle.reverse();
+    cycle
 }
