@@ -292,12 +292,15 @@ pub mod prelude {
 pub mod __private {
     pub use crate::executor::Args;
     pub use crate::task::body::{
-        BoxFuture, Fallible, Invocation, TaskBody, TaskKind, branch_targets, output, output_parts,
-        output_result, part, proceeds, returns_bool,
+        BoxFuture, Fallible, Invocation, OutputProbe, TaskBody, TaskKind, ViaResult, ViaValue,
+        branch_targets, output, output_parts, output_result, part, proceeds, returns_bool,
     };
+    pub use crate::task::context::InjectedContext;
     pub use crate::task::sensor::{poked, poked_result};
     use crate::xcom::{Arg, ReadMode};
-    pub use crate::xcom::{CloneProbe, IntoArg, ReadMode as Mode, ViaClone, ViaNoClone};
+    pub use crate::xcom::{
+        CloneProbe, IntoArg, ReadMode as Mode, SharedOrNone, SharedParam, ViaClone, ViaNoClone,
+    };
     pub use std::boxed::Box;
     pub use std::marker::PhantomData;
     pub use std::option::Option;

@@ -289,6 +289,26 @@ impl Context {
     }
 }
 
+/// The type of a `&Context` task parameter, injected rather than wired: taskflow's
+/// [`Context`] only. A `&Context` parameter naming another type called `Context` is an error
+/// that says to write its path, which makes it an ordinary argument.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a `&Context` task parameter is the injected `taskflow::Context`, and this `{Self}` is another type",
+    label = "not `taskflow::Context`",
+    note = "to take a value of your own `Context` type as an argument, write its path: `&my_module::Context`"
+)]
+pub trait InjectedContext {
+    /// The parameter's view of the try's context.
+    fn from_context(context: &Context) -> &Self;
+}
+
+impl InjectedContext for Context {
+    fn from_context(context: &Context) -> &Self {
+        context
+    }
+}
+
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
