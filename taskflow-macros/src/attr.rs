@@ -254,7 +254,10 @@ fn through_groups<T>(
     if !whole_group {
         return parse(input);
     }
-    let group: proc_macro2::Group = input.parse()?;
+    let stream = input.step(|cursor| match cursor.group(Delimiter::None) {
+        Some((inner, _, after)) => Ok((inner.token_stream(), after)),
+        None => Err(cursor.error("expected a value")),
+    })?;
     let inner = |stream: ParseStream<'_>| {
         let parsed = through_groups(stream, parse)?;
         if !stream.is_empty() {
@@ -262,5 +265,5 @@ fn through_groups<T>(
         }
         Ok(parsed)
     };
-    inner.parse2(group.stream())
+    inner.parse2(stream)
 }
