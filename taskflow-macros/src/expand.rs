@@ -233,53 +233,54 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             Pat::Ident(pat) => pat.ident.clone(),
             _ => format_ident!("__taskflow_arg{}", i),
         });
-    // Each wired parameter: its name, the type of the value it reads from upstream or a
-    // literal (what `IntoArg` is for), and how it reads it.
-    let wired: Vec<(Ident, TokenStream, TokenStream)> = task
+    // Each wired parameter: its name, its type's span as written (for rustc's notes about
+    // the arguments), the trait an argument implements (`IntoArg<T>`, or `IntoOptionArg<T>`
+    // for an `Option`), with the type of the value it reads, and how it reads it.
+    let param_spans = task.item.sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(typed) => Some(typed.ty.span()),
+        FnArg::Receiver(_) => None,
+    });
+    let into_arg = (quote!(IntoArg), quote!(arg));
+    let into_option_arg = (quote!(IntoOptionArg), quote!(option_arg));
+    let wired: Vec<(Ident, Span, _, TokenStream, TokenStream)> = task
         .params
         .iter()
         .zip(param_names)
-        .filter_map(|(param, name)| {
+        .zip(param_spans)
+        .filter_map(|((param, name), span)| {
             let borrowed = quote!(#private::Mode::Borrowed);
-            let (ty, mode) = match param {
+            let (kind, ty, mode) = match param {
                 Param::Context(_) => return None,
                 Param::Owned(ty) => {
                     let probe = clone_probe(&private, ty);
                     let mode = quote_spanned!(ty.span()=> #private::owned_mode::<#ty>(#probe));
-                    (quote!(#ty), mode)
+                    (&into_arg, quote!(#ty), mode)
                 }
-                Param::Shared(elem) => (owner(&private, elem), borrowed),
+                Param::Shared(elem) => (&into_arg, owner(&private, elem), borrowed),
                 Param::Optional(inner) => {
                     let probe = clone_probe(&private, inner);
                     let mode =
                         quote_spanned!(inner.span()=> #private::owned_mode::<#inner>(#probe));
-                    (
-                        quote_spanned!(inner.span()=> #private::Option<#inner>),
-                        mode,
-                    )
+                    (&into_option_arg, quote!(#inner), mode)
                 }
-                Param::OptionalShared(elem) => {
-                    let owner = owner(&private, elem);
-                    (
-                        quote_spanned!(elem.span()=> #private::Option<#owner>),
-                        borrowed,
-                    )
-                }
+                Param::OptionalShared(elem) => (&into_option_arg, owner(&private, elem), borrowed),
             };
-            Some((name, ty, mode))
+            Some((name, span, kind, ty, mode))
         })
         .collect();
-    let arg_names: Vec<&Ident> = wired.iter().map(|(name, _, _)| name).collect();
-    let arg_params = wired.iter().map(|(name, ty, _)| {
+    let arg_names: Vec<&Ident> = wired.iter().map(|(name, ..)| name).collect();
+    let arg_params = wired.iter().map(|(name, span, (bound, _), ty, _)| {
         // The whole bound at the parameter's type: rustc's "required by this bound" note
         // then points at the parameter rather than at `#[task]`.
-        let into_arg = respan(quote!(#private::IntoArg), ty.span());
-        quote_spanned!(ty.span()=> #name: impl #into_arg<#ty>)
+        let bound = respan(quote!(#private::#bound<#ty>), *span);
+        quote_spanned!(*span=> #name: impl #bound)
     });
     let arg_params: Vec<TokenStream> = arg_params.collect();
     let arg_specs: Vec<TokenStream> = wired
         .iter()
-        .map(|(name, ty, mode)| quote_spanned!(ty.span()=> #private::arg::<#ty, _>(#name, #mode)))
+        .map(|(name, span, (_, spec), ty, mode)| {
+            quote_spanned!(*span=> #private::#spec::<#ty, _>(#name, #mode))
+        })
         .collect();
     let handles = match &parts {
         Some(parts) => {

@@ -73,7 +73,7 @@ pub use task::error::{ResultExt, TaskError, TaskErrorKind};
 pub use task::options::{TaskCallback, TaskOptions};
 pub use task::sensor::{IntoPoke, Poke};
 pub use task::state::TaskState;
-pub use xcom::{IntoArg, TaskRef, Xcom};
+pub use xcom::{IntoArg, IntoOptionArg, TaskRef, Xcom};
 
 /// The date and time library of logical dates and report times, re-exported so that users
 /// need no version of their own.
@@ -299,7 +299,8 @@ pub mod __private {
     pub use crate::task::sensor::{poked, poked_result};
     use crate::xcom::{Arg, ReadMode};
     pub use crate::xcom::{
-        CloneProbe, IntoArg, ReadMode as Mode, SharedOrNone, SharedParam, ViaClone, ViaNoClone,
+        CloneProbe, IntoArg, IntoOptionArg, ReadMode as Mode, SharedOrNone, SharedParam, ViaClone,
+        ViaNoClone,
     };
     pub use std::boxed::Box;
     pub use std::marker::PhantomData;
@@ -319,6 +320,11 @@ pub mod __private {
 
     /// One argument of a task call.
     pub fn arg<T, A: IntoArg<T>>(argument: A, mode: ReadMode) -> (Arg, ReadMode) {
+        (argument.into_arg(), mode)
+    }
+
+    /// One argument of an `Option<T>` parameter.
+    pub fn option_arg<T, A: IntoOptionArg<T>>(argument: A, mode: ReadMode) -> (Arg, ReadMode) {
         (argument.into_arg(), mode)
     }
 

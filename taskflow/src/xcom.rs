@@ -84,9 +84,8 @@ impl<T> From<Xcom<T>> for TaskRef {
 /// A task argument: either a literal of the parameter's type or a handle to an upstream value.
 ///
 /// Implemented for `T` itself (a literal, which must be `Clone` because a DAG can run many
-/// times), for [`Xcom<T>`], for `&str` where `T` is `String`, and for `Xcom<T>` where the
-/// parameter is an `Option<T>` (which receives `None` when the upstream task ended without a
-/// value). Any other type is a compile error at the argument.
+/// times), for [`Xcom<T>`], and for `&str` where `T` is `String`. Any other type is a compile
+/// error at the argument. An `Option<T>` parameter takes an [`IntoOptionArg<T>`] instead.
 #[diagnostic::on_unimplemented(
     message = "a task parameter of type `{T}` cannot take this `{Self}` argument",
     label = "expected `Xcom<{T}>`, or a literal `{T}` that is `Clone`",
@@ -117,12 +116,57 @@ impl<T: Send + Sync + 'static> IntoArg<T> for Xcom<T> {
     }
 }
 
-/// An upstream `T` for an `Option<T>` parameter: the task receives `None` when the upstream
-/// task ended without a value (failed, skipped, or upstream_failed), as Airflow hands such a
-/// task `None`.
-impl<T: Send + Sync + 'static> IntoArg<Option<T>> for Xcom<T> {
+/// An argument of an `Option<T>` (or `Option<&T>`) task parameter: an [`Xcom<T>`], whose
+/// task receives `None` when the upstream task ended without a value (failed, skipped or
+/// upstream_failed; Airflow hands such a task `None`), an `Xcom<Option<T>>`, or a literal
+/// `Option<T>`.
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn totals() -> Result<u64, TaskError> {
+///     Err(TaskError::fail_now("the warehouse is down"))
+/// }
+///
+/// #[task(trigger_rule = "all_done")]
+/// fn notify(total: Option<u64>, channel: Option<&str>) -> String {
+///     let total = total.map_or_else(|| "no total".to_owned(), |t| t.to_string());
+///     format!("{total} to {}", channel.unwrap_or("#general"))
+/// }
+///
+/// let report = Dag::build("notify", || {
+///     notify(totals(), None);
+/// })?
+/// .test()?;
+/// assert_eq!(report.xcom::<String>("notify")?, "no total to #general");
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a task parameter of type `Option<{T}>` cannot take this `{Self}` argument",
+    label = "expected `Xcom<{T}>`, `Xcom<Option<{T}>>`, or a literal `Option<{T}>` that is `Clone`",
+    note = "an `Option` parameter receives `None` when its upstream task ended without a value"
+)]
+pub trait IntoOptionArg<T> {
+    #[doc(hidden)]
+    fn into_arg(self) -> Arg;
+}
+
+impl<T: Send + Sync + 'static> IntoOptionArg<T> for Xcom<T> {
     fn into_arg(self) -> Arg {
         Arg::Upstream(self.task, self.part)
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoOptionArg<T> for Xcom<Option<T>> {
+    fn into_arg(self) -> Arg {
+        Arg::Upstream(self.task, self.part)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> IntoOptionArg<T> for Option<T> {
+    fn into_arg(self) -> Arg {
+        Arg::Literal(Value::new(self))
     }
 }
 
