@@ -94,12 +94,27 @@ pub use object_store;
 /// |---|---|
 /// | `T` | the value: moved when this is its only reader, else cloned (`T: Clone`) |
 /// | `&T` | the upstream value by reference, shared with other readers without a copy |
-/// | `&[E]`, `&str`, `&Path` | the same for an upstream `Vec<E>`, `String`, `PathBuf` |
-/// | `&Context` | the [`Context`] of the try: injected, not wired |
+/// | `&[E]`, `&str`, `&std::path::Path` | the same for an upstream `Vec<E>`, `String`, `PathBuf` |
+/// | `Option<T>` | takes an `Xcom<T>` (or an `Xcom<Option<T>>`, or a literal `Option<T>`): `None` when the upstream task ended without a value (failed, skipped, upstream_failed), as Airflow hands such a task `None`; for tasks on rules like `all_done` or `none_failed` |
+/// | `Option<&T>` | the same, by reference (`Option<&str>` for an upstream `String`, ...) |
+/// | `&Context` | the [`Context`] of the try: injected, not wired; [`Context::upstream_states`] tells how each upstream task ended |
 /// | `&'static T` | a value like any other (string literals, say) |
 ///
+/// Parameters are told apart by their types, not their names: `&Context` (or
+/// `&taskflow::Context`) is the injected context, while a type of your own or of another crate
+/// named by its path (`&tera::Context`, `&object_store::path::Path`) is an ordinary `&T`. A
+/// plain `T` parameter whose upstream task ended without a value fails, saying so.
+///
 /// It returns `T`, `()` or `Result<T, E>` where `E` converts into [`TaskError`] (any standard
-/// error does). An `Err` or a panic fails the task with its message kept.
+/// error does). An `Err` or a panic fails the task with its message kept. A `Result` under
+/// another name (`type MyResult<T> = Result<T, MyError>`) also fails the task with its `Err`;
+/// its handle is then an `Xcom` of the whole result, so write `Result<T, E>` for an `Xcom<T>`.
+///
+/// Attributes on a task function go where they apply: `#[cfg(..)]` on everything generated,
+/// doc comments on the function that adds the task, lint levels (`#[allow(..)]`) on both it
+/// and the plain function, and anything else (`#[tracing::instrument]`, say) on the plain
+/// function `name::call`, which the task runs. Option values can come through
+/// `macro_rules!` fragments (`#[task(pool = $pool)]`).
 ///
 /// Generated next to the function, under the same name:
 /// - `name::call(...)`: the original function, to call directly (in unit tests, say);
@@ -111,8 +126,8 @@ pub use object_store;
 /// # Options
 /// Airflow's names and meanings. Each is checked at compile time: an unknown option or a
 /// bad value is an error under its token. Durations are strings of numbers with units `ms`,
-/// `s`, `m`, `h`, `d` (`"500ms"`, `"1h30m"`). Options left out fall back to the DAG's
-/// `default_args`, then to the default below.
+/// `s`, `m`, `h`, `d` (`"500ms"`, `"1h30m"`, `"1.5s"`), read exactly, in whole milliseconds.
+/// Options left out fall back to the DAG's `default_args`, then to the default below.
 ///
 /// | option | default | meaning |
 /// |---|---|---|
