@@ -137,7 +137,7 @@ fn is_injected_context(elem: &Type, krate: Option<&syn::Path>) -> bool {
 }
 
 /// `T` of `Option<T>`, written `Option`, `std::option::Option` or `core::option::Option`.
-fn option_inner(ty: &Type) -> Option<&Type> {
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ungrouped(ty) else {
         return None;
     };
