@@ -139,6 +139,11 @@ pub fn part<T: Send + Sync + 'static>(value: T) -> Value {
 
 /// The success type of a task returning a `Result`.
 #[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a task return type named `Result` is read as a `Result<T, E>`, and `{Self}` is not one",
+    label = "not a `Result<T, E>`",
+    note = "to return this type as a plain value, name it another way (`type Outcome = {Self};`)"
+)]
 pub trait Fallible {
     type Ok;
 }
