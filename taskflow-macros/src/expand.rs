@@ -506,9 +506,9 @@ struct UserAttrs<'a> {
     cfgs: Vec<&'a Attribute>,
     /// Doc comments: on the function that adds the task (what users call and read).
     docs: Vec<&'a Attribute>,
-    /// `#[allow]`, `#[warn]`, `#[deny]`, `#[forbid]`: on both functions.
+    /// `#[allow]`, `#[warn]`, `#[deny]`, `#[forbid]`, `#[deprecated]`: on both functions.
     lints: Vec<&'a Attribute>,
-    /// Everything else (`#[tracing::instrument]`, `#[expect]`, `#[deprecated]`): on the
+    /// Everything else (`#[tracing::instrument]`, `#[expect]`, `#[must_use]`): on the
     /// user's function, `call`, whose parameters and body they are written for.
     rest: Vec<&'a Attribute>,
 }
@@ -527,7 +527,7 @@ impl<'a> UserAttrs<'a> {
                 &mut sorted.cfgs
             } else if path.is_ident("doc") {
                 &mut sorted.docs
-            } else if ["allow", "warn", "deny", "forbid"]
+            } else if ["allow", "warn", "deny", "forbid", "deprecated"]
                 .iter()
                 .any(|lint| path.is_ident(lint))
             {

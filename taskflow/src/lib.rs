@@ -111,8 +111,8 @@ pub use object_store;
 /// its handle is then an `Xcom` of the whole result, so write `Result<T, E>` for an `Xcom<T>`.
 ///
 /// Attributes on a task function go where they apply: `#[cfg(..)]` on everything generated,
-/// doc comments on the function that adds the task, lint levels (`#[allow(..)]`) on both it
-/// and the plain function, and anything else (`#[tracing::instrument]`, say) on the plain
+/// doc comments on the function that adds the task, lint levels (`#[allow(..)]`) and
+/// `#[deprecated]` on both it and the plain function, and anything else (`#[tracing::instrument]`, say) on the plain
 /// function `name::call`, which the task runs. Option values can come through
 /// `macro_rules!` fragments (`#[task(pool = $pool)]`).
 ///

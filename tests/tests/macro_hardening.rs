@@ -12,19 +12,19 @@ macro_rules! task_from_literals {
     ($name:ident, $id:literal, $rule:literal, $pool:literal, $delay:literal, $retries:literal,
      $weight:literal, $rule_of_weight:literal, $slots:literal, $flag:literal) => {
         #[task(
-                                                    task_id = $id,
-                                                    trigger_rule = $rule,
-                                                    pool = $pool,
-                                                    retry_delay = $delay,
-                                                    max_retry_delay = $delay,
-                                                    execution_timeout = $delay,
-                                                    retries = $retries,
-                                                    priority_weight = $weight,
-                                                    weight_rule = $rule_of_weight,
-                                                    pool_slots = $slots,
-                                                    max_active_tis_per_dag = $slots,
-                                                    retry_exponential_backoff = $flag
-                                                )]
+                                                            task_id = $id,
+                                                            trigger_rule = $rule,
+                                                            pool = $pool,
+                                                            retry_delay = $delay,
+                                                            max_retry_delay = $delay,
+                                                            execution_timeout = $delay,
+                                                            retries = $retries,
+                                                            priority_weight = $weight,
+                                                            weight_rule = $rule_of_weight,
+                                                            pool_slots = $slots,
+                                                            max_active_tis_per_dag = $slots,
+                                                            retry_exponential_backoff = $flag
+                                                        )]
         fn $name() -> u32 {
             7
         }
@@ -50,12 +50,12 @@ fn noted(_: &Context, _: Option<&TaskError>) {}
 macro_rules! task_from_exprs {
     ($name:ident, $id:expr, $rule:expr, $delay:expr, $weight:expr, $callback:expr) => {
         #[task(
-                                                    task_id = $id,
-                                                    trigger_rule = $rule,
-                                                    retry_delay = $delay,
-                                                    priority_weight = $weight,
-                                                    on_success_callback = $callback
-                                                )]
+                                                            task_id = $id,
+                                                            trigger_rule = $rule,
+                                                            retry_delay = $delay,
+                                                            priority_weight = $weight,
+                                                            on_success_callback = $callback
+                                                        )]
         fn $name() -> u32 {
             8
         }
@@ -74,7 +74,7 @@ macro_rules! sensor_and_dag {
         }
 
         #[dag(dag_id = $dag_id, default_args(retries = $retries, retry_delay = $interval),
-                                                      max_active_tasks = $limit)]
+                                                              max_active_tasks = $limit)]
         fn forwarded() {
             ready();
         }
