@@ -1,7 +1,6 @@
 //! The model of a `#[task]` function: its parameters by kind and its output, keeping the
 //! original syn nodes for spans.
 
-use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
 /// A task function, checked and classified.
@@ -11,16 +10,23 @@ pub(crate) struct TaskFn {
     pub(crate) output: Output,
 }
 
-/// How a parameter gets its value.
+/// How a parameter gets its value. The referenced and optional types are kept as written;
+/// the generated code maps them to the stored value's type through traits of the runtime, so
+/// that a type is recognised for what it is, not for its name.
 pub(crate) enum Param {
-    /// `&Context`: injected by the executor, not wired.
-    Context,
+    /// `&Context` (or `&taskflow::Context`): injected by the executor, not wired. Holds the
+    /// type, checked to be `taskflow::Context` in the generated code.
+    Context(Type),
     /// `T`: the value, moved or cloned.
     Owned(Type),
-    /// `&T`: the value shared by reference (`&'static T` is `Owned`). Holds the type of the
-    /// upstream value: `T`, or the owning type of an unsized view (`&[E]` reads a `Vec<E>`,
-    /// `&str` a `String`, `&Path` a `PathBuf`).
+    /// `&T`: the value shared by reference (`&'static T` is `Owned`). Holds `T` as written;
+    /// an unsized view reads the type that owns it (`&[E]` a `Vec<E>`, `&str` a `String`,
+    /// `&std::path::Path` a `PathBuf`).
     Shared(Type),
+    /// `Option<T>`: the value, or `None` when the upstream task ended without one. Holds `T`.
+    Optional(Type),
+    /// `Option<&T>`: the same, by reference. Holds `T`.
+    OptionalShared(Type),
 }
 
 /// What the function returns.
@@ -43,14 +49,15 @@ impl TaskFn {
     }
 }
 
-/// Classifies the parameters and output of `item`; `valid` has checked it first.
-pub(crate) fn task_fn(item: ItemFn) -> TaskFn {
+/// Classifies the parameters and output of `item`; `valid` has checked it first. `krate` is
+/// the path given with `crate = "..."`, under which `Context` is also the injected context.
+pub(crate) fn task_fn(item: ItemFn, krate: Option<&syn::Path>) -> TaskFn {
     let params = item
         .sig
         .inputs
         .iter()
         .filter_map(|input| match input {
-            FnArg::Typed(typed) => Some(param(&typed.ty)),
+            FnArg::Typed(typed) => Some(param(&typed.ty, krate)),
             FnArg::Receiver(_) => None,
         })
         .collect();
@@ -69,32 +76,94 @@ pub(crate) fn task_fn(item: ItemFn) -> TaskFn {
     }
 }
 
-fn param(ty: &Type) -> Param {
-    match ty {
-        Type::Reference(reference) if last_segment_is(&reference.elem, "Context") => Param::Context,
+fn param(ty: &Type, krate: Option<&syn::Path>) -> Param {
+    match ungrouped(ty) {
+        Type::Reference(reference) if is_injected_context(&reference.elem, krate) => {
+            Param::Context((*reference.elem).clone())
+        }
         // `&'static T` is a value like any other (a string literal, say), not a borrow.
         Type::Reference(reference) if reference.lifetime.is_some() => Param::Owned(ty.clone()),
-        Type::Reference(reference) => Param::Shared(owning_type(&reference.elem)),
-        other => Param::Owned(other.clone()),
+        Type::Reference(reference) => Param::Shared((*reference.elem).clone()),
+        other => match option_inner(other) {
+            Some(Type::Reference(reference)) if reference.lifetime.is_none() => {
+                Param::OptionalShared((*reference.elem).clone())
+            }
+            Some(inner) => Param::Optional(inner.clone()),
+            None => Param::Owned(ty.clone()),
+        },
     }
 }
 
-/// The type of the upstream value a `&elem` parameter reads: unsized views read the type
-/// that owns them, which derefs to the view at the call.
-fn owning_type(elem: &Type) -> Type {
-    let span = elem.span();
-    match elem {
-        Type::Slice(slice) => {
-            let item = &slice.elem;
-            syn::parse_quote_spanned!(span=> ::std::vec::Vec<#item>)
+/// `ty` without the invisible groups of `macro_rules!` fragments.
+fn ungrouped(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => ungrouped(&group.elem),
+        other => other,
+    }
+}
+
+/// Whether `elem` names taskflow's `Context` by one of its exact paths: `Context` (from the
+/// prelude), `taskflow::Context`, `taskflow::prelude::Context`, or the same under the path
+/// given with `crate = "..."`. Any other `Context` (`tera::Context`, `crate::Context`) is an
+/// ordinary type.
+fn is_injected_context(elem: &Type, krate: Option<&syn::Path>) -> bool {
+    let Type::Path(path) = ungrouped(elem) else {
+        return false;
+    };
+    if path.qself.is_some() || path.path.segments.iter().any(|s| !s.arguments.is_none()) {
+        return false;
+    }
+    let names: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let krate: Vec<String> = krate.map_or_else(
+        || vec!["taskflow".to_owned()],
+        |path| path.segments.iter().map(|s| s.ident.to_string()).collect(),
+    );
+    match names.split_last() {
+        Some((last, [])) => last == "Context",
+        Some((last, prefix)) if last == "Context" => {
+            let prefix = match prefix.split_last() {
+                Some((prelude, rest)) if prelude == "prelude" => rest,
+                _ => prefix,
+            };
+            prefix == krate.as_slice()
         }
-        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
-            syn::parse_quote_spanned!(span=> ::std::string::String)
+        _ => false,
+    }
+}
+
+/// `T` of `Option<T>`, written `Option`, `std::option::Option` or `core::option::Option`.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ungrouped(ty) else {
+        return None;
+    };
+    let segments = &path.path.segments;
+    let names: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
+    let exact = match names.as_slice() {
+        [option] => option == "Option",
+        [root, module, option] => {
+            (root == "std" || root == "core") && module == "option" && option == "Option"
         }
-        Type::Path(path) if last_segment_is(elem, "Path") && path.path.segments.len() <= 3 => {
-            syn::parse_quote_spanned!(span=> ::std::path::PathBuf)
-        }
-        other => other.clone(),
+        _ => false,
+    };
+    let leading_args = segments
+        .iter()
+        .rev()
+        .skip(1)
+        .any(|s| !s.arguments.is_none());
+    if path.qself.is_some() || !exact || leading_args {
+        return None;
+    }
+    match &segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            syn::GenericArgument::Type(inner) => Some(ungrouped(inner)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

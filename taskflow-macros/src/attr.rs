@@ -1,8 +1,8 @@
 //! The options given in `#[task(...)]` and `#[dag(...)]`, checked as they are parsed.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, TokenStream};
 use syn::meta::ParseNestedMeta;
-use syn::parse::Parser;
+use syn::parse::{ParseStream, Parser};
 use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
 use crate::sensor::SensorAttr;
@@ -90,8 +90,8 @@ pub(crate) fn parse_task(tokens: TokenStream, sensor: bool) -> syn::Result<TaskA
         } else if meta.path.is_ident("multiple_outputs") {
             set_once(&meta, &mut attr.multiple_outputs, meta.path.clone())
         } else if meta.path.is_ident("ignore_downstream_trigger_rules") {
-            let value: syn::LitBool = meta.value()?.parse()?;
-            set_once(&meta, &mut attr.ignore_downstream_trigger_rules, value)
+            let ignore: syn::LitBool = value(&meta, |input| input.parse())?;
+            set_once(&meta, &mut attr.ignore_downstream_trigger_rules, ignore)
         } else if meta.path.is_ident("crate") {
             let path = crate_path(&meta)?;
             set_once(&meta, &mut attr.krate, path)
@@ -132,10 +132,10 @@ pub(crate) fn parse_dag(tokens: TokenStream) -> syn::Result<DagAttr> {
             })?;
             set_once(&meta, &mut attr.default_args, settings)
         } else if meta.path.is_ident("on_success_callback") {
-            let function: Path = meta.value()?.parse()?;
+            let function: Path = value(&meta, |input| input.parse())?;
             set_once(&meta, &mut attr.on_success_callback, function)
         } else if meta.path.is_ident("on_failure_callback") {
-            let function: Path = meta.value()?.parse()?;
+            let function: Path = value(&meta, |input| input.parse())?;
             set_once(&meta, &mut attr.on_failure_callback, function)
         } else if meta.path.is_ident("max_active_tasks") {
             let limit = settings::positive(&meta, "max_active_tasks")?;
@@ -220,7 +220,7 @@ pub(crate) fn string_value(
             format_args!("option `{key}` needs a string value: {usage}"),
         ));
     }
-    match meta.value()?.parse::<Expr>()? {
+    match value(meta, |input| input.parse::<Expr>())? {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
         }) => Ok(lit),
@@ -229,4 +229,41 @@ pub(crate) fn string_value(
             format_args!("option `{key}` takes a string literal: {usage}"),
         )),
     }
+}
+
+/// The value after `key =`, parsed with `parse`, looking through the invisible groups that
+/// `macro_rules!` puts around forwarded fragments (`$x:literal`, `$x:expr`), so that
+/// `#[task(pool = $pool)]` in a macro reads like `#[task(pool = "etl")]`.
+pub(crate) fn value<T>(
+    meta: &ParseNestedMeta<'_>,
+    parse: fn(ParseStream<'_>) -> syn::Result<T>,
+) -> syn::Result<T> {
+    through_groups(meta.value()?, parse)
+}
+
+fn through_groups<T>(
+    input: ParseStream<'_>,
+    parse: fn(ParseStream<'_>) -> syn::Result<T>,
+) -> syn::Result<T> {
+    let whole_group = input
+        .cursor()
+        .group(Delimiter::None)
+        .is_some_and(|(_, _, after)| {
+            after.eof() || after.punct().is_some_and(|(p, _)| p.as_char() == ',')
+        });
+    if !whole_group {
+        return parse(input);
+    }
+    let stream = input.step(|cursor| match cursor.group(Delimiter::None) {
+        Some((inner, _, after)) => Ok((inner.token_stream(), after)),
+        None => Err(cursor.error("expected a value")),
+    })?;
+    let inner = |stream: ParseStream<'_>| {
+        let parsed = through_groups(stream, parse)?;
+        if !stream.is_empty() {
+            return Err(stream.error("unexpected tokens after the option's value"));
+        }
+        Ok(parsed)
+    };
+    inner.parse2(stream)
 }

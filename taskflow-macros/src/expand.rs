@@ -11,7 +11,7 @@
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemFn, Pat, Path, Type};
+use syn::{Attribute, FnArg, Ident, ItemFn, Pat, Path, Type};
 
 use crate::ast::{self, Output, Param, TaskFn};
 use crate::attr::{self, TaskAttr};
@@ -35,10 +35,10 @@ fn task_or_sensor(attr: TokenStream, item: TokenStream, sensor: bool) -> TokenSt
             return fallback::with_error(item, error);
         }
     };
-    let checked =
-        attr::parse_task(attr, sensor).and_then(|attr| valid::task_fn(&item_fn).map(|()| attr));
+    // Both the options and the signature are checked, so that the user sees every error.
+    let checked = both(attr::parse_task(attr, sensor), valid::task_fn(&item_fn));
     let checked = checked.and_then(|attr| {
-        let task = ast::task_fn(item_fn.clone());
+        let task = ast::task_fn(item_fn.clone(), attr.krate.as_ref());
         if attr.sensor.is_some() {
             let message = "a #[sensor] function returns `Poke<T>` or `bool` (or a `Result` of \
                            one): `Poke::Done(value)` when the condition holds, `Poke::NotYet` \
@@ -77,7 +77,7 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
             return fallback::with_error(item, error);
         }
     };
-    let checked = attr::parse_dag(attr).and_then(|attr| valid::dag_fn(&item_fn).map(|()| attr));
+    let checked = both(attr::parse_dag(attr), valid::dag_fn(&item_fn));
     let attr = match checked {
         Ok(attr) => attr,
         Err(error) => return fallback::item_with_error(&item_fn, error),
@@ -128,6 +128,18 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// The options if both they and the signature are fine, else the errors of both.
+fn both<T>(options: syn::Result<T>, signature: syn::Result<()>) -> syn::Result<T> {
+    match (options, signature) {
+        (Ok(options), Ok(())) => Ok(options),
+        (Err(mut error), Err(other)) => {
+            error.combine(other);
+            Err(error)
+        }
+        (Err(error), Ok(())) | (Ok(_), Err(error)) => Err(error),
+    }
+}
+
 fn krate(path: Option<&Path>) -> TokenStream {
     path.map_or_else(|| quote!(::taskflow), |path| quote!(#path))
 }
@@ -137,7 +149,9 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     let private = quote!(#krate::__private);
     let name = task.name();
     let vis = &task.item.vis;
-    let attrs = &task.item.attrs;
+    let attrs = UserAttrs::sort(&task.item.attrs);
+    let cfgs = &attrs.cfgs;
+    let wiring_attrs = attrs.wiring();
     let with_type = format_ident!("__taskflow_with_{}", name);
     let default_id = attr
         .task_id
@@ -185,6 +199,15 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             quote_spanned!(ty.span()=> #private::poked(#value))
         }
         (None, Output::Fallible(ty)) => quote_spanned!(ty.span()=> #private::output_result(#value)),
+        // A `Result` under another name (an alias) still fails the task with its `Err`.
+        (None, Output::Plain(ty)) => quote_spanned! {ty.span()=>
+            {
+                #[allow(unused_imports)]
+                use #private::{ViaResult as _, ViaValue as _};
+                let outcome = (&&#private::OutputProbe::<#ty>(#private::PhantomData)).outcome_fn();
+                outcome(#value)
+            }
+        },
         (None, _) => quote!(#private::output(#value)),
     };
     let is_async = task.is_async();
@@ -210,34 +233,53 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             Pat::Ident(pat) => pat.ident.clone(),
             _ => format_ident!("__taskflow_arg{}", i),
         });
-    let wired: Vec<(Ident, &Type, bool)> = task
+    // Each wired parameter: its name, its type's span as written (for rustc's notes about
+    // the arguments), the trait an argument implements (`IntoArg<T>`, or `IntoOptionArg<T>`
+    // for an `Option`), with the type of the value it reads, and how it reads it.
+    let param_spans = task.item.sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(typed) => Some(typed.ty.span()),
+        FnArg::Receiver(_) => None,
+    });
+    let into_arg = (quote!(IntoArg), quote!(arg));
+    let into_option_arg = (quote!(IntoOptionArg), quote!(option_arg));
+    let wired: Vec<(Ident, Span, _, TokenStream, TokenStream)> = task
         .params
         .iter()
         .zip(param_names)
-        .filter_map(|(param, name)| match param {
-            Param::Context => None,
-            Param::Owned(ty) => Some((name, ty, false)),
-            Param::Shared(ty) => Some((name, ty, true)),
+        .zip(param_spans)
+        .filter_map(|((param, name), span)| {
+            let borrowed = quote!(#private::Mode::Borrowed);
+            let (kind, ty, mode) = match param {
+                Param::Context(_) => return None,
+                Param::Owned(ty) => {
+                    let probe = clone_probe(&private, ty);
+                    let mode = quote_spanned!(ty.span()=> #private::owned_mode::<#ty>(#probe));
+                    (&into_arg, quote!(#ty), mode)
+                }
+                Param::Shared(elem) => (&into_arg, owner(&private, elem), borrowed),
+                Param::Optional(inner) => {
+                    let probe = clone_probe(&private, inner);
+                    let mode =
+                        quote_spanned!(inner.span()=> #private::owned_mode::<#inner>(#probe));
+                    (&into_option_arg, quote!(#inner), mode)
+                }
+                Param::OptionalShared(elem) => (&into_option_arg, owner(&private, elem), borrowed),
+            };
+            Some((name, span, kind, ty, mode))
         })
         .collect();
-    let arg_names: Vec<&Ident> = wired.iter().map(|(name, _, _)| name).collect();
-    let arg_params = wired.iter().map(|(name, ty, _)| {
+    let arg_names: Vec<&Ident> = wired.iter().map(|(name, ..)| name).collect();
+    let arg_params = wired.iter().map(|(name, span, (bound, _), ty, _)| {
         // The whole bound at the parameter's type: rustc's "required by this bound" note
         // then points at the parameter rather than at `#[task]`.
-        let into_arg = respan(quote!(#private::IntoArg), ty.span());
-        quote_spanned!(ty.span()=> #name: impl #into_arg<#ty>)
+        let bound = respan(quote!(#private::#bound<#ty>), *span);
+        quote_spanned!(*span=> #name: impl #bound)
     });
     let arg_params: Vec<TokenStream> = arg_params.collect();
     let arg_specs: Vec<TokenStream> = wired
         .iter()
-        .map(|(name, ty, shared)| {
-            let mode = if *shared {
-                quote!(#private::Mode::Borrowed)
-            } else {
-                let probe = clone_probe(&private, ty);
-                quote!(#private::owned_mode::<#ty>(#probe))
-            };
-            quote_spanned!(ty.span()=> #private::arg::<#ty, _>(#name, #mode))
+        .map(|(name, span, (_, spec), ty, mode)| {
+            quote_spanned!(*span=> #private::#spec::<#ty, _>(#name, #mode))
         })
         .collect();
     let handles = match &parts {
@@ -254,31 +296,62 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     // In `invoke`: read each argument, then call the plain function.
     let reads = task.params.iter().enumerate().map(|(i, param)| {
         let local = format_ident!("__taskflow_arg{}", i);
+        let failed = quote! {
+            #private::Result::Err(error) => return #private::Invocation::failed(error),
+        };
         match param {
-            Param::Context => quote!(let #local = __args.context();),
+            Param::Context(_) => quote!(let #local = __args.context();),
             Param::Owned(ty) => {
                 let probe = clone_probe(&private, ty);
                 quote_spanned! {ty.span()=>
                     let #local: #ty = match __args.take::<#ty>(#probe) {
                         #private::Result::Ok(value) => value,
-                        #private::Result::Err(error) => return #private::Invocation::failed(error),
+                        #failed
                     };
                 }
             }
-            Param::Shared(ty) => quote_spanned! {ty.span()=>
-                let #local: #private::Arc<#ty> = match __args.share::<#ty>() {
-                    #private::Result::Ok(value) => value,
-                    #private::Result::Err(error) => return #private::Invocation::failed(error),
-                };
-            },
+            Param::Shared(elem) => {
+                let owner = owner(&private, elem);
+                quote_spanned! {elem.span()=>
+                    let #local: #private::Arc<#owner> = match __args.share::<#owner>() {
+                        #private::Result::Ok(value) => value,
+                        #failed
+                    };
+                }
+            }
+            Param::Optional(inner) => {
+                let probe = clone_probe(&private, inner);
+                quote_spanned! {inner.span()=>
+                    let #local: #private::Option<#inner> = match __args.take_or_none::<#inner>(#probe) {
+                        #private::Result::Ok(value) => value,
+                        #failed
+                    };
+                }
+            }
+            Param::OptionalShared(elem) => {
+                let owner = owner(&private, elem);
+                quote_spanned! {elem.span()=>
+                    let #local: #private::SharedOrNone<#owner> = match __args.share_or_none::<#owner>() {
+                        #private::Result::Ok(value) => value,
+                        #failed
+                    };
+                }
+            }
         }
     });
     let call_args = task.params.iter().enumerate().map(|(i, param)| {
         let local = format_ident!("__taskflow_arg{}", i);
         match param {
-            Param::Owned(_) => quote!(#local),
-            Param::Context => quote!(&#local),
-            Param::Shared(_) => quote!(&*#local),
+            Param::Owned(_) | Param::Optional(_) => quote!(#local),
+            Param::Context(elem) => quote_spanned! {elem.span()=>
+                <#elem as #private::InjectedContext>::from_context(&#local)
+            },
+            Param::Shared(elem) => quote_spanned! {elem.span()=>
+                <#elem as #private::SharedParam>::view(&*#local)
+            },
+            Param::OptionalShared(elem) => quote_spanned! {elem.span()=>
+                #local.get().map(<#elem as #private::SharedParam>::view)
+            },
         }
     });
     let call = quote!(#name::call(#(#call_args),*));
@@ -314,7 +387,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             None => quote!(#private::TaskKind::Plain),
         },
     };
-    let plain = plain_fn(&task.item);
+    let plain = plain_fn(&task.item, &attrs);
     let doc_call = format!(
         "The plain function of task `{name}`, callable directly (for example in unit tests)."
     );
@@ -325,16 +398,18 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     );
 
     quote! {
-        #(#attrs)*
+        #(#wiring_attrs)*
         #[allow(clippy::too_many_arguments)]
         #vis fn #name(#(#arg_params),*) -> #handle_type {
             #with_type(#private::Option::None).add(#(#arg_names),*)
         }
 
+        #(#cfgs)*
         #[doc = #doc_type]
         #[allow(non_camel_case_types, dead_code)]
         #vis enum #name {}
 
+        #(#cfgs)*
         #[allow(dead_code)]
         impl #name {
             #[doc = #doc_call]
@@ -346,10 +421,12 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #vis struct #with_type(#private::Option<#private::Box<#krate::TaskOptions>>);
 
+        #(#cfgs)*
         impl #with_type {
             /// Adds the task to the DAG being built, with these options.
             #[allow(clippy::too_many_arguments)]
@@ -375,6 +452,9 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                     fn output_type(&self) -> &'static str {
                         #private::type_name::<#output_type>()
                     }
+                    // The user's attributes (`#[deprecated]`, say) are on `call`, which this
+                    // calls on their behalf.
+                    #[allow(deprecated)]
                     fn invoke(&self, __args: &mut #private::Args<'_>) -> #private::Invocation {
                         #(#reads)*
                         #run
@@ -414,8 +494,61 @@ fn clone_probe(private: &TokenStream, ty: &Type) -> TokenStream {
     }
 }
 
-/// The user's function as `call`: same signature and body, doc attributes kept.
-fn plain_fn(item: &ItemFn) -> TokenStream {
+/// The type of the upstream value a `&elem` parameter reads: `elem` itself, or the type that
+/// owns an unsized view (`String` for `str`), as the runtime's `SharedParam` says.
+fn owner(private: &TokenStream, elem: &Type) -> TokenStream {
+    quote_spanned!(elem.span()=> <#elem as #private::SharedParam>::Owner)
+}
+
+/// The user's attributes on a task function, by where they go.
+struct UserAttrs<'a> {
+    /// `#[cfg(..)]`: on every generated item.
+    cfgs: Vec<&'a Attribute>,
+    /// Doc comments: on the function that adds the task (what users call and read).
+    docs: Vec<&'a Attribute>,
+    /// `#[allow]`, `#[warn]`, `#[deny]`, `#[forbid]`, `#[deprecated]`: on both functions.
+    lints: Vec<&'a Attribute>,
+    /// Everything else (`#[tracing::instrument]`, `#[expect]`, `#[must_use]`): on the
+    /// user's function, `call`, whose parameters and body they are written for.
+    rest: Vec<&'a Attribute>,
+}
+
+impl<'a> UserAttrs<'a> {
+    fn sort(attrs: &'a [Attribute]) -> Self {
+        let mut sorted = Self {
+            cfgs: Vec::new(),
+            docs: Vec::new(),
+            lints: Vec::new(),
+            rest: Vec::new(),
+        };
+        for attr in attrs {
+            let path = attr.path();
+            let list = if path.is_ident("cfg") {
+                &mut sorted.cfgs
+            } else if path.is_ident("doc") {
+                &mut sorted.docs
+            } else if ["allow", "warn", "deny", "forbid", "deprecated"]
+                .iter()
+                .any(|lint| path.is_ident(lint))
+            {
+                &mut sorted.lints
+            } else {
+                &mut sorted.rest
+            };
+            list.push(attr);
+        }
+        sorted
+    }
+
+    /// The attributes of the function that adds the task.
+    fn wiring(&self) -> impl Iterator<Item = &&'a Attribute> {
+        self.cfgs.iter().chain(&self.docs).chain(&self.lints)
+    }
+}
+
+/// The user's function as `call`: same signature and body, with the user's attributes other
+/// than docs (the impl it is in carries the `cfg`s).
+fn plain_fn(item: &ItemFn, attrs: &UserAttrs<'_>) -> TokenStream {
     let mut sig = item.sig.clone();
     sig.ident = Ident::new("call", sig.ident.span());
     for input in &mut sig.inputs {
@@ -425,7 +558,7 @@ fn plain_fn(item: &ItemFn) -> TokenStream {
     }
     let vis = &item.vis;
     let block = &item.block;
-    let attrs = item.attrs.iter().filter(|a| !a.path().is_ident("doc"));
+    let attrs = attrs.lints.iter().chain(&attrs.rest);
     quote! {
         #(#attrs)*
         #vis #sig #block

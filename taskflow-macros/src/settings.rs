@@ -7,7 +7,7 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Ident, LitBool, LitInt, LitStr};
 
-use crate::attr::{set_once, string_value};
+use crate::attr::{set_once, string_value, value};
 use crate::duration::parse_millis;
 
 /// Airflow's trigger rule names, with the runtime's variant of each.
@@ -80,9 +80,9 @@ impl Settings {
                 set_once(meta, &mut self.trigger_rule, rule)?;
             }
             "retries" => {
-                let value: LitInt = meta.value()?.parse()?;
-                value.base10_parse::<u32>()?;
-                set_once(meta, &mut self.retries, value)?;
+                let retries: LitInt = value(meta, |input| input.parse())?;
+                retries.base10_parse::<u32>()?;
+                set_once(meta, &mut self.retries, retries)?;
             }
             "retry_exponential_backoff" => {
                 set_once(meta, &mut self.retry_exponential_backoff, flag(meta)?)?;
@@ -143,7 +143,7 @@ impl Settings {
             )?,
             other => match CALLBACKS.iter().position(|name| *name == other) {
                 Some(index) => {
-                    let function: syn::Path = meta.value()?.parse()?;
+                    let function: syn::Path = value(meta, |input| input.parse())?;
                     set_once(meta, &mut self.callbacks[index], function)?;
                 }
                 None => return Ok(false),
@@ -211,7 +211,7 @@ impl Settings {
 /// `name` alone (true) or `name = true/false`.
 pub(crate) fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<LitBool> {
     if meta.input.peek(syn::Token![=]) {
-        return meta.value()?.parse();
+        return value(meta, |input| input.parse());
     }
     let span = meta
         .path
@@ -245,7 +245,10 @@ pub(crate) fn duration(
 
 /// `priority_weight = 5` or `= -5`: an `i32`, as tokens for the generated code.
 fn priority_weight(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
-    let input = meta.value()?;
+    value(meta, priority_weight_value)
+}
+
+fn priority_weight_value(input: syn::parse::ParseStream<'_>) -> syn::Result<TokenStream> {
     let minus: Option<syn::Token![-]> = input.parse()?;
     let value: LitInt = input.parse().map_err(|error| {
         syn::Error::new(
@@ -269,13 +272,13 @@ fn priority_weight(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
 
 /// A whole number of at least 1.
 pub(crate) fn positive(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitInt> {
-    let value: LitInt = meta.value()?.parse()?;
-    match value.base10_parse::<u32>() {
+    let number: LitInt = value(meta, |input| input.parse())?;
+    match number.base10_parse::<u32>() {
         Ok(0) | Err(_) => Err(syn::Error::new(
-            value.span(),
+            number.span(),
             format_args!("`{key}` takes a whole number of at least 1"),
         )),
-        Ok(_) => Ok(value),
+        Ok(_) => Ok(number),
     }
 }
 

@@ -3,7 +3,7 @@
 use quote::quote;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
-use crate::ast::is_simple_pattern;
+use crate::ast::{is_simple_pattern, option_inner};
 
 /// Collects every error into one, so the user sees all of them at once.
 #[derive(Default)]
@@ -125,7 +125,12 @@ fn check_param_type(ty: &Type, errors: &mut Errors) {
             infer,
             "#[task] parameters need a type",
         )),
-        _ => {}
+        // `Option<&T>` follows the rules of `&T`.
+        other => {
+            if let Some(inner @ Type::Reference(_)) = option_inner(other) {
+                check_param_type(inner, errors);
+            }
+        }
     }
 }
 

@@ -74,7 +74,7 @@ pub use task::error::{ResultExt, TaskError, TaskErrorKind};
 pub use task::options::{TaskCallback, TaskOptions};
 pub use task::sensor::{IntoPoke, Poke};
 pub use task::state::TaskState;
-pub use xcom::{IntoArg, TaskRef, Xcom};
+pub use xcom::{IntoArg, IntoOptionArg, TaskRef, Xcom};
 
 /// The date and time library of logical dates and report times, re-exported so that users
 /// need no version of their own.
@@ -95,12 +95,27 @@ pub use object_store;
 /// |---|---|
 /// | `T` | the value: moved when this is its only reader, else cloned (`T: Clone`) |
 /// | `&T` | the upstream value by reference, shared with other readers without a copy |
-/// | `&[E]`, `&str`, `&Path` | the same for an upstream `Vec<E>`, `String`, `PathBuf` |
-/// | `&Context` | the [`Context`] of the try: injected, not wired |
+/// | `&[E]`, `&str`, `&std::path::Path` | the same for an upstream `Vec<E>`, `String`, `PathBuf` |
+/// | `Option<T>` | takes an `Xcom<T>` (or an `Xcom<Option<T>>`, or a literal `Option<T>`): `None` when the upstream task ended without a value (failed, skipped, upstream_failed), as Airflow hands such a task `None`; for tasks on rules like `all_done` or `none_failed` |
+/// | `Option<&T>` | the same, by reference (`Option<&str>` for an upstream `String`, ...) |
+/// | `&Context` | the [`Context`] of the try: injected, not wired; [`Context::upstream_states`] tells how each upstream task ended |
 /// | `&'static T` | a value like any other (string literals, say) |
 ///
+/// Parameters are told apart by their types, not their names: `&Context` (or
+/// `&taskflow::Context`) is the injected context, while a type of your own or of another crate
+/// named by its path (`&tera::Context`, `&object_store::path::Path`) is an ordinary `&T`. A
+/// plain `T` parameter whose upstream task ended without a value fails, saying so.
+///
 /// It returns `T`, `()` or `Result<T, E>` where `E` converts into [`TaskError`] (any standard
-/// error does). An `Err` or a panic fails the task with its message kept.
+/// error does). An `Err` or a panic fails the task with its message kept. A `Result` under
+/// another name (`type MyResult<T> = Result<T, MyError>`) also fails the task with its `Err`;
+/// its handle is then an `Xcom` of the whole result, so write `Result<T, E>` for an `Xcom<T>`.
+///
+/// Attributes on a task function go where they apply: `#[cfg(..)]` on everything generated,
+/// doc comments on the function that adds the task, lint levels (`#[allow(..)]`) and
+/// `#[deprecated]` on both it and the plain function, and anything else (`#[tracing::instrument]`, say) on the plain
+/// function `name::call`, which the task runs. Option values can come through
+/// `macro_rules!` fragments (`#[task(pool = $pool)]`).
 ///
 /// Generated next to the function, under the same name:
 /// - `name::call(...)`: the original function, to call directly (in unit tests, say);
@@ -112,8 +127,8 @@ pub use object_store;
 /// # Options
 /// Airflow's names and meanings. Each is checked at compile time: an unknown option or a
 /// bad value is an error under its token. Durations are strings of numbers with units `ms`,
-/// `s`, `m`, `h`, `d` (`"500ms"`, `"1h30m"`). Options left out fall back to the DAG's
-/// `default_args`, then to the default below.
+/// `s`, `m`, `h`, `d` (`"500ms"`, `"1h30m"`, `"1.5s"`), read exactly, in whole milliseconds.
+/// Options left out fall back to the DAG's `default_args`, then to the default below.
 ///
 /// | option | default | meaning |
 /// |---|---|---|
@@ -293,12 +308,16 @@ pub mod prelude {
 pub mod __private {
     pub use crate::executor::Args;
     pub use crate::task::body::{
-        BoxFuture, Fallible, Invocation, TaskBody, TaskKind, branch_targets, output, output_parts,
-        output_result, part, proceeds, returns_bool,
+        BoxFuture, Fallible, Invocation, OutputProbe, TaskBody, TaskKind, ViaResult, ViaValue,
+        branch_targets, output, output_parts, output_result, part, proceeds, returns_bool,
     };
+    pub use crate::task::context::InjectedContext;
     pub use crate::task::sensor::{poked, poked_result};
     use crate::xcom::{Arg, ReadMode};
-    pub use crate::xcom::{CloneProbe, IntoArg, ReadMode as Mode, ViaClone, ViaNoClone};
+    pub use crate::xcom::{
+        CloneProbe, IntoArg, IntoOptionArg, ReadMode as Mode, SharedOrNone, SharedParam, ViaClone,
+        ViaNoClone,
+    };
     pub use std::boxed::Box;
     pub use std::marker::PhantomData;
     pub use std::option::Option;
@@ -317,6 +336,11 @@ pub mod __private {
 
     /// One argument of a task call.
     pub fn arg<T, A: IntoArg<T>>(argument: A, mode: ReadMode) -> (Arg, ReadMode) {
+        (argument.into_arg(), mode)
+    }
+
+    /// One argument of an `Option<T>` parameter.
+    pub fn option_arg<T, A: IntoOptionArg<T>>(argument: A, mode: ReadMode) -> (Arg, ReadMode) {
         (argument.into_arg(), mode)
     }
 

@@ -85,7 +85,7 @@ impl<T> From<Xcom<T>> for TaskRef {
 ///
 /// Implemented for `T` itself (a literal, which must be `Clone` because a DAG can run many
 /// times), for [`Xcom<T>`], and for `&str` where `T` is `String`. Any other type is a compile
-/// error at the argument.
+/// error at the argument. An `Option<T>` parameter takes an [`IntoOptionArg<T>`] instead.
 #[diagnostic::on_unimplemented(
     message = "a task parameter of type `{T}` cannot take this `{Self}` argument",
     label = "expected `Xcom<{T}>`, or a literal `{T}` that is `Clone`",
@@ -113,6 +113,130 @@ impl IntoArg<String> for &str {
 impl<T: Send + Sync + 'static> IntoArg<T> for Xcom<T> {
     fn into_arg(self) -> Arg {
         Arg::Upstream(self.task, self.part)
+    }
+}
+
+/// An argument of an `Option<T>` (or `Option<&T>`) task parameter: an [`Xcom<T>`], whose
+/// task receives `None` when the upstream task ended without a value (failed, skipped or
+/// upstream_failed; Airflow hands such a task `None`), an `Xcom<Option<T>>`, or a literal
+/// `Option<T>`.
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn totals() -> Result<u64, TaskError> {
+///     Err(TaskError::fail_now("the warehouse is down"))
+/// }
+///
+/// #[task(trigger_rule = "all_done")]
+/// fn notify(total: Option<u64>, channel: Option<&str>) -> String {
+///     let total = total.map_or_else(|| "no total".to_owned(), |t| t.to_string());
+///     format!("{total} to {}", channel.unwrap_or("#general"))
+/// }
+///
+/// let report = Dag::build("notify", || {
+///     notify(totals(), None);
+/// })?
+/// .test()?;
+/// assert_eq!(report.xcom::<String>("notify")?, "no total to #general");
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a task parameter of type `Option<{T}>` cannot take this `{Self}` argument",
+    label = "expected `Xcom<{T}>`, `Xcom<Option<{T}>>`, or a literal `Option<{T}>` that is `Clone`",
+    note = "an `Option` parameter receives `None` when its upstream task ended without a value"
+)]
+pub trait IntoOptionArg<T> {
+    #[doc(hidden)]
+    fn into_arg(self) -> Arg;
+}
+
+impl<T: Send + Sync + 'static> IntoOptionArg<T> for Xcom<T> {
+    fn into_arg(self) -> Arg {
+        Arg::Upstream(self.task, self.part)
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoOptionArg<T> for Xcom<Option<T>> {
+    fn into_arg(self) -> Arg {
+        Arg::Upstream(self.task, self.part)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> IntoOptionArg<T> for Option<T> {
+    fn into_arg(self) -> Arg {
+        Arg::Literal(Value::new(self))
+    }
+}
+
+/// The type of the upstream value that a `&Self` task parameter reads: `Self`, or for an
+/// unsized view the type that owns it (`&str` reads a `String`, `&[E]` a `Vec<E>`, `&Path`
+/// a `PathBuf`, `&OsStr` an `OsString`). Decided by the type, not by its name, so that a
+/// type of your own called `Path` is read as itself.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a task parameter `&{Self}` cannot read an upstream value",
+    label = "`&T` reads an upstream `T`; of the unsized types, only `&str`, `&[E]`, `&Path` and `&OsStr` are read (from `String`, `Vec<E>`, `PathBuf`, `OsString`)"
+)]
+pub trait SharedParam {
+    /// The type of the upstream value.
+    type Owner;
+    /// The parameter's view of the value.
+    fn view(owner: &Self::Owner) -> &Self;
+}
+
+impl<T> SharedParam for T {
+    type Owner = T;
+    fn view(owner: &T) -> &T {
+        owner
+    }
+}
+
+impl SharedParam for str {
+    type Owner = String;
+    fn view(owner: &String) -> &str {
+        owner
+    }
+}
+
+impl<E> SharedParam for [E] {
+    type Owner = Vec<E>;
+    fn view(owner: &Vec<E>) -> &[E] {
+        owner
+    }
+}
+
+impl SharedParam for std::path::Path {
+    type Owner = std::path::PathBuf;
+    fn view(owner: &std::path::PathBuf) -> &std::path::Path {
+        owner
+    }
+}
+
+impl SharedParam for std::ffi::OsStr {
+    type Owner = std::ffi::OsString;
+    fn view(owner: &std::ffi::OsString) -> &std::ffi::OsStr {
+        owner
+    }
+}
+
+/// The value an `Option<&T>` parameter reads: none, an upstream `T`, or an `Option<T>`.
+#[doc(hidden)]
+pub enum SharedOrNone<T> {
+    None,
+    Value(std::sync::Arc<T>),
+    Optional(std::sync::Arc<Option<T>>),
+}
+
+impl<T> SharedOrNone<T> {
+    /// The value, by reference.
+    pub fn get(&self) -> Option<&T> {
+        match self {
+            Self::None => None,
+            Self::Value(value) => Some(value),
+            Self::Optional(value) => value.as_ref().as_ref(),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::TaskError;
 use crate::dag::Features;
 use crate::dag::Input;
 use crate::task::context::Context;
+use crate::xcom::{SharedOrNone, Value};
 
 /// The arguments of one task try, read in parameter order by generated code.
 #[doc(hidden)]
@@ -110,6 +111,74 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// The next argument of an `Option<T>` parameter: `None` when the upstream task ended
+    /// without a value (it failed or was skipped). Reads an upstream `T` (as `Some`) or
+    /// `Option<T>`, or a literal `Option<T>`.
+    pub fn take_or_none<T: Send + Sync + 'static>(
+        &mut self,
+        clone: Option<fn(&T) -> T>,
+    ) -> Result<Option<T>, TaskError> {
+        match self.next_input() {
+            &Input::Literal(index) => {
+                let literal = self.run.dag.literals[index as usize]
+                    .downcast_ref::<Option<T>>()
+                    .ok_or_else(|| self.error(None, ReadError::WrongType))?;
+                match (literal, clone) {
+                    (None, _) => Ok(None),
+                    (Some(value), Some(clone)) => Ok(Some(clone(value))),
+                    (Some(_), None) => Err(self.error(None, ReadError::StillShared)),
+                }
+            }
+            &Input::Upstream { node, slot, .. } => match self.take_handed(slot) {
+                Some(value) => Ok(value),
+                None => self.run.slots[slot as usize]
+                    .read(self.run.keep_values && clone.is_some(), self.final_try),
+            }
+            .map_or_else(
+                |error| match error {
+                    ReadError::NoValue => Ok(None),
+                    other => Err(other),
+                },
+                |value| optional(value, clone),
+            )
+            .map_err(|error| self.error(Some(node), error)),
+            Input::Missing => Err(self.error(None, ReadError::NoValue)),
+        }
+    }
+
+    /// The next argument of an `Option<&T>` parameter, shared by reference: `None` when the
+    /// upstream task ended without a value.
+    pub fn share_or_none<T: Send + Sync + 'static>(
+        &mut self,
+    ) -> Result<SharedOrNone<T>, TaskError> {
+        match self.next_input() {
+            &Input::Literal(index) => self.run.dag.literals[index as usize]
+                .clone()
+                .downcast::<Option<T>>()
+                .map(SharedOrNone::Optional)
+                .map_err(|_| self.error(None, ReadError::WrongType)),
+            &Input::Upstream { node, slot, .. } => match self.take_handed(slot) {
+                Some(value) => Ok(value),
+                None => self.run.slots[slot as usize].read(self.run.keep_values, self.final_try),
+            }
+            .map_or_else(
+                |error| match error {
+                    ReadError::NoValue => Ok(SharedOrNone::None),
+                    other => Err(other),
+                },
+                |value| match value.downcast::<T>() {
+                    Ok(value) => Ok(SharedOrNone::Value(value)),
+                    Err(value) => value
+                        .downcast::<Option<T>>()
+                        .map(SharedOrNone::Optional)
+                        .map_err(|_| ReadError::WrongType),
+                },
+            )
+            .map_err(|error| self.error(Some(node), error)),
+            Input::Missing => Err(self.error(None, ReadError::NoValue)),
+        }
+    }
+
     /// The context of this try.
     pub fn context(&self) -> Context {
         self.run.context(self.node, self.try_number)
@@ -130,5 +199,32 @@ impl<'a> Args<'a> {
         TaskError::fail_now(format!(
             "argument {argument} from {from} could not be read: {why}"
         ))
+    }
+}
+
+/// An upstream value for an `Option<T>` parameter: a `T` (as `Some`) or an `Option<T>`.
+fn optional<T: Send + Sync + 'static>(
+    value: Value,
+    clone: Option<fn(&T) -> T>,
+) -> Result<Option<T>, ReadError> {
+    let value = match value.take::<T>() {
+        Ok(value) => return Ok(Some(value)),
+        Err(value) => value,
+    };
+    if let Some(shared) = value.downcast_ref::<T>() {
+        return clone
+            .map(|clone| Some(clone(shared)))
+            .ok_or(ReadError::StillShared);
+    }
+    let value = match value.take::<Option<T>>() {
+        Ok(value) => return Ok(value),
+        Err(value) => value,
+    };
+    match value.downcast_ref::<Option<T>>() {
+        None => Err(ReadError::WrongType),
+        Some(None) => Ok(None),
+        Some(Some(shared)) => clone
+            .map(|clone| Some(clone(shared)))
+            .ok_or(ReadError::StillShared),
     }
 }

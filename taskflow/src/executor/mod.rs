@@ -216,6 +216,8 @@ impl Dag {
             (pool.clone(), sched),
             done,
         ));
+        // Once per run: lets a task's context read its upstream states.
+        run.info.attach(&run);
         Ok((run, finished))
     }
 

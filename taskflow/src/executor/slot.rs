@@ -91,7 +91,7 @@ impl Slot {
     /// Takes one read: the shared value, and the slot's own reference too when this is the
     /// last reader and the value need not be kept. A reader that may still be retried
     /// (`final_read` false) only shares the value: its retry will need it again.
-    fn read(&self, keep: bool, final_read: bool) -> Result<Value, ReadError> {
+    pub(crate) fn read(&self, keep: bool, final_read: bool) -> Result<Value, ReadError> {
         let mut slot = self.lock();
         // Counted under the lock: the reader that counts last is also the last to look at
         // the value, so nobody finds it already handed on.

@@ -139,10 +139,60 @@ pub fn part<T: Send + Sync + 'static>(value: T) -> Value {
 
 /// The success type of a task returning a `Result`.
 #[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a task return type named `Result` is read as a `Result<T, E>`, and `{Self}` is not one",
+    label = "not a `Result<T, E>`",
+    note = "to return this type as a plain value, name it another way (`type Outcome = {Self};`)"
+)]
 pub trait Fallible {
     type Ok;
 }
 
 impl<T, E> Fallible for Result<T, E> {
     type Ok = T;
+}
+
+/// Picks how a task's return value becomes its outcome from the value's type, not from the
+/// name it is written with: a `Result` (under any alias) fails the task with its `Err`, any
+/// other value succeeds. Method resolution on `&&OutputProbe<R>` prefers the `Result` impl.
+#[doc(hidden)]
+pub struct OutputProbe<R>(pub std::marker::PhantomData<R>);
+
+#[doc(hidden)]
+pub trait ViaResult<T, E> {
+    /// Keeps the whole `Ok` result (the handle's type is the `Result` as written) and fails
+    /// the task with an `Err`.
+    fn outcome_fn(&self) -> fn(Result<T, E>) -> Outcome
+    where
+        T: Send + Sync + 'static,
+        E: Into<TaskError> + Send + Sync + 'static;
+}
+
+impl<T, E> ViaResult<T, E> for &OutputProbe<Result<T, E>> {
+    fn outcome_fn(&self) -> fn(Result<T, E>) -> Outcome
+    where
+        T: Send + Sync + 'static,
+        E: Into<TaskError> + Send + Sync + 'static,
+    {
+        |result| match result {
+            Err(error) => Err(error.into()),
+            ok => Ok(Value::new(ok)),
+        }
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaValue<R> {
+    fn outcome_fn(&self) -> fn(R) -> Outcome
+    where
+        R: Send + Sync + 'static;
+}
+
+impl<R> ViaValue<R> for OutputProbe<R> {
+    fn outcome_fn(&self) -> fn(R) -> Outcome
+    where
+        R: Send + Sync + 'static,
+    {
+        output::<R>
+    }
 }

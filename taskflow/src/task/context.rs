@@ -2,13 +2,13 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use crate::executor::{Clock, Found, Runs, TrySleeps};
-use crate::{Error, Result};
+use crate::executor::{Clock, Found, RunState, Runs, TrySleeps};
+use crate::{Error, Result, TaskState};
 
 /// The parameters of a run: JSON values by name, with typed access.
 ///
@@ -79,6 +79,57 @@ pub(crate) struct RunInfo {
     pub(crate) logical_date: DateTime<Utc>,
     pub(crate) params: Params,
     side_values: Mutex<HashMap<(String, String), Arc<dyn Any + Send + Sync>>>,
+    /// Where [`Context::upstream_states`] reads: set once per run, never per task.
+    upstream: OnceLock<UpstreamSource>,
+}
+
+/// Where a context finds the states of its task's upstream tasks.
+enum UpstreamSource {
+    /// The run on an executor (weak: a context kept after its run does not keep the run),
+    /// and each task's direct upstream tasks, found on first use.
+    Run {
+        run: Weak<RunState>,
+        lists: OnceLock<UpstreamLists>,
+    },
+    /// States given to a test context ([`Context::with_upstream_states`]).
+    Given(Vec<(String, TaskState)>),
+}
+
+/// The direct upstream tasks of every task: those of task `n` are
+/// `up[start[n]..start[n + 1]]`, in the order the tasks were added.
+struct UpstreamLists {
+    start: Vec<u32>,
+    up: Vec<u32>,
+}
+
+impl UpstreamLists {
+    /// Inverts the DAG's downstream lists, in time linear in its size.
+    fn of(dag: &crate::dag::DagInner) -> Self {
+        let n = dag.nodes.len();
+        let mut start = vec![0u32; n + 1];
+        for up in 0..n as u32 {
+            for &down in dag.plan.downstream(up) {
+                start[down as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut ups = vec![0u32; start[n] as usize];
+        for up in 0..n as u32 {
+            for &down in dag.plan.downstream(up) {
+                ups[next[down as usize] as usize] = up;
+                next[down as usize] += 1;
+            }
+        }
+        Self { start, up: ups }
+    }
+
+    fn of_node(&self, node: u32) -> &[u32] {
+        let node = node as usize;
+        &self.up[self.start[node] as usize..self.start[node + 1] as usize]
+    }
 }
 
 impl RunInfo {
@@ -94,7 +145,16 @@ impl RunInfo {
             logical_date,
             params,
             side_values: Mutex::default(),
+            upstream: OnceLock::new(),
         }
+    }
+
+    /// Lets the contexts of this run's tasks read their upstream states from `run`.
+    pub(crate) fn attach(&self, run: &Arc<RunState>) {
+        let _ = self.upstream.set(UpstreamSource::Run {
+            run: Arc::downgrade(run),
+            lists: OnceLock::new(),
+        });
     }
 }
 
@@ -254,6 +314,131 @@ impl Context {
         self.run.params.get(name)
     }
 
+    /// The states of this task's direct upstream tasks (data and ordering edges), as they are
+    /// now, in the order the tasks were added to the DAG. A task on a trigger rule such as
+    /// `all_done` can say which upstream task failed. Empty outside a run, unless set with
+    /// [`Context::with_upstream_states`].
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn load() -> Result<u32, TaskError> {
+    ///     Err(TaskError::fail_now("the warehouse is down"))
+    /// }
+    ///
+    /// #[task]
+    /// fn audit() -> u32 {
+    ///     1
+    /// }
+    ///
+    /// #[task(trigger_rule = "all_done")]
+    /// fn summary(ctx: &Context) -> String {
+    ///     let failed: Vec<String> = ctx
+    ///         .upstream_states()
+    ///         .into_iter()
+    ///         .filter(|(_, state)| *state == TaskState::Failed)
+    ///         .map(|(task_id, _)| task_id)
+    ///         .collect();
+    ///     format!("failed: {}", failed.join(", "))
+    /// }
+    ///
+    /// let report = Dag::build("nightly", || {
+    ///     let loaded = load();
+    ///     let audited = audit();
+    ///     let done = summary();
+    ///     loaded >> done;
+    ///     audited >> done;
+    /// })?
+    /// .test()?;
+    /// assert_eq!(report.xcom::<String>("summary")?, "failed: load");
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn upstream_states(&self) -> Vec<(String, TaskState)> {
+        match self.run.upstream.get() {
+            None => Vec::new(),
+            Some(UpstreamSource::Given(states)) => states.clone(),
+            Some(UpstreamSource::Run { run, lists }) => {
+                let Some(run) = run.upgrade() else {
+                    return Vec::new();
+                };
+                let Ok(node) = run.dag.node(&self.task_id) else {
+                    return Vec::new();
+                };
+                let lists = lists.get_or_init(|| UpstreamLists::of(&run.dag));
+                lists
+                    .of_node(node)
+                    .iter()
+                    .map(|&up| (run.dag.task_id(up).into_owned(), run.records.state(up)))
+                    .collect()
+            }
+        }
+    }
+
+    /// The state of `task_id` if it is a direct upstream task of this one, as it is now;
+    /// `None` for any other id.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// let ctx = Context::for_test("report")
+    ///     .with_upstream_states([("extract", TaskState::Success), ("load", TaskState::Failed)]);
+    /// assert_eq!(ctx.upstream_state("load"), Some(TaskState::Failed));
+    /// assert_eq!(ctx.upstream_state("typo"), None);
+    /// ```
+    pub fn upstream_state(&self, task_id: &str) -> Option<TaskState> {
+        self.upstream_states()
+            .into_iter()
+            .find(|(id, _)| id == task_id)
+            .map(|(_, state)| state)
+    }
+
+    /// This context with the upstream states that [`Context::upstream_states`] reports, for
+    /// calling a task's plain function in a unit test (made with [`Context::for_test`]; a
+    /// context of a run reads its run instead).
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// let ctx = Context::for_test("report").with_upstream_states([("load", TaskState::Skipped)]);
+    /// assert_eq!(ctx.upstream_states(), [("load".to_owned(), TaskState::Skipped)]);
+    /// ```
+    pub fn with_upstream_states<I, S>(mut self, states: I) -> Self
+    where
+        I: IntoIterator<Item = (S, TaskState)>,
+        S: Into<String>,
+    {
+        let states = states
+            .into_iter()
+            .map(|(id, state)| (id.into(), state))
+            .collect();
+        if self.executor.is_some() {
+            return self;
+        }
+        let given = OnceLock::from(UpstreamSource::Given(states));
+        if let Some(info) = Arc::get_mut(&mut self.run) {
+            info.upstream = given;
+            return self;
+        }
+        // A clone of this context shares its run info: this one gets its own copy.
+        let mut copy = RunInfo::new(
+            Arc::clone(&self.run.dag_id),
+            self.run.run_id.clone(),
+            self.run.logical_date,
+            self.run.params.clone(),
+        );
+        copy.side_values = Mutex::new(
+            self.run
+                .side_values
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
+        copy.upstream = given;
+        self.run = Arc::new(copy);
+        self
+    }
+
     /// Stores a side value under `key` for this task, readable with [`Context::xcom_pull`].
     pub fn xcom_push<T: Send + Sync + 'static>(&self, key: &str, value: T) {
         let mut values = self
@@ -286,6 +471,26 @@ impl Context {
                 requested: std::any::type_name::<T>().to_owned(),
                 actual: format!("value of another type under the key `{key}`"),
             })
+    }
+}
+
+/// The type of a `&Context` task parameter, injected rather than wired: taskflow's
+/// [`Context`] only. A `&Context` parameter naming another type called `Context` is an error
+/// that says to write its path, which makes it an ordinary argument.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a `&Context` task parameter is the injected `taskflow::Context`, and this `{Self}` is another type",
+    label = "not `taskflow::Context`",
+    note = "to take a value of your own `Context` type as an argument, write its path: `&my_module::Context`"
+)]
+pub trait InjectedContext {
+    /// The parameter's view of the try's context.
+    fn from_context(context: &Context) -> &Self;
+}
+
+impl InjectedContext for Context {
+    fn from_context(context: &Context) -> &Self {
+        context
     }
 }
 
