@@ -50,12 +50,12 @@ fn noted(_: &Context, _: Option<&TaskError>) {}
 macro_rules! task_from_exprs {
     ($name:ident, $id:expr, $rule:expr, $delay:expr, $weight:expr, $callback:expr) => {
         #[task(
-                                                            task_id = $id,
-                                                            trigger_rule = $rule,
-                                                            retry_delay = $delay,
-                                                            priority_weight = $weight,
-                                                            on_success_callback = $callback
-                                                        )]
+                                                                    task_id = $id,
+                                                                    trigger_rule = $rule,
+                                                                    retry_delay = $delay,
+                                                                    priority_weight = $weight,
+                                                                    on_success_callback = $callback
+                                                                )]
         fn $name() -> u32 {
             8
         }
@@ -74,7 +74,7 @@ macro_rules! sensor_and_dag {
         }
 
         #[dag(dag_id = $dag_id, default_args(retries = $retries, retry_delay = $interval),
-                                                              max_active_tasks = $limit)]
+                                                                      max_active_tasks = $limit)]
         fn forwarded() {
             ready();
         }

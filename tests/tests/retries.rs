@@ -376,9 +376,11 @@ fn huge_durations_saturate_instead_of_crashing() {
     fn fails() -> Result<u8, TaskError> {
         Err(TaskError::msg("always"))
     }
+    // A timeout that never comes is fine; a wait longer than a run's clock spans is refused
+    // (it would be cut short), naming the task.
     let report = Dag::build("huge", || {
         quick::with(TaskOptions::new().execution_timeout(Duration::MAX)).add();
-        fails::with(TaskOptions::new().retries(1).retry_delay(Duration::MAX)).add();
+        fails::with(TaskOptions::new().retries(1)).add();
     })
     .unwrap()
     .test()
@@ -386,6 +388,14 @@ fn huge_durations_saturate_instead_of_crashing() {
     assert_eq!(report.state("quick"), TaskState::Success);
     assert_eq!(report.state("fails"), TaskState::Failed);
     assert_eq!(report.try_number("fails"), 2);
+    let error = Dag::build("huge_wait", || {
+        fails::with(TaskOptions::new().retries(1).retry_delay(Duration::MAX)).add();
+    })
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("`retry_delay` of task `fails`"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

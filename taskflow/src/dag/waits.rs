@@ -8,7 +8,8 @@ use crate::TaskOptions;
 use crate::task::body::TaskKind;
 
 /// The longest wait an option may ask for, and the longest a task's retries may wait in
-/// all: 100 years (a run's clock spans about 146).
+/// all: 100 years (a run's clock spans about 146, so a longer wait would be cut short; a
+/// longer timeout is one that never comes, and is allowed).
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// The default `retry_delay` (Airflow's five minutes).
@@ -29,11 +30,9 @@ pub(crate) fn check(node: &Node, defaults: &TaskOptions) -> Result<(), (&'static
     }
     let delay = option(|o| o.retry_delay).unwrap_or(DEFAULT_RETRY_DELAY);
     let max_delay = option(|o| o.max_retry_delay);
-    let waits = [
-        ("execution_timeout", timeout),
-        ("retry_delay", Some(delay)),
-        ("max_retry_delay", max_delay),
-    ];
+    // A timeout longer than a run's clock spans is a timeout that never comes: fine. A
+    // wait that long would be cut short, so it is refused.
+    let waits = [("retry_delay", Some(delay)), ("max_retry_delay", max_delay)];
     if let Some(error) = waits
         .into_iter()
         .find_map(|(name, wait)| too_long(name, wait?))
@@ -79,7 +78,6 @@ pub(crate) fn check(node: &Node, defaults: &TaskOptions) -> Result<(), (&'static
         }
         let waits = [
             ("poke_interval", Some(sensor.poke_interval)),
-            ("timeout", Some(sensor.timeout)),
             ("max_wait", sensor.max_wait),
         ];
         if let Some(error) = waits
