@@ -117,8 +117,6 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
     );
     quote! {
         #(#attrs)*
-        // `a >> b;` is how a DAG body orders tasks; Rust flags every unused shift result.
-        #[allow(unused_must_use)]
         #vis fn #name(#inputs) -> #krate::Result<#krate::Dag> {
             #krate::Dag::builder(#dag_id)
                 .default_args(#default_args)

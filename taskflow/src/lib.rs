@@ -56,7 +56,7 @@
 mod dag;
 mod error;
 mod executor;
-pub mod policy;
+mod policy;
 mod report;
 #[cfg(feature = "macros")]
 pub mod sensors;
@@ -68,8 +68,8 @@ pub use dag::{ChainSteps, Dag, DagBuilder, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
 pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, TimeHold};
 pub use policy::sensor::{SensorMode, SensorSettings};
-pub use policy::trigger_rule::TriggerRule;
-pub use policy::weight::{PriorityWeightStrategy, WeightInput, WeightRule};
+pub use policy::trigger_rule::{TriggerRule, UnknownTriggerRule};
+pub use policy::weight::{PriorityWeightStrategy, UnknownWeightRule, WeightInput, WeightRule};
 pub use report::{DagRunState, RunReport, TaskReport};
 pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};

@@ -1,5 +1,4 @@
 //! Execution: parallelism, dependency order, failures and panics, skips, and the run modes.
-#![allow(unused_must_use)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};

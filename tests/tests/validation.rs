@@ -1,5 +1,4 @@
 //! Validation before anything runs: cycles, duplicate ids, foreign handles, misuse outside a DAG.
-#![allow(unused_must_use)]
 
 use taskflow::Error;
 use taskflow::prelude::*;

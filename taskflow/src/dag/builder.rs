@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::deps::{ChainEnds, Flow, Site};
 use super::ids::{IdRepr, TaskIds, is_valid_id};
 use super::{Input, Node};
 use crate::task::body::TaskBody;
@@ -20,6 +21,8 @@ pub(crate) struct Builder {
     pub(crate) order_edges: Vec<(u32, u32)>,
     pub(crate) ids: TaskIds,
     pub(crate) errors: Vec<Error>,
+    /// Where each chain of `>>`/`<<` has got to, for its next operator.
+    chain_ends: ChainEnds,
 }
 
 thread_local! {
@@ -39,6 +42,7 @@ impl Builder {
             order_edges: Vec::new(),
             ids: TaskIds::default(),
             errors: Vec::new(),
+            chain_ends: ChainEnds::default(),
         }
     }
 
@@ -111,11 +115,58 @@ impl Builder {
         if upstream.dag == self.key && downstream.dag == self.key {
             self.order_edges.push((upstream.node, downstream.node));
         } else {
-            self.errors.push(Error::ForeignHandle {
+            let local = [upstream, downstream]
+                .into_iter()
+                .find(|task| task.dag == self.key && task.node < self.nodes.len() as u32);
+            let task_id = local.map(|task| {
+                let node = &self.nodes[task.node as usize];
+                super::ids::id_text(&node.id, node.body.name()).into_owned()
+            });
+            self.errors.push(Error::ForeignOrderHandle {
                 dag_id: self.dag_id.clone(),
-                task_id: "`>>`/`<<`".into(),
+                task_id,
             });
         }
+    }
+
+    /// One `>>`/`<<` operator at `site`; `left` is `None` for the `()` of an operator before
+    /// it in the same chain, which stands for that operator's right-hand side.
+    fn add_operator(
+        &mut self,
+        site: Site,
+        left: Option<Vec<TaskRef>>,
+        right: Vec<TaskRef>,
+        flow: Flow,
+    ) {
+        let chained;
+        let left = match &left {
+            Some(left) => left.as_slice(),
+            None => match self.chain_ends.get(site) {
+                Some(end) => {
+                    chained = end.to_vec();
+                    chained.as_slice()
+                }
+                None => {
+                    self.errors.push(Error::Chain {
+                        dag_id: self.dag_id.clone(),
+                        reason: "`()` on the left of `>>`/`<<` continues a chain \
+                                 (`a >> b >> c`), but no operator before it in the same \
+                                 expression began one; put a task handle there"
+                            .into(),
+                    });
+                    return;
+                }
+            },
+        };
+        for &l in left {
+            for &r in &right {
+                match flow {
+                    Flow::Down => self.add_order_edge(l, r),
+                    Flow::Up => self.add_order_edge(r, l),
+                }
+            }
+        }
+        self.chain_ends.set(site, right);
     }
 }
 
@@ -166,6 +217,20 @@ pub(crate) fn add_order_edge(upstream: TaskRef, downstream: TaskRef) {
     with_current(
         || "the `>>`/`<<` operator".into(),
         |builder| builder.add_order_edge(upstream, downstream),
+    );
+}
+
+/// Applies one `>>`/`<<` operator at `site` to the DAG being built on this thread (see
+/// [`Builder::add_operator`]).
+pub(crate) fn add_order_edges(
+    site: Site,
+    left: Option<Vec<TaskRef>>,
+    right: Vec<TaskRef>,
+    flow: Flow,
+) {
+    with_current(
+        || "the `>>`/`<<` operator".into(),
+        |builder| builder.add_operator(site, left, right, flow),
     );
 }
 

@@ -237,7 +237,7 @@ impl Dag {
     /// The report of a finished run, after the DAG's run callbacks.
     pub(crate) fn finish(&self, run: Arc<RunState>) -> RunReport {
         let report = RunReport::new(run);
-        let callbacks = self.inner.callbacks;
+        let callbacks = self.inner.callbacks.clone();
         let callback = if report.succeeded() {
             callbacks.on_success
         } else {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// The longest delay backoff produces before `max_retry_delay` applies (Airflow's cap, 24 h).
-pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How long to wait before the try after `failed_try` (1 for the first try).
 ///
@@ -23,7 +23,7 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
 /// let capped = retry_delay(delay, true, Some(Duration::from_secs(30)), 3, 7);
 /// assert_eq!(capped, Duration::from_secs(30));
 /// ```
-pub fn retry_delay(
+pub(crate) fn retry_delay(
     delay: Duration,
     exponential_backoff: bool,
     max_delay: Option<Duration>,
@@ -57,7 +57,7 @@ pub(crate) fn jitter(seed: u64, failed_try: u32) -> u64 {
 }
 
 /// A seed for [`retry_delay`] from the DAG, task and run, stable across processes.
-pub fn retry_seed(dag_id: &str, task_id: &str, run_id: &str) -> u64 {
+pub(crate) fn retry_seed(dag_id: &str, task_id: &str, run_id: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in [dag_id, "#", task_id, "#", run_id]
         .into_iter()

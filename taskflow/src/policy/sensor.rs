@@ -101,7 +101,7 @@ impl SensorSettings {
     /// let third = settings.next_wait(3, Duration::ZERO, 7); // base 20 s
     /// assert!(third >= Duration::from_secs(20) && third < Duration::from_secs(40));
     /// ```
-    pub fn next_wait(&self, pokes: u32, elapsed: Duration, seed: u64) -> Duration {
+    pub(crate) fn next_wait(&self, pokes: u32, elapsed: Duration, seed: u64) -> Duration {
         let left = self.timeout.saturating_sub(elapsed);
         let wait = if self.exponential_backoff {
             let factor = 2f64.powi(i32::try_from(pokes).unwrap_or(i32::MAX) - 2);
