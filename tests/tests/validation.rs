@@ -137,7 +137,13 @@ fn an_ordering_edge_to_another_dag_is_an_error() {
         step() >> smuggled.unwrap();
     })
     .unwrap_err();
-    assert!(matches!(error, Error::ForeignHandle { .. }), "{error:?}");
+    assert_eq!(
+        error,
+        Error::ForeignOrderHandle {
+            dag_id: "second".into(),
+            task_id: Some("step".into())
+        }
+    );
 }
 
 #[test]
