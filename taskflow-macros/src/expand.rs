@@ -88,6 +88,7 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
         vis,
         sig,
         block,
+        ..
     } = item_fn;
     let name = &sig.ident;
     let dag_id = attr

@@ -45,6 +45,25 @@
 //! - [`Dag::run`] and [`Dag::test`] run a DAG; [`RunReport`] tells what happened.
 //! - [`Executor`] shares workers, a priority-ordered ready queue, pools and limits among
 //!   many runs.
+//!
+//! Ordering: `a >> b` runs `b` after `a`, `a << b` the other way round. Either side may be a
+//! handle ([`Xcom`], [`TaskRef`]), an array or `Vec` of handles, or a tuple `(a, b)` of
+//! handles of different output types (one side must be a single handle). The operators
+//! return `()`, so `a >> b;` is a plain statement, and chain as in Airflow: in
+//! `a >> [b, c] >> d`, `d` runs after `b` and `c`. A list after a chained operator
+//! (`a >> b >> [c, d]`) does not compile: write `b >> [c, d];` or use [`chain`].
+//!
+//! # Features
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `macros` | on | `#[task]`, `#[sensor]`, `#[dag]`, and `taskflow::sensors`' `date_time_sensor`, `time_delta_sensor`, `external_task_sensor` |
+//! | `file-sensor` | on | `sensors::file_sensor`, with glob patterns (the dependency-free `glob` crate) |
+//! | `object-store` | off | `sensors::object_store_sensor` and `sensors::object_key_sensor` on the `object_store` crate (re-exported): local files, memory, stores built in code |
+//! | `aws`, `gcp`, `azure` | off | `s3://`, `gs://`, `az://` URLs and stores (each pulls an HTTP and TLS stack) |
+//!
+//! [`Dag::test`] needs nothing else. [`Dag::run`] is awaited inside a tokio runtime of the
+//! user's: depend on `tokio` with the `rt-multi-thread` and `macros` features for
+//! `#[tokio::main]`.
 
 #![doc(html_no_source)]
 #![forbid(unsafe_code)]
@@ -240,7 +259,7 @@ pub use taskflow_macros::sensor;
 ///
 /// `#[dag] fn etl() { ... }` becomes `fn etl() -> taskflow::Result<Dag>`: the body runs once
 /// inside [`Dag::build`], with the function's name as the DAG id. The function may take
-/// parameters (captured by the body). `a >> b;` statements need no `let _ =` in its body.
+/// parameters (captured by the body).
 ///
 /// # Options
 /// | option | default | meaning |
