@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::deps::{ChainEnds, Flow, Site};
+use super::deps::ChainEnds;
 use super::ids::{IdRepr, TaskIds, is_valid_id};
 use super::{Input, Node};
 use crate::task::body::TaskBody;
@@ -22,7 +22,7 @@ pub(crate) struct Builder {
     pub(crate) ids: TaskIds,
     pub(crate) errors: Vec<Error>,
     /// Where each chain of `>>`/`<<` has got to, for its next operator.
-    chain_ends: ChainEnds,
+    pub(crate) chain_ends: ChainEnds,
 }
 
 thread_local! {
@@ -111,7 +111,7 @@ impl Builder {
         })
     }
 
-    fn add_order_edge(&mut self, upstream: TaskRef, downstream: TaskRef) {
+    pub(super) fn add_order_edge(&mut self, upstream: TaskRef, downstream: TaskRef) {
         if upstream.dag == self.key && downstream.dag == self.key {
             self.order_edges.push((upstream.node, downstream.node));
         } else {
@@ -127,46 +127,6 @@ impl Builder {
                 task_id,
             });
         }
-    }
-
-    /// One `>>`/`<<` operator at `site`; `left` is `None` for the `()` of an operator before
-    /// it in the same chain, which stands for that operator's right-hand side.
-    fn add_operator(
-        &mut self,
-        site: Site,
-        left: Option<Vec<TaskRef>>,
-        right: Vec<TaskRef>,
-        flow: Flow,
-    ) {
-        let chained;
-        let left = match &left {
-            Some(left) => left.as_slice(),
-            None => match self.chain_ends.get(site) {
-                Some(end) => {
-                    chained = end.to_vec();
-                    chained.as_slice()
-                }
-                None => {
-                    self.errors.push(Error::Chain {
-                        dag_id: self.dag_id.clone(),
-                        reason: "`()` on the left of `>>`/`<<` continues a chain \
-                                 (`a >> b >> c`), but no operator before it in the same \
-                                 expression began one; put a task handle there"
-                            .into(),
-                    });
-                    return;
-                }
-            },
-        };
-        for &l in left {
-            for &r in &right {
-                match flow {
-                    Flow::Down => self.add_order_edge(l, r),
-                    Flow::Up => self.add_order_edge(r, l),
-                }
-            }
-        }
-        self.chain_ends.set(site, right);
     }
 }
 
@@ -185,7 +145,10 @@ pub(crate) fn with_builder<R>(
     )
 }
 
-fn with_current<R>(what: impl FnOnce() -> String, f: impl FnOnce(&mut Builder) -> R) -> R {
+pub(super) fn with_current<R>(
+    what: impl FnOnce() -> String,
+    f: impl FnOnce(&mut Builder) -> R,
+) -> R {
     BUILDERS.with(|stack| match stack.borrow_mut().last_mut() {
         Some(builder) => f(builder),
         None => panic!(
@@ -217,20 +180,6 @@ pub(crate) fn add_order_edge(upstream: TaskRef, downstream: TaskRef) {
     with_current(
         || "the `>>`/`<<` operator".into(),
         |builder| builder.add_order_edge(upstream, downstream),
-    );
-}
-
-/// Applies one `>>`/`<<` operator at `site` to the DAG being built on this thread (see
-/// [`Builder::add_operator`]).
-pub(crate) fn add_order_edges(
-    site: Site,
-    left: Option<Vec<TaskRef>>,
-    right: Vec<TaskRef>,
-    flow: Flow,
-) {
-    with_current(
-        || "the `>>`/`<<` operator".into(),
-        |builder| builder.add_operator(site, left, right, flow),
     );
 }
 

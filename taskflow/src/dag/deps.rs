@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use std::ops::{Shl, Shr};
 use std::panic::Location;
 
-use super::builder::{add_order_edge, add_order_edges, record_chain_error};
+use super::builder::{Builder, add_order_edge, record_chain_error, with_current};
 use crate::xcom::{TaskRef, Xcom};
 
 /// One task or a list of tasks, on either side of `>>`/`<<` or as a step of [`chain`].
@@ -74,7 +74,7 @@ impl<X: IntoTasks + ?Sized> IntoTasks for &X {
 /// The source location of an operator: the start of its expression, shared by every
 /// operator of one chain (`a >> b >> c` calls both at the location of `a`).
 #[derive(Clone, Copy)]
-pub(crate) struct Site(&'static Location<'static>);
+struct Site(&'static Location<'static>);
 
 impl PartialEq for Site {
     fn eq(&self, other: &Self) -> bool {
@@ -98,19 +98,19 @@ pub(crate) struct ChainEnds(HashMap<Site, Vec<TaskRef>>);
 
 impl ChainEnds {
     /// The tasks a chain continued at `site` stands for, if an operator there made one.
-    pub(crate) fn get(&self, site: Site) -> Option<&[TaskRef]> {
+    fn get(&self, site: Site) -> Option<&[TaskRef]> {
         self.0.get(&site).map(Vec::as_slice)
     }
 
     /// Remembers `tasks` as the end of the chain at `site`.
-    pub(crate) fn set(&mut self, site: Site, tasks: Vec<TaskRef>) {
+    fn set(&mut self, site: Site, tasks: Vec<TaskRef>) {
         self.0.insert(site, tasks);
     }
 }
 
 /// Which side of an operator a chain continues on.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flow {
+enum Flow {
     /// `up >> down`: the right-hand side runs after the left.
     Down,
     /// `down << up`: the left-hand side runs after the right.
@@ -122,7 +122,41 @@ pub(crate) enum Flow {
 #[track_caller]
 fn apply(left: Option<&dyn IntoTasks>, right: &dyn IntoTasks, flow: Flow) {
     let site = Site(Location::caller());
-    add_order_edges(site, left.map(IntoTasks::to_tasks), right.to_tasks(), flow);
+    let (left, right) = (left.map(IntoTasks::to_tasks), right.to_tasks());
+    with_current(
+        || "the `>>`/`<<` operator".into(),
+        |builder| operate(builder, site, left, right, flow),
+    );
+}
+
+/// One operator at `site`, on the DAG being built.
+fn operate(
+    builder: &mut Builder,
+    site: Site,
+    left: Option<Vec<TaskRef>>,
+    right: Vec<TaskRef>,
+    flow: Flow,
+) {
+    let Some(left) = left.or_else(|| builder.chain_ends.get(site).map(<[_]>::to_vec)) else {
+        let dag_id = builder.dag_id.clone();
+        builder.errors.push(crate::Error::Chain {
+            dag_id,
+            reason: "`()` on the left of `>>`/`<<` continues a chain (`a >> b >> c`), but no \
+                     operator before it in the same expression began one; put a task handle \
+                     there"
+                .into(),
+        });
+        return;
+    };
+    for &l in &left {
+        for &r in &right {
+            match flow {
+                Flow::Down => builder.add_order_edge(l, r),
+                Flow::Up => builder.add_order_edge(r, l),
+            }
+        }
+    }
+    builder.chain_ends.set(site, right);
 }
 
 /// `a >> b`: `b` runs after `a`. `a >> b >> c` chains: `c` runs after `b`.
