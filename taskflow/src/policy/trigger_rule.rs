@@ -90,15 +90,6 @@ impl TriggerRule {
     }
 
     /// Decides what happens to a task from the tally of its direct upstream tasks.
-    ///
-    /// ```
-    /// use taskflow::{TriggerRule, policy::trigger_rule::{Tally, Decision}};
-    ///
-    /// let one_failed = Tally { upstream: 3, failed: 1, ..Tally::default() };
-    /// assert_eq!(TriggerRule::AllSuccess.decide(&one_failed), Decision::UpstreamFailed);
-    /// assert_eq!(TriggerRule::OneFailed.decide(&one_failed), Decision::Run);
-    /// assert_eq!(TriggerRule::AllDone.decide(&one_failed), Decision::Wait);
-    /// ```
     pub(crate) fn decide(self, t: &Tally) -> Decision {
         use Decision::{Run, Skip, UpstreamFailed, Wait};
         let failed = t.failed + t.upstream_failed;
@@ -249,6 +240,21 @@ pub(crate) enum Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_failed_upstream_fails_all_success_runs_one_failed_and_all_done_waits() {
+        let one_failed = Tally {
+            upstream: 3,
+            failed: 1,
+            ..Tally::default()
+        };
+        assert_eq!(
+            TriggerRule::AllSuccess.decide(&one_failed),
+            Decision::UpstreamFailed
+        );
+        assert_eq!(TriggerRule::OneFailed.decide(&one_failed), Decision::Run);
+        assert_eq!(TriggerRule::AllDone.decide(&one_failed), Decision::Wait);
+    }
 
     #[test]
     fn names_round_trip() {
