@@ -410,7 +410,7 @@ mod tests {
             let fetched = fetch_down();
             let full = full_reload(workdir, fetched);
             let cleanup = remove_workdir(workdir);
-            let _ = workdir >> full >> cleanup;
+            workdir >> full >> cleanup;
         })
         .unwrap()
         .test()

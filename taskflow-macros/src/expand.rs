@@ -88,6 +88,7 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
         vis,
         sig,
         block,
+        ..
     } = item_fn;
     let name = &sig.ident;
     let dag_id = attr
@@ -117,8 +118,6 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
     );
     quote! {
         #(#attrs)*
-        // `a >> b;` is how a DAG body orders tasks; Rust flags every unused shift result.
-        #[allow(unused_must_use)]
         #vis fn #name(#inputs) -> #krate::Result<#krate::Dag> {
             #krate::Dag::builder(#dag_id)
                 .default_args(#default_args)

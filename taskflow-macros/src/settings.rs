@@ -200,7 +200,7 @@ impl Settings {
         }
         for (name, function) in CALLBACKS.iter().zip(&self.callbacks) {
             if let Some(function) = function {
-                let setter = Ident::new(name, function.span());
+                let setter = Ident::new(&format!("with_const_{name}"), function.span());
                 options = quote!(#options.#setter(#function));
             }
         }

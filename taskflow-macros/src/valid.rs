@@ -45,7 +45,7 @@ pub(crate) fn task_fn(item: &ItemFn) -> syn::Result<()> {
             "#[task] functions cannot be `const`",
         ));
     }
-    if let Some(unsafety) = &sig.unsafety {
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
         errors.push(syn::Error::new_spanned(
             unsafety,
             "#[task] functions cannot be `unsafe`",

@@ -277,7 +277,7 @@ fn build_dag(shape: Shape, n: usize) -> Dag {
         Shape::Fan => Dag::build("bench_fan", || {
             let start = source();
             let middles: Vec<TaskRef> = (0..n).map(|_| inc(start).task()).collect();
-            let _ = middles >> sink();
+            middles >> sink();
         }),
         Shape::Tree => Dag::build("bench_tree", || {
             let mut level: Vec<Xcom<u64>> = (0..n as u64).map(leaf).collect();

@@ -62,8 +62,21 @@ pub enum Error {
     ForeignHandle {
         /// The DAG being built.
         dag_id: String,
-        /// The task that received the foreign handle (or `>>`/`<<` for an ordering edge).
+        /// The task that received the foreign handle.
         task_id: String,
+    },
+    /// An ordering edge (`>>`, `<<`, [`chain`](crate::chain)) was given a handle made while
+    /// building another DAG.
+    #[error(
+        "dag `{dag_id}`: `>>`/`<<` was given a handle of another DAG ({}); handles are only \
+         valid inside the DAG that created them",
+        next_to(.task_id)
+    )]
+    ForeignOrderHandle {
+        /// The DAG being built.
+        dag_id: String,
+        /// The task of this DAG on the other side of the edge, if that side is one.
+        task_id: Option<String>,
     },
     /// A value that is not `Clone` is read by several parameters that take it by value.
     #[error(
@@ -255,6 +268,13 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+}
+
+fn next_to(task_id: &Option<String>) -> String {
+    match task_id {
+        Some(task_id) => format!("next to task `{task_id}`"),
+        None => "on both sides".into(),
+    }
 }
 
 fn tasks_text(count: usize) -> String {

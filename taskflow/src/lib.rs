@@ -45,14 +45,37 @@
 //! - [`Dag::run`] and [`Dag::test`] run a DAG; [`RunReport`] tells what happened.
 //! - [`Executor`] shares workers, a priority-ordered ready queue, pools and limits among
 //!   many runs.
+//!
+//! Ordering: `a >> b` runs `b` after `a`, `a << b` the other way round. Either side may be a
+//! handle ([`Xcom`], [`TaskRef`]), an array or `Vec` of handles, or a tuple `(a, b)` of
+//! handles of different output types (one side must be a single handle). The operators
+//! return `()`, so `a >> b;` is a plain statement, and chain as in Airflow: in
+//! `a >> [b, c] >> d`, `d` runs after `b` and `c`. A list after a chained operator
+//! (`a >> b >> [c, d]`) does not compile: write `b >> [c, d];` or use [`chain`].
+//!
+//! # Features
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `macros` | on | `#[task]`, `#[sensor]`, `#[dag]`, and `taskflow::sensors`' `date_time_sensor`, `time_delta_sensor`, `external_task_sensor` |
+//! | `file-sensor` | on | `sensors::file_sensor`, with glob patterns (the dependency-free `glob` crate) |
+//! | `object-store` | off | `sensors::object_store_sensor` and `sensors::object_key_sensor` on the `object_store` crate (re-exported): local files, memory, stores built in code |
+//! | `aws`, `gcp`, `azure` | off | `s3://`, `gs://`, `az://` URLs and stores (each pulls an HTTP and TLS stack) |
+//!
+//! [`Dag::test`] needs nothing else. [`Dag::run`] is awaited inside a tokio runtime of the
+//! user's: depend on `tokio` with the `rt-multi-thread` and `macros` features for
+//! `#[tokio::main]`.
 
 #![doc(html_no_source)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Without `macros` there are no ready-made sensors, so what only `external_task_sensor`
+// reads is unused; the default build still checks for dead code.
+#![cfg_attr(not(feature = "macros"), allow(dead_code))]
 
 mod dag;
 mod error;
 mod executor;
-pub mod policy;
+mod policy;
 mod quiet;
 mod report;
 #[cfg(feature = "macros")]
@@ -65,8 +88,8 @@ pub use dag::{ChainSteps, Dag, DagBuilder, IntoBuildResult, IntoTasks, RunCallba
 pub use error::{Error, Result};
 pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, TimeHold};
 pub use policy::sensor::{SensorMode, SensorSettings};
-pub use policy::trigger_rule::TriggerRule;
-pub use policy::weight::{PriorityWeightStrategy, WeightInput, WeightRule};
+pub use policy::trigger_rule::{TriggerRule, UnknownTriggerRule};
+pub use policy::weight::{PriorityWeightStrategy, UnknownWeightRule, WeightInput, WeightRule};
 pub use report::{DagRunState, RunReport, TaskReport};
 pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};
@@ -82,6 +105,8 @@ pub use chrono;
 
 /// The object-store library of the object-store sensors (S3, GCS, Azure, local files,
 /// memory), re-exported so that stores built in code match the sensors' version.
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use object_store;
 
 /// Turns a plain `fn` or `async fn` into a task.
@@ -250,7 +275,7 @@ pub use taskflow_macros::sensor;
 ///
 /// `#[dag] fn etl() { ... }` becomes `fn etl() -> taskflow::Result<Dag>`: the body runs once
 /// inside [`Dag::build`], with the function's name as the DAG id. The function may take
-/// parameters (captured by the body). `a >> b;` statements need no `let _ =` in its body.
+/// parameters (captured by the body).
 ///
 /// # Options
 /// | option | default | meaning |

@@ -62,6 +62,14 @@ pub struct TaskReport {
 
 /// The outcome of one DAG run.
 ///
+/// The per-task accessors take a task id. Those that answer with a plain value
+/// ([`state`](Self::state), [`try_number`](Self::try_number),
+/// [`priority_weight`](Self::priority_weight), [`error`](Self::error)) panic on an id the
+/// DAG does not have, naming its tasks, so that a typo fails a test instead of passing it;
+/// [`task`](Self::task) returns `None` for one, and the value readers ([`xcom`](Self::xcom),
+/// [`xcom_at`](Self::xcom_at), [`with_value`](Self::with_value)) return
+/// [`Error::UnknownTask`].
+///
 /// ```
 /// use taskflow::prelude::*;
 ///
@@ -148,35 +156,49 @@ impl RunReport {
         }
     }
 
-    /// The final state of a task; [`TaskState::None`] if the DAG has no such task.
+    /// The final state of a task.
+    ///
+    /// # Panics
+    /// If the DAG has no task `task_id`, with a message that lists its tasks: a typo must
+    /// not read as a state. [`RunReport::task`] looks an id up without panicking.
+    #[track_caller]
     pub fn state(&self, task_id: &str) -> TaskState {
-        self.node(task_id)
-            .map_or(TaskState::None, |node| self.run.records.state(node))
+        self.run.records.state(self.known(task_id))
     }
 
     /// How many tries of a task ran (Airflow's `try_number` after the run); 0 if it never
-    /// ran or the DAG has no such task.
+    /// ran.
+    ///
+    /// # Panics
+    /// If the DAG has no task `task_id`, like [`RunReport::state`].
+    #[track_caller]
     pub fn try_number(&self, task_id: &str) -> u32 {
-        self.node(task_id)
-            .map_or(0, |node| self.run.records.tries(node))
+        self.run.records.tries(self.known(task_id))
     }
 
-    /// A task's effective priority weight (0 if the DAG has no such task).
+    /// A task's effective priority weight.
+    ///
+    /// # Panics
+    /// If the DAG has no task `task_id`, like [`RunReport::state`].
+    #[track_caller]
     pub fn priority_weight(&self, task_id: &str) -> i32 {
-        self.node(task_id)
-            .map_or(0, |node| self.run.dag.plan.priorities()[node as usize])
+        self.run.dag.plan.priorities()[self.known(task_id) as usize]
     }
 
     /// The error message of a task's last try, if it failed or was skipped with a reason.
+    ///
+    /// # Panics
+    /// If the DAG has no task `task_id`, like [`RunReport::state`].
+    #[track_caller]
     pub fn error(&self, task_id: &str) -> Option<String> {
-        self.node(task_id).ok().and_then(|node| {
-            self.run
-                .records
-                .read_extra(node, |extra| extra.and_then(|e| e.error.clone()))
-        })
+        let node = self.known(task_id);
+        self.run
+            .records
+            .read_extra(node, |extra| extra.and_then(|e| e.error.clone()))
     }
 
-    /// What one task did, or `None` if the DAG has no such task.
+    /// What one task did, or `None` if the DAG has no such task: the lookup for ids that
+    /// may be absent (the other per-task accessors panic on them).
     pub fn task(&self, task_id: &str) -> Option<TaskReport> {
         self.node(task_id).ok().map(|node| self.task_report(node))
     }
@@ -272,13 +294,13 @@ impl RunReport {
                 )));
             }
         };
-        let typed = value.downcast_ref::<T>().ok_or_else(|| Error::XcomType {
-            task_id: task_id.to_owned(),
-            requested: std::any::type_name::<T>().to_owned(),
-            actual: self.run.dag.nodes[node as usize]
-                .body
-                .output_type()
-                .to_owned(),
+        let typed = value.downcast_ref::<T>().ok_or_else(|| {
+            let whole = self.run.dag.nodes[node as usize].body.output_type();
+            Error::XcomType {
+                task_id: task_id.to_owned(),
+                requested: std::any::type_name::<T>().to_owned(),
+                actual: part.map_or_else(|| whole.to_owned(), |index| part_type(whole, index)),
+            }
         })?;
         Ok(read(typed))
     }
@@ -289,6 +311,32 @@ impl RunReport {
 
     fn node(&self, task_id: &str) -> Result<u32> {
         self.run.dag.node(task_id)
+    }
+
+    /// The node of a task the caller names as known; a panic naming the DAG's tasks if the
+    /// DAG has none by that id.
+    #[track_caller]
+    fn known(&self, task_id: &str) -> u32 {
+        match self.node(task_id) {
+            Ok(node) => node,
+            Err(error) => panic!("{error}; its tasks are {}", self.id_list()),
+        }
+    }
+
+    /// The DAG's task ids for a message: all of them, or the first ones and a count.
+    fn id_list(&self) -> String {
+        const SHOWN: u32 = 20;
+        let mut list = (0..self.len().min(SHOWN))
+            .map(|node| format!("`{}`", self.run.dag.task_id(node)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.len() > SHOWN {
+            list.push_str(&format!(" and {} more", self.len() - SHOWN));
+        }
+        if list.is_empty() {
+            list.push_str("none");
+        }
+        list
     }
 
     fn date(&self, offset: Duration) -> DateTime<Utc> {
@@ -324,6 +372,36 @@ impl RunReport {
     }
 }
 
+/// The type of part `index` of the tuple type named `tuple` (as `std::any::type_name`
+/// writes it), for messages; if the name cannot be split, what it is a part of.
+fn part_type(tuple: &str, index: u32) -> String {
+    let inner = tuple
+        .strip_prefix('(')
+        .and_then(|rest| rest.strip_suffix(')'));
+    let mut parts = Vec::new();
+    if let Some(inner) = inner {
+        let (mut depth, mut start, mut previous) = (0usize, 0, ' ');
+        for (at, c) in inner.char_indices() {
+            match c {
+                '(' | '<' | '[' => depth += 1,
+                '>' if previous == '-' => {} // `fn(A) -> B`
+                ')' | '>' | ']' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    parts.push(inner[start..at].trim());
+                    start = at + 1;
+                }
+                _ => {}
+            }
+            previous = c;
+        }
+        parts.push(inner[start..].trim());
+    }
+    match parts.get(index as usize) {
+        Some(part) if !part.is_empty() => (*part).to_owned(),
+        _ => format!("part {index} of `{tuple}`"),
+    }
+}
+
 impl std::fmt::Debug for RunReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut list = f.debug_map();
@@ -331,5 +409,22 @@ impl std::fmt::Debug for RunReport {
             list.entry(&self.run.dag.task_id(node), &self.run.records.state(node));
         }
         list.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_type;
+
+    #[test]
+    fn part_type_splits_a_tuple_name_at_its_top_level_commas() {
+        let name = "(u32, alloc::vec::Vec<(u8, i8)>, [core::option::Option<u8>; 3], &str)";
+        assert_eq!(part_type(name, 0), "u32");
+        assert_eq!(part_type(name, 1), "alloc::vec::Vec<(u8, i8)>");
+        assert_eq!(part_type(name, 2), "[core::option::Option<u8>; 3]");
+        assert_eq!(part_type(name, 3), "&str");
+        assert_eq!(part_type("(fn(u8) -> u8, i64)", 1), "i64");
+        assert_eq!(part_type(name, 4), format!("part 4 of `{name}`"));
+        assert_eq!(part_type("u32", 0), "part 0 of `u32`");
     }
 }

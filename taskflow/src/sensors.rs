@@ -1,7 +1,12 @@
 //! Ready-made sensors, called in a DAG like any task. Each checks once per poke; set its
-//! interval, timeout and mode per call with [`TaskOptions::sensor`](crate::TaskOptions::sensor):
+//! interval, timeout and mode per call with [`TaskOptions::sensor`](crate::TaskOptions::sensor).
 //!
-//! ```
+//! `date_time_sensor`, `time_delta_sensor` and `external_task_sensor` are always here;
+//! `file_sensor` needs the `file-sensor` feature (on by default), and the object-store
+//! sensors the `object-store` feature (plus `aws`, `gcp` or `azure` for those URLs).
+//!
+#![cfg_attr(feature = "file-sensor", doc = "```")]
+#![cfg_attr(not(feature = "file-sensor"), doc = "```ignore")]
 //! use std::time::Duration;
 //! use taskflow::prelude::*;
 //! use taskflow::sensors::file_sensor;
@@ -30,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "file-sensor")]
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,6 +48,8 @@ use crate::{Context, Poke, TaskError};
 /// Airflow's `FileSensor`). Its value is the matching paths, sorted.
 ///
 /// A malformed pattern fails the sensor at once with the reason.
+#[cfg(feature = "file-sensor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "file-sensor")))]
 #[crate::sensor(crate = "crate")]
 pub fn file_sensor(pattern: &str, non_empty: bool) -> Result<Poke<Vec<PathBuf>>, TaskError> {
     let matches = glob::glob(pattern).map_err(|error| {
@@ -157,12 +165,15 @@ pub fn external_task_sensor(
 
 /// Where [`object_store_sensor`](fn@object_store_sensor) looks: a store of the `object_store` crate (S3, GCS, Azure,
 /// local files, memory, ...) built in code, and a key or prefix in it.
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 #[derive(Clone)]
 pub struct ObjectLocation {
     store: std::sync::Arc<dyn object_store::ObjectStore>,
     key: object_store::path::Path,
 }
 
+#[cfg(feature = "object-store")]
 impl ObjectLocation {
     /// `key` in `store`.
     pub fn new(store: std::sync::Arc<dyn object_store::ObjectStore>, key: &str) -> Self {
@@ -173,6 +184,7 @@ impl ObjectLocation {
     }
 }
 
+#[cfg(feature = "object-store")]
 impl std::fmt::Debug for ObjectLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.store, self.key)
@@ -189,6 +201,12 @@ impl std::fmt::Debug for ObjectLocation {
 /// `AWS_ALLOW_HTTP=true` for a local S3-compatible server. A missing key is not there yet;
 /// any other trouble (an unknown bucket, missing credentials, a bad URL) fails the check
 /// with the store's message, and the task's retries apply.
+///
+/// `file://` and `memory://` URLs work with the `object-store` feature; `s3://` needs the
+/// `aws` feature, `gs://` `gcp` and `az://` `azure`. A URL whose feature is off fails the
+/// sensor at once, naming the feature.
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 #[crate::sensor(crate = "crate", poke_interval = "60s")]
 pub async fn object_key_sensor(url: &str, prefix: bool) -> Result<Poke<Vec<String>>, TaskError> {
     let (store, key) = store_from_url(url)?;
@@ -227,6 +245,8 @@ pub async fn object_key_sensor(url: &str, prefix: bool) -> Result<Poke<Vec<Strin
 /// assert_eq!(keys, ["exports/2026-01-01/part-0"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 #[crate::sensor(crate = "crate", poke_interval = "60s")]
 pub async fn object_store_sensor(
     location: ObjectLocation,
@@ -238,12 +258,20 @@ pub async fn object_store_sensor(
 }
 
 /// The store and key of a URL, the store configured from the environment.
+#[cfg(feature = "object-store")]
 fn store_from_url(
     url: &str,
 ) -> Result<(Box<dyn object_store::ObjectStore>, object_store::path::Path), TaskError> {
     let parsed = url::Url::parse(url).map_err(|error| {
         TaskError::fail_now(format!("object key sensor: bad URL {url:?}: {error}"))
     })?;
+    if let Some(feature) = missing_store_feature(parsed.scheme()) {
+        return Err(TaskError::fail_now(format!(
+            "object key sensor: {url}: {}:// URLs need taskflow's `{feature}` feature",
+            parsed.scheme()
+        )));
+    }
+    #[cfg(feature = "aws")]
     let built = if parsed.scheme() == "s3" {
         object_store::aws::AmazonS3Builder::from_env()
             .with_url(url)
@@ -259,10 +287,28 @@ fn store_from_url(
         let env: Vec<(String, String)> = std::env::vars().collect();
         object_store::parse_url_opts(&parsed, env)
     };
+    #[cfg(not(feature = "aws"))]
+    let built = {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        object_store::parse_url_opts(&parsed, env)
+    };
     built.map_err(|error| TaskError::fail_now(format!("object key sensor: {url}: {error}")))
 }
 
+/// The feature of taskflow that a URL scheme needs, if it is off in this build.
+#[cfg(feature = "object-store")]
+fn missing_store_feature(scheme: &str) -> Option<&'static str> {
+    let (feature, enabled) = match scheme {
+        "s3" | "s3a" => ("aws", cfg!(feature = "aws")),
+        "gs" => ("gcp", cfg!(feature = "gcp")),
+        "az" | "adl" | "azure" | "abfs" | "abfss" => ("azure", cfg!(feature = "azure")),
+        _ => return None,
+    };
+    (!enabled).then_some(feature)
+}
+
 /// The keys at `key` (or under it, with `prefix`), sorted; empty while there are none.
+#[cfg(feature = "object-store")]
 async fn keys_at(
     store: &dyn object_store::ObjectStore,
     key: &object_store::path::Path,

@@ -1,5 +1,4 @@
 //! Branching and short-circuit: which downstream tasks run, and how skips propagate.
-#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
 use taskflow::prelude::*;
 

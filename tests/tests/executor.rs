@@ -4,7 +4,6 @@
 //! The scenarios start with "gate" tasks (of the highest priority, so that they start first)
 //! that hold the executor's capacity until the test releases them, so that everything submitted meanwhile is waiting in the ready queue when
 //! the gate opens; what starts first after that is decided by the queue alone.
-#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex};

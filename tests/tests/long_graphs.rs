@@ -54,7 +54,7 @@ fn a_long_chain_ordered_against_creation_order_validates_weighs_and_runs() {
     let dag = Dag::build("backwards", || {
         let tasks: Vec<TaskRef> = (0..n).map(|_| step().task()).collect();
         for pair in tasks.windows(2) {
-            let _ = pair[1] >> pair[0];
+            pair[1] >> pair[0];
         }
     })
     .unwrap();

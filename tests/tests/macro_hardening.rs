@@ -1,7 +1,6 @@
 //! `#[task]`, `#[sensor]` and `#[dag]` used the ways users write them beyond the basics:
 //! options forwarded through `macro_rules!`, exact durations, foreign types that share a
 //! name with taskflow's, `Result` aliases, and user attributes on task functions.
-#![allow(unused_must_use)]
 
 use std::time::Duration;
 

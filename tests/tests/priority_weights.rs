@@ -1,6 +1,5 @@
 //! Airflow's weight rules: `absolute`, `downstream` (default) and `upstream`, on graphs where
 //! the three give different answers and descendants are shared.
-#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
 use std::sync::Arc;
 

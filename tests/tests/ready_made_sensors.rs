@@ -1,6 +1,5 @@
 //! The ready-made sensors against real files in a temporary directory, and the time sensors
 //! on virtual time.
-#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
 use std::path::PathBuf;
 use std::time::Duration;

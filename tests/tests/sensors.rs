@@ -1,6 +1,5 @@
 //! `#[sensor]`: checks until done, in poke or reschedule mode, with Airflow's timeout,
 //! soft_fail and backoff, on virtual time.
-#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

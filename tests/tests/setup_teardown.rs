@@ -1,5 +1,4 @@
 //! Setup and teardown tasks.
-#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
 use taskflow::prelude::*;
 

@@ -2,7 +2,6 @@
 //! for, without waiting for the others, as in Airflow. Each test holds one upstream task
 //! until the downstream task has run and signalled it: the run only succeeds if the
 //! downstream task started while that upstream was still running.
-#![allow(unused_must_use)] // `a >> b;` statements in Dag::build closures
 
 use std::sync::LazyLock;
 

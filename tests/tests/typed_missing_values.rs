@@ -1,7 +1,6 @@
 //! Typed missing values: an `Option<T>` or `Option<&T>` parameter receives `None` when its
 //! upstream task ended without a value (as Airflow hands such a task `None`), and a task
 //! reads the states of its upstream tasks from its `Context`.
-#![allow(unused_must_use)]
 
 use taskflow::prelude::*;
 

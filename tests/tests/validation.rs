@@ -1,5 +1,4 @@
 //! Validation before anything runs: cycles, duplicate ids, foreign handles, misuse outside a DAG.
-#![allow(unused_must_use)]
 
 use taskflow::Error;
 use taskflow::prelude::*;
@@ -231,7 +230,13 @@ fn an_ordering_edge_to_another_dag_is_an_error() {
         step() >> smuggled.unwrap();
     })
     .unwrap_err();
-    assert!(matches!(error, Error::ForeignHandle { .. }), "{error:?}");
+    assert_eq!(
+        error,
+        Error::ForeignOrderHandle {
+            dag_id: "second".into(),
+            task_id: Some("step".into())
+        }
+    );
 }
 
 #[test]

@@ -1,7 +1,4 @@
 //! Wiring: literals and handles, many parameters and upstreams, ids, overrides, ordering edges.
-// `a >> b;` as a statement trips `unused_must_use` (Rust lints every unused shift result);
-// #[dag] bodies allow it automatically, Dag::build closures need this or `let _ =`.
-#![allow(unused_must_use)]
 
 use taskflow::prelude::*;
 

@@ -26,7 +26,7 @@ fn fan(n: usize, mixed: bool) -> Dag {
                 inc::with(options).add(start).task()
             })
             .collect();
-        let _ = middles >> sink();
+        middles >> sink();
     })
     .unwrap_or_else(|error| panic!("mixed N={n}: Dag::build failed: {error}"))
 }

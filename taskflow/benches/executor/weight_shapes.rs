@@ -50,21 +50,21 @@ fn build(shape: Shape, n: usize) -> (Dag, i32) {
                 for _ in 0..n / 3 {
                     let (left, right) = (step().task(), step().task());
                     let bottom = step().task();
-                    let _ = top >> [left, right];
-                    let _ = left >> bottom;
-                    let _ = right >> bottom;
+                    top >> [left, right];
+                    left >> bottom;
+                    right >> bottom;
                     top = bottom;
                 }
                 1 + 3 * (n / 3)
             }
             Shape::Ladder => {
                 let (mut upper, mut lower) = (first, step().task());
-                let _ = upper >> lower;
+                upper >> lower;
                 for _ in 1..n / 2 {
                     let (next_upper, next_lower) = (step().task(), step().task());
-                    let _ = upper >> next_upper;
-                    let _ = lower >> next_lower;
-                    let _ = next_upper >> next_lower;
+                    upper >> next_upper;
+                    lower >> next_lower;
+                    next_upper >> next_lower;
                     (upper, lower) = (next_upper, next_lower);
                 }
                 2 * (n / 2).max(1)
@@ -73,15 +73,15 @@ fn build(shape: Shape, n: usize) -> (Dag, i32) {
                 let mut last = first;
                 for _ in 1..n {
                     let next = step().task();
-                    let _ = last >> next;
+                    last >> next;
                     last = next;
                 }
                 n
             }
             Shape::Fan => {
                 let middles: Vec<TaskRef> = (0..n).map(|_| step().task()).collect();
-                let _ = first >> middles.clone();
-                let _ = middles >> step().task();
+                first >> middles.clone();
+                middles >> step().task();
                 n + 2
             }
             Shape::Tree => {
@@ -95,7 +95,7 @@ fn build(shape: Shape, n: usize) -> (Dag, i32) {
                         .map(|pair| {
                             let join = step().task();
                             for &task in pair {
-                                let _ = task >> join;
+                                task >> join;
                             }
                             join
                         })
@@ -116,10 +116,10 @@ fn build(shape: Shape, n: usize) -> (Dag, i32) {
                             step().task()
                         };
                         if let Some(&left) = line.last() {
-                            let _ = left >> task;
+                            left >> task;
                         }
                         if let Some(&up) = above.get(column) {
-                            let _ = up >> task;
+                            up >> task;
                         }
                         line.push(task);
                     }

@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::deps::ChainEnds;
 use super::ids::{IdRepr, TaskIds, is_valid_id};
 use super::{Input, Node};
 use crate::task::body::TaskBody;
@@ -20,6 +21,8 @@ pub(crate) struct Builder {
     pub(crate) order_edges: Vec<(u32, u32)>,
     pub(crate) ids: TaskIds,
     pub(crate) errors: Vec<Error>,
+    /// Where each chain of `>>`/`<<` has got to, for its next operator.
+    pub(crate) chain_ends: ChainEnds,
 }
 
 thread_local! {
@@ -39,6 +42,7 @@ impl Builder {
             order_edges: Vec::new(),
             ids: TaskIds::default(),
             errors: Vec::new(),
+            chain_ends: ChainEnds::default(),
         }
     }
 
@@ -107,13 +111,20 @@ impl Builder {
         })
     }
 
-    fn add_order_edge(&mut self, upstream: TaskRef, downstream: TaskRef) {
+    pub(super) fn add_order_edge(&mut self, upstream: TaskRef, downstream: TaskRef) {
         if upstream.dag == self.key && downstream.dag == self.key {
             self.order_edges.push((upstream.node, downstream.node));
         } else {
-            self.errors.push(Error::ForeignHandle {
+            let local = [upstream, downstream]
+                .into_iter()
+                .find(|task| task.dag == self.key && task.node < self.nodes.len() as u32);
+            let task_id = local.map(|task| {
+                let node = &self.nodes[task.node as usize];
+                super::ids::id_text(&node.id, node.body.name()).into_owned()
+            });
+            self.errors.push(Error::ForeignOrderHandle {
                 dag_id: self.dag_id.clone(),
-                task_id: "`>>`/`<<`".into(),
+                task_id,
             });
         }
     }
@@ -134,7 +145,10 @@ pub(crate) fn with_builder<R>(
     )
 }
 
-fn with_current<R>(what: impl FnOnce() -> String, f: impl FnOnce(&mut Builder) -> R) -> R {
+pub(super) fn with_current<R>(
+    what: impl FnOnce() -> String,
+    f: impl FnOnce(&mut Builder) -> R,
+) -> R {
     BUILDERS.with(|stack| match stack.borrow_mut().last_mut() {
         Some(builder) => f(builder),
         None => panic!(

@@ -1,14 +1,28 @@
-//! Ordering without data: `a >> b`, `a << b`, lists, and [`chain`].
+//! Ordering without data: `a >> b`, `a << b`, lists, chains (`a >> b >> c`), and [`chain`].
+//!
+//! Every operator returns `()`, so that `a >> b;` is a plain statement (Rust lints any other
+//! unused operator result). A chain still links as in Airflow, where `a >> b` returns `b`:
+//! the builder remembers the right-hand side of the last operator at each source location,
+//! and `()` on the left of an operator at that location (the same expression) stands for it.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::ops::{Shl, Shr};
+use std::panic::Location;
 
-use super::builder::{add_order_edge, record_chain_error};
+use super::builder::{Builder, add_order_edge, record_chain_error, with_current};
 use crate::xcom::{TaskRef, Xcom};
 
 /// One task or a list of tasks, on either side of `>>`/`<<` or as a step of [`chain`].
 ///
 /// Implemented for [`Xcom`], [`TaskRef`], arrays, slices and `Vec`s of those, and tuples of
-/// up to 12 of them (tasks of different output types).
+/// up to 12 of them (tasks of different output types: `a >> (b, c)`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task or a list of tasks",
+    label = "expected a task handle (`Xcom`, `TaskRef`) or a list of them",
+    note = "`>>`, `<<` and `chain` take a handle, an array or `Vec` of handles of one type, \
+            or a tuple `(a, b)` of handles of different output types"
+)]
 pub trait IntoTasks {
     /// Appends the tasks to `out`.
     fn collect_tasks(&self, out: &mut Vec<TaskRef>);
@@ -57,78 +71,180 @@ impl<X: IntoTasks + ?Sized> IntoTasks for &X {
     }
 }
 
-fn link(upstream: &impl IntoTasks, downstream: &impl IntoTasks) {
-    let downstream = downstream.to_tasks();
-    for up in upstream.to_tasks() {
-        for &down in &downstream {
-            add_order_edge(up, down);
+/// The source location of an operator: the start of its expression, shared by every
+/// operator of one chain (`a >> b >> c` calls both at the location of `a`).
+#[derive(Clone, Copy)]
+struct Site(&'static Location<'static>);
+
+impl PartialEq for Site {
+    fn eq(&self, other: &Self) -> bool {
+        (self.0.line(), self.0.column(), self.0.file())
+            == (other.0.line(), other.0.column(), other.0.file())
+    }
+}
+
+impl Eq for Site {}
+
+impl Hash for Site {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.0.line(), self.0.column()).hash(state);
+    }
+}
+
+/// The right-hand side of the last operator at each location, for the next operator of the
+/// same chain. One entry per location, so it stays as small as the source.
+#[derive(Default)]
+pub(crate) struct ChainEnds(HashMap<Site, Vec<TaskRef>>);
+
+impl ChainEnds {
+    /// The tasks a chain continued at `site` stands for, if an operator there made one.
+    fn get(&self, site: Site) -> Option<&[TaskRef]> {
+        self.0.get(&site).map(Vec::as_slice)
+    }
+
+    /// Remembers `tasks` as the end of the chain at `site`.
+    fn set(&mut self, site: Site, tasks: Vec<TaskRef>) {
+        self.0.insert(site, tasks);
+    }
+}
+
+/// Which side of an operator a chain continues on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// `up >> down`: the right-hand side runs after the left.
+    Down,
+    /// `down << up`: the left-hand side runs after the right.
+    Up,
+}
+
+/// Applies one operator: `left >> right` or `left << right`, `left` being `None` when it is
+/// the `()` of an operator before it in the same chain. Remembers `right` for the next one.
+#[track_caller]
+fn apply(left: Option<&dyn IntoTasks>, right: &dyn IntoTasks, flow: Flow) {
+    let site = Site(Location::caller());
+    let (left, right) = (left.map(IntoTasks::to_tasks), right.to_tasks());
+    with_current(
+        || "the `>>`/`<<` operator".into(),
+        |builder| operate(builder, site, left, right, flow),
+    );
+}
+
+/// One operator at `site`, on the DAG being built.
+fn operate(
+    builder: &mut Builder,
+    site: Site,
+    left: Option<Vec<TaskRef>>,
+    right: Vec<TaskRef>,
+    flow: Flow,
+) {
+    let Some(left) = left.or_else(|| builder.chain_ends.get(site).map(<[_]>::to_vec)) else {
+        let dag_id = builder.dag_id.clone();
+        builder.errors.push(crate::Error::Chain {
+            dag_id,
+            reason: "`()` on the left of `>>`/`<<` continues a chain (`a >> b >> c`), but no \
+                     operator before it in the same expression began one; put a task handle \
+                     there"
+                .into(),
+        });
+        return;
+    };
+    for &l in &left {
+        for &r in &right {
+            match flow {
+                Flow::Down => builder.add_order_edge(l, r),
+                Flow::Up => builder.add_order_edge(r, l),
+            }
         }
     }
+    builder.chain_ends.set(site, right);
 }
 
-/// `a >> b`: `b` runs after `a`. Returns `b`, so `a >> b >> c` chains.
+/// `a >> b`: `b` runs after `a`. `a >> b >> c` chains: `c` runs after `b`.
 impl<T, R: IntoTasks> Shr<R> for Xcom<T> {
-    type Output = R;
-    fn shr(self, downstream: R) -> R {
-        link(&self, &downstream);
-        downstream
+    type Output = ();
+    #[track_caller]
+    fn shr(self, downstream: R) {
+        apply(Some(&self), &downstream, Flow::Down);
     }
 }
 
-/// `a << b`: `a` runs after `b`. Returns `b`, as in Airflow.
+/// `a << b`: `a` runs after `b`. `a << b << c` chains: `b` runs after `c`.
 impl<T, R: IntoTasks> Shl<R> for Xcom<T> {
-    type Output = R;
-    fn shl(self, upstream: R) -> R {
-        link(&upstream, &self);
-        upstream
+    type Output = ();
+    #[track_caller]
+    fn shl(self, upstream: R) {
+        apply(Some(&self), &upstream, Flow::Up);
     }
 }
 
 /// `a >> b` on untyped references.
 impl<R: IntoTasks> Shr<R> for TaskRef {
-    type Output = R;
-    fn shr(self, downstream: R) -> R {
-        link(&self, &downstream);
-        downstream
+    type Output = ();
+    #[track_caller]
+    fn shr(self, downstream: R) {
+        apply(Some(&self), &downstream, Flow::Down);
     }
 }
 
 /// `a << b` on untyped references.
 impl<R: IntoTasks> Shl<R> for TaskRef {
-    type Output = R;
-    fn shl(self, upstream: R) -> R {
-        link(&upstream, &self);
-        upstream
+    type Output = ();
+    #[track_caller]
+    fn shl(self, upstream: R) {
+        apply(Some(&self), &upstream, Flow::Up);
     }
 }
 
-macro_rules! list_operators {
-    ($($list:ty => [$($generic:ident),*]);* $(;)?) => {$(
-        /// `[a, b] >> c`: `c` runs after every task of the list. Returns `c`.
-        impl<$($generic,)* Z> Shr<Xcom<Z>> for $list {
-            type Output = Xcom<Z>;
-            fn shr(self, downstream: Xcom<Z>) -> Xcom<Z> {
-                link(&self, &downstream);
-                downstream
+/// The operators of a list on the left (and of `()`, the chain so far): each takes one task
+/// on the right, typed or untyped. (A list on the right of a list is not an operator: Rust
+/// allows these operators only where one side is a type of this crate. Use [`chain`].)
+macro_rules! left_operators {
+    ($([$($generic:tt)*] $left:ty => $tasks:expr;)*) => {$(
+        /// `left >> c`: `c` runs after every task on the left.
+        impl<$($generic)* Z> Shr<Xcom<Z>> for $left {
+            type Output = ();
+            #[track_caller]
+            fn shr(self, downstream: Xcom<Z>) {
+                let tasks: Option<&dyn IntoTasks> = $tasks(&self);
+                apply(tasks, &downstream, Flow::Down);
             }
         }
-        /// `[a, b] >> c` with an untyped `c`. Returns `c`.
-        impl<$($generic),*> Shr<TaskRef> for $list {
-            type Output = TaskRef;
-            fn shr(self, downstream: TaskRef) -> TaskRef {
-                link(&self, &downstream);
-                downstream
+        /// `left >> c` with an untyped `c`.
+        impl<$($generic)*> Shr<TaskRef> for $left {
+            type Output = ();
+            #[track_caller]
+            fn shr(self, downstream: TaskRef) {
+                let tasks: Option<&dyn IntoTasks> = $tasks(&self);
+                apply(tasks, &downstream, Flow::Down);
             }
         }
-        /// `[a, b] << c`: every task of the list runs after `c`. Returns `c`.
-        impl<$($generic,)* Z> Shl<Xcom<Z>> for $list {
-            type Output = Xcom<Z>;
-            fn shl(self, upstream: Xcom<Z>) -> Xcom<Z> {
-                link(&upstream, &self);
-                upstream
+        /// `left << c`: every task on the left runs after `c`.
+        impl<$($generic)* Z> Shl<Xcom<Z>> for $left {
+            type Output = ();
+            #[track_caller]
+            fn shl(self, upstream: Xcom<Z>) {
+                let tasks: Option<&dyn IntoTasks> = $tasks(&self);
+                apply(tasks, &upstream, Flow::Up);
+            }
+        }
+        /// `left << c` with an untyped `c`.
+        impl<$($generic)*> Shl<TaskRef> for $left {
+            type Output = ();
+            #[track_caller]
+            fn shl(self, upstream: TaskRef) {
+                let tasks: Option<&dyn IntoTasks> = $tasks(&self);
+                apply(tasks, &upstream, Flow::Up);
             }
         }
     )*};
+}
+
+fn some<X: IntoTasks>(list: &X) -> Option<&dyn IntoTasks> {
+    Some(list)
+}
+
+fn chained(_: &()) -> Option<&'static dyn IntoTasks> {
+    None
 }
 
 macro_rules! tuples {
@@ -142,6 +258,9 @@ macro_rules! tuples {
             fn steps(&self) -> Vec<Vec<TaskRef>> {
                 vec![$(self.$index.to_tasks()),+]
             }
+        }
+        left_operators! {
+            [$($name: IntoTasks,)+] ($($name,)+) => some;
         }
     )*};
 }
@@ -161,31 +280,10 @@ tuples! {
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
 }
 
-list_operators! {
-    Vec<TaskRef> => [];
-    (Xcom<A>, Xcom<B>) => [A, B];
-    (Xcom<A>, Xcom<B>, Xcom<C>) => [A, B, C];
-    (Xcom<A>, Xcom<B>, Xcom<C>, Xcom<D>) => [A, B, C, D];
-    (Xcom<A>, Xcom<B>, Xcom<C>, Xcom<D>, Xcom<E>) => [A, B, C, D, E];
-    (Xcom<A>, Xcom<B>, Xcom<C>, Xcom<D>, Xcom<E>, Xcom<F>) => [A, B, C, D, E, F];
-}
-
-/// `[a, b] >> c` for a list of untyped references. Returns `c`.
-impl<Z, const N: usize> Shr<Xcom<Z>> for [TaskRef; N] {
-    type Output = Xcom<Z>;
-    fn shr(self, downstream: Xcom<Z>) -> Xcom<Z> {
-        link(&self, &downstream);
-        downstream
-    }
-}
-
-/// `[a, b] >> c` for a list of handles of one type. Returns `c`.
-impl<A, Z, const N: usize> Shr<Xcom<Z>> for [Xcom<A>; N] {
-    type Output = Xcom<Z>;
-    fn shr(self, downstream: Xcom<Z>) -> Xcom<Z> {
-        link(&self, &downstream);
-        downstream
-    }
+left_operators! {
+    [X: IntoTasks, const N: usize,] [X; N] => some;
+    [X: IntoTasks,] Vec<X> => some;
+    [] () => chained;
 }
 
 /// The steps of a [`chain`]: a tuple of steps (of any task types), or an array or `Vec`.
@@ -240,7 +338,11 @@ pub fn chain(steps: impl ChainSteps) {
                 .zip(down)
                 .for_each(|(&u, &d)| add_order_edge(u, d));
         } else {
-            link(up, down);
+            for &u in up {
+                for &d in down {
+                    add_order_edge(u, d);
+                }
+            }
         }
     }
 }

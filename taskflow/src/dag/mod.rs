@@ -268,11 +268,73 @@ impl Dag {
     }
 }
 
-/// A callback on the end of a DAG run, given its report.
-pub type RunCallback = fn(&crate::RunReport);
+/// A callback on the end of a DAG run, given its report: a cheap-to-clone handle to a
+/// function or a closure, which may capture state. A panic in one is caught and written to
+/// standard error.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn work() -> u32 {
+///     1
+/// }
+///
+/// let states = Arc::new(Mutex::new(Vec::new()));
+/// let seen = Arc::clone(&states);
+/// let dag = Dag::builder("watched")
+///     .on_success_callback(move |report| seen.lock().unwrap().push(report.state("work")))
+///     .build(|| {
+///         work();
+///     })?;
+/// dag.test()?;
+/// assert_eq!(*states.lock().unwrap(), [TaskState::Success]);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RunCallback(crate::task::options::Callback<RunFn, fn(&crate::RunReport)>);
+
+/// The function behind a [`RunCallback`].
+type RunFn = dyn Fn(&crate::RunReport) + Send + Sync;
+
+impl RunCallback {
+    /// A callback that runs `callback`, which may capture state.
+    pub fn new(callback: impl Fn(&crate::RunReport) + Send + Sync + 'static) -> Self {
+        Self(crate::task::options::Callback::Shared(Arc::new(callback)))
+    }
+
+    /// A callback that runs a plain function; usable in `const` and `static` items.
+    pub const fn from_fn(callback: fn(&crate::RunReport)) -> Self {
+        Self(crate::task::options::Callback::Plain(callback))
+    }
+}
+
+impl std::ops::Deref for RunCallback {
+    type Target = RunFn;
+
+    fn deref(&self) -> &Self::Target {
+        match &self.0 {
+            crate::task::options::Callback::Plain(callback) => callback,
+            crate::task::options::Callback::Shared(callback) => &**callback,
+        }
+    }
+}
+
+impl From<fn(&crate::RunReport)> for RunCallback {
+    fn from(callback: fn(&crate::RunReport)) -> Self {
+        Self::from_fn(callback)
+    }
+}
+
+impl std::fmt::Debug for RunCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt("RunCallback", f)
+    }
+}
 
 /// DAG run callbacks: on success and on failure of the whole run.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RunCallbacks {
     pub(crate) on_success: Option<RunCallback>,
     pub(crate) on_failure: Option<RunCallback>,
@@ -296,14 +358,20 @@ impl DagBuilder {
     }
 
     /// Called with the report when a run of the DAG succeeds.
-    pub fn on_success_callback(mut self, callback: RunCallback) -> Self {
-        self.callbacks.on_success = Some(callback);
+    pub fn on_success_callback(
+        mut self,
+        callback: impl Fn(&crate::RunReport) + Send + Sync + 'static,
+    ) -> Self {
+        self.callbacks.on_success = Some(RunCallback::new(callback));
         self
     }
 
     /// Called with the report when a run of the DAG fails.
-    pub fn on_failure_callback(mut self, callback: RunCallback) -> Self {
-        self.callbacks.on_failure = Some(callback);
+    pub fn on_failure_callback(
+        mut self,
+        callback: impl Fn(&crate::RunReport) + Send + Sync + 'static,
+    ) -> Self {
+        self.callbacks.on_failure = Some(RunCallback::new(callback));
         self
     }
 

@@ -582,11 +582,11 @@ impl RunState {
     #[cold]
     fn call_back(&self, node: u32, try_number: u32, which: Features, error: Option<&TaskError>) {
         let pick = |o: &TaskOptions| match which {
-            Features::ON_EXECUTE => o.on_execute_callback,
-            Features::ON_SUCCESS => o.on_success_callback,
-            Features::ON_FAILURE => o.on_failure_callback,
-            Features::ON_RETRY => o.on_retry_callback,
-            _ => o.on_skipped_callback,
+            Features::ON_EXECUTE => o.on_execute_callback.clone(),
+            Features::ON_SUCCESS => o.on_success_callback.clone(),
+            Features::ON_FAILURE => o.on_failure_callback.clone(),
+            Features::ON_RETRY => o.on_retry_callback.clone(),
+            _ => o.on_skipped_callback.clone(),
         };
         let Some(callback) = self.dag.option(node, pick) else {
             return;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// The longest delay backoff produces before `max_retry_delay` applies (Airflow's cap, 24 h).
-pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How long to wait before the try after `failed_try` (1 for the first try).
 ///
@@ -11,19 +11,7 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
 /// `ceil(delay * 2^(failed_try - 1))` whole seconds (at least 1), the delay a value in
 /// `[base, 2 * base)` picked deterministically from `seed` (the task and try), capped at
 /// [`MAX_BACKOFF`] and then at `max_delay`.
-///
-/// ```
-/// use std::time::Duration;
-/// use taskflow::policy::retry::retry_delay;
-///
-/// let delay = Duration::from_secs(10);
-/// assert_eq!(retry_delay(delay, false, None, 3, 7), delay);
-/// let third = retry_delay(delay, true, None, 3, 7); // base 40 s
-/// assert!(third >= Duration::from_secs(40) && third < Duration::from_secs(80));
-/// let capped = retry_delay(delay, true, Some(Duration::from_secs(30)), 3, 7);
-/// assert_eq!(capped, Duration::from_secs(30));
-/// ```
-pub fn retry_delay(
+pub(crate) fn retry_delay(
     delay: Duration,
     exponential_backoff: bool,
     max_delay: Option<Duration>,
@@ -57,7 +45,7 @@ pub(crate) fn jitter(seed: u64, failed_try: u32) -> u64 {
 }
 
 /// A seed for [`retry_delay`] from the DAG, task and run, stable across processes.
-pub fn retry_seed(dag_id: &str, task_id: &str, run_id: &str) -> u64 {
+pub(crate) fn retry_seed(dag_id: &str, task_id: &str, run_id: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in [dag_id, "#", task_id, "#", run_id]
         .into_iter()
@@ -72,6 +60,16 @@ pub fn retry_seed(dag_id: &str, task_id: &str, run_id: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_delay_is_the_delay_without_backoff_grows_with_it_and_is_capped() {
+        let delay = Duration::from_secs(10);
+        assert_eq!(retry_delay(delay, false, None, 3, 7), delay);
+        let third = retry_delay(delay, true, None, 3, 7); // base 40 s
+        assert!(third >= Duration::from_secs(40) && third < Duration::from_secs(80));
+        let capped = retry_delay(delay, true, Some(Duration::from_secs(30)), 3, 7);
+        assert_eq!(capped, Duration::from_secs(30));
+    }
 
     const SECOND: Duration = Duration::from_secs(1);
 

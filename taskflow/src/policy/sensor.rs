@@ -87,21 +87,7 @@ impl SensorSettings {
     /// is `poke_interval * 2^(pokes - 2)` in whole seconds (at least 1), the wait a value in
     /// `[base, 2 * base)` picked deterministically from `seed` and the check, capped by the
     /// time left before the timeout and by `max_wait`.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use taskflow::policy::sensor::SensorSettings;
-    ///
-    /// let mut settings = SensorSettings::DEFAULT;
-    /// settings.poke_interval = Duration::from_secs(10);
-    /// settings.timeout = Duration::from_secs(100);
-    /// assert_eq!(settings.next_wait(3, Duration::ZERO, 7), Duration::from_secs(10));
-    /// assert_eq!(settings.next_wait(3, Duration::from_secs(95), 7), Duration::from_secs(5));
-    /// settings.exponential_backoff = true;
-    /// let third = settings.next_wait(3, Duration::ZERO, 7); // base 20 s
-    /// assert!(third >= Duration::from_secs(20) && third < Duration::from_secs(40));
-    /// ```
-    pub fn next_wait(&self, pokes: u32, elapsed: Duration, seed: u64) -> Duration {
+    pub(crate) fn next_wait(&self, pokes: u32, elapsed: Duration, seed: u64) -> Duration {
         let left = self.timeout.saturating_sub(elapsed);
         let wait = if self.exponential_backoff {
             let factor = 2f64.powi(i32::try_from(pokes).unwrap_or(i32::MAX) - 2);
@@ -126,6 +112,24 @@ impl Default for SensorSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_wait_is_the_interval_cut_by_the_timeout_and_grows_with_backoff() {
+        let mut settings = SensorSettings::DEFAULT;
+        settings.poke_interval = Duration::from_secs(10);
+        settings.timeout = Duration::from_secs(100);
+        assert_eq!(
+            settings.next_wait(3, Duration::ZERO, 7),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            settings.next_wait(3, Duration::from_secs(95), 7),
+            Duration::from_secs(5)
+        );
+        settings.exponential_backoff = true;
+        let third = settings.next_wait(3, Duration::ZERO, 7); // base 20 s
+        assert!(third >= Duration::from_secs(20) && third < Duration::from_secs(40));
+    }
 
     const SECOND: Duration = Duration::from_secs(1);
 

@@ -79,7 +79,7 @@ impl TriggerRule {
     }
 
     /// Whether the rule can decide before every upstream task has finished.
-    pub fn may_decide_early(self) -> bool {
+    pub(crate) fn may_decide_early(self) -> bool {
         !matches!(
             self,
             Self::AllDone
@@ -90,16 +90,7 @@ impl TriggerRule {
     }
 
     /// Decides what happens to a task from the tally of its direct upstream tasks.
-    ///
-    /// ```
-    /// use taskflow::{TriggerRule, policy::trigger_rule::{Tally, Decision}};
-    ///
-    /// let one_failed = Tally { upstream: 3, failed: 1, ..Tally::default() };
-    /// assert_eq!(TriggerRule::AllSuccess.decide(&one_failed), Decision::UpstreamFailed);
-    /// assert_eq!(TriggerRule::OneFailed.decide(&one_failed), Decision::Run);
-    /// assert_eq!(TriggerRule::AllDone.decide(&one_failed), Decision::Wait);
-    /// ```
-    pub fn decide(self, t: &Tally) -> Decision {
+    pub(crate) fn decide(self, t: &Tally) -> Decision {
         use Decision::{Run, Skip, UpstreamFailed, Wait};
         let failed = t.failed + t.upstream_failed;
         let all_done = t.done() == t.upstream;
@@ -207,35 +198,35 @@ impl FromStr for TriggerRule {
 
 /// How many direct upstream tasks ended in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// The number of direct upstream tasks.
-    pub upstream: u32,
+    pub(crate) upstream: u32,
     /// Upstream tasks that succeeded.
-    pub success: u32,
+    pub(crate) success: u32,
     /// Upstream tasks that failed.
-    pub failed: u32,
+    pub(crate) failed: u32,
     /// Upstream tasks that ended upstream_failed.
-    pub upstream_failed: u32,
+    pub(crate) upstream_failed: u32,
     /// Upstream tasks that were skipped.
-    pub skipped: u32,
+    pub(crate) skipped: u32,
     /// How many of the upstream tasks are setup tasks.
-    pub setups: u32,
+    pub(crate) setups: u32,
     /// Upstream setup tasks that succeeded.
-    pub setup_success: u32,
+    pub(crate) setup_success: u32,
     /// Upstream setup tasks that were skipped.
-    pub setup_skipped: u32,
+    pub(crate) setup_skipped: u32,
 }
 
 impl Tally {
     /// Upstream tasks that finished, in any state.
-    pub fn done(&self) -> u32 {
+    pub(crate) fn done(&self) -> u32 {
         self.success + self.failed + self.upstream_failed + self.skipped
     }
 }
 
 /// What a trigger rule decides for a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Not decided yet: more upstream tasks must finish.
     Wait,
     /// Run the task.
@@ -249,6 +240,21 @@ pub enum Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_failed_upstream_fails_all_success_runs_one_failed_and_all_done_waits() {
+        let one_failed = Tally {
+            upstream: 3,
+            failed: 1,
+            ..Tally::default()
+        };
+        assert_eq!(
+            TriggerRule::AllSuccess.decide(&one_failed),
+            Decision::UpstreamFailed
+        );
+        assert_eq!(TriggerRule::OneFailed.decide(&one_failed), Decision::Run);
+        assert_eq!(TriggerRule::AllDone.decide(&one_failed), Decision::Wait);
+    }
 
     #[test]
     fn names_round_trip() {

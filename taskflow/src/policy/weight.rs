@@ -55,14 +55,28 @@ impl WeightRule {
             Self::Custom(strategy) => strategy.name(),
         }
     }
+}
 
-    /// A rule from Airflow's name.
-    pub fn from_name(name: &str) -> Option<Self> {
+/// The error of parsing an unknown weight rule name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown weight rule `{name}`; expected one of: absolute, downstream, upstream")]
+pub struct UnknownWeightRule {
+    /// The name that was not recognised.
+    pub name: String,
+}
+
+/// A built-in rule from Airflow's name: `"absolute".parse::<WeightRule>()`.
+impl std::str::FromStr for WeightRule {
+    type Err = UnknownWeightRule;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
         match name {
-            "absolute" => Some(Self::Absolute),
-            "downstream" => Some(Self::Downstream),
-            "upstream" => Some(Self::Upstream),
-            _ => None,
+            "absolute" => Ok(Self::Absolute),
+            "downstream" => Ok(Self::Downstream),
+            "upstream" => Ok(Self::Upstream),
+            _ => Err(UnknownWeightRule {
+                name: name.to_owned(),
+            }),
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::xcom::{TaskRef, Xcom};
 
 /// A downstream task a branch follows: by id or by handle.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BranchTarget {
     /// A task id.
     Id(String),

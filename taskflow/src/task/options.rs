@@ -5,11 +5,100 @@ use std::time::Duration;
 
 use crate::{Context, TaskError, TriggerRule, WeightRule};
 
-/// A task callback: the context of the try and, for failures and retries, the error.
+/// A task callback: called with the context of the try and, for failures, retries and
+/// skips, the error. A cheap-to-clone handle to a function or closure.
 ///
 /// Callbacks run on the worker right after the event; a panic in one is caught and written
 /// to standard error, and never changes the task's state.
-pub type TaskCallback = fn(&Context, Option<&TaskError>);
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn fails() -> Result<(), TaskError> {
+///     Err(TaskError::msg("no data"))
+/// }
+///
+/// let failures = Arc::new(AtomicUsize::new(0));
+/// let counter = Arc::clone(&failures);
+/// let options = TaskOptions::new().on_failure_callback(move |_ctx, _error| {
+///     counter.fetch_add(1, Ordering::SeqCst);
+/// });
+/// Dag::build("counted", || {
+///     fails::with(options).add();
+/// })?
+/// .test()?;
+/// assert_eq!(failures.load(Ordering::SeqCst), 1);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct TaskCallback(Callback<TaskFn>);
+
+/// The function behind a [`TaskCallback`].
+type TaskFn = dyn Fn(&Context, Option<&TaskError>) + Send + Sync;
+
+impl TaskCallback {
+    /// A callback that runs `callback`, which may capture state.
+    pub fn new(callback: impl Fn(&Context, Option<&TaskError>) + Send + Sync + 'static) -> Self {
+        Self(Callback::Shared(std::sync::Arc::new(callback)))
+    }
+
+    /// A callback that runs a plain function; usable in `const` and `static` items.
+    pub const fn from_fn(callback: fn(&Context, Option<&TaskError>)) -> Self {
+        Self(Callback::Plain(callback))
+    }
+}
+
+impl std::ops::Deref for TaskCallback {
+    type Target = TaskFn;
+
+    fn deref(&self) -> &Self::Target {
+        match &self.0 {
+            Callback::Plain(callback) => callback,
+            Callback::Shared(callback) => &**callback,
+        }
+    }
+}
+
+impl From<fn(&Context, Option<&TaskError>)> for TaskCallback {
+    fn from(callback: fn(&Context, Option<&TaskError>)) -> Self {
+        Self::from_fn(callback)
+    }
+}
+
+impl std::fmt::Debug for TaskCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt("TaskCallback", f)
+    }
+}
+
+/// A callback's function: a plain `fn` (which `const` items can hold) or a shared closure.
+pub(crate) enum Callback<F: ?Sized, P = fn(&Context, Option<&TaskError>)> {
+    Plain(P),
+    Shared(std::sync::Arc<F>),
+}
+
+impl<F: ?Sized, P: Copy> Clone for Callback<F, P> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Plain(callback) => Self::Plain(*callback),
+            Self::Shared(callback) => Self::Shared(std::sync::Arc::clone(callback)),
+        }
+    }
+}
+
+impl<F: ?Sized, P> Callback<F, P> {
+    /// Writes `Name(fn)` or `Name(closure)`.
+    pub(crate) fn fmt(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self {
+            Self::Plain(_) => "fn",
+            Self::Shared(_) => "closure",
+        };
+        write!(f, "{name}({what})")
+    }
+}
 
 /// Options of one task. Every field is optional: an unset field falls back to the task's
 /// `#[task(...)]` options, then to the DAG's defaults, then to Airflow's default.
@@ -166,33 +255,123 @@ impl TaskOptions {
         self
     }
 
-    /// Sets the callback called before each try.
-    pub const fn on_execute_callback(mut self, callback: TaskCallback) -> Self {
-        self.on_execute_callback = Some(callback);
+    /// Sets the callback called before each try: a function or a closure, which may capture state.
+    pub fn on_execute_callback(
+        mut self,
+        callback: impl Fn(&Context, Option<&TaskError>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_execute_callback = Some(TaskCallback::new(callback));
         self
     }
 
-    /// Sets the callback called on success.
-    pub const fn on_success_callback(mut self, callback: TaskCallback) -> Self {
-        self.on_success_callback = Some(callback);
+    /// Sets the callback called before each try to a plain function, in a `const` context (used by
+    /// `#[task(on_execute_callback = path)]`).
+    #[doc(hidden)]
+    pub const fn with_const_on_execute_callback(
+        mut self,
+        callback: fn(&Context, Option<&TaskError>),
+    ) -> Self {
+        // An unset one: nothing is dropped.
+        std::mem::forget(
+            self.on_execute_callback
+                .replace(TaskCallback::from_fn(callback)),
+        );
         self
     }
 
-    /// Sets the callback called on the final failure.
-    pub const fn on_failure_callback(mut self, callback: TaskCallback) -> Self {
-        self.on_failure_callback = Some(callback);
+    /// Sets the callback called on success: a function or a closure, which may capture state.
+    pub fn on_success_callback(
+        mut self,
+        callback: impl Fn(&Context, Option<&TaskError>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_success_callback = Some(TaskCallback::new(callback));
         self
     }
 
-    /// Sets the callback called when a retry is scheduled.
-    pub const fn on_retry_callback(mut self, callback: TaskCallback) -> Self {
-        self.on_retry_callback = Some(callback);
+    /// Sets the callback called on success to a plain function, in a `const` context (used by
+    /// `#[task(on_success_callback = path)]`).
+    #[doc(hidden)]
+    pub const fn with_const_on_success_callback(
+        mut self,
+        callback: fn(&Context, Option<&TaskError>),
+    ) -> Self {
+        // An unset one: nothing is dropped.
+        std::mem::forget(
+            self.on_success_callback
+                .replace(TaskCallback::from_fn(callback)),
+        );
         self
     }
 
-    /// Sets the callback called when the task skips itself.
-    pub const fn on_skipped_callback(mut self, callback: TaskCallback) -> Self {
-        self.on_skipped_callback = Some(callback);
+    /// Sets the callback called on the final failure: a function or a closure, which may capture state.
+    pub fn on_failure_callback(
+        mut self,
+        callback: impl Fn(&Context, Option<&TaskError>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_failure_callback = Some(TaskCallback::new(callback));
+        self
+    }
+
+    /// Sets the callback called on the final failure to a plain function, in a `const` context (used by
+    /// `#[task(on_failure_callback = path)]`).
+    #[doc(hidden)]
+    pub const fn with_const_on_failure_callback(
+        mut self,
+        callback: fn(&Context, Option<&TaskError>),
+    ) -> Self {
+        // An unset one: nothing is dropped.
+        std::mem::forget(
+            self.on_failure_callback
+                .replace(TaskCallback::from_fn(callback)),
+        );
+        self
+    }
+
+    /// Sets the callback called when a retry is scheduled: a function or a closure, which may capture state.
+    pub fn on_retry_callback(
+        mut self,
+        callback: impl Fn(&Context, Option<&TaskError>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_retry_callback = Some(TaskCallback::new(callback));
+        self
+    }
+
+    /// Sets the callback called when a retry is scheduled to a plain function, in a `const` context (used by
+    /// `#[task(on_retry_callback = path)]`).
+    #[doc(hidden)]
+    pub const fn with_const_on_retry_callback(
+        mut self,
+        callback: fn(&Context, Option<&TaskError>),
+    ) -> Self {
+        // An unset one: nothing is dropped.
+        std::mem::forget(
+            self.on_retry_callback
+                .replace(TaskCallback::from_fn(callback)),
+        );
+        self
+    }
+
+    /// Sets the callback called when the task skips itself: a function or a closure, which may capture state.
+    pub fn on_skipped_callback(
+        mut self,
+        callback: impl Fn(&Context, Option<&TaskError>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_skipped_callback = Some(TaskCallback::new(callback));
+        self
+    }
+
+    /// Sets the callback called when the task skips itself to a plain function, in a `const` context (used by
+    /// `#[task(on_skipped_callback = path)]`).
+    #[doc(hidden)]
+    pub const fn with_const_on_skipped_callback(
+        mut self,
+        callback: fn(&Context, Option<&TaskError>),
+    ) -> Self {
+        // An unset one: nothing is dropped.
+        std::mem::forget(
+            self.on_skipped_callback
+                .replace(TaskCallback::from_fn(callback)),
+        );
         self
     }
 
@@ -350,11 +529,26 @@ impl TaskOptions {
             execution_timeout: self.execution_timeout.or(fallback.execution_timeout),
             is_setup: self.is_setup.or(fallback.is_setup),
             is_teardown: self.is_teardown.or(fallback.is_teardown),
-            on_execute_callback: self.on_execute_callback.or(fallback.on_execute_callback),
-            on_success_callback: self.on_success_callback.or(fallback.on_success_callback),
-            on_failure_callback: self.on_failure_callback.or(fallback.on_failure_callback),
-            on_retry_callback: self.on_retry_callback.or(fallback.on_retry_callback),
-            on_skipped_callback: self.on_skipped_callback.or(fallback.on_skipped_callback),
+            on_execute_callback: self
+                .on_execute_callback
+                .clone()
+                .or_else(|| fallback.on_execute_callback.clone()),
+            on_success_callback: self
+                .on_success_callback
+                .clone()
+                .or_else(|| fallback.on_success_callback.clone()),
+            on_failure_callback: self
+                .on_failure_callback
+                .clone()
+                .or_else(|| fallback.on_failure_callback.clone()),
+            on_retry_callback: self
+                .on_retry_callback
+                .clone()
+                .or_else(|| fallback.on_retry_callback.clone()),
+            on_skipped_callback: self
+                .on_skipped_callback
+                .clone()
+                .or_else(|| fallback.on_skipped_callback.clone()),
             priority_weight: self.priority_weight.or(fallback.priority_weight),
             weight_rule: self
                 .weight_rule
