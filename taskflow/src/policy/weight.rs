@@ -478,21 +478,7 @@ mod tests {
     /// Totals over edges `(from, to)` of a DAG with `n` tasks, tasks numbered topologically.
     fn totals(own: &[i32], edges: &[(u32, u32)]) -> Vec<i64> {
         let n = own.len();
-        let mut start = vec![0u32; n + 1];
-        let mut incoming = vec![0u32; n];
-        for &(from, to) in edges {
-            start[from as usize + 1] += 1;
-            incoming[to as usize] += 1;
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-        }
-        let mut fill = start.clone();
-        let mut next = vec![0u32; edges.len()];
-        for &(from, to) in edges {
-            next[fill[from as usize] as usize] = to;
-            fill[from as usize] += 1;
-        }
+        let (start, next, incoming) = compact(n, edges);
         reach_totals(
             own,
             &Adjacency {
