@@ -312,7 +312,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             Param::Shared(elem) => {
                 let owner = owner(&private, elem);
                 quote_spanned! {elem.span()=>
-                    let #local: #private::Arc<#owner> = match __args.share::<#owner>() {
+                    let #local: #private::SharedArg<#owner> = match __args.share::<#owner>() {
                         #private::Result::Ok(value) => value,
                         #failed
                     };

@@ -340,8 +340,8 @@ pub mod __private {
     pub use crate::task::sensor::{poked, poked_result};
     use crate::xcom::{Arg, ReadMode};
     pub use crate::xcom::{
-        CloneProbe, IntoArg, IntoOptionArg, ReadMode as Mode, SharedOrNone, SharedParam, ViaClone,
-        ViaNoClone,
+        CloneProbe, IntoArg, IntoOptionArg, ReadMode as Mode, SharedArg, SharedOrNone, SharedParam,
+        ViaClone, ViaNoClone,
     };
     pub use std::boxed::Box;
     pub use std::marker::PhantomData;

@@ -225,8 +225,8 @@ impl SharedParam for std::ffi::OsStr {
 #[doc(hidden)]
 pub enum SharedOrNone<T> {
     None,
-    Value(std::sync::Arc<T>),
-    Optional(std::sync::Arc<Option<T>>),
+    Value(SharedArg<T>),
+    Optional(SharedArg<Option<T>>),
 }
 
 impl<T> SharedOrNone<T> {
@@ -235,7 +235,40 @@ impl<T> SharedOrNone<T> {
         match self {
             Self::None => None,
             Self::Value(value) => Some(value),
-            Self::Optional(value) => value.as_ref().as_ref(),
+            Self::Optional(value) => Option::as_ref(value),
+        }
+    }
+}
+
+/// The value a `&T` parameter reads, shared with other readers. The reader may hold the last
+/// handle of the value, so its `Drop` runs under a guard: a value whose `Drop` panics does
+/// not fail the reader's try, nor abort the process when the body panicked.
+#[doc(hidden)]
+pub struct SharedArg<T>(Option<std::sync::Arc<T>>);
+
+impl<T> SharedArg<T> {
+    pub(crate) fn new(value: std::sync::Arc<T>) -> Self {
+        Self(Some(value))
+    }
+}
+
+impl<T> std::ops::Deref for SharedArg<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // Only `drop` empties it.
+        self.0
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("a shared argument read after its drop"))
+    }
+}
+
+impl<T> Drop for SharedArg<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            crate::quiet::drop_quietly(value);
         }
     }
 }

@@ -256,6 +256,36 @@ fn values_that_panic_when_dropped_do_not_kill_worker_threads() {
     );
 }
 
+#[task]
+fn reads_the_value_that_panics_when_dropped(value: &PanicsWhenDropped) -> u32 {
+    value.0
+}
+
+#[test]
+fn a_reader_holding_the_last_handle_of_a_value_that_panics_when_dropped_succeeds() {
+    let dag = Dag::build("last_reader", || {
+        let value = makes_a_value_that_panics_when_dropped();
+        reads_the_value_that_panics_when_dropped(value);
+        reads_the_value_that_panics_when_dropped(value);
+    })
+    .unwrap();
+    let report = within(BOUND, "a run whose readers drop a bad value", move || {
+        // Values are not kept for the report: the last reader holds the last handle.
+        dag.test_with(RunOptions::new().keep_xcoms(false)).unwrap()
+    });
+    assert!(
+        report.succeeded(),
+        "{:?}",
+        report.error("reads_the_value_that_panics_when_dropped")
+    );
+    assert_eq!(
+        report
+            .xcom::<u32>("reads_the_value_that_panics_when_dropped__1")
+            .unwrap(),
+        1
+    );
+}
+
 #[test]
 fn a_panic_payload_that_panics_when_dropped_fails_only_its_task() {
     let report = within(BOUND, "dag.test() of a panic with a bad payload", || {

@@ -8,7 +8,7 @@ use crate::TaskError;
 use crate::dag::Features;
 use crate::dag::Input;
 use crate::task::context::Context;
-use crate::xcom::{SharedOrNone, Value};
+use crate::xcom::{SharedArg, SharedOrNone, Value};
 
 /// The arguments of one task try, read in parameter order by generated code.
 #[doc(hidden)]
@@ -94,7 +94,11 @@ impl<'a> Args<'a> {
     }
 
     /// The next argument, shared by reference.
-    pub fn share<T: Send + Sync + 'static>(&mut self) -> Result<Arc<T>, TaskError> {
+    pub fn share<T: Send + Sync + 'static>(&mut self) -> Result<SharedArg<T>, TaskError> {
+        self.share_arc().map(SharedArg::new)
+    }
+
+    fn share_arc<T: Send + Sync + 'static>(&mut self) -> Result<Arc<T>, TaskError> {
         match self.next_input() {
             &Input::Literal(index) => self.run.dag.literals[index as usize]
                 .clone()
@@ -155,7 +159,7 @@ impl<'a> Args<'a> {
             &Input::Literal(index) => self.run.dag.literals[index as usize]
                 .clone()
                 .downcast::<Option<T>>()
-                .map(SharedOrNone::Optional)
+                .map(|value| SharedOrNone::Optional(SharedArg::new(value)))
                 .map_err(|_| self.error(None, ReadError::WrongType)),
             &Input::Upstream { node, slot, .. } => match self.take_handed(slot) {
                 Some(value) => Ok(value),
@@ -167,10 +171,10 @@ impl<'a> Args<'a> {
                     other => Err(other),
                 },
                 |value| match value.downcast::<T>() {
-                    Ok(value) => Ok(SharedOrNone::Value(value)),
+                    Ok(value) => Ok(SharedOrNone::Value(SharedArg::new(value))),
                     Err(value) => value
                         .downcast::<Option<T>>()
-                        .map(SharedOrNone::Optional)
+                        .map(|value| SharedOrNone::Optional(SharedArg::new(value)))
                         .map_err(|_| ReadError::WrongType),
                 },
             )
