@@ -727,3 +727,82 @@ fn a_waiting_retry_holds_no_slot_and_a_timed_out_try_gives_its_slot_back() {
         flaky.try_start_dates
     );
 }
+
+/// A task held back while `parallelism` tries were in flight starts as soon as a slot of
+/// parallelism frees up, even when the task chosen ahead of it then waits for its pool.
+#[test]
+fn a_task_held_for_parallelism_is_not_stranded_behind_one_waiting_for_its_pool() {
+    static A1_STARTED: LazyLock<Gate> = LazyLock::new(Gate::new);
+    static B1_STARTED: LazyLock<Gate> = LazyLock::new(Gate::new);
+    static SUBMITTED: LazyLock<Gate> = LazyLock::new(Gate::new);
+    static B2_STARTED: LazyLock<Gate> = LazyLock::new(Gate::new);
+    #[task(pool = "p", priority_weight = 100)]
+    fn holds_the_pool() -> Result<(), TaskError> {
+        A1_STARTED.open(1);
+        B2_STARTED.pass() // fails after a minute if `late` never starts
+    }
+    #[task(priority_weight = 50)]
+    fn fills_parallelism() -> Result<(), TaskError> {
+        B1_STARTED.open(1);
+        SUBMITTED.pass()
+    }
+    #[task(priority_weight = 1)]
+    fn late() {
+        B2_STARTED.open(1);
+    }
+    #[task(pool = "p", priority_weight = 100)]
+    fn waits_for_the_pool() {}
+    let executor = Executor::builder()
+        .parallelism(2)
+        .pool("p", 1)
+        .build()
+        .unwrap();
+    let dag = |id: &str, body: fn()| Dag::build(id, body).unwrap();
+    let first = executor
+        .submit(
+            dag("first", || {
+                holds_the_pool();
+            }),
+            RunOptions::new(),
+        )
+        .unwrap();
+    A1_STARTED.pass().unwrap();
+    let second = executor
+        .submit(
+            dag("second", || {
+                fills_parallelism();
+            }),
+            RunOptions::new(),
+        )
+        .unwrap();
+    B1_STARTED.pass().unwrap();
+    // Both slots of parallelism are taken: these two are held.
+    let low = executor
+        .submit(
+            dag("low", || {
+                late();
+            }),
+            RunOptions::new(),
+        )
+        .unwrap();
+    let high = executor
+        .submit(
+            dag("high", || {
+                waits_for_the_pool();
+            }),
+            RunOptions::new(),
+        )
+        .unwrap();
+    SUBMITTED.open(1);
+    // `waits_for_the_pool` goes first and waits for pool `p`; `late` takes the free slot.
+    let first = first.wait().unwrap();
+    assert_eq!(
+        first.state("holds_the_pool"),
+        TaskState::Success,
+        "{:?}",
+        first.error("holds_the_pool")
+    );
+    for handle in [second, low, high] {
+        assert!(handle.wait().unwrap().succeeded());
+    }
+}

@@ -238,10 +238,10 @@ impl Scheduler {
                     self.held.push(job);
                 }
             }
-            if self.ready.is_empty() {
-                return self.pop_free(max, more);
-            }
-            let job = self.ready.pop()?;
+            let job = match self.next_ready() {
+                Some(job) => job,
+                None => return self.pop_free(max, more),
+            };
             let blocker = self.blocker(&job);
             if blocker.is_some() {
                 self.block(&job);
@@ -260,6 +260,26 @@ impl Scheduler {
                 Some(Blocker::Pool(pool)) => self.pools[pool].waiting.push(job),
             }
         }
+    }
+
+    /// The best ready task, from the heap or from those held for `parallelism` (which may
+    /// start again once fewer tries are in flight); `None` if neither has one that may.
+    fn next_ready(&mut self) -> Option<Job> {
+        if self.running >= self.parallelism {
+            return None;
+        }
+        let from_held = match (self.ready.peek(), self.held.peek()) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(ready), Some(held)) => held > ready,
+        };
+        if !from_held {
+            return self.ready.pop();
+        }
+        let job = self.held.pop()?;
+        self.blocked -= 1;
+        job.run.clock.work_added(1);
+        Some(job)
     }
 
     fn pop_free(&mut self, max: usize, more: &mut Vec<u32>) -> Option<(Arc<RunState>, u32)> {
@@ -321,7 +341,6 @@ impl Scheduler {
         let before = self.ready.len();
         self.running -= 1;
         run.sched.active.fetch_sub(1, Atomic::Relaxed);
-        Self::unblock_best(&mut self.ready, &mut self.blocked, &mut self.held);
         if let Some(waiting) = self.run_waiting.get_mut(&run.sched.key) {
             Self::unblock_best(&mut self.ready, &mut self.blocked, waiting);
             if waiting.is_empty() {
@@ -410,7 +429,9 @@ impl Scheduler {
 
     /// Whether a ready task could start if a worker were free.
     pub(crate) fn has_startable(&self) -> bool {
-        self.free_len > 0 || (!self.ready.is_empty() && self.running < self.parallelism)
+        self.free_len > 0
+            || ((!self.ready.is_empty() || !self.held.is_empty())
+                && self.running < self.parallelism)
     }
 
     /// The index of the pool called `name`, if the executor has it.
