@@ -464,3 +464,77 @@ fn a_dag_run_callback_fires_for_a_run_nobody_waits_for() {
     assert!(!waited.timed_out(), "on_failure_callback was never called");
     assert_eq!(*runs, ["unwatched"]);
 }
+
+#[task]
+fn cleans_up() -> u32 {
+    1
+}
+
+#[test]
+fn a_run_callback_may_wait_for_a_run_of_its_own_executor() {
+    let report = within(BOUND, "a callback waiting for a clean-up run", || {
+        // One worker at most: the callback must not hold it while it waits.
+        let executor = Executor::builder().parallelism(1).build().unwrap();
+        let cleanup = Dag::build("cleanup", || {
+            cleans_up();
+        })
+        .unwrap();
+        let on_failure = executor.clone();
+        let (cleaned, cleaned_up) = std::sync::mpsc::channel();
+        let cleaned = std::sync::Mutex::new(cleaned);
+        let dag = Dag::builder("needs_cleanup")
+            .on_failure_callback(move |_report| {
+                let report = on_failure
+                    .submit(&cleanup, RunOptions::new())
+                    .and_then(RunHandle::wait);
+                let _ = cleaned.lock().unwrap().send(report.map(|r| r.succeeded()));
+            })
+            .build(|| {
+                always_fails();
+            })
+            .unwrap();
+        let report = executor
+            .submit(&dag, RunOptions::new())
+            .unwrap()
+            .wait()
+            .unwrap();
+        let cleaned = cleaned_up.recv_timeout(BOUND).unwrap().unwrap();
+        (report.succeeded(), cleaned)
+    });
+    assert_eq!(report, (false, true));
+}
+
+#[test]
+fn a_run_callback_may_rerun_its_dag_under_max_active_runs_of_one() {
+    let rerun = within(BOUND, "a callback rerunning its DAG", || {
+        let executor = Executor::new();
+        let dag: std::sync::Arc<std::sync::OnceLock<Dag>> = Default::default();
+        let (on_failure, later) = (executor.clone(), std::sync::Arc::clone(&dag));
+        let (reran, rerun) = std::sync::mpsc::channel();
+        let reran = std::sync::Mutex::new(reran);
+        let built = Dag::builder("reruns_itself")
+            .max_active_runs(1)
+            .on_failure_callback(move |report| {
+                if report.run_id() == "rerun" {
+                    return;
+                }
+                let again = on_failure
+                    .submit(later.get().unwrap(), RunOptions::new().run_id("rerun"))
+                    .and_then(RunHandle::wait)
+                    .map(|report| report.run_id().to_owned());
+                let _ = reran.lock().unwrap().send(again);
+            })
+            .build(|| {
+                always_fails();
+            })
+            .unwrap();
+        let dag = dag.get_or_init(|| built);
+        executor
+            .submit(dag, RunOptions::new())
+            .unwrap()
+            .wait()
+            .unwrap();
+        rerun.recv_timeout(BOUND).unwrap().unwrap()
+    });
+    assert_eq!(rerun, "rerun");
+}

@@ -44,6 +44,16 @@ pub(crate) struct RunState {
     keep_alive: Mutex<Option<Arc<dyn Send + Sync>>>,
 }
 
+/// A run that has ended: dropping it tells whoever waits, after the run callback if one
+/// runs first.
+struct RunEnded(Arc<RunState>);
+
+impl Drop for RunEnded {
+    fn drop(&mut self) {
+        self.0.tell_waiters();
+    }
+}
+
 /// What the executor's scheduler keeps of a run.
 pub(crate) struct RunSched {
     /// Whether the run's tries are counted against limits (else they start as soon as a
@@ -174,13 +184,7 @@ impl RunState {
     /// Calls the DAG's `on_success_callback` or `on_failure_callback` with the report of the
     /// run; a panic in it is caught and reported.
     fn call_run_callback(self: &Arc<Self>) {
-        let callbacks = &self.dag.callbacks;
-        let callback = if self.has_failures() {
-            &callbacks.on_failure
-        } else {
-            &callbacks.on_success
-        };
-        if let Some(callback) = callback {
+        if let Some(callback) = self.run_callback() {
             let report = crate::RunReport::new(Arc::clone(self));
             if let Err(message) = crate::quiet::catch(|| callback(&report)) {
                 tracing::warn!(
@@ -489,11 +493,36 @@ impl RunState {
         }
     }
 
-    /// Ends the run: its DAG's run callback first (whether or not anyone waits for the
-    /// run), then the news to whoever waits, then what it kept alive.
+    /// Ends the run: frees its place among its DAG's active runs, calls its DAG's run
+    /// callback (whether or not anyone waits for the run), then tells whoever waits and lets
+    /// go of what it kept alive.
+    ///
+    /// The callback runs off the workers, on the runtime's blocking threads: it may wait for
+    /// other runs of the same executor (a rerun, a clean-up DAG) without holding a worker.
     fn signal_done(self: &Arc<Self>) {
-        self.call_run_callback();
         self.pool.run_ended(self);
+        let ended = RunEnded(Arc::clone(self));
+        if self.run_callback().is_some() {
+            // Should the runtime refuse it (shutting down), dropping `ended` still ends the run.
+            drop(self.handle.spawn_blocking(move || {
+                ended.0.call_run_callback();
+                drop(ended);
+            }));
+        }
+    }
+
+    /// The run callback for the way the run ended, if the DAG has one.
+    fn run_callback(&self) -> Option<&crate::RunCallback> {
+        let callbacks = &self.dag.callbacks;
+        if self.has_failures() {
+            callbacks.on_failure.as_ref()
+        } else {
+            callbacks.on_success.as_ref()
+        }
+    }
+
+    /// Tells whoever waits for the run that it ended, and lets go of what it kept alive.
+    fn tell_waiters(&self) {
         let sender = self
             .done
             .lock()
