@@ -51,7 +51,9 @@
 //! handles of different output types (one side must be a single handle). The operators
 //! return `()`, so `a >> b;` is a plain statement, and chain as in Airflow: in
 //! `a >> [b, c] >> d`, `d` runs after `b` and `c`. A list after a chained operator
-//! (`a >> b >> [c, d]`) does not compile: write `b >> [c, d];` or use [`chain`].
+//! (`a >> b >> [c, d]`) does not compile: write `b >> [c, d];` or use [`chain`]. Chains
+//! continue by source location, so a macro that expands to chains nested in the operands
+//! of another chain should link with [`chain`] instead.
 //!
 //! # Features
 //! | feature | default | what it adds |

@@ -198,6 +198,8 @@ fn unit_from_another_statement_on_the_left_of_a_shift_is_an_error_not_a_guess() 
             .contains("no operator before it in the same expression began one"),
         "{error}"
     );
+    // It says where: the file, line and column of the operator.
+    assert!(error.to_string().contains("tests/api.rs:"), "{error}");
 }
 
 #[test]

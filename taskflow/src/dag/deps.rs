@@ -4,6 +4,11 @@
 //! unused operator result). A chain still links as in Airflow, where `a >> b` returns `b`:
 //! the builder remembers the right-hand side of the last operator at each source location,
 //! and `()` on the left of an operator at that location (the same expression) stands for it.
+//!
+//! One shape defeats this: a chain whose later operand itself runs a chain reported at the
+//! same location, which happens only when a macro expands to nested chains (every location
+//! inside a macro is its call site) or a function recurses inside a chain's operand. Such
+//! DAGs should link with [`chain`] or one operator per statement.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -141,10 +146,14 @@ fn operate(
         let dag_id = builder.dag_id.clone();
         builder.errors.push(crate::Error::Chain {
             dag_id,
-            reason: "`()` on the left of `>>`/`<<` continues a chain (`a >> b >> c`), but no \
-                     operator before it in the same expression began one; put a task handle \
-                     there"
-                .into(),
+            reason: format!(
+                "`()` on the left of `>>`/`<<` at {}:{}:{} continues a chain \
+                 (`a >> b >> c`), but no operator before it in the same expression began \
+                 one; put a task handle there",
+                site.0.file(),
+                site.0.line(),
+                site.0.column()
+            ),
         });
         return;
     };
