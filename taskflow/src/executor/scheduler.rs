@@ -341,6 +341,9 @@ impl Scheduler {
         let before = self.ready.len();
         self.running -= 1;
         run.sched.active.fetch_sub(1, Atomic::Relaxed);
+        // The freed slot of parallelism goes back to the best held task now, counted busy on
+        // its clock again, so that virtual time cannot skip past a task that may start.
+        Self::unblock_best(&mut self.ready, &mut self.blocked, &mut self.held);
         if let Some(waiting) = self.run_waiting.get_mut(&run.sched.key) {
             Self::unblock_best(&mut self.ready, &mut self.blocked, waiting);
             if waiting.is_empty() {
