@@ -84,6 +84,7 @@ mod report;
 pub mod sensors;
 mod task;
 mod value;
+mod view;
 mod xcom;
 
 pub use dag::{ChainSteps, Dag, DagBuilder, IntoBuildResult, IntoTasks, RunCallback, chain};

@@ -305,6 +305,16 @@ impl RunReport {
         Ok(read(typed))
     }
 
+    /// The DAG the run ran.
+    pub(crate) fn dag_inner(&self) -> &crate::dag::DagInner {
+        &self.run.dag
+    }
+
+    /// The state of task `node`.
+    pub(crate) fn state_of(&self, node: u32) -> TaskState {
+        self.run.records.state(node)
+    }
+
     fn len(&self) -> u32 {
         self.run.dag.nodes.len() as u32
     }
