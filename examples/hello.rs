@@ -32,9 +32,7 @@ fn hello() {
 #[tokio::main]
 async fn main() -> taskflow::Result<()> {
     let report = hello().run().await?;
-    for task in report.tasks() {
-        println!("{}: {}", task.task_id, task.state);
-    }
+    print!("{report}"); // a table: task, state, tries, start, duration, error
     Ok(())
 }
 

@@ -306,26 +306,8 @@ async fn main() -> taskflow::Result<ExitCode> {
         .map_or_else(|| PathBuf::from("target/sales_pivot.csv"), PathBuf::from);
     let report = sales_etl(orders_csv(), output).run().await?;
 
-    println!(
-        "\n{} run {}: {}",
-        report.dag_id(),
-        report.run_id(),
-        if report.succeeded() {
-            "success"
-        } else {
-            "failed"
-        }
-    );
-    for task in report.tasks() {
-        let duration = task
-            .duration
-            .map_or_else(|| "-".to_owned(), |d| format!("{d:.1?}"));
-        let state = task.state.to_string();
-        println!("  {:<10} {state:<15} {duration:>8}", task.task_id);
-        if let Some(error) = &task.error {
-            println!("    {error}");
-        }
-    }
+    // The report displays as a table: task, state, tries, start, duration, error.
+    print!("\n{report}");
     Ok(if report.succeeded() {
         ExitCode::SUCCESS
     } else {
