@@ -757,42 +757,26 @@ fn a_task_held_for_parallelism_is_not_stranded_behind_one_waiting_for_its_pool()
         .pool("p", 1)
         .build()
         .unwrap();
-    let dag = |id: &str, body: fn()| Dag::build(id, body).unwrap();
-    let first = executor
-        .submit(
-            dag("first", || {
-                holds_the_pool();
-            }),
-            RunOptions::new(),
-        )
-        .unwrap();
+    let submit = |id: &str, body: fn()| {
+        executor
+            .submit(Dag::build(id, body).unwrap(), RunOptions::new())
+            .unwrap()
+    };
+    let first = submit("first", || {
+        holds_the_pool();
+    });
     A1_STARTED.pass().unwrap();
-    let second = executor
-        .submit(
-            dag("second", || {
-                fills_parallelism();
-            }),
-            RunOptions::new(),
-        )
-        .unwrap();
+    let second = submit("second", || {
+        fills_parallelism();
+    });
     B1_STARTED.pass().unwrap();
     // Both slots of parallelism are taken: these two are held.
-    let low = executor
-        .submit(
-            dag("low", || {
-                late();
-            }),
-            RunOptions::new(),
-        )
-        .unwrap();
-    let high = executor
-        .submit(
-            dag("high", || {
-                waits_for_the_pool();
-            }),
-            RunOptions::new(),
-        )
-        .unwrap();
+    let low = submit("low", || {
+        late();
+    });
+    let high = submit("high", || {
+        waits_for_the_pool();
+    });
     SUBMITTED.open(1);
     // `waits_for_the_pool` goes first and waits for pool `p`; `late` takes the free slot.
     let first = first.wait().unwrap();

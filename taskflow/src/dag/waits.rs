@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::Node;
 use crate::TaskOptions;
+use crate::policy::retry::DEFAULT_RETRY_DELAY;
 use crate::task::body::TaskKind;
 
 /// The longest wait an option may ask for, and the longest a task's retries may wait in
@@ -12,15 +13,9 @@ use crate::task::body::TaskKind;
 /// longer timeout is one that never comes, and is allowed).
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
-/// The default `retry_delay` (Airflow's five minutes).
-const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
-
 /// What is wrong with the waits of `node`: the option and why.
 pub(crate) fn check(node: &Node, defaults: &TaskOptions) -> Result<(), (&'static str, String)> {
     let option = |get: fn(&TaskOptions) -> Option<Duration>| node.option(get).or(get(defaults));
-    let too_long = |name: &'static str, wait: Duration| {
-        (wait > MAX_WAIT).then(|| (name, format!("{wait:?} is longer than {}", days(MAX_WAIT))))
-    };
     let timeout = option(|o| o.execution_timeout);
     if timeout == Some(Duration::ZERO) {
         return Err((
@@ -32,13 +27,7 @@ pub(crate) fn check(node: &Node, defaults: &TaskOptions) -> Result<(), (&'static
     let max_delay = option(|o| o.max_retry_delay);
     // A timeout longer than a run's clock spans is a timeout that never comes: fine. A
     // wait that long would be cut short, so it is refused.
-    let waits = [("retry_delay", Some(delay)), ("max_retry_delay", max_delay)];
-    if let Some(error) = waits
-        .into_iter()
-        .find_map(|(name, wait)| too_long(name, wait?))
-    {
-        return Err(error);
-    }
+    refuse_too_long([("retry_delay", Some(delay)), ("max_retry_delay", max_delay)])?;
     let retries = node.option(|o| o.retries).or(defaults.retries).unwrap_or(0);
     let backoff = node
         .option(|o| o.retry_exponential_backoff)
@@ -76,18 +65,25 @@ pub(crate) fn check(node: &Node, defaults: &TaskOptions) -> Result<(), (&'static
         if sensor.max_wait.is_some_and(|max| max.is_zero()) {
             return Err(("max_wait", "it must be longer than zero".into()));
         }
-        let waits = [
+        refuse_too_long([
             ("poke_interval", Some(sensor.poke_interval)),
             ("max_wait", sensor.max_wait),
-        ];
-        if let Some(error) = waits
-            .into_iter()
-            .find_map(|(name, wait)| too_long(name, wait?))
-        {
-            return Err(error);
-        }
+        ])?;
     }
     Ok(())
+}
+
+/// The first of `waits` (option name, wait if set) longer than [`MAX_WAIT`], as an error.
+fn refuse_too_long<const N: usize>(
+    waits: [(&'static str, Option<Duration>); N],
+) -> Result<(), (&'static str, String)> {
+    match waits.into_iter().find_map(|(name, wait)| {
+        wait.filter(|&wait| wait > MAX_WAIT)
+            .map(|wait| (name, wait))
+    }) {
+        Some((name, wait)) => Err((name, format!("{wait:?} is longer than {}", days(MAX_WAIT)))),
+        None => Ok(()),
+    }
 }
 
 fn days(wait: Duration) -> String {

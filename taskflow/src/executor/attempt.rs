@@ -19,7 +19,7 @@ use crate::xcom::Value;
 use crate::{TaskError, TaskErrorKind, TaskOptions, TaskState, TriggerRule};
 
 /// Airflow's default wait before a retry.
-const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
+use crate::policy::retry::DEFAULT_RETRY_DELAY;
 
 impl RunState {
     /// Starts a try of `node`, at `started` if the caller knows the time, with the value

@@ -173,7 +173,7 @@ impl Dag {
         // The sender lives in the run until the last task ends, so this only fails if the
         // run state was dropped, which cannot happen while we hold `run`.
         let _ = finished.await;
-        Ok(self.finish(run))
+        Ok(RunReport::new(run))
     }
 
     /// A run of this DAG on `pool`, checked against the pool's limits but not started. With
@@ -315,11 +315,6 @@ impl Dag {
         })
     }
 
-    /// The report of a finished run (its run callback was called when it ended).
-    pub(crate) fn finish(&self, run: Arc<RunState>) -> RunReport {
-        RunReport::new(run)
-    }
-
     /// Runs the DAG once from synchronous code, such as a plain `#[test]`, keeping every
     /// task's value for the report. It brings its own runtime for async tasks.
     pub fn test(&self) -> Result<RunReport> {
@@ -361,7 +356,7 @@ impl Dag {
         pool.start_run(&run);
         // The sender lives in the run until the last task ends.
         let _ = finished.blocking_recv();
-        let report = self.finish(run);
+        let report = RunReport::new(run);
         runtime.shutdown_background();
         Ok(report)
     }

@@ -313,11 +313,7 @@ impl Executor {
         run.keep_alive(Arc::clone(&self.inner.runtime) as Arc<dyn Send + Sync>);
         self.inner.pool.start_run(&run);
         Ok(RunHandle {
-            state: HandleState::Running {
-                dag: dag.clone(),
-                run,
-                finished,
-            },
+            state: HandleState::Running { run, finished },
         })
     }
 }
@@ -350,7 +346,6 @@ pub struct RunHandle {
 
 enum HandleState {
     Running {
-        dag: Dag,
         run: Arc<RunState>,
         finished: oneshot::Receiver<()>,
     },
@@ -362,7 +357,7 @@ impl RunHandle {
     /// code, `.await` the handle instead).
     pub fn wait(self) -> Result<RunReport> {
         match self.state {
-            HandleState::Running { dag, run, finished } => {
+            HandleState::Running { run, finished } => {
                 let waited = if tokio::runtime::Handle::try_current().is_ok() {
                     std::thread::scope(|scope| {
                         scope
@@ -375,7 +370,7 @@ impl RunHandle {
                 };
                 // The sender lives in the run until its last task ends.
                 let _ = waited;
-                Ok(dag.finish(run))
+                Ok(RunReport::new(run))
             }
             HandleState::Done => Err(Error::RunHandleUsed),
         }
@@ -392,7 +387,7 @@ impl Future for RunHandle {
                     return Poll::Pending;
                 }
                 match std::mem::replace(&mut self.state, HandleState::Done) {
-                    HandleState::Running { dag, run, .. } => Poll::Ready(Ok(dag.finish(run))),
+                    HandleState::Running { run, .. } => Poll::Ready(Ok(RunReport::new(run))),
                     _ => Poll::Ready(Err(Error::RunHandleUsed)),
                 }
             }

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The `retry_delay` of a task that sets none (Airflow's five minutes).
+pub(crate) const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(300);
+
 /// The longest delay backoff produces before `max_retry_delay` applies (Airflow's cap, 24 h).
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
 
