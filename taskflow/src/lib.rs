@@ -74,6 +74,7 @@
 // reads is unused; the default build still checks for dead code.
 #![cfg_attr(not(feature = "macros"), allow(dead_code))]
 
+mod codec;
 mod dag;
 mod error;
 mod executor;
@@ -334,6 +335,10 @@ pub mod prelude {
 /// Items used by the code `#[task]` and `#[dag]` generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::codec::{
+        Codec, DeserializeProbe, SerializeProbe, ViaDeserialize, ViaNoDeserialize, ViaNoSerialize,
+        ViaSerialize,
+    };
     pub use crate::executor::Args;
     pub use crate::task::body::{
         BoxFuture, Fallible, Invocation, OutputProbe, TaskBody, TaskKind, ViaResult, ViaValue,
