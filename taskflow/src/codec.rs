@@ -60,16 +60,6 @@ impl Codec {
         Self::of::<T>(None, None)
     }
 
-    /// Whether values of this type encode to JSON.
-    pub(crate) fn encodes(&self) -> bool {
-        self.encoder.is_some()
-    }
-
-    /// Whether values of this type decode from JSON.
-    pub(crate) fn decodes(&self) -> bool {
-        self.decoder.is_some()
-    }
-
     /// `size_of` the type.
     pub(crate) fn shallow_size(&self) -> usize {
         self.shallow_size
@@ -210,19 +200,19 @@ mod tests {
             (&&SerializeProbe::<Vec<u32>>(PhantomData)).encoder(),
             (&&DeserializeProbe::<Vec<u32>>(PhantomData)).decoder(),
         );
-        assert!(vec.encodes() && vec.decodes());
+        assert!(vec.encoder.is_some() && vec.decoder.is_some());
         assert_eq!(vec.shallow_size(), size_of::<Vec<u32>>());
         let opaque = Codec::of::<Opaque>(
             (&&SerializeProbe::<Opaque>(PhantomData)).encoder(),
             (&&DeserializeProbe::<Opaque>(PhantomData)).decoder(),
         );
-        assert!(!opaque.encodes() && !opaque.decodes());
+        assert!(opaque.encoder.is_none() && opaque.decoder.is_none());
         assert!(opaque.encode(&Value::new(Opaque)).is_none());
         let write_only = Codec::of::<WriteOnly>(
             (&&SerializeProbe::<WriteOnly>(PhantomData)).encoder(),
             (&&DeserializeProbe::<WriteOnly>(PhantomData)).decoder(),
         );
-        assert!(write_only.encodes() && !write_only.decodes());
+        assert!(write_only.encoder.is_some() && write_only.decoder.is_none());
         let encoded = write_only.encode(&Value::new(WriteOnly { rows: 3 }));
         assert_eq!(encoded, Some(Ok(serde_json::json!({"rows": 3}))));
         assert!(

@@ -83,6 +83,7 @@ mod quiet;
 mod report;
 #[cfg(feature = "macros")]
 pub mod sensors;
+mod size;
 mod task;
 mod value;
 mod view;
@@ -94,7 +95,8 @@ pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, Tim
 pub use policy::sensor::{SensorMode, SensorSettings};
 pub use policy::trigger_rule::{TriggerRule, UnknownTriggerRule};
 pub use policy::weight::{PriorityWeightStrategy, UnknownWeightRule, WeightInput, WeightRule};
-pub use report::{DagRunState, RunReport, TaskReport};
+pub use report::{DagRunState, RunReport, RunSummary, TaskReport, TaskSummary};
+pub use size::{DEFAULT_XCOM_SIZE_WARNING, SizeKind, ValueSize};
 pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};
 pub use task::error::{ResultExt, TaskError, TaskErrorKind};
