@@ -77,6 +77,7 @@
 mod codec;
 mod dag;
 mod error;
+pub mod events;
 mod executor;
 mod policy;
 mod quiet;
