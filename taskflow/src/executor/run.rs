@@ -25,6 +25,9 @@ pub(crate) struct RunState {
     pub(crate) dag: Arc<DagInner>,
     pub(crate) info: Arc<RunInfo>,
     pub(crate) keep_values: bool,
+    /// The size above which a stored value is logged as a warning; `None` when the
+    /// warning is off or nothing would record it, decided once as the run is created.
+    pub(crate) size_warning: Option<u64>,
     pub(crate) slots: Slots,
     joins: Box<[Join]>,
     pub(crate) records: Records,
@@ -140,7 +143,7 @@ impl RunState {
     pub(crate) fn new(
         dag: Arc<DagInner>,
         info: RunInfo,
-        keep_values: bool,
+        (keep_values, xcom_size_warning): (bool, Option<u64>),
         clock: Arc<Clock>,
         handle: Handle,
         (pool, sched): (Pool, RunSched),
@@ -172,6 +175,7 @@ impl RunState {
             dag,
             info: Arc::new(info),
             keep_values,
+            size_warning: crate::size::warning_threshold(xcom_size_warning),
             slots,
             joins,
             origin: clock.now_nanos(),
