@@ -96,7 +96,7 @@ pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, Tim
 pub use policy::sensor::{SensorMode, SensorSettings};
 pub use policy::trigger_rule::{TriggerRule, UnknownTriggerRule};
 pub use policy::weight::{PriorityWeightStrategy, UnknownWeightRule, WeightInput, WeightRule};
-pub use report::{DagRunState, RunReport, RunSummary, TaskReport, TaskSummary};
+pub use report::{DagRunState, RunReport, RunSummary, TaskReport, TaskSummary, TryReport};
 pub use size::{DEFAULT_XCOM_SIZE_WARNING, SizeKind, ValueSize};
 pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};
@@ -115,6 +115,11 @@ pub use chrono;
 #[cfg(feature = "object-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use object_store;
+
+/// The `indicatif` crate, re-exported for [`events::ProgressBar::with_target`].
+#[cfg(feature = "progress")]
+#[cfg_attr(docsrs, doc(cfg(feature = "progress")))]
+pub use indicatif;
 
 /// Turns a plain `fn` or `async fn` into a task.
 ///

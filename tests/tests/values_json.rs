@@ -368,6 +368,10 @@ fn a_report_round_trips_through_json_and_its_summary() {
     assert!(gap >= taskflow::chrono::Duration::seconds(10), "{gap}");
     assert!(flaky.duration.unwrap() >= 10.0);
     assert_eq!(flaky.error, None);
+    let states: Vec<TaskState> = flaky.history.iter().map(|t| t.state).collect();
+    assert_eq!(states, [TaskState::UpForRetry, TaskState::Success]);
+    assert_eq!(flaky.history[1].start_date, flaky.try_start_dates[1]);
+    assert_eq!(first["tasks"][0]["history"][0]["state"], "up_for_retry");
     assert_eq!(flaky.value, Some(json!({"north": 4})));
     assert_eq!(
         flaky.value_size.unwrap().bytes,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{DagRunState, RunReport, TaskState, ValueSize};
+use crate::{DagRunState, RunReport, TaskState, TryReport, ValueSize};
 
 /// What a run did, as plain data: the report's run fields and one [`TaskSummary`] per task,
 /// with every value that encodes to JSON. A [`RunReport`] serializes (with serde) to exactly
@@ -98,6 +98,8 @@ pub struct TaskSummary {
     pub error: Option<String>,
     /// Its effective priority weight.
     pub priority_weight: i32,
+    /// Each try in order, as in [`TaskReport::history`](crate::TaskReport::history).
+    pub history: Vec<TryReport>,
     /// The Rust type of the value it returns (for a value that does not encode, all there
     /// is to show).
     pub value_type: String,
@@ -173,6 +175,7 @@ impl RunReport {
             try_start_dates: task.try_start_dates,
             error: task.error,
             priority_weight: task.priority_weight,
+            history: task.history,
         }
     }
 }
