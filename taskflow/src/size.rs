@@ -11,6 +11,10 @@ use crate::task::body::{Parts, TaskBody};
 use crate::xcom::Value;
 
 /// The threshold of the large-value warning when the run's options set none: 10 MiB.
+///
+/// ```
+/// assert_eq!(taskflow::DEFAULT_XCOM_SIZE_WARNING, 10_485_760);
+/// ```
 pub const DEFAULT_XCOM_SIZE_WARNING: u64 = 10 * 1024 * 1024;
 
 /// How big a task's value is, and how that was measured.
