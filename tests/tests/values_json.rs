@@ -589,3 +589,44 @@ fn a_value_moved_into_its_reader_has_no_json_in_a_run() {
     assert_eq!(report.summary().tasks[0].value, None);
     assert_eq!(report.xcom_json("count").unwrap(), json!(1));
 }
+
+#[test]
+fn sensors_and_branches_encode_the_value_that_flows_downstream() {
+    static CHECKS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    #[sensor(poke_interval = "1m", timeout = "1h")]
+    fn rows_ready() -> Poke<Vec<u32>> {
+        match CHECKS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => Poke::NotYet,
+            _ => Poke::Done(vec![3, 4]),
+        }
+    }
+    #[sensor(poke_interval = "1m", timeout = "1h")]
+    fn flag() -> bool {
+        true
+    }
+    #[task(branch)]
+    fn pick(rows: Vec<u32>) -> Vec<&'static str> {
+        if rows.is_empty() {
+            vec![]
+        } else {
+            vec!["load"]
+        }
+    }
+    #[task]
+    fn load() {}
+    let report = Dag::build("steering_values", || {
+        let picked = pick(rows_ready());
+        picked >> load();
+        flag();
+    })
+    .test()
+    .unwrap();
+    assert_eq!(report.state("load"), TaskState::Success);
+    assert_eq!(report.xcom_json("rows_ready").unwrap(), json!([3, 4]));
+    assert_eq!(report.xcom_json("pick").unwrap(), json!(["load"]));
+    // A `bool` sensor's value is `()`.
+    assert_eq!(report.xcom_json("flag").unwrap(), json!(null));
+    let summary = report.summary();
+    assert_eq!(summary.tasks[0].value_type, "alloc::vec::Vec<u32>");
+    assert_eq!(summary.tasks[0].value_size.unwrap().bytes, 5); // `[3,4]`
+}
