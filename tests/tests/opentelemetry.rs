@@ -3,7 +3,7 @@
 //! that decodes the protobuf, with the exporter configured by `OTEL_*` variables only.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -197,6 +197,15 @@ fn a_failed_try_has_error_status_with_its_message() {
 }
 
 #[test]
+fn try_number_is_an_integer_attribute_not_a_string() {
+    // A backend compares numbers (`try_number > 1` finds the retries); a string "2" would
+    // not be found so.
+    let (_, spans) = run_in_memory(&etl());
+    let retried = tries(&spans, "transform");
+    assert_eq!(attribute(retried[1], "try_number"), Some(&Value::I64(2)));
+}
+
+#[test]
 fn tracing_events_in_sync_and_async_bodies_are_events_of_their_try_span() {
     let (_, spans) = run_in_memory(&etl());
     for (task_id, try_index, message) in [
@@ -228,9 +237,10 @@ struct Received {
     body: ExportTraceServiceRequest,
 }
 
-/// Reads one HTTP/1.1 request from `stream` and answers 200 with an empty
-/// `ExportTraceServiceResponse` (whose protobuf encoding is empty).
-fn receive(stream: TcpStream) -> Received {
+/// Reads one HTTP/1.1 request from `stream`, hands it to `requests`, then answers 200 with
+/// an empty `ExportTraceServiceResponse` (whose protobuf encoding is empty): the exporter
+/// learns its batch arrived only once the test has it.
+fn receive(stream: TcpStream, requests: &mpsc::Sender<Received>) {
     stream.set_read_timeout(Some(WAIT)).unwrap();
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
@@ -253,17 +263,18 @@ fn receive(stream: TcpStream) -> Received {
     let length: usize = headers["content-length"].parse().unwrap();
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
-    let mut stream = reader.into_inner();
-    stream
+    let body = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+    let _ = requests.send(Received {
+        path,
+        headers,
+        body,
+    });
+    reader
+        .into_inner()
         .write_all(
             b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
         )
         .unwrap();
-    Received {
-        path,
-        headers,
-        body: ExportTraceServiceRequest::decode(body.as_slice()).unwrap(),
-    }
 }
 
 fn string_value(value: &Option<AnyValue>) -> Option<&str> {
@@ -292,15 +303,13 @@ fn otlp_http_export_carries_the_resource_from_otel_variables_and_the_spans() {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
-            if requests.send(receive(stream)).is_err() {
-                return;
-            }
+            receive(stream, &requests);
         }
     });
 
     // The child is this test binary running only `export_a_run_configured_by_otel_variables`,
     // with the variables set for it alone.
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "export_a_run_configured_by_otel_variables",
@@ -332,19 +341,20 @@ fn otlp_http_export_carries_the_resource_from_otel_variables_and_the_spans() {
 
     // Every span ends before the provider shuts down, so they come in one or more batches;
     // the child exits once the last one was answered.
+    let pid = child.id();
     let (done, exited) = mpsc::channel();
-    let mut output = child.stdout.take().unwrap();
-    let mut errors = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = output.read_to_string(&mut text);
-        let _ = errors.read_to_string(&mut text);
-        let _ = done.send((child.wait(), text));
-    });
-    let (status, text) = exited
-        .recv_timeout(WAIT)
-        .expect("the child process did not exit within 30 s");
-    assert!(status.unwrap().success(), "{text}");
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    let Ok(output) = exited.recv_timeout(WAIT) else {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        panic!("the child process did not exit within {WAIT:?}");
+    };
+    let output = output.unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let mut spans = Vec::new();
     let mut first = None;
@@ -400,14 +410,13 @@ fn otlp_http_export_carries_the_resource_from_otel_variables_and_the_spans() {
         .collect();
     tries.sort();
     let error = "warehouse connection reset".to_owned();
-    let unset = || (StatusCode::Unset, String::new());
     assert_eq!(
         tries,
         [
-            ("extract".into(), 1, unset().0, unset().1),
-            ("load".into(), 1, unset().0, unset().1),
+            ("extract".into(), 1, StatusCode::Unset, String::new()),
+            ("load".into(), 1, StatusCode::Unset, String::new()),
             ("transform".into(), 1, StatusCode::Error, error),
-            ("transform".into(), 2, unset().0, unset().1),
+            ("transform".into(), 2, StatusCode::Unset, String::new()),
         ]
     );
     // A task's own `tracing::info!` travels as an event of its try's span.
