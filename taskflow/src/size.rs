@@ -181,7 +181,8 @@ pub(crate) fn warning_threshold(option: Option<u64>) -> Option<u64> {
     (limit != u64::MAX && tracing::enabled!(tracing::Level::WARN)).then_some(limit)
 }
 
-/// Logs a WARN event if the value `node` just produced is larger than `limit`. Measuring
+/// Logs a WARN event, to the run's subscriber, if the value `node` just produced is larger
+/// than `limit`. Measuring
 /// stops at the limit, so a huge value costs no more than `limit` bytes of encoding; a
 /// panic in the value's `Serialize` counts as a value that does not encode.
 #[cold]
@@ -197,16 +198,26 @@ pub(crate) fn warn_if_large(run: &RunState, node: u32, value: &Value, limit: u64
         SizeKind::Encoded => format!("more than {limit} bytes encoded to json"),
         SizeKind::Shallow => format!("{} bytes in memory (shallow size)", size.bytes),
     };
-    tracing::warn!(
-        dag_id = %run.dag.dag_id,
-        run_id = %run.info.run_id,
-        task_id = %task_id,
-        value_bytes = size.bytes,
-        "the value of task `{task_id}` (type `{}`) is {measured}, above the warning threshold \
-         of {limit} bytes (RunOptions::xcom_size_warning); every reader and the report share \
-         it in memory: pass a path or a key instead if it keeps growing",
-        body.output_type(),
-    );
+    let warn = || {
+        tracing::warn!(
+            dag_id = %run.dag.dag_id,
+            run_id = %run.info.run_id,
+            task_id = %task_id,
+            value_bytes = size.bytes,
+            "the value of task `{task_id}` (type `{}`) is {measured}, above the warning \
+             threshold of {limit} bytes (RunOptions::xcom_size_warning); every reader and the \
+             report share it in memory: pass a path or a key instead if it keeps growing",
+            body.output_type(),
+        )
+    };
+    // To the subscriber of the thread that started the run, as its other events go.
+    let told = run
+        .observer
+        .as_ref()
+        .and_then(|observer| observer.traced(warn));
+    if told.is_none() {
+        warn();
+    }
 }
 
 #[cfg(test)]

@@ -524,6 +524,39 @@ fn a_value_above_the_size_threshold_logs_a_warning_naming_the_task() {
 }
 
 #[test]
+fn the_size_warning_goes_to_the_subscriber_of_the_thread_that_started_the_run() {
+    log_lines(); // a global subscriber too, which must not get it
+    #[task]
+    fn scoped_big() -> String {
+        "x".repeat(500)
+    }
+    static SCOPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(|| Lines(&SCOPED))
+        .with_ansi(false)
+        .finish();
+    let dag = Dag::build("scoped_warning", || {
+        scoped_big();
+    })
+    .unwrap();
+    let report = tracing::subscriber::with_default(subscriber, || {
+        dag.test_with(RunOptions::new().xcom_size_warning(100))
+    })
+    .unwrap();
+    assert!(report.succeeded());
+    let scoped: Vec<String> = SCOPED
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|line| line.contains("warning threshold"))
+        .cloned()
+        .collect();
+    assert_eq!(scoped.len(), 1, "{scoped:?}");
+    assert!(scoped[0].contains("task `scoped_big`"), "{}", scoped[0]);
+    assert_eq!(size_warnings("scoped_warning"), Vec::<String>::new());
+}
+
+#[test]
 fn no_size_warning_below_the_default_threshold_or_when_turned_off() {
     log_lines();
     #[task]

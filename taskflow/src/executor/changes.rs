@@ -65,7 +65,7 @@ impl Observer {
     }
 
     /// Runs `work` with the run's subscriber as the thread's default.
-    fn traced<R>(&self, work: impl FnOnce() -> R) -> Option<R> {
+    pub(crate) fn traced<R>(&self, work: impl FnOnce() -> R) -> Option<R> {
         let dispatch = self.dispatch.as_ref()?;
         Some(tracing::dispatcher::with_default(dispatch, work))
     }
