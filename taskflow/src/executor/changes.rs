@@ -200,6 +200,7 @@ impl RunState {
                 dag_id = %info.dag_id,
                 run_id = %info.run_id,
                 logical_date = %info.logical_date.to_rfc3339(),
+                otel.status_code = tracing::field::Empty,
             )
         });
         *observer
@@ -375,7 +376,8 @@ impl RunState {
             macro_rules! say {
                 ($level:ident, $($message:tt)+) => {
                     tracing::$level!(target: "taskflow", parent: &span, dag_id, run_id,
-                        task_id = %task_id, try_number, state = state_name, $($message)+)
+                        task_id = %task_id, try_number = i64::from(try_number),
+                        state = state_name, $($message)+)
                 };
             }
             match state {
