@@ -92,7 +92,7 @@ mod xcom;
 
 pub use dag::{ChainSteps, Dag, DagBuilder, IntoBuildResult, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
-pub use events::{DagRunEvent, Event, Listener, TaskInstanceEvent};
+pub use events::{DagRunEvent, Event, Listener, TaskInstanceEvent, WarningEvent};
 pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, TimeHold};
 pub use policy::sensor::{SensorMode, SensorSettings};
 pub use policy::trigger_rule::{TriggerRule, UnknownTriggerRule};

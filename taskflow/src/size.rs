@@ -175,10 +175,12 @@ fn write_parts(body: &dyn TaskBody, parts: &[Value], counter: &mut Counter) -> b
 
 /// The threshold of a run's large-value warning: `option` or the default, or `None` when
 /// the warning is off (`u64::MAX`) or nothing would record it (no subscriber takes WARN
-/// events), so that the executor checks one `Option` per stored value and nothing more.
-pub(crate) fn warning_threshold(option: Option<u64>) -> Option<u64> {
+/// events and no listener hears the run), so that the executor checks one `Option` per
+/// stored value and nothing more.
+pub(crate) fn warning_threshold(option: Option<u64>, listened: bool) -> Option<u64> {
     let limit = option.unwrap_or(DEFAULT_XCOM_SIZE_WARNING);
-    (limit != u64::MAX && tracing::enabled!(tracing::Level::WARN)).then_some(limit)
+    let heard = listened || tracing::enabled!(tracing::Level::WARN);
+    (limit != u64::MAX && heard).then_some(limit)
 }
 
 /// Logs a WARN event, to the run's subscriber, if the value `node` just produced is larger
@@ -218,6 +220,13 @@ pub(crate) fn warn_if_large(run: &RunState, node: u32, value: &Value, limit: u64
     if told.is_none() {
         warn();
     }
+    run.tell_warning(
+        node,
+        format!(
+            "its value (type `{}`) is {measured}, above the warning threshold of {limit} bytes",
+            body.output_type()
+        ),
+    );
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use tracing::{Dispatch, Span};
 
 use super::record::PastTry;
 use super::run::{RunState, Step};
-use crate::events::{DagRunEvent, Delivery, Event, Listeners, TaskInstanceEvent};
+use crate::events::{DagRunEvent, Delivery, Event, Listeners, TaskInstanceEvent, WarningEvent};
 use crate::{DagRunState, TaskError, TaskState};
 
 /// How long the end of a run waits for its listeners to hear all its events.
@@ -62,6 +62,11 @@ impl Observer {
             run_id: run_id.into(),
             dropped: AtomicU64::new(0),
         }))
+    }
+
+    /// Whether listeners hear the run.
+    pub(crate) fn has_listeners(&self) -> bool {
+        self.delivery.is_some()
     }
 
     /// Runs `work` with the run's subscriber as the thread's default.
@@ -185,6 +190,20 @@ impl RunState {
             self.tell_task(observer, node, state, None);
         }
         state
+    }
+
+    /// Tells the listeners of a warning about `node` (a large value).
+    #[cold]
+    pub(crate) fn tell_warning(&self, node: u32, message: String) {
+        if let Some(observer) = &self.observer {
+            observer.send(Event::Warning(WarningEvent {
+                dag_id: Arc::clone(&self.info.dag_id),
+                run_id: Arc::clone(&observer.run_id),
+                task_id: self.dag.task_id(node).into(),
+                timestamp: self.date_at(self.now()),
+                message,
+            }));
+        }
     }
 
     /// The run starts: its span opens and its listeners hear it.

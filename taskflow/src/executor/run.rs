@@ -170,6 +170,7 @@ impl RunState {
         let slots = Slots::new(Arc::clone(&dag));
         let count = dag.nodes.len();
         let observer = Observer::new(audience, &info.run_id);
+        let listened = observer.as_ref().is_some_and(|o| o.has_listeners());
         Self {
             unfinished: AtomicUsize::new(count),
             failures: AtomicU32::new(0),
@@ -177,7 +178,7 @@ impl RunState {
             dag,
             info: Arc::new(info),
             keep_values,
-            size_warning: crate::size::warning_threshold(xcom_size_warning),
+            size_warning: crate::size::warning_threshold(xcom_size_warning, listened),
             slots,
             joins,
             origin: clock.now_nanos(),
