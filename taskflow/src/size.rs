@@ -268,7 +268,10 @@ mod tests {
     fn the_warning_is_off_at_u64_max() {
         assert_eq!(warning_threshold(Some(u64::MAX), true), None);
         assert_eq!(warning_threshold(Some(100), true), Some(100));
-        assert_eq!(warning_threshold(None, true), Some(DEFAULT_XCOM_SIZE_WARNING));
+        assert_eq!(
+            warning_threshold(None, true),
+            Some(DEFAULT_XCOM_SIZE_WARNING)
+        );
         // No listener and no subscriber: nobody would hear it.
         assert_eq!(warning_threshold(Some(100), false), None);
     }
