@@ -1,0 +1,221 @@
+//! The Gantt chart of a run as SVG, like Airflow's Gantt view: a row per task, a bar per
+//! try coloured by that try's outcome, a time axis along the top.
+
+use std::fmt::{self, Write as _};
+
+use chrono::{DateTime, Utc};
+
+use super::colour;
+use super::html::{Escaped, shortened};
+use crate::{RunReport, TaskReport, TaskState};
+
+/// The width of the task ids' column.
+const LABEL_WIDTH: f64 = 200.0;
+/// The width of the time axis: the run's duration spans it.
+const PLOT_WIDTH: f64 = 900.0;
+/// Space right of the axis, for the last tick's label.
+const RIGHT_PAD: f64 = 24.0;
+/// The height of the axis' labels above the rows.
+const AXIS_HEIGHT: f64 = 24.0;
+/// The height of one task's row, and of a bar in it.
+const ROW_HEIGHT: f64 = 22.0;
+const BAR_HEIGHT: f64 = 14.0;
+/// A try shorter than a pixel still shows.
+const MIN_BAR_WIDTH: f64 = 2.0;
+/// The characters of a task id that fit the label column.
+const LABEL_CHARS: usize = 30;
+/// The most rows the chart draws; the rest are counted under it.
+const MAX_ROWS: usize = 2_000;
+
+/// One bar: a try of a task, in seconds since the run started.
+#[derive(Debug, Clone, PartialEq)]
+struct Bar {
+    try_number: u32,
+    start: f64,
+    end: f64,
+    /// The try's outcome.
+    state: TaskState,
+}
+
+/// Seconds from `origin` to `at` (0 if before it).
+fn seconds(origin: DateTime<Utc>, at: DateTime<Utc>) -> f64 {
+    (at - origin)
+        .num_microseconds()
+        .map_or(f64::MAX, |micros| micros as f64 / 1e6)
+        .max(0.0)
+}
+
+/// The tries of `task`: each ends when the next starts, the last at the task's end; every
+/// try but the last ended up for retry.
+fn bars(task: &TaskReport, origin: DateTime<Utc>, run_end: f64) -> Vec<Bar> {
+    let starts = &task.try_start_dates;
+    let end = task.end_date.map_or(run_end, |at| seconds(origin, at));
+    let kept = starts.len() as u32;
+    (0..starts.len())
+        .map(|i| {
+            let last = i + 1 == starts.len();
+            Bar {
+                // The first try, then the latest ones: the last is try `tries`.
+                try_number: if i == 0 {
+                    1
+                } else {
+                    task.tries.saturating_sub(kept - 1 - i as u32)
+                },
+                start: seconds(origin, starts[i]),
+                end: starts.get(i + 1).map_or(end, |&next| seconds(origin, next)),
+                state: if last {
+                    task.state
+                } else {
+                    TaskState::UpForRetry
+                },
+            }
+        })
+        .collect()
+}
+
+/// The states the chart's bars show, for the legend.
+pub(super) fn states(tasks: &[TaskReport]) -> Vec<TaskState> {
+    let mut used = Vec::new();
+    for task in tasks.iter().take(MAX_ROWS) {
+        if task.try_start_dates.len() > 1 && !used.contains(&TaskState::UpForRetry) {
+            used.push(TaskState::UpForRetry);
+        }
+    }
+    used
+}
+
+/// A tick every `step` seconds across `span` seconds: about eight of them, at round times.
+fn tick_step(span: f64) -> f64 {
+    const STEPS: [f64; 27] = [
+        0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0,
+        60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0,
+        86400.0,
+    ];
+    let wanted = span / 8.0;
+    STEPS
+        .into_iter()
+        .find(|&step| step >= wanted)
+        .unwrap_or_else(|| (wanted / 86400.0).ceil() * 86400.0)
+}
+
+/// A tick's label: the time of day, or the offset from the run's start below a second.
+fn tick_label(origin: DateTime<Utc>, offset: f64, step: f64) -> String {
+    if step < 1.0 {
+        return format!("+{:.0}ms", offset * 1000.0);
+    }
+    let at = chrono::Duration::try_milliseconds((offset * 1000.0) as i64)
+        .and_then(|offset| origin.checked_add_signed(offset))
+        .unwrap_or(origin);
+    if step >= 86400.0 {
+        at.format("%m-%d %H:%M").to_string()
+    } else {
+        at.format("%H:%M:%S").to_string()
+    }
+}
+
+/// Writes the chart of `tasks`, the tasks of `report`, as an SVG element.
+pub(super) fn write(out: &mut String, report: &RunReport, tasks: &[TaskReport]) -> fmt::Result {
+    let origin = report.start_date();
+    let run_end = report.duration().as_secs_f64();
+    let rows: Vec<(&TaskReport, Vec<Bar>)> = tasks
+        .iter()
+        .take(MAX_ROWS)
+        .map(|task| (task, bars(task, origin, run_end)))
+        .collect();
+    let span = rows
+        .iter()
+        .flat_map(|(_, bars)| bars.iter().map(|bar| bar.end))
+        .fold(run_end, f64::max);
+    let span = if span > 0.0 { span } else { 1.0 };
+    let x = |seconds: f64| LABEL_WIDTH + (seconds / span).min(1.0) * PLOT_WIDTH;
+    let width = LABEL_WIDTH + PLOT_WIDTH + RIGHT_PAD;
+    let height = AXIS_HEIGHT + rows.len() as f64 * ROW_HEIGHT + 1.0;
+    writeln!(
+        out,
+        "<svg class=\"gantt\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" \
+         height=\"{height}\" viewBox=\"0 0 {width} {height}\">"
+    )?;
+    let step = tick_step(span);
+    let mut tick = 0.0;
+    while tick <= span + step * 1e-9 {
+        let at = x(tick);
+        writeln!(
+            out,
+            "<line x1=\"{at:.1}\" y1=\"{AXIS_HEIGHT}\" x2=\"{at:.1}\" y2=\"{height}\" \
+             stroke=\"#e4e4e4\"/><text x=\"{at:.1}\" y=\"{}\" text-anchor=\"middle\" \
+             fill=\"#555\">{}</text>",
+            AXIS_HEIGHT - 8.0,
+            tick_label(origin, tick, step)
+        )?;
+        tick += step;
+    }
+    for (row, (task, bars)) in rows.iter().enumerate() {
+        let top = AXIS_HEIGHT + row as f64 * ROW_HEIGHT;
+        let id = Escaped(&task.task_id);
+        writeln!(out, "<g class=\"row\" data-task=\"{id}\">")?;
+        if row % 2 == 1 {
+            writeln!(
+                out,
+                "<rect x=\"0\" y=\"{top}\" width=\"{width}\" height=\"{ROW_HEIGHT}\" \
+                 fill=\"#f6f6f6\"/>"
+            )?;
+        }
+        writeln!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" dominant-baseline=\"middle\">\
+             <title>{id}</title>{}</text>",
+            LABEL_WIDTH - 8.0,
+            top + ROW_HEIGHT / 2.0,
+            Escaped(&shortened(&task.task_id, LABEL_CHARS)),
+        )?;
+        for bar in bars {
+            let left = x(bar.start).min(LABEL_WIDTH + PLOT_WIDTH - MIN_BAR_WIDTH);
+            let bar_width = (x(bar.end) - left).max(MIN_BAR_WIDTH);
+            let lasted = std::time::Duration::from_secs_f64((bar.end - bar.start).max(0.0));
+            writeln!(
+                out,
+                "<rect class=\"try\" data-task=\"{id}\" data-try=\"{}\" data-state=\"{}\" \
+                 x=\"{left:.2}\" y=\"{}\" width=\"{bar_width:.2}\" height=\"{BAR_HEIGHT}\" \
+                 fill=\"{}\"><title>{id} try {}: {} after {lasted:.1?}</title></rect>",
+                bar.try_number,
+                bar.state.as_str(),
+                top + (ROW_HEIGHT - BAR_HEIGHT) / 2.0,
+                colour(bar.state),
+                bar.try_number,
+                bar.state.as_str(),
+            )?;
+        }
+        out.push_str("</g>\n");
+    }
+    out.push_str("</svg>\n");
+    if tasks.len() > MAX_ROWS {
+        writeln!(
+            out,
+            "<p class=\"note\">the chart shows the first {MAX_ROWS} tasks; {} more are in \
+             the table</p>",
+            tasks.len() - MAX_ROWS
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{tick_label, tick_step};
+
+    #[test]
+    fn ticks_fall_at_round_times_about_eight_to_a_run() {
+        assert_eq!(tick_step(0.01), 0.002);
+        assert_eq!(tick_step(60.0), 10.0);
+        assert_eq!(tick_step(3600.0), 600.0);
+        assert_eq!(tick_step(30.0 * 86400.0), 4.0 * 86400.0);
+    }
+
+    #[test]
+    fn tick_labels_are_times_of_day_or_offsets_below_a_second() {
+        let origin = "2026-03-01T10:00:00Z".parse().unwrap();
+        assert_eq!(tick_label(origin, 90.0, 30.0), "10:01:30");
+        assert_eq!(tick_label(origin, 0.25, 0.05), "+250ms");
+        assert_eq!(tick_label(origin, 86400.0, 86400.0), "03-02 10:00");
+    }
+}
