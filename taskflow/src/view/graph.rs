@@ -119,9 +119,7 @@ pub(super) fn write(out: &mut String, report: &RunReport) -> fmt::Result {
             MARGIN + lift + f64::from(row[node]) * ROW_PITCH,
         )
     };
-    let width = 2.0 * MARGIN
-        + (layer_sizes.len().max(1) - 1) as f64 * COLUMN_PITCH
-        + NODE_WIDTH;
+    let width = 2.0 * MARGIN + (layer_sizes.len().max(1) - 1) as f64 * COLUMN_PITCH + NODE_WIDTH;
     let height = 2.0 * MARGIN + f64::from(tallest.max(1) - 1) * ROW_PITCH + NODE_HEIGHT;
     writeln!(
         out,
