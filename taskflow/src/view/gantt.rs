@@ -98,14 +98,23 @@ fn tick_step(span: f64) -> f64 {
         .unwrap_or_else(|| (wanted / 86400.0).ceil() * 86400.0)
 }
 
+/// The offset from `origin` of the first tick at a round time of day (a multiple of
+/// `step` since midnight UTC), or 0 below a second, where ticks count from the start.
+fn first_tick(origin: DateTime<Utc>, step: f64) -> f64 {
+    if step < 1.0 {
+        return 0.0;
+    }
+    let at = origin.timestamp_micros() as f64 / 1e6;
+    (at / step).ceil() * step - at
+}
+
 /// A tick's label: the time of day, or the offset from the run's start below a second.
 fn tick_label(origin: DateTime<Utc>, offset: f64, step: f64) -> String {
     if step < 1.0 {
         return format!("+{:.0}ms", offset * 1000.0);
     }
-    let at = chrono::Duration::try_milliseconds((offset * 1000.0) as i64)
-        .and_then(|offset| origin.checked_add_signed(offset))
-        .unwrap_or(origin);
+    let millis = (origin.timestamp_micros() as f64 / 1e3 + offset * 1e3).round();
+    let at = DateTime::from_timestamp_millis(millis as i64).unwrap_or(origin);
     if step >= 86400.0 {
         at.format("%m-%d %H:%M").to_string()
     } else {
@@ -136,7 +145,7 @@ pub(super) fn write(out: &mut String, report: &RunReport, tasks: &[TaskReport]) 
          height=\"{height}\" viewBox=\"0 0 {width} {height}\">"
     )?;
     let step = tick_step(span);
-    let mut tick = 0.0;
+    let mut tick = first_tick(origin, step);
     while tick <= span + step * 1e-9 {
         let at = x(tick);
         writeln!(
@@ -201,7 +210,7 @@ pub(super) fn write(out: &mut String, report: &RunReport, tasks: &[TaskReport]) 
 
 #[cfg(test)]
 mod tests {
-    use super::{tick_label, tick_step};
+    use super::{first_tick, tick_label, tick_step};
 
     #[test]
     fn ticks_fall_at_round_times_about_eight_to_a_run() {
@@ -212,9 +221,19 @@ mod tests {
     }
 
     #[test]
+    fn the_first_tick_falls_at_a_round_time_of_day() {
+        let origin = "2026-03-01T10:00:07.5Z".parse().unwrap();
+        assert_eq!(first_tick(origin, 10.0), 2.5);
+        assert_eq!(first_tick(origin, 600.0), 592.5);
+        assert_eq!(first_tick(origin, 0.1), 0.0);
+    }
+
+    #[test]
     fn tick_labels_are_times_of_day_or_offsets_below_a_second() {
         let origin = "2026-03-01T10:00:00Z".parse().unwrap();
         assert_eq!(tick_label(origin, 90.0, 30.0), "10:01:30");
+        let late = "2026-03-01T10:00:07.628845Z".parse().unwrap();
+        assert_eq!(tick_label(late, first_tick(late, 600.0), 600.0), "10:10:00");
         assert_eq!(tick_label(origin, 0.25, 0.05), "+250ms");
         assert_eq!(tick_label(origin, 86400.0, 86400.0), "03-02 10:00");
     }

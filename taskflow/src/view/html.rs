@@ -29,6 +29,7 @@ svg text{font:12px system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}
 table{border-collapse:collapse}
 th,td{padding:2px 10px 2px 0;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 td.error{white-space:pre-wrap;color:#a00}
+td .swatch{margin-left:0}
 ";
 
 /// Text for HTML (and SVG): `&`, `<`, `>`, `"` and `'` written as entities. Safe in element
