@@ -76,6 +76,7 @@
 
 mod dag;
 mod error;
+pub mod events;
 mod executor;
 mod policy;
 mod quiet;

@@ -13,6 +13,9 @@ use crate::{Error, Result, TaskState};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DagRunState {
+    /// Its tasks are running (a [`DagRunEvent`](crate::events::DagRunEvent) of a run that
+    /// started; a report is never in this state).
+    Running,
     /// No task failed.
     Success,
     /// At least one task failed or ended upstream_failed.
@@ -23,6 +26,7 @@ impl DagRunState {
     /// Airflow's name of the state.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Running => "running",
             Self::Success => "success",
             Self::Failed => "failed",
         }
@@ -139,6 +143,12 @@ impl RunReport {
     /// How long the run took.
     pub fn duration(&self) -> Duration {
         self.end
+    }
+
+    /// How many events of the run its listeners did not hear because their queue was
+    /// full (see [`crate::events`]).
+    pub fn dropped_events(&self) -> u64 {
+        self.run.dropped_events()
     }
 
     /// Whether no task failed (Airflow's run state `success`).

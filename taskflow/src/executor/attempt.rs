@@ -36,7 +36,7 @@ impl RunState {
         let try_number = if features.has(Features::SENSOR) {
             self.begin_sensor_try(node, now)
         } else {
-            self.records.begin_try(node, now)
+            self.start_try(node, now)
         };
         self.callback(node, try_number, Features::ON_EXECUTE, None);
         let timeout = if features.has(Features::TIMEOUT) {
@@ -91,12 +91,14 @@ impl RunState {
         features: Features,
         step: &mut Step,
     ) -> Option<u32> {
-        let try_number = self.records.begin_try(node, now);
+        let try_number = self.start_try(node, now);
         // The worker catches a panic of the body (see `Step::in_body`), so the outcome goes
         // straight from the body to here.
         let body = self.dag.nodes[node as usize].body;
         step.in_body = true;
-        let invocation = body.invoke(&mut Args::new(self, node, try_number, &mut step.carried));
+        let invocation = self.in_try_span(node, || {
+            body.invoke(&mut Args::new(self, node, try_number, &mut step.carried))
+        });
         step.in_body = false;
         // A value the body did not read (it failed first) waits in its slot for the report.
         self.carry_on(&mut step.carried, None);
@@ -107,7 +109,7 @@ impl RunState {
                 step.taken = true;
                 let heir = self.dag.plan.sole_heir(node).filter(|_| step.may_carry);
                 self.keep_value(node, value, heir, step);
-                self.end_try(node, TaskState::Success, None, step);
+                self.finish_try(node, TaskState::Success, None, step);
                 if let Some(heir) = heir.filter(|&heir| self.prepare_heir_in_place(heir, step)) {
                     return Some(heir);
                 }
@@ -142,10 +144,9 @@ impl RunState {
             .records
             .with_extra(node, |extra| std::mem::take(&mut extra.rescheduled));
         if rescheduled {
-            self.records.set_state(node, TaskState::Running);
-            return self.records.tries(node);
+            return self.resume_try(node, now);
         }
-        let try_number = self.records.begin_try(node, now);
+        let try_number = self.start_try(node, now);
         self.records.with_extra(node, |extra| {
             extra.sensor_started = Some(Duration::from_nanos(now));
             extra.pokes = 0;
@@ -167,8 +168,10 @@ impl RunState {
     ) -> Invocation {
         let body = self.dag.nodes[node as usize].body;
         let mut args = Args::new(self, node, try_number, handed);
-        let invocation = catch_unwind(AssertUnwindSafe(|| body.invoke(&mut args)))
-            .unwrap_or_else(|payload| Invocation::Ready(Err(panic_error(payload))));
+        let invocation = catch_unwind(AssertUnwindSafe(|| {
+            self.in_try_span(node, || body.invoke(&mut args))
+        }))
+        .unwrap_or_else(|payload| Invocation::Ready(Err(panic_error(payload))));
         // A value the body did not read (it failed first) waits in its slot for the report.
         self.carry_on(handed, None);
         invocation
@@ -192,6 +195,7 @@ impl RunState {
     /// holds a worker.
     fn drive(self: &Arc<Self>, node: u32, try_number: u32, future: BoxFuture) {
         let run = Arc::clone(self);
+        let future = self.future_in_try_span(node, future);
         let task = self.handle.spawn(async move {
             let outcome = CatchUnwind(future).await;
             run.complete_and_push(node, try_number, outcome);
@@ -359,7 +363,7 @@ impl RunState {
             Ok(value) if !features.has_any(Features::SUCCESS_EXTRAS) => {
                 // A plain success: no callback, no steering, one value.
                 self.store(node, value, features, step);
-                self.end_try(node, TaskState::Success, None, step);
+                self.finish_try(node, TaskState::Success, None, step);
                 self.settle(node, TaskState::Success, step);
             }
             Ok(value) => self.succeed(node, try_number, value, step),
@@ -371,12 +375,12 @@ impl RunState {
                 };
                 match error.kind() {
                     TaskErrorKind::Skip => {
-                        self.end_try(node, TaskState::Skipped, Some(&error), step);
+                        self.finish_try(node, TaskState::Skipped, Some(&error), step);
                         self.callback(node, try_number, Features::ON_SKIPPED, Some(&error));
                         self.settle(node, TaskState::Skipped, step);
                     }
                     TaskErrorKind::Fail if try_number <= retries => {
-                        self.end_try(node, TaskState::UpForRetry, Some(&error), step);
+                        self.finish_try(node, TaskState::UpForRetry, Some(&error), step);
                         self.callback(node, try_number, Features::ON_RETRY, Some(&error));
                         self.schedule_retry(node, try_number);
                     }
@@ -452,7 +456,7 @@ impl RunState {
             SensorMode::Reschedule => {
                 self.records
                     .with_extra(node, |extra| extra.rescheduled = true);
-                self.records.set_state(node, TaskState::UpForReschedule);
+                self.reschedule_try(node);
                 self.schedule_after(wait, Box::new(move || run.requeue(node)));
             }
             _ => {
@@ -475,7 +479,6 @@ impl RunState {
     /// The next check of a sensor in poke mode, which still holds its slots: off the
     /// workers, as the clock's timer fired it.
     fn check_again(self: &Arc<Self>, node: u32, try_number: u32) {
-        self.records.set_state(node, TaskState::Running);
         if self.dag.nodes[node as usize].body.is_async() {
             let invocation = self.invoke(node, try_number);
             self.follow_and_push(node, try_number, invocation);
@@ -517,7 +520,7 @@ impl RunState {
         match skipped {
             Ok(skipped) => {
                 self.store(node, value, self.features(node), step);
-                self.end_try(node, TaskState::Success, None, step);
+                self.finish_try(node, TaskState::Success, None, step);
                 self.callback(node, try_number, Features::ON_SUCCESS, None);
                 self.settle_skipping(node, &skipped, step);
             }
@@ -566,7 +569,7 @@ impl RunState {
     }
 
     fn fail(&self, node: u32, try_number: u32, error: &TaskError, step: &mut Step) {
-        self.end_try(node, TaskState::Failed, Some(error), step);
+        self.finish_try(node, TaskState::Failed, Some(error), step);
         self.callback(node, try_number, Features::ON_FAILURE, Some(error));
         self.settle(node, TaskState::Failed, step);
     }
@@ -663,15 +666,6 @@ impl RunState {
             }
         }
         found
-    }
-
-    /// Ends the try in flight of `node` in `state`, keeping the error's message.
-    #[inline]
-    fn end_try(&self, node: u32, state: TaskState, error: Option<&TaskError>, step: &mut Step) {
-        let now = self.now_nanos();
-        step.ended_at = Some(now);
-        let error = error.map(|error| format!("{error:#}"));
-        self.records.end_try(node, state, now, error);
     }
 
     /// Queues the next try after the retry delay; the wait holds no worker.

@@ -3,6 +3,7 @@
 
 mod args;
 mod attempt;
+mod changes;
 mod clock;
 mod local;
 mod pool;
@@ -30,8 +31,10 @@ pub(crate) use registry::{Found, Runs};
 pub(crate) use slot::SlotValue;
 pub(crate) use unwind::panic_message;
 
+use crate::events::{Delivery, Listener, Listeners, RunLog};
 use crate::task::context::RunInfo;
 use crate::{Dag, Error, Params, Result, RunReport};
+use changes::Audience;
 use pool::Pool;
 
 /// Settings of one DAG run.
@@ -66,6 +69,13 @@ pub struct RunOptions {
     /// its runs instead). The default executor checks pools but does not hold tasks back
     /// for them; see [`RunOptions::pool`].
     pub pools: Vec<(String, u32)>,
+    /// Whether to print a log line per state change and the report's table at the end
+    /// (see [`RunLog`]). Default: in [`Dag::test`], yes for a DAG of at most 1,000 tasks
+    /// unless a `tracing` subscriber is in place (it hears the same changes); never in
+    /// [`Dag::run`] or on an [`Executor`](crate::Executor).
+    pub log: Option<bool>,
+    /// The run's own listeners (see [`RunOptions::listener`]).
+    listeners: Listeners,
 }
 
 impl RunOptions {
@@ -129,6 +139,42 @@ impl RunOptions {
         self
     }
 
+    /// Sets whether [`Dag::test`] prints its log: `false` keeps it quiet.
+    pub fn log(mut self, log: bool) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// Adds a listener of this run's state changes (see [`crate::events`]), after those
+    /// of its executor.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use taskflow::prelude::*;
+    /// use taskflow::events::Event;
+    ///
+    /// #[task]
+    /// fn extract() -> u32 { 7 }
+    ///
+    /// let heard = Arc::new(AtomicUsize::new(0));
+    /// let count = Arc::clone(&heard);
+    /// let options = RunOptions::new().listener(move |_: &Event| {
+    ///     count.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// Dag::build("heard", || {
+    ///     extract();
+    /// })?
+    /// .test_with(options)?;
+    /// // run started, queued, running, success, run ended
+    /// assert_eq!(heard.load(Ordering::Relaxed), 5);
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn listener(mut self, listener: impl Listener) -> Self {
+        self.listeners = self.listeners.with(Arc::new(listener));
+        self
+    }
+
     /// Sets whether every task's value is kept for the report.
     pub fn keep_xcoms(mut self, keep: bool) -> Self {
         self.keep_xcoms = Some(keep);
@@ -168,7 +214,11 @@ impl Dag {
         testing: bool,
     ) -> Result<RunReport> {
         let pool = Pool::global();
-        let (run, finished) = self.prepare(handle, options, pool, None, testing)?;
+        let audience = Audience {
+            listeners: options.listeners.clone(),
+            delivery: Box::new(global_delivery),
+        };
+        let (run, finished) = self.prepare(handle, options, pool, None, testing, audience)?;
         pool.start_run(&run);
         // The sender lives in the run until the last task ends, so this only fails if the
         // run state was dropped, which cannot happen while we hold `run`.
@@ -185,6 +235,7 @@ impl Dag {
         pool: &Pool,
         shared_clock: Option<&Arc<Clock>>,
         testing: bool,
+        audience: Audience,
     ) -> Result<(Arc<RunState>, oneshot::Receiver<()>)> {
         let keep = options.keep_xcoms.unwrap_or(testing);
         let virtual_time = options.virtual_time.unwrap_or(testing);
@@ -214,7 +265,7 @@ impl Dag {
             clock,
             handle,
             (pool.clone(), sched),
-            done,
+            (done, audience),
         ));
         // Once per run: lets a task's context read its upstream states.
         run.info.attach(&run);
@@ -352,14 +403,44 @@ impl Dag {
                 reason: error.to_string(),
             })?;
         let pool = Pool::global();
-        let (run, finished) = self.prepare(runtime.handle().clone(), options, pool, None, true)?;
+        let logged = options.log.unwrap_or_else(|| {
+            self.len() <= LOGGED_TASKS
+                && tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>())
+        });
+        let log = logged.then(|| Arc::new(RunLog::stderr()));
+        let listeners = match &log {
+            Some(log) => options.listeners.with(Arc::clone(log) as Arc<dyn Listener>),
+            None => options.listeners.clone(),
+        };
+        let audience = Audience {
+            listeners,
+            // A queue of the run's own: its thread prints where this thread would.
+            delivery: Box::new(|| Delivery::start(crate::events::EVENT_QUEUE_CAPACITY)),
+        };
+        let handle = runtime.handle().clone();
+        let (run, finished) = self.prepare(handle, options, pool, None, true, audience)?;
         pool.start_run(&run);
         // The sender lives in the run until the last task ends.
         let _ = finished.blocking_recv();
         let report = RunReport::new(run);
         runtime.shutdown_background();
+        if let Some(log) = log {
+            log.write_report(&report);
+        }
         Ok(report)
     }
+}
+
+/// The largest DAG whose `test()` run prints its log by default.
+const LOGGED_TASKS: usize = 1_000;
+
+/// The delivery queue of runs of the default executor ([`Dag::run`]), started with the first
+/// run that has listeners.
+fn global_delivery() -> Option<Delivery> {
+    static GLOBAL: std::sync::OnceLock<Option<Delivery>> = std::sync::OnceLock::new();
+    GLOBAL
+        .get_or_init(|| Delivery::start(crate::events::EVENT_QUEUE_CAPACITY))
+        .clone()
 }
 
 /// Airflow's id of a manual run: `manual__` and the logical date in ISO 8601, to the

@@ -56,6 +56,31 @@ pub(crate) struct Extra {
     pub(crate) rescheduled: bool,
     /// The sleeps of the try in flight (`Context::sleep`), for tasks with a timeout.
     pub(crate) sleeps: Option<Arc<TrySleeps>>,
+    /// When a rescheduled sensor's try went on with its latest check.
+    pub(crate) resumed_at: Option<Duration>,
+    /// The tries (and sensor checks) that ended in a wait: the latest [`MAX_RETRY_STARTS`].
+    pub(crate) past: std::collections::VecDeque<PastTry>,
+    /// The `tracing` span of the try in flight, in an observed run.
+    pub(crate) span: Option<tracing::Span>,
+}
+
+/// A try, or a sensor's check, that ended in a wait (up_for_retry, up_for_reschedule).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PastTry {
+    pub(crate) try_number: u32,
+    pub(crate) start: Duration,
+    pub(crate) end: Duration,
+    pub(crate) state: TaskState,
+}
+
+impl Extra {
+    /// Keeps `past`, forgetting the oldest beyond [`MAX_RETRY_STARTS`].
+    pub(crate) fn keep_past(&mut self, past: PastTry) {
+        if self.past.len() == MAX_RETRY_STARTS {
+            self.past.pop_front();
+        }
+        self.past.push_back(past);
+    }
 }
 
 /// What a try leaves in flight when it ends: its sleeps, timeout timer and tokio task.
@@ -127,6 +152,7 @@ impl Records {
                     extra.retry_starts.pop_front();
                 }
                 extra.retry_starts.push_back(now);
+                extra.resumed_at = None;
             });
         }
         try_number

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use super::changes::{Audience, Observer};
 use super::clock::{Clock, TimerId};
 use super::pool::Pool;
 use super::record::Records;
@@ -42,6 +43,8 @@ pub(crate) struct RunState {
     /// What the run needs alive until it ends (the async runtime of a dropped
     /// [`Executor`](crate::Executor)); let go of when it ends.
     keep_alive: Mutex<Option<Arc<dyn Send + Sync>>>,
+    /// Who hears the run's state changes; `None` when nobody does.
+    pub(crate) observer: Option<Box<Observer>>,
 }
 
 /// A run that has ended: dropping it tells whoever waits, after the run callback if one
@@ -50,7 +53,7 @@ struct RunEnded(Arc<RunState>);
 
 impl Drop for RunEnded {
     fn drop(&mut self) {
-        self.0.tell_waiters();
+        self.0.after_delivery(RunState::tell_waiters);
     }
 }
 
@@ -141,7 +144,7 @@ impl RunState {
         clock: Arc<Clock>,
         handle: Handle,
         (pool, sched): (Pool, RunSched),
-        done: oneshot::Sender<()>,
+        (done, audience): (oneshot::Sender<()>, Audience),
     ) -> Self {
         let plan = &dag.plan;
         let joins = plan
@@ -161,6 +164,7 @@ impl RunState {
             .collect();
         let slots = Slots::new(Arc::clone(&dag));
         let count = dag.nodes.len();
+        let observer = Observer::new(audience, &info.run_id);
         Self {
             unfinished: AtomicUsize::new(count),
             failures: AtomicU32::new(0),
@@ -178,6 +182,7 @@ impl RunState {
             sched,
             done: Mutex::new(Some(done)),
             keep_alive: Mutex::new(None),
+            observer,
         }
     }
 
@@ -206,6 +211,7 @@ impl RunState {
     /// Queues the tasks without upstream tasks, or ends an empty run at once.
     pub(crate) fn start(self: &Arc<Self>) {
         self.pool.runs().started(self);
+        self.mark_run_started();
         if self.dag.nodes.is_empty() {
             self.signal_done();
             return;
@@ -213,7 +219,7 @@ impl RunState {
         let roots = &self.dag.plan.roots;
         self.count_queued(roots.len());
         for &root in roots {
-            self.records.set_state(root, TaskState::Queued);
+            self.mark_queued(root);
         }
         self.pool.push(self, roots.iter().copied());
     }
@@ -298,7 +304,7 @@ impl RunState {
     /// Counts a task as queued again (a retry).
     pub(crate) fn requeue(self: &Arc<Self>, node: u32) {
         self.count_queued(1);
-        self.records.set_state(node, TaskState::Queued);
+        self.mark_queued(node);
         self.pool.push(self, [node]);
     }
 
@@ -327,16 +333,13 @@ impl RunState {
                     Decision::Wait => {}
                     Decision::Run => {
                         self.count_queued(1);
-                        self.records.set_state(down, TaskState::Queued);
+                        self.mark_queued(down);
                         step.ready.push(down);
                     }
-                    Decision::Skip => {
-                        ended.push((down, self.end_without_running(down, TaskState::Skipped)))
+                    Decision::Skip => ended.push((down, self.end_unrun(down, TaskState::Skipped))),
+                    Decision::UpstreamFailed => {
+                        ended.push((down, self.end_unrun(down, TaskState::UpstreamFailed)))
                     }
-                    Decision::UpstreamFailed => ended.push((
-                        down,
-                        self.end_without_running(down, TaskState::UpstreamFailed),
-                    )),
                 }
             }
             if matches!(state, TaskState::Failed | TaskState::UpstreamFailed) {
@@ -368,17 +371,12 @@ impl RunState {
             .filter(|&task| !self.join(task).decided.swap(true, Ordering::AcqRel))
             .collect();
         for &task in &ended {
-            self.end_without_running(task, TaskState::Skipped);
+            self.end_unrun(task, TaskState::Skipped);
         }
         self.settle(node, TaskState::Success, step);
         for task in ended {
             self.settle(task, TaskState::Skipped, step);
         }
-    }
-
-    fn end_without_running(&self, node: u32, state: TaskState) -> TaskState {
-        self.records.end(node, state, self.now_nanos());
-        state
     }
 
     /// Counts one upstream task of `node` as ended in `state`; returns the decision if this
@@ -501,6 +499,7 @@ impl RunState {
     /// other runs of the same executor (a rerun, a clean-up DAG) without holding a worker.
     fn signal_done(self: &Arc<Self>) {
         self.pool.run_ended(self);
+        self.mark_run_ended();
         let ended = RunEnded(Arc::clone(self));
         if self.run_callback().is_some() {
             // Should the runtime refuse it (shutting down), dropping `ended` still ends the run.
@@ -522,7 +521,7 @@ impl RunState {
     }
 
     /// Tells whoever waits for the run that it ended, and lets go of what it kept alive.
-    fn tell_waiters(&self) {
+    pub(crate) fn tell_waiters(&self) {
         let sender = self
             .done
             .lock()

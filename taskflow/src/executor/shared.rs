@@ -7,8 +7,10 @@ use std::task::{Context as TaskContext, Poll};
 
 use tokio::sync::oneshot;
 
+use super::changes::Audience;
 use super::pool::{Limits, Pool};
 use super::run::RunState;
+use crate::events::{Delivery, Listener, Listeners};
 use crate::{Dag, Error, Result, RunOptions, RunReport};
 
 /// Airflow's defaults for an executor's limits.
@@ -85,6 +87,10 @@ struct ExecutorInner {
     /// The clock of runs in virtual time, shared so that time skips ahead only when no run
     /// can move on without it; `None` unless the executor defaults to virtual time.
     clock: Option<Arc<super::Clock>>,
+    listeners: Listeners,
+    event_queue_capacity: usize,
+    /// The queue of events for listeners, started with the first run that has some.
+    delivery: std::sync::OnceLock<Option<Delivery>>,
 }
 
 impl Drop for ExecutorInner {
@@ -112,6 +118,8 @@ impl Drop for RuntimeOwner {
 pub struct ExecutorBuilder {
     limits: Limits,
     virtual_time: bool,
+    listeners: Listeners,
+    event_queue_capacity: usize,
 }
 
 impl Default for ExecutorBuilder {
@@ -127,6 +135,8 @@ impl Default for ExecutorBuilder {
                 max_worker_threads: None,
             },
             virtual_time: false,
+            listeners: Listeners::default(),
+            event_queue_capacity: crate::events::EVENT_QUEUE_CAPACITY,
         }
     }
 }
@@ -174,6 +184,29 @@ impl ExecutorBuilder {
         self
     }
 
+    /// Adds a listener of the state changes of every run of the executor (see
+    /// [`crate::events`]); a run's own listeners ([`RunOptions::listener`]) hear after it.
+    ///
+    /// ```
+    /// use taskflow::{Executor, events::Event};
+    ///
+    /// let executor = Executor::builder()
+    ///     .listener(|event: &Event| println!("{event:?}"))
+    ///     .build()?;
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn listener(mut self, listener: impl Listener) -> Self {
+        self.listeners = self.listeners.with(Arc::new(listener));
+        self
+    }
+
+    /// How many events may wait for slow listeners before new ones are dropped and counted
+    /// ([`RunReport::dropped_events`]); default 10,000.
+    pub fn event_queue_capacity(mut self, capacity: usize) -> Self {
+        self.event_queue_capacity = capacity;
+        self
+    }
+
     /// Whether runs use virtual time unless their options say otherwise (default: no). The
     /// executor's runs then share one virtual clock that skips ahead, to the next retry, sleep
     /// or timeout, whenever no try of any of them can move on without it: a simulation of
@@ -190,12 +223,15 @@ impl ExecutorBuilder {
         let Self {
             limits,
             virtual_time,
+            listeners,
+            event_queue_capacity,
         } = self;
         let zero = [
             ("parallelism", limits.parallelism == 0),
             ("max_active_tasks", limits.max_active_tasks == 0),
             ("max_active_runs", limits.max_active_runs == 0),
             ("max_worker_threads", limits.max_worker_threads == Some(0)),
+            ("event_queue_capacity", event_queue_capacity == 0),
         ];
         if let Some((name, _)) = zero.iter().find(|(_, zero)| *zero) {
             return Err(Error::InvalidExecutor {
@@ -228,6 +264,9 @@ impl ExecutorBuilder {
                 handle: runtime.handle().clone(),
                 runtime: Arc::new(RuntimeOwner(Some(runtime))),
                 clock,
+                listeners,
+                event_queue_capacity,
+                delivery: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -303,12 +342,24 @@ impl Executor {
             virtual_time: options.virtual_time.or(Some(self.inner.clock.is_some())),
             ..options
         };
+        let inner = Arc::clone(&self.inner);
+        let audience = Audience {
+            listeners: self.inner.listeners.and(&options.listeners),
+            delivery: Box::new(move || {
+                let capacity = inner.event_queue_capacity;
+                inner
+                    .delivery
+                    .get_or_init(|| Delivery::start(capacity))
+                    .clone()
+            }),
+        };
         let (run, finished) = dag.prepare(
             self.inner.handle.clone(),
             options,
             &self.inner.pool,
             self.inner.clock.as_ref(),
             false,
+            audience,
         )?;
         run.keep_alive(Arc::clone(&self.inner.runtime) as Arc<dyn Send + Sync>);
         self.inner.pool.start_run(&run);

@@ -1,0 +1,474 @@
+//! The one way a task instance or a run changes state: each change updates the run's
+//! records here and, when someone observes the run, tells its listeners (as an
+//! [`Event`]) and its `tracing` subscriber (as spans and events). A run nobody observes
+//! pays one branch per change.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::{Dispatch, Span};
+
+use super::record::PastTry;
+use super::run::{RunState, Step};
+use crate::events::{DagRunEvent, Delivery, Event, Listeners, TaskInstanceEvent};
+use crate::{DagRunState, TaskError, TaskState};
+
+/// How long the end of a run waits for its listeners to hear all its events.
+const DELIVERY_WAIT: Duration = Duration::from_secs(5);
+
+/// Who observes a run: its listeners and the `tracing` subscriber of the thread that
+/// started it.
+pub(crate) struct Observer {
+    listeners: Listeners,
+    /// Where the listeners' events go; `None` without listeners.
+    delivery: Option<Delivery>,
+    /// The subscriber in place when the run was made, if any: the run's spans and events
+    /// go to it whichever thread they happen on.
+    dispatch: Option<Dispatch>,
+    /// The run's span, until the run ends.
+    run_span: Mutex<Option<Span>>,
+    run_id: Arc<str>,
+    dropped: AtomicU64,
+}
+
+/// What the caller of a run wants to hear of it.
+pub(crate) struct Audience {
+    pub(crate) listeners: Listeners,
+    /// Gives the delivery queue for the listeners; only called if there are some.
+    pub(crate) delivery: Box<dyn FnOnce() -> Option<Delivery>>,
+}
+
+impl Observer {
+    /// The observer of a run, or `None` if nobody listens and no subscriber is in place.
+    pub(crate) fn new(audience: Audience, run_id: &str) -> Option<Box<Self>> {
+        let dispatch = tracing::dispatcher::get_default(|dispatch| {
+            (!dispatch.is::<tracing::subscriber::NoSubscriber>()).then(|| dispatch.clone())
+        });
+        let delivery = if audience.listeners.is_empty() {
+            None
+        } else {
+            (audience.delivery)()
+        };
+        if dispatch.is_none() && delivery.is_none() {
+            return None;
+        }
+        Some(Box::new(Self {
+            listeners: audience.listeners,
+            delivery,
+            dispatch,
+            run_span: Mutex::new(None),
+            run_id: run_id.into(),
+            dropped: AtomicU64::new(0),
+        }))
+    }
+
+    /// Runs `work` with the run's subscriber as the thread's default.
+    fn traced<R>(&self, work: impl FnOnce() -> R) -> Option<R> {
+        let dispatch = self.dispatch.as_ref()?;
+        Some(tracing::dispatcher::with_default(dispatch, work))
+    }
+
+    fn send(&self, event: Event) {
+        if let Some(delivery) = &self.delivery
+            && !delivery.send(&self.listeners, event)
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn run_span(&self) -> Span {
+        self.run_span
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .unwrap_or_else(Span::none)
+    }
+}
+
+impl RunState {
+    /// Events dropped because the listeners' queue was full.
+    pub(crate) fn dropped_events(&self) -> u64 {
+        self.observer
+            .as_ref()
+            .map_or(0, |observer| observer.dropped.load(Ordering::Relaxed))
+    }
+
+    /// `node` is queued to run.
+    #[inline]
+    pub(crate) fn mark_queued(&self, node: u32) {
+        self.records.set_state(node, TaskState::Queued);
+        if let Some(observer) = &self.observer {
+            self.tell_task(observer, node, TaskState::Queued, None);
+        }
+    }
+
+    /// A new try of `node` starts at `now`; its number.
+    #[inline]
+    pub(crate) fn start_try(&self, node: u32, now: u64) -> u32 {
+        let try_number = self.records.begin_try(node, now);
+        if let Some(observer) = &self.observer {
+            self.open_try_span(observer, node, try_number);
+            self.tell_task(observer, node, TaskState::Running, None);
+        }
+        try_number
+    }
+
+    /// A rescheduled sensor's try goes on at `now` with its next check; its number.
+    pub(crate) fn resume_try(&self, node: u32, now: u64) -> u32 {
+        self.records.with_extra(node, |extra| {
+            extra.resumed_at = Some(Duration::from_nanos(now));
+        });
+        self.records.set_state(node, TaskState::Running);
+        if let Some(observer) = &self.observer {
+            self.tell_task(observer, node, TaskState::Running, None);
+        }
+        self.records.tries(node)
+    }
+
+    /// The try in flight of `node` ends in `state`, with its error; `step` learns when.
+    #[inline]
+    pub(crate) fn finish_try(
+        &self,
+        node: u32,
+        state: TaskState,
+        error: Option<&TaskError>,
+        step: &mut Step,
+    ) {
+        let now = self.now_nanos();
+        step.ended_at = Some(now);
+        let message = error.map(|error| format!("{error:#}"));
+        if state == TaskState::UpForRetry {
+            self.keep_past_try(node, state, now);
+        }
+        if let Some(observer) = &self.observer {
+            self.records.end_try(node, state, now, message.clone());
+            self.tell_task(observer, node, state, message.as_deref());
+            self.close_try_span(observer, node, state, message.as_deref());
+        } else {
+            self.records.end_try(node, state, now, message);
+        }
+    }
+
+    /// A sensor in reschedule mode gives back its slots until its next check.
+    pub(crate) fn reschedule_try(&self, node: u32) {
+        let now = self.now_nanos();
+        self.keep_past_try(node, TaskState::UpForReschedule, now);
+        self.records.set_state(node, TaskState::UpForReschedule);
+        if let Some(observer) = &self.observer {
+            self.tell_task(observer, node, TaskState::UpForReschedule, None);
+        }
+    }
+
+    /// `node` ends in `state` (skipped, upstream_failed) without running.
+    #[inline]
+    pub(crate) fn end_unrun(&self, node: u32, state: TaskState) -> TaskState {
+        self.records.end(node, state, self.now_nanos());
+        if let Some(observer) = &self.observer {
+            self.tell_task(observer, node, state, None);
+        }
+        state
+    }
+
+    /// The run starts: its span opens and its listeners hear it.
+    pub(crate) fn mark_run_started(&self) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let info = &self.info;
+        let span = observer.traced(|| {
+            tracing::info_span!(
+                target: "taskflow",
+                "dag_run",
+                dag_id = %info.dag_id,
+                run_id = %info.run_id,
+                logical_date = %info.logical_date.to_rfc3339(),
+            )
+        });
+        *observer
+            .run_span
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = span;
+        observer.traced(|| {
+            tracing::info!(
+                target: "taskflow",
+                parent: &observer.run_span(),
+                dag_id = %info.dag_id,
+                run_id = %info.run_id,
+                "dag run `{}` of `{}` running",
+                info.run_id,
+                info.dag_id
+            )
+        });
+        observer.send(Event::DagRun(self.run_event(DagRunState::Running)));
+    }
+
+    /// The run ended: its listeners hear how, and its span closes.
+    pub(crate) fn mark_run_ended(&self) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let state = if self.has_failures() {
+            DagRunState::Failed
+        } else {
+            DagRunState::Success
+        };
+        let info = &self.info;
+        let span = observer
+            .run_span
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        observer.traced(|| {
+            let span = span.unwrap_or_else(Span::none);
+            if state == DagRunState::Failed {
+                span.record("otel.status_code", "ERROR");
+                tracing::error!(target: "taskflow", parent: &span, dag_id = %info.dag_id,
+                    run_id = %info.run_id, state = "failed",
+                    "dag run `{}` of `{}` failed", info.run_id, info.dag_id);
+            } else {
+                tracing::info!(target: "taskflow", parent: &span, dag_id = %info.dag_id,
+                    run_id = %info.run_id, state = "success",
+                    "dag run `{}` of `{}` succeeded", info.run_id, info.dag_id);
+            }
+            drop(span);
+        });
+        observer.send(Event::DagRun(self.run_event(state)));
+    }
+
+    /// Calls `tell` once the listeners heard every event of the run so far, or after
+    /// [`DELIVERY_WAIT`] if they are slower; at once without listeners.
+    pub(crate) fn after_delivery(self: &Arc<Self>, tell: fn(&RunState)) {
+        let Some(delivery) = self.observer.as_ref().and_then(|o| o.delivery.clone()) else {
+            return tell(self);
+        };
+        let once = Arc::new(Mutex::new(Some(Arc::clone(self))));
+        let take = |once: &Mutex<Option<Arc<RunState>>>| {
+            once.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take()
+        };
+        let delivered = Arc::clone(&once);
+        delivery.then(move || {
+            if let Some(run) = take(&delivered) {
+                tell(&run);
+            }
+        });
+        drop(self.handle.spawn(async move {
+            tokio::time::sleep(DELIVERY_WAIT).await;
+            if let Some(run) = take(&once) {
+                tracing::warn!(
+                    "the listeners of dag run `{}` of `{}` did not hear all its events within {DELIVERY_WAIT:?}; the run is reported done, its events follow",
+                    run.info.run_id,
+                    run.dag.dag_id
+                );
+                tell(&run);
+            }
+        }));
+    }
+
+    /// The try span of `node` (or the run's, or none), for the body to run in.
+    pub(crate) fn in_try_span<R>(&self, node: u32, body: impl FnOnce() -> R) -> R {
+        match self.observer.as_ref().and_then(|o| o.dispatch.as_ref()) {
+            None => body(),
+            Some(dispatch) => {
+                let span = self.try_span(node);
+                tracing::dispatcher::with_default(dispatch, || span.in_scope(body))
+            }
+        }
+    }
+
+    /// An async body's future, in the try span of `node` with the run's subscriber.
+    pub(crate) fn future_in_try_span(
+        &self,
+        node: u32,
+        future: crate::task::body::BoxFuture,
+    ) -> crate::task::body::BoxFuture {
+        use tracing::instrument::{Instrument, WithSubscriber};
+        match self.observer.as_ref().and_then(|o| o.dispatch.as_ref()) {
+            None => future,
+            Some(dispatch) => Box::pin(
+                future
+                    .instrument(self.try_span(node))
+                    .with_subscriber(dispatch.clone()),
+            ),
+        }
+    }
+
+    fn try_span(&self, node: u32) -> Span {
+        self.records
+            .read_extra(node, |extra| extra.and_then(|extra| extra.span.clone()))
+            .unwrap_or_else(Span::none)
+    }
+
+    #[cold]
+    fn open_try_span(&self, observer: &Observer, node: u32, try_number: u32) {
+        let Some(span) = observer.traced(|| {
+            tracing::info_span!(
+                target: "taskflow",
+                parent: &observer.run_span(),
+                "task_instance",
+                dag_id = %self.info.dag_id,
+                run_id = %self.info.run_id,
+                task_id = %self.dag.task_id(node),
+                try_number,
+                map_index = -1,
+                otel.status_code = tracing::field::Empty,
+                otel.status_message = tracing::field::Empty,
+            )
+        }) else {
+            return;
+        };
+        self.records
+            .with_extra(node, |extra| extra.span = Some(span));
+    }
+
+    #[cold]
+    fn close_try_span(
+        &self,
+        observer: &Observer,
+        node: u32,
+        state: TaskState,
+        error: Option<&str>,
+    ) {
+        let span = self.records.with_extra(node, |extra| extra.span.take());
+        if let Some(span) = span {
+            if state == TaskState::Failed || state == TaskState::UpForRetry {
+                span.record("otel.status_code", "ERROR");
+                span.record("otel.status_message", error.unwrap_or(state.as_str()));
+            }
+            observer.traced(|| drop(span));
+        }
+    }
+
+    /// Tells the listeners and the subscriber that `node` entered `state`.
+    #[cold]
+    #[inline(never)]
+    fn tell_task(&self, observer: &Observer, node: u32, state: TaskState, error: Option<&str>) {
+        let try_number = self.records.tries(node);
+        observer.traced(|| {
+            let span = match self.try_span(node) {
+                span if span.is_none() => observer.run_span(),
+                span => span,
+            };
+            let (dag_id, run_id) = (&*self.info.dag_id, &*self.info.run_id);
+            let task_id = self.dag.task_id(node);
+            let error = error.unwrap_or("");
+            let state_name = state.as_str();
+            macro_rules! say {
+                ($level:ident, $($message:tt)+) => {
+                    tracing::$level!(target: "taskflow", parent: &span, dag_id, run_id,
+                        task_id = %task_id, try_number, state = state_name, $($message)+)
+                };
+            }
+            match state {
+                TaskState::Success => say!(info, "task `{task_id}` succeeded"),
+                TaskState::Running => say!(info, "task `{task_id}` running, try {try_number}"),
+                TaskState::Queued => say!(debug, "task `{task_id}` queued"),
+                TaskState::UpForReschedule => say!(info, "task `{task_id}` up for reschedule"),
+                TaskState::UpForRetry => {
+                    say!(
+                        warn,
+                        "task `{task_id}` up for retry after try {try_number}: {error}"
+                    )
+                }
+                TaskState::Skipped if error.is_empty() => say!(warn, "task `{task_id}` skipped"),
+                TaskState::Skipped => say!(warn, "task `{task_id}` skipped: {error}"),
+                TaskState::UpstreamFailed => say!(warn, "task `{task_id}` upstream failed"),
+                _ => say!(
+                    error,
+                    "task `{task_id}` {state_name} on try {try_number}: {error}"
+                ),
+            }
+        });
+        if observer.delivery.is_some() {
+            let event = self.task_event(observer, node, state, try_number, error);
+            observer.send(Event::TaskInstance(event));
+        }
+    }
+
+    fn task_event(
+        &self,
+        observer: &Observer,
+        node: u32,
+        state: TaskState,
+        try_number: u32,
+        error: Option<&str>,
+    ) -> TaskInstanceEvent {
+        let records = &self.records;
+        let now = self.now();
+        let try_start = records
+            .read_extra(node, |extra| {
+                extra.and_then(|e| e.retry_starts.back().copied())
+            })
+            .or_else(|| records.start_time(node));
+        let ended = matches!(
+            state,
+            TaskState::Success
+                | TaskState::Failed
+                | TaskState::UpForRetry
+                | TaskState::Skipped
+                | TaskState::UpstreamFailed
+        );
+        let demands = &self.dag.plan.demands;
+        TaskInstanceEvent {
+            dag_id: Arc::clone(&self.info.dag_id),
+            run_id: Arc::clone(&observer.run_id),
+            logical_date: self.info.logical_date,
+            task_id: self.dag.task_id(node).into(),
+            map_index: None,
+            try_number,
+            state,
+            timestamp: self.date_at(now),
+            start_date: try_start
+                .filter(|_| state != TaskState::Queued)
+                .map(|at| self.date_at(at)),
+            end_date: ended.then(|| self.date_at(now)),
+            priority_weight: self.dag.plan.priorities()[node as usize],
+            pool: Arc::clone(&demands.pool_names[demands.pool_of(node) as usize]),
+            error: error.map(str::to_owned),
+        }
+    }
+
+    fn run_event(&self, state: DagRunState) -> DagRunEvent {
+        let now = self.date_at(self.now());
+        DagRunEvent {
+            dag_id: Arc::clone(&self.info.dag_id),
+            run_id: self.info.run_id.as_str().into(),
+            logical_date: self.info.logical_date,
+            state,
+            timestamp: now,
+            start_date: self.start_date,
+            end_date: (state != DagRunState::Running).then_some(now),
+            tasks: self.dag.nodes.len(),
+        }
+    }
+
+    /// The date at `offset` into the run.
+    pub(crate) fn date_at(&self, offset: Duration) -> DateTime<Utc> {
+        chrono::Duration::from_std(offset)
+            .ok()
+            .and_then(|offset| self.start_date.checked_add_signed(offset))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Keeps the part of the try in flight that ends now in `state` (a retry, a reschedule)
+    /// for the report's history of tries.
+    #[cold]
+    fn keep_past_try(&self, node: u32, state: TaskState, now: u64) {
+        let first = self.records.start_time(node).unwrap_or_default();
+        self.records.with_extra(node, |extra| {
+            let start = extra
+                .resumed_at
+                .or_else(|| extra.retry_starts.back().copied())
+                .unwrap_or(first);
+            extra.keep_past(PastTry {
+                try_number: self.records.tries(node),
+                start,
+                end: Duration::from_nanos(now),
+                state,
+            });
+        });
+    }
+}
