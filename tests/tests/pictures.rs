@@ -398,3 +398,21 @@ fn a_thousand_task_chain_is_drawn_a_layer_per_task() {
     // The last task, in the 1000th layer: 8 px of margin and 999 columns of 210 px.
     assert!(page.contains("data-task=\"step__999\" data-state=\"success\"><title>step__999: success</title><rect x=\"209798\" y=\"8\""));
 }
+
+#[test]
+fn a_missing_tool_fails_the_test_naming_the_package_to_install() {
+    let missing = std::panic::catch_unwind(|| {
+        tools::find(
+            &["taskflow-no-such-tool"],
+            "TASKFLOW_NO_SUCH_TOOL",
+            "no-such-package",
+        )
+    })
+    .unwrap_err();
+    let message = missing.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("install the Debian package `no-such-package`")
+            && message.contains("apt-get install no-such-package"),
+        "{message}"
+    );
+}
