@@ -94,7 +94,7 @@ pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, Tim
 pub use policy::sensor::{SensorMode, SensorSettings};
 pub use policy::trigger_rule::{TriggerRule, UnknownTriggerRule};
 pub use policy::weight::{PriorityWeightStrategy, UnknownWeightRule, WeightInput, WeightRule};
-pub use report::{DagRunState, RunReport, TaskReport};
+pub use report::{DagRunState, RunReport, TaskReport, TryReport};
 pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};
 pub use task::error::{ResultExt, TaskError, TaskErrorKind};
@@ -112,6 +112,11 @@ pub use chrono;
 #[cfg(feature = "object-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use object_store;
+
+/// The `indicatif` crate, re-exported for [`events::ProgressBar::with_target`].
+#[cfg(feature = "progress")]
+#[cfg_attr(docsrs, doc(cfg(feature = "progress")))]
+pub use indicatif;
 
 /// Turns a plain `fn` or `async fn` into a task.
 ///

@@ -62,6 +62,45 @@ pub struct TaskReport {
     pub error: Option<String>,
     /// Its effective priority weight (see [`Dag::priority_weight`](crate::Dag::priority_weight)).
     pub priority_weight: i32,
+    /// Each try in order, as Airflow's Gantt view shows them: a retried try ends
+    /// `up_for_retry`, each check of a sensor in reschedule mode but the last ends
+    /// `up_for_reschedule`, and the last one ends in the task's state. Empty for a task that
+    /// never ran; the latest 1,024 waits at most.
+    pub history: Vec<TryReport>,
+}
+
+/// One try of a task, or one check of a sensor in reschedule mode.
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task(retries = 1, retry_delay = "1m")]
+/// fn flaky(ctx: &Context) -> Result<u32, TaskError> {
+///     if ctx.try_number() == 1 { Err(TaskError::msg("not yet")) } else { Ok(1) }
+/// }
+///
+/// let report = Dag::build("gantt", || {
+///     flaky();
+/// })?
+/// .test_with(RunOptions::new().log(false))?;
+/// let tries = report.task("flaky").unwrap().history;
+/// assert_eq!(tries.len(), 2);
+/// assert_eq!((tries[0].try_number, tries[0].state), (1, TaskState::UpForRetry));
+/// assert_eq!((tries[1].try_number, tries[1].state), (2, TaskState::Success));
+/// assert!(tries[1].start_date - tries[0].end_date.unwrap() >= chrono::Duration::minutes(1));
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct TryReport {
+    /// The try's number, from 1.
+    pub try_number: u32,
+    /// When it (or this check) started.
+    pub start_date: DateTime<Utc>,
+    /// When it ended; `None` while it runs.
+    pub end_date: Option<DateTime<Utc>>,
+    /// How it ended: `up_for_retry`, `up_for_reschedule`, or the task's final state.
+    pub state: TaskState,
 }
 
 /// The outcome of one DAG run.
@@ -111,7 +150,7 @@ pub struct RunReport {
 
 impl RunReport {
     pub(crate) fn new(run: Arc<RunState>) -> Self {
-        let end = run.now();
+        let end = run.end_time().unwrap_or_else(|| run.now());
         Self { run, end }
     }
 
@@ -369,14 +408,44 @@ impl RunReport {
     fn task_report(&self, node: u32) -> TaskReport {
         let records = &self.run.records;
         let (start, end) = (records.start_time(node), records.end_time(node));
-        let (retry_starts, error) = records.read_extra(node, |extra| {
+        let (retry_starts, error, past, resumed_at) = records.read_extra(node, |extra| {
             extra.map_or_else(Default::default, |extra| {
-                (extra.retry_starts.clone(), extra.error.clone())
+                (
+                    extra.retry_starts.clone(),
+                    extra.error.clone(),
+                    extra.past.clone(),
+                    extra.resumed_at,
+                )
             })
         });
+        let state = records.state(node);
+        let mut history: Vec<TryReport> = past
+            .iter()
+            .map(|past| TryReport {
+                try_number: past.try_number,
+                start_date: self.date(past.start),
+                end_date: Some(self.date(past.end)),
+                state: past.state,
+            })
+            .collect();
+        let current = resumed_at
+            .or_else(|| retry_starts.back().copied())
+            .or(start);
+        let waiting = matches!(
+            state,
+            TaskState::UpForRetry | TaskState::UpForReschedule | TaskState::Queued
+        ) && records.tries(node) > 0;
+        if let Some(current) = current.filter(|_| !waiting) {
+            history.push(TryReport {
+                try_number: records.tries(node),
+                start_date: self.date(current),
+                end_date: end.filter(|&end| end >= current).map(|end| self.date(end)),
+                state,
+            });
+        }
         TaskReport {
             task_id: self.run.dag.task_id(node).into_owned(),
-            state: records.state(node),
+            state,
             tries: records.tries(node),
             start_date: start.map(|at| self.date(at)),
             end_date: end.map(|at| self.date(at)),
@@ -388,6 +457,7 @@ impl RunReport {
                 .collect(),
             error,
             priority_weight: self.run.dag.plan.priorities()[node as usize],
+            history,
         }
     }
 }

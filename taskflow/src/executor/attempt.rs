@@ -111,6 +111,7 @@ impl RunState {
                 self.keep_value(node, value, heir, step);
                 self.finish_try(node, TaskState::Success, None, step);
                 if let Some(heir) = heir.filter(|&heir| self.prepare_heir_in_place(heir, step)) {
+                    self.mark_queued_in_place(heir);
                     return Some(heir);
                 }
                 self.settle(node, TaskState::Success, step);

@@ -104,6 +104,15 @@ impl RunState {
         }
     }
 
+    /// `node` runs next in place of its only upstream task, on the same thread: queued for
+    /// whoever observes the run, while its record goes straight to running.
+    #[inline]
+    pub(crate) fn mark_queued_in_place(&self, node: u32) {
+        if let Some(observer) = &self.observer {
+            self.tell_task(observer, node, TaskState::Queued, None);
+        }
+    }
+
     /// A new try of `node` starts at `now`; its number.
     #[inline]
     pub(crate) fn start_try(&self, node: u32, now: u64) -> u32 {
@@ -432,7 +441,7 @@ impl RunState {
     }
 
     fn run_event(&self, state: DagRunState) -> DagRunEvent {
-        let now = self.date_at(self.now());
+        let now = self.date_at(self.end_time().unwrap_or_else(|| self.now()));
         DagRunEvent {
             dag_id: Arc::clone(&self.info.dag_id),
             run_id: self.info.run_id.as_str().into(),

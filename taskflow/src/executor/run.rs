@@ -1,7 +1,7 @@
 //! One DAG run in flight: join counters, values, records, and the step that runs a task and
 //! releases its downstream tasks.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +45,8 @@ pub(crate) struct RunState {
     keep_alive: Mutex<Option<Arc<dyn Send + Sync>>>,
     /// Who hears the run's state changes; `None` when nobody does.
     pub(crate) observer: Option<Box<Observer>>,
+    /// When the run ended, in nanoseconds on its clock (`u64::MAX` until then).
+    ended_at: AtomicU64,
 }
 
 /// A run that has ended: dropping it tells whoever waits, after the run callback if one
@@ -183,6 +185,7 @@ impl RunState {
             done: Mutex::new(Some(done)),
             keep_alive: Mutex::new(None),
             observer,
+            ended_at: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -273,6 +276,12 @@ impl RunState {
             sleeps,
         };
         Context::new(Arc::clone(&self.info), task_id, try_number, Some(links))
+    }
+
+    /// When the run ended, if it did.
+    pub(crate) fn end_time(&self) -> Option<Duration> {
+        let ended = self.ended_at.load(Ordering::Acquire);
+        (ended != u64::MAX).then(|| Duration::from_nanos(ended))
     }
 
     /// Time since the run was created, on its clock.
@@ -498,6 +507,7 @@ impl RunState {
     /// The callback runs off the workers, on the runtime's blocking threads: it may wait for
     /// other runs of the same executor (a rerun, a clean-up DAG) without holding a worker.
     fn signal_done(self: &Arc<Self>) {
+        self.ended_at.store(self.now_nanos(), Ordering::Release);
         self.pool.run_ended(self);
         self.mark_run_ended();
         let ended = RunEnded(Arc::clone(self));
