@@ -285,15 +285,35 @@ fn chromium_builds_the_page_of_a_run_with_its_rows_bars_and_escaped_errors() {
     );
     // Across 900 px for the run's 26 minutes, after a 200 px label column.
     let x = |minutes: f64| 200.0 + minutes / 26.0 * 900.0;
-    let first = bar(&bars, "flaky", 1);
-    assert!((number(first, "x") - x(4.0)).abs() < 0.01, "{first:?}");
-    let second = bar(&bars, "flaky", 2);
-    assert!((number(second, "x") - x(19.0)).abs() < 0.01, "{second:?}");
-    assert!(
-        (number(second, "width") - 5.0 / 26.0 * 900.0).abs() < 0.01,
-        "{second:?}"
+    let close = |bar: &HashMap<String, String>, name: &str, at: f64| {
+        assert!(
+            (number(bar, name) - at).abs() < 0.01,
+            "{name} should be {at}: {bar:?}"
+        );
+    };
+    // `flaky` ran 4-9 and, after its 10-minute retry delay, 19-24: a gap between its bars.
+    let (first, second) = (bar(&bars, "flaky", 1), bar(&bars, "flaky", 2));
+    close(first, "x", x(4.0));
+    close(first, "width", x(9.0) - x(4.0));
+    close(second, "x", x(19.0));
+    close(second, "width", x(24.0) - x(19.0));
+    close(second, "y", number(first, "y"));
+    // The sensor's checks at 0, 5 and 10 minutes, each a bar of its own.
+    let checks: Vec<_> = bars
+        .iter()
+        .filter(|bar| bar["data-task"] == "landed")
+        .collect();
+    let outcomes: Vec<&str> = checks
+        .iter()
+        .map(|bar| bar["data-state"].as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["up_for_reschedule", "up_for_reschedule", "success"]
     );
-    assert!(number(second, "y") > number(first, "y") - 0.01);
+    for (check, minutes) in checks.iter().zip([0.0, 5.0, 10.0]) {
+        close(check, "x", x(minutes));
+    }
 
     // The graph's layers are the longest paths from a root: `load` waits for `flaky`, which
     // waits for `extract`, so it is in the third column although `landed` is a root.
@@ -331,30 +351,51 @@ fn chromium_paints_each_gantt_bar_in_its_tries_outcome_colour() {
         [pixels[at], pixels[at + 1], pixels[at + 2]]
     };
 
-    for (task_id, number_of_try) in [
-        ("flaky", 1),
-        ("flaky", 2),
-        ("broken", 1),
-        ("optional", 1),
-        ("landed", 1),
-        ("extract", 1),
-        ("load", 1),
-    ] {
-        let bar = bar(&bars, task_id, number_of_try);
-        let centre_x = GANTT_ORIGIN.0 + number(bar, "x") + number(bar, "width") / 2.0;
-        let centre_y = GANTT_ORIGIN.1 + number(bar, "y") + number(bar, "height") / 2.0;
-        let expected = airflow_colour(&bar["data-state"]);
-        let seen = pixel(centre_x, centre_y);
+    let centre = |bar: &HashMap<String, String>| {
+        (
+            GANTT_ORIGIN.0 + number(bar, "x") + number(bar, "width") / 2.0,
+            GANTT_ORIGIN.1 + number(bar, "y") + number(bar, "height") / 2.0,
+        )
+    };
+    // Every bar, each try and each check of the sensor, in the colour of how the report
+    // says it ended.
+    let history: Vec<(String, String)> = TASK_IDS
+        .iter()
+        .flat_map(|id| {
+            let tries = run().1.task(id).unwrap().history;
+            tries
+                .into_iter()
+                .map(|try_| (id.to_string(), try_.state.as_str().to_owned()))
+        })
+        .collect();
+    assert_eq!(bars.len(), 9, "{bars:?}");
+    assert_eq!(bars.len(), history.len(), "{bars:?}");
+    for (bar, (task_id, state)) in bars.iter().zip(&history) {
+        assert_eq!((&bar["data-task"], &bar["data-state"]), (task_id, state));
+        let (x, y) = centre(bar);
+        let expected = airflow_colour(state);
+        let seen = pixel(x, y);
         let close = seen.iter().zip(expected).all(|(&a, b)| a.abs_diff(b) <= 6);
         assert!(
             close,
-            "try {number_of_try} of {task_id} at ({centre_x}, {centre_y}) is {} on the screen, \
-             not {} ({})",
+            "try {} of {} at ({x}, {y}) is {} on the screen, not {} ({})",
+            bar["data-try"],
+            bar["data-task"],
             hex(seen),
             hex(expected),
             bar["data-state"]
         );
     }
+    // Between the two tries of `flaky`, its retry delay: the chart's light background.
+    let (first, second) = (bar(&bars, "flaky", 1), bar(&bars, "flaky", 2));
+    let gap_x =
+        GANTT_ORIGIN.0 + (number(first, "x") + number(first, "width") + number(second, "x")) / 2.0;
+    let gap = pixel(gap_x, centre(first).1);
+    assert!(
+        gap.iter().all(|&channel| channel >= 0xe0),
+        "the retry delay is {}",
+        hex(gap)
+    );
 }
 
 #[test]

@@ -45,43 +45,19 @@ fn seconds(origin: DateTime<Utc>, at: DateTime<Utc>) -> f64 {
         .max(0.0)
 }
 
-/// The tries of `task`: each ends when the next starts, the last at the task's end; every
-/// try but the last ended up for retry.
+/// The bars of `task`: its tries and, for a sensor in reschedule mode, its checks, each
+/// coloured by how it ended. A try still running (none is, once a run is over) ends at
+/// `run_end`.
 fn bars(task: &TaskReport, origin: DateTime<Utc>, run_end: f64) -> Vec<Bar> {
-    let starts = &task.try_start_dates;
-    let end = task.end_date.map_or(run_end, |at| seconds(origin, at));
-    let kept = starts.len() as u32;
-    (0..starts.len())
-        .map(|i| {
-            let last = i + 1 == starts.len();
-            Bar {
-                // The first try, then the latest ones: the last is try `tries`.
-                try_number: if i == 0 {
-                    1
-                } else {
-                    task.tries.saturating_sub(kept - 1 - i as u32)
-                },
-                start: seconds(origin, starts[i]),
-                end: starts.get(i + 1).map_or(end, |&next| seconds(origin, next)),
-                state: if last {
-                    task.state
-                } else {
-                    TaskState::UpForRetry
-                },
-            }
+    task.history
+        .iter()
+        .map(|try_| Bar {
+            try_number: try_.try_number,
+            start: seconds(origin, try_.start_date),
+            end: try_.end_date.map_or(run_end, |at| seconds(origin, at)),
+            state: try_.state,
         })
         .collect()
-}
-
-/// The states the chart's bars show, for the legend.
-pub(super) fn states(tasks: &[TaskReport]) -> Vec<TaskState> {
-    let mut used = Vec::new();
-    for task in tasks.iter().take(MAX_ROWS) {
-        if task.try_start_dates.len() > 1 && !used.contains(&TaskState::UpForRetry) {
-            used.push(TaskState::UpForRetry);
-        }
-    }
-    used
 }
 
 /// A tick every `step` seconds across `span` seconds: about eight of them, at round times.
@@ -122,8 +98,13 @@ fn tick_label(origin: DateTime<Utc>, offset: f64, step: f64) -> String {
     }
 }
 
-/// Writes the chart of `tasks`, the tasks of `report`, as an SVG element.
-pub(super) fn write(out: &mut String, report: &RunReport, tasks: &[TaskReport]) -> fmt::Result {
+/// Writes the chart of `tasks`, the tasks of `report`, as an SVG element; the states its
+/// bars show, for the legend.
+pub(super) fn write(
+    out: &mut String,
+    report: &RunReport,
+    tasks: &[TaskReport],
+) -> Result<Vec<TaskState>, fmt::Error> {
     let origin = report.start_date();
     let run_end = report.duration().as_secs_f64();
     let rows: Vec<(&TaskReport, Vec<Bar>)> = tasks
@@ -131,6 +112,12 @@ pub(super) fn write(out: &mut String, report: &RunReport, tasks: &[TaskReport]) 
         .take(MAX_ROWS)
         .map(|task| (task, bars(task, origin, run_end)))
         .collect();
+    let mut shown: Vec<TaskState> = Vec::new();
+    for bar in rows.iter().flat_map(|(_, bars)| bars) {
+        if !shown.contains(&bar.state) {
+            shown.push(bar.state);
+        }
+    }
     let span = rows
         .iter()
         .flat_map(|(_, bars)| bars.iter().map(|bar| bar.end))
@@ -205,7 +192,7 @@ pub(super) fn write(out: &mut String, report: &RunReport, tasks: &[TaskReport]) 
             tasks.len() - MAX_ROWS
         )?;
     }
-    Ok(())
+    Ok(shown)
 }
 
 #[cfg(test)]

@@ -160,8 +160,8 @@ impl RunReport {
         )?;
         let tasks: Vec<_> = self.tasks().collect();
         out.push_str("<section class=\"gantt\">\n<h2>Gantt</h2>\n");
-        gantt::write(out, self, &tasks)?;
-        self.write_legend(out, &tasks)?;
+        let shown = gantt::write(out, self, &tasks)?;
+        write_legend(out, shown, &tasks)?;
         out.push_str("</section>\n<section class=\"graph\">\n<h2>Graph</h2>\n");
         graph::write(out, self)?;
         out.push_str("</section>\n<section class=\"report\">\n<h2>Tasks</h2>\n");
@@ -169,28 +169,31 @@ impl RunReport {
         out.push_str("</section>\n</body>\n</html>\n");
         Ok(())
     }
+}
 
-    /// A swatch and a name for each state the Gantt chart and the graph use.
-    fn write_legend(&self, out: &mut String, tasks: &[crate::TaskReport]) -> fmt::Result {
-        let mut used: Vec<TaskState> = gantt::states(tasks);
-        for task in tasks {
-            if !used.contains(&task.state) {
-                used.push(task.state);
-            }
+/// A swatch and a name for each state the Gantt chart's bars (`shown`) and the graph use.
+fn write_legend(
+    out: &mut String,
+    mut shown: Vec<TaskState>,
+    tasks: &[crate::TaskReport],
+) -> fmt::Result {
+    for task in tasks {
+        if !shown.contains(&task.state) {
+            shown.push(task.state);
         }
-        used.sort_by_key(|state| state.index());
-        out.push_str("<p class=\"legend\">");
-        for state in used {
-            write!(
-                out,
-                "<span class=\"swatch\" style=\"background:{}\"></span>{}",
-                colour(state),
-                state.as_str()
-            )?;
-        }
-        out.push_str("</p>\n");
-        Ok(())
     }
+    shown.sort_by_key(|state| state.index());
+    out.push_str("<p class=\"legend\">");
+    for state in shown {
+        write!(
+            out,
+            "<span class=\"swatch\" style=\"background:{}\"></span>{}",
+            colour(state),
+            state.as_str()
+        )?;
+    }
+    out.push_str("</p>\n");
+    Ok(())
 }
 
 /// The report's table: a row per task under [`TABLE_HEADER`], as `Display` prints it.
