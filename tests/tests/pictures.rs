@@ -398,18 +398,23 @@ fn chromium_paints_each_gantt_bar_in_its_tries_outcome_colour() {
     );
 }
 
-#[test]
-fn the_page_of_a_twenty_thousand_task_run_is_built_fast_and_capped_to_stay_small() {
-    #[task]
-    fn step() {}
-    let dag = Dag::build("long", || {
-        let tasks: Vec<TaskRef> = (0..20_000).map(|_| step().task()).collect();
+#[task]
+fn step() {}
+
+/// A chain of `length` tasks `step`, `step__1`, ...
+fn chain(length: usize) -> Dag {
+    Dag::build("chain", || {
+        let tasks: Vec<TaskRef> = (0..length).map(|_| step().task()).collect();
         for pair in tasks.windows(2) {
             pair[0] >> pair[1];
         }
     })
-    .unwrap();
-    let report = dag.test().unwrap();
+    .unwrap()
+}
+
+#[test]
+fn the_page_of_a_twenty_thousand_task_run_is_built_fast_and_capped_to_stay_small() {
+    let report = chain(20_000).test().unwrap();
     let started = Instant::now();
     let page = report.to_html();
     let took = started.elapsed();
@@ -424,16 +429,7 @@ fn the_page_of_a_twenty_thousand_task_run_is_built_fast_and_capped_to_stay_small
 
 #[test]
 fn a_thousand_task_chain_is_drawn_a_layer_per_task() {
-    #[task]
-    fn step() {}
-    let dag = Dag::build("chain", || {
-        let tasks: Vec<TaskRef> = (0..1_000).map(|_| step().task()).collect();
-        for pair in tasks.windows(2) {
-            pair[1] << pair[0];
-        }
-    })
-    .unwrap();
-    let page = dag.test().unwrap().to_html();
+    let page = chain(1_000).test().unwrap().to_html();
     assert_eq!(page.matches("<g class=\"task\"").count(), 1_000);
     assert_eq!(page.matches("marker-end=\"url(#arrow)\"").count(), 999);
     // The last task, in the 1000th layer: 8 px of margin and 999 columns of 210 px.
