@@ -453,3 +453,70 @@ fn a_missing_tool_fails_the_test_naming_the_package_to_install() {
         "{message}"
     );
 }
+
+#[test]
+fn a_sensor_checking_every_second_for_half_an_hour_draws_hundreds_of_bars_not_thousands() {
+    #[sensor(poke_interval = "1s", timeout = "30m", mode = "reschedule", soft_fail)]
+    fn never() -> bool {
+        false
+    }
+    let report = Dag::build("patient", || {
+        never();
+    })
+    .unwrap()
+    .test()
+    .unwrap();
+    let checks = report.task("never").unwrap().history;
+    assert_eq!(
+        checks.len(),
+        1_025,
+        "the latest 1,024 waits and the last check"
+    );
+    let page = report.to_html();
+    let bars = tries(&page);
+    // 1,025 checks a second apart across the last 1,025 of 1,800 seconds drawn on 900 px:
+    // one bar in four at most fits beside the one before it.
+    assert!(bars.len() > 100 && bars.len() < 300, "{}", bars.len());
+    let last = bars.last().unwrap();
+    assert_eq!(last["data-state"], "skipped", "the outcome is drawn");
+    // Each bar but the last starts where the one before it ends, or after.
+    let lefts: Vec<f64> = bars.iter().map(|bar| number(bar, "x")).collect();
+    let before_last = &lefts[..lefts.len() - 1];
+    assert!(
+        before_last.windows(2).all(|pair| pair[1] >= pair[0] + 2.0),
+        "{lefts:?}"
+    );
+    assert!(page.len() < 100_000, "{} bytes", page.len());
+}
+
+#[test]
+fn past_twenty_thousand_bars_each_task_shows_only_its_outcome() {
+    #[sensor(poke_interval = "1s", timeout = "8m", mode = "reschedule", soft_fail)]
+    fn never() -> bool {
+        false
+    }
+    let report = Dag::build("crowded", || {
+        for _ in 0..100 {
+            never();
+        }
+    })
+    .unwrap()
+    .test_with(RunOptions::new().log(false))
+    .unwrap();
+    let page = report.to_html();
+    let bars = tries(&page);
+    // 480 checks on 900 px: every other one fits beside the one before it, so 20,000 bars
+    // fill 83 rows and the 17 left get one bar each.
+    assert!(
+        bars.len() >= 20_000 && bars.len() < 20_000 + 100,
+        "{}",
+        bars.len()
+    );
+    let last_row: Vec<_> = bars
+        .iter()
+        .filter(|bar| bar["data-task"] == "never__99")
+        .collect();
+    assert_eq!(last_row.len(), 1, "{last_row:?}");
+    assert_eq!(last_row[0]["data-state"], "skipped");
+    assert!(page.contains("<p class=\"note\">past 20000 bars, a task shows only its last try</p>"));
+}

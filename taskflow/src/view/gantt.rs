@@ -6,7 +6,7 @@ use std::fmt::{self, Write as _};
 use chrono::{DateTime, Utc};
 
 use super::colour;
-use super::html::{Escaped, shortened};
+use super::html::{Escaped, shortened, write_note};
 use crate::{RunReport, TaskReport, TaskState};
 
 /// The width of the task ids' column.
@@ -26,6 +26,8 @@ const MIN_BAR_WIDTH: f64 = 2.0;
 const LABEL_CHARS: usize = 30;
 /// The most rows the chart draws; the rest are counted under it.
 const MAX_ROWS: usize = 2_000;
+/// The most bars the chart draws before each row shows only its last one.
+const MAX_BARS: usize = 20_000;
 
 /// One bar: a try of a task, in seconds since the run started.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +147,7 @@ pub(super) fn write(
         )?;
         tick += step;
     }
+    let (mut drawn, mut crowded) = (0, false);
     for (row, (task, bars)) in rows.iter().enumerate() {
         let top = AXIS_HEIGHT + row as f64 * ROW_HEIGHT;
         let id = Escaped(&task.task_id);
@@ -164,9 +167,20 @@ pub(super) fn write(
             top + ROW_HEIGHT / 2.0,
             Escaped(&shortened(&task.task_id, LABEL_CHARS)),
         )?;
-        for bar in bars {
+        // A bar that would start under the one before it is not drawn (a sensor checking
+        // every second for an hour draws a few hundred bars, not thousands); the last one,
+        // the task's outcome, always is.
+        // Past MAX_BARS in all, a row shows its outcome alone.
+        let mut drawn_to = f64::MIN;
+        for (at, bar) in bars.iter().enumerate() {
             let left = x(bar.start).min(LABEL_WIDTH + PLOT_WIDTH - MIN_BAR_WIDTH);
+            if at + 1 < bars.len() && (left < drawn_to || drawn >= MAX_BARS) {
+                crowded |= drawn >= MAX_BARS;
+                continue;
+            }
+            drawn += 1;
             let bar_width = (x(bar.end) - left).max(MIN_BAR_WIDTH);
+            drawn_to = left + bar_width;
             let lasted = std::time::Duration::from_secs_f64((bar.end - bar.start).max(0.0));
             writeln!(
                 out,
@@ -185,11 +199,18 @@ pub(super) fn write(
     }
     out.push_str("</svg>\n");
     if tasks.len() > MAX_ROWS {
-        writeln!(
+        write_note(
             out,
-            "<p class=\"note\">the chart shows the first {MAX_ROWS} tasks; {} more are in \
-             the table</p>",
-            tasks.len() - MAX_ROWS
+            format_args!(
+                "the chart shows the first {MAX_ROWS} tasks; {} more are in the table",
+                tasks.len() - MAX_ROWS
+            ),
+        )?;
+    }
+    if crowded {
+        write_note(
+            out,
+            format_args!("past {MAX_BARS} bars, a task shows only its last try"),
         )?;
     }
     Ok(shown)

@@ -4,7 +4,7 @@
 use std::fmt::{self, Write as _};
 
 use super::colour;
-use super::html::{Escaped, shortened, text_colour};
+use super::html::{Escaped, shortened, text_colour, write_note};
 use crate::RunReport;
 
 /// The most tasks drawn: past it a drawing is a smear, and `to_dot()` is there.
@@ -141,10 +141,12 @@ pub(super) fn write(out: &mut String, report: &RunReport) -> fmt::Result {
     let dag = report.dag_inner();
     let count = dag.nodes.len();
     if count > MAX_TASKS {
-        return writeln!(
+        return write_note(
             out,
-            "<p class=\"note\">the graph has {count} tasks, more than the {MAX_TASKS} drawn \
-             here; <code>to_dot()</code> gives it to Graphviz</p>"
+            format_args!(
+                "the graph has {count} tasks, more than the {MAX_TASKS} drawn \
+             here; <code>to_dot()</code> gives it to Graphviz"
+            ),
         );
     }
     let Layout {
@@ -222,11 +224,13 @@ pub(super) fn write(out: &mut String, report: &RunReport) -> fmt::Result {
     }
     out.push_str("</svg></div>\n");
     if routes.len() > MAX_EDGES {
-        writeln!(
+        write_note(
             out,
-            "<p class=\"note\">{} of its {} dependencies are not drawn</p>",
-            routes.len() - MAX_EDGES,
-            routes.len()
+            format_args!(
+                "{} of its {} dependencies are not drawn",
+                routes.len() - MAX_EDGES,
+                routes.len()
+            ),
         )?;
     }
     Ok(())

@@ -64,6 +64,11 @@ pub(super) fn shortened(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// A grey note under a part of the page, saying what it leaves out.
+pub(super) fn write_note(out: &mut String, text: fmt::Arguments<'_>) -> fmt::Result {
+    writeln!(out, "<p class=\"note\">{text}</p>")
+}
+
 /// Black or white, whichever reads better on the background colour `#rrggbb`.
 pub(super) fn text_colour(background: &str) -> &'static str {
     let channel = |at: usize| {
@@ -218,10 +223,9 @@ fn write_table(out: &mut String, tasks: Vec<crate::TaskReport>) -> fmt::Result {
     }
     out.push_str("</table>\n");
     if total > MAX_TABLE_ROWS {
-        writeln!(
+        write_note(
             out,
-            "<p class=\"note\">and {} more tasks</p>",
-            total - MAX_TABLE_ROWS
+            format_args!("and {} more tasks", total - MAX_TABLE_ROWS),
         )?;
     }
     Ok(())
