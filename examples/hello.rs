@@ -4,6 +4,7 @@
 //!
 //! Run it with `cargo run --example hello`.
 
+use taskflow::events::RunLog;
 use taskflow::prelude::*;
 
 #[task]
@@ -31,7 +32,9 @@ fn hello() {
 #[cfg_attr(test, allow(dead_code))]
 #[tokio::main]
 async fn main() -> taskflow::Result<()> {
-    let report = hello().run().await?;
+    // A log line per state change on standard error, as `dag.test()` prints by itself.
+    let options = RunOptions::new().listener(RunLog::stderr());
+    let report = hello()?.run_with(options).await?;
     print!("{report}"); // a table: task, state, tries, start, duration, error
     Ok(())
 }

@@ -114,6 +114,7 @@ fn run_scenario(parallelism: usize, print: bool) -> taskflow::Result<Outcome> {
         .map(|id| report.xcom::<usize>(id).map(|start| start - submitted_at))
         .collect::<taskflow::Result<Vec<_>>>()?;
     if print {
+        print!("{report}");
         println!(
             "priority weights: urgent_extract {}, extract {}",
             urgent.priority_weight("urgent_extract")?,

@@ -21,6 +21,7 @@
 
 use std::time::Duration;
 
+use taskflow::events::RunLog;
 use taskflow::prelude::*;
 use taskflow::sensors::object_key_sensor;
 use taskflow::{SensorMode, SensorSettings};
@@ -51,16 +52,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     println!("waiting for {url} (a check every 5 s, for up to 10 minutes) ...");
+    let options = RunOptions::new().listener(RunLog::stderr());
     let report = wait_for_key(&url, Duration::from_secs(5), Duration::from_secs(600))?
-        .run()
+        .run_with(options)
         .await?;
-    match report.xcom::<String>("report_keys") {
-        Ok(found) => println!("{found}"),
-        Err(_) => println!(
-            "object_key_sensor {}: {}",
-            report.state("object_key_sensor"),
-            report.error("object_key_sensor").unwrap_or_default()
-        ),
+    print!("{report}");
+    if let Ok(found) = report.xcom::<String>("report_keys") {
+        println!("{found}");
     }
     Ok(())
 }

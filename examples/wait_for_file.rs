@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use taskflow::events::RunLog;
 use taskflow::prelude::*;
 use taskflow::sensors::file_sensor;
 use taskflow::{SensorMode, SensorSettings};
@@ -59,15 +60,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = std::fs::write(&file, "id,amount\n1,12.50\n2,80.00\n");
         });
     }
-    let report = landing(&dir, Duration::from_secs(1))?.run().await?;
-    let sensor = report.task("file_sensor").expect("the DAG has the sensor");
-    println!(
-        "file_sensor: {} after {:.1?}; load: {} ({} rows)",
-        sensor.state,
-        sensor.duration.unwrap_or_default(),
-        report.state("load"),
-        report.xcom::<usize>("load").unwrap_or(0)
-    );
+    let options = RunOptions::new().listener(RunLog::stderr());
+    let report = landing(&dir, Duration::from_secs(1))?
+        .run_with(options)
+        .await?;
+    print!("{report}");
+    println!("loaded {} rows", report.xcom::<usize>("load").unwrap_or(0));
     if given.is_none() {
         std::fs::remove_dir_all(&dir)?;
     }

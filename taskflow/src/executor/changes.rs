@@ -147,16 +147,23 @@ impl RunState {
     ) {
         let now = self.now_nanos();
         step.ended_at = Some(now);
+        if error.is_none() && state == TaskState::Success && self.observer.is_none() {
+            return self.records.end_try(node, state, now, None); // the plain path
+        }
+        self.finish_try_told(node, state, error, now);
+    }
+
+    /// [`RunState::finish_try`] for a try that failed, or whose run is observed.
+    #[inline(never)]
+    fn finish_try_told(&self, node: u32, state: TaskState, error: Option<&TaskError>, now: u64) {
         let message = error.map(|error| format!("{error:#}"));
         if state == TaskState::UpForRetry {
             self.keep_past_try(node, state, now);
         }
+        self.records.end_try(node, state, now, message.clone());
         if let Some(observer) = &self.observer {
-            self.records.end_try(node, state, now, message.clone());
             self.tell_task(observer, node, state, message.as_deref());
             self.close_try_span(observer, node, state, message.as_deref());
-        } else {
-            self.records.end_try(node, state, now, message);
         }
     }
 
@@ -420,6 +427,8 @@ impl RunState {
                 | TaskState::Skipped
                 | TaskState::UpstreamFailed
         );
+        // The time the record keeps, so that the event and the report agree.
+        let end = ended.then(|| records.end_time(node).unwrap_or(now));
         let demands = &self.dag.plan.demands;
         TaskInstanceEvent {
             dag_id: Arc::clone(&self.info.dag_id),
@@ -429,11 +438,11 @@ impl RunState {
             map_index: None,
             try_number,
             state,
-            timestamp: self.date_at(now),
+            timestamp: self.date_at(end.unwrap_or(now)),
             start_date: try_start
                 .filter(|_| state != TaskState::Queued)
                 .map(|at| self.date_at(at)),
-            end_date: ended.then(|| self.date_at(now)),
+            end_date: end.map(|at| self.date_at(at)),
             priority_weight: self.dag.plan.priorities()[node as usize],
             pool: Arc::clone(&demands.pool_names[demands.pool_of(node) as usize]),
             error: error.map(str::to_owned),
