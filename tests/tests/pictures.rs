@@ -80,9 +80,14 @@ fn run() -> &'static (Dag, RunReport) {
             optional();
         })
         .unwrap();
-        let report = dag.test().unwrap();
+        let report = dag.test_with(quiet()).unwrap();
         (dag, report)
     })
+}
+
+/// `dag.test()`'s options without its log: the tests read the report.
+fn quiet() -> RunOptions {
+    RunOptions::new().log(false)
 }
 
 /// Airflow's colour of each state, as the pictures use them.
@@ -414,7 +419,7 @@ fn chain(length: usize) -> Dag {
 
 #[test]
 fn the_page_of_a_twenty_thousand_task_run_is_built_fast_and_capped_to_stay_small() {
-    let report = chain(20_000).test().unwrap();
+    let report = chain(20_000).test_with(quiet()).unwrap();
     let started = Instant::now();
     let page = report.to_html();
     let took = started.elapsed();
@@ -429,7 +434,7 @@ fn the_page_of_a_twenty_thousand_task_run_is_built_fast_and_capped_to_stay_small
 
 #[test]
 fn a_thousand_task_chain_is_drawn_a_layer_per_task() {
-    let page = chain(1_000).test().unwrap().to_html();
+    let page = chain(1_000).test_with(quiet()).unwrap().to_html();
     assert_eq!(page.matches("<g class=\"task\"").count(), 1_000);
     assert_eq!(page.matches("marker-end=\"url(#arrow)\"").count(), 999);
     // The last task, in the 1000th layer: 8 px of margin and 999 columns of 210 px.
@@ -464,7 +469,7 @@ fn a_sensor_checking_every_second_for_half_an_hour_draws_hundreds_of_bars_not_th
         never();
     })
     .unwrap()
-    .test()
+    .test_with(quiet())
     .unwrap();
     let checks = report.task("never").unwrap().history;
     assert_eq!(
@@ -501,7 +506,7 @@ fn past_twenty_thousand_bars_each_task_shows_only_its_outcome() {
         }
     })
     .unwrap()
-    .test_with(RunOptions::new().log(false))
+    .test_with(quiet())
     .unwrap();
     let page = report.to_html();
     let bars = tries(&page);
