@@ -6,7 +6,7 @@ use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use super::{TABLE_HEADER, colour, gantt, graph, table_row};
-use crate::{DagRunState, RunReport, TaskState};
+use crate::{DagRunState, RunReport, TaskReport, TaskState};
 
 /// The most rows the page's table shows; the rest are counted under it.
 const MAX_TABLE_ROWS: usize = 10_000;
@@ -98,8 +98,9 @@ impl RunReport {
     /// the report's table. Every task id and error is escaped.
     ///
     /// Large runs stay readable and the page small: the graph is drawn up to 1,000 tasks,
-    /// the Gantt chart up to 2,000 rows and the table up to 10,000; what is left out is
-    /// counted on the page.
+    /// the Gantt chart up to 2,000 rows and 20,000 bars (a bar that would hide under the
+    /// one before it is left out; a task's last try always shows) and the table up to
+    /// 10,000 rows; the page says what it leaves out.
     ///
     /// ```
     /// use taskflow::prelude::*;
@@ -177,11 +178,7 @@ impl RunReport {
 }
 
 /// A swatch and a name for each state the Gantt chart's bars (`shown`) and the graph use.
-fn write_legend(
-    out: &mut String,
-    mut shown: Vec<TaskState>,
-    tasks: &[crate::TaskReport],
-) -> fmt::Result {
+fn write_legend(out: &mut String, mut shown: Vec<TaskState>, tasks: &[TaskReport]) -> fmt::Result {
     for task in tasks {
         if !shown.contains(&task.state) {
             shown.push(task.state);
@@ -202,7 +199,7 @@ fn write_legend(
 }
 
 /// The report's table: a row per task under [`TABLE_HEADER`], as `Display` prints it.
-fn write_table(out: &mut String, tasks: Vec<crate::TaskReport>) -> fmt::Result {
+fn write_table(out: &mut String, tasks: Vec<TaskReport>) -> fmt::Result {
     let total = tasks.len();
     out.push_str("<table>\n<tr>");
     for title in TABLE_HEADER {
