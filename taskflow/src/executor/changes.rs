@@ -328,10 +328,10 @@ impl RunState {
                 dag_id = %self.info.dag_id,
                 run_id = %self.info.run_id,
                 task_id = %self.dag.task_id(node),
-                try_number,
+                try_number = i64::from(try_number),
                 map_index = -1,
                 otel.status_code = tracing::field::Empty,
-                otel.status_message = tracing::field::Empty,
+                otel.status_description = tracing::field::Empty,
             )
         }) else {
             return;
@@ -352,7 +352,7 @@ impl RunState {
         if let Some(span) = span {
             if state == TaskState::Failed || state == TaskState::UpForRetry {
                 span.record("otel.status_code", "ERROR");
-                span.record("otel.status_message", error.unwrap_or(state.as_str()));
+                span.record("otel.status_description", error.unwrap_or(state.as_str()));
             }
             observer.traced(|| drop(span));
         }
