@@ -168,9 +168,9 @@ pub(super) fn write(
             Escaped(&shortened(&task.task_id, LABEL_CHARS)),
         )?;
         // A bar that would start under the one before it is not drawn (a sensor checking
-        // every second for an hour draws a few hundred bars, not thousands); the last one,
-        // the task's outcome, always is.
-        // Past MAX_BARS in all, a row shows its outcome alone.
+        // every second for an hour draws a few hundred bars, not thousands), and past
+        // MAX_BARS in all a row shows its outcome alone; the last bar, the task's outcome,
+        // always shows.
         let mut drawn_to = f64::MIN;
         for (at, bar) in bars.iter().enumerate() {
             let left = x(bar.start).min(LABEL_WIDTH + PLOT_WIDTH - MIN_BAR_WIDTH);
@@ -181,7 +181,8 @@ pub(super) fn write(
             drawn += 1;
             let bar_width = (x(bar.end) - left).max(MIN_BAR_WIDTH);
             drawn_to = left + bar_width;
-            let lasted = std::time::Duration::from_secs_f64((bar.end - bar.start).max(0.0));
+            let lasted = std::time::Duration::try_from_secs_f64((bar.end - bar.start).max(0.0))
+                .unwrap_or(std::time::Duration::MAX);
             writeln!(
                 out,
                 "<rect class=\"try\" data-task=\"{id}\" data-try=\"{}\" data-state=\"{}\" \
