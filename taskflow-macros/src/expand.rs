@@ -211,6 +211,28 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     };
     let is_async = task.is_async();
     let output_parts = parts.as_ref().map_or(0, Vec::len) as u32;
+    let codec = match &parts {
+        Some(parts) => {
+            let index = 0..parts.len() as u32;
+            let part_codecs = parts.iter().map(|part| codec_probe(&private, part));
+            quote! {
+                match part {
+                    #private::Option::None => #private::Codec::shallow::<#output_type>(),
+                    #(#private::Option::Some(#index) => #part_codecs,)*
+                    #private::Option::Some(_) => #private::Codec::NONE,
+                }
+            }
+        }
+        None => {
+            let whole = codec_probe(&private, &syn::parse_quote!(#output_type));
+            quote! {
+                match part {
+                    #private::Option::None => #whole,
+                    #private::Option::Some(_) => #private::Codec::NONE,
+                }
+            }
+        }
+    };
     let handle_type = match &parts {
         Some(parts) => quote!((#(#krate::Xcom<#parts>,)*)),
         None => quote!(#krate::Xcom<#output_type>),
@@ -451,6 +473,9 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                     fn output_type(&self) -> &'static str {
                         #private::type_name::<#output_type>()
                     }
+                    fn codec(&self, part: #private::Option<u32>) -> #private::Codec {
+                        #codec
+                    }
                     // The user's attributes (`#[deprecated]`, say) are on `call`, which this
                     // calls on their behalf.
                     #[allow(deprecated)]
@@ -489,6 +514,23 @@ fn clone_probe(private: &TokenStream, ty: &Type) -> TokenStream {
             #[allow(unused_imports)]
             use #private::{ViaClone as _, ViaNoClone as _};
             (&&#private::CloneProbe::<#ty>(#private::PhantomData)).clone_fn()
+        }
+    }
+}
+
+/// The JSON codec of a value type: an encoder if it is `Serialize`, a decoder if it is
+/// `Deserialize`, decided at compile time without a bound on the type.
+fn codec_probe(private: &TokenStream, ty: &Type) -> TokenStream {
+    quote_spanned! {ty.span()=>
+        {
+            #[allow(unused_imports)]
+            use #private::{
+                ViaDeserialize as _, ViaNoDeserialize as _, ViaNoSerialize as _, ViaSerialize as _,
+            };
+            #private::Codec::of::<#ty>(
+                (&&#private::SerializeProbe::<#ty>(#private::PhantomData)).encoder(),
+                (&&#private::DeserializeProbe::<#ty>(#private::PhantomData)).decoder(),
+            )
         }
     }
 }

@@ -260,6 +260,32 @@ pub enum Error {
         /// The type the task returned.
         actual: String,
     },
+    /// A task's value does not encode to JSON: its type does not implement
+    /// `serde::Serialize`, or its `Serialize` failed (a map with keys that are not strings,
+    /// say).
+    #[error("the value of task `{task_id}` (type `{type_name}`) does not encode to json: {reason}")]
+    XcomNotEncodable {
+        /// The task.
+        task_id: String,
+        /// The Rust type of the value.
+        type_name: String,
+        /// Why it does not encode.
+        reason: String,
+    },
+    /// A task's value encodes to JSON but does not come back from it the same: its type
+    /// does not implement `serde::Deserialize`, decoding failed, or the decoded value
+    /// encodes to other JSON.
+    #[error(
+        "the value of task `{task_id}` (type `{type_name}`) does not decode from json: {reason}"
+    )]
+    XcomNotDecodable {
+        /// The task.
+        task_id: String,
+        /// The Rust type of the value.
+        type_name: String,
+        /// Why it does not decode.
+        reason: String,
+    },
     /// A run parameter is missing or does not deserialize into the type asked for.
     #[error("param `{name}`: {reason}")]
     Param {

@@ -74,6 +74,7 @@
 // reads is unused; the default build still checks for dead code.
 #![cfg_attr(not(feature = "macros"), allow(dead_code))]
 
+mod codec;
 mod dag;
 mod error;
 pub mod events;
@@ -83,6 +84,7 @@ mod quiet;
 mod report;
 #[cfg(feature = "macros")]
 pub mod sensors;
+mod size;
 mod task;
 mod value;
 mod view;
@@ -90,11 +92,13 @@ mod xcom;
 
 pub use dag::{ChainSteps, Dag, DagBuilder, IntoBuildResult, IntoTasks, RunCallback, chain};
 pub use error::{Error, Result};
+pub use events::{DagRunEvent, Event, Listener, TaskInstanceEvent, WarningEvent};
 pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, TimeHold};
 pub use policy::sensor::{SensorMode, SensorSettings};
 pub use policy::trigger_rule::{TriggerRule, UnknownTriggerRule};
 pub use policy::weight::{PriorityWeightStrategy, UnknownWeightRule, WeightInput, WeightRule};
-pub use report::{DagRunState, RunReport, TaskReport, TryReport};
+pub use report::{DagRunState, RunReport, RunSummary, TaskReport, TaskSummary, TryReport};
+pub use size::{DEFAULT_XCOM_SIZE_WARNING, SizeKind, ValueSize};
 pub use task::branch::{BranchTarget, IntoBranch};
 pub use task::context::{Context, Params};
 pub use task::error::{ResultExt, TaskError, TaskErrorKind};
@@ -340,6 +344,10 @@ pub mod prelude {
 /// Items used by the code `#[task]` and `#[dag]` generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::codec::{
+        Codec, DeserializeProbe, SerializeProbe, ViaDeserialize, ViaNoDeserialize, ViaNoSerialize,
+        ViaSerialize,
+    };
     pub use crate::executor::Args;
     pub use crate::task::body::{
         BoxFuture, Fallible, Invocation, OutputProbe, TaskBody, TaskKind, ViaResult, ViaValue,

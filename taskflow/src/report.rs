@@ -6,7 +6,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::executor::{RunState, SlotValue};
+use crate::xcom::Value;
 use crate::{Error, Result, TaskState};
+
+mod summary;
+mod values;
+
+pub use summary::{RunSummary, TaskSummary};
 
 /// The state of a whole run, with Airflow's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -296,6 +302,21 @@ impl RunReport {
         part: Option<u32>,
         read: impl FnOnce(&T) -> R,
     ) -> Result<R> {
+        let (node, value) = self.value_of(task_id, part)?;
+        let typed = value.downcast_ref::<T>().ok_or_else(|| {
+            let whole = self.run.dag.nodes[node as usize].body.output_type();
+            Error::XcomType {
+                task_id: task_id.to_owned(),
+                requested: std::any::type_name::<T>().to_owned(),
+                actual: part.map_or_else(|| whole.to_owned(), |index| part_type(whole, index)),
+            }
+        })?;
+        Ok(read(typed))
+    }
+
+    /// The node of task `task_id` and its value (part `part` of a `multiple_outputs` one),
+    /// or why there is none.
+    pub(crate) fn value_of(&self, task_id: &str, part: Option<u32>) -> Result<(u32, Value)> {
         let node = self.node(task_id)?;
         let missing = |reason: String| Error::XcomMissing {
             task_id: task_id.to_owned(),
@@ -317,41 +338,28 @@ impl RunReport {
                 .plan
                 .slot(node, part.map_or(0, |index| index + 1)),
         };
-        // Clone the handle and let go of the lock before calling `read`.
-        let value = match &*self.run.slots[slot].lock() {
-            SlotValue::Ready(value) => value.clone(),
-            SlotValue::Released if self.run.keep_values => {
-                return Err(missing(
-                    "its type is not Clone, so it was moved into the task that read it".into(),
-                ));
-            }
+        // Clone the handle and let go of the lock before the caller reads it.
+        match &*self.run.slots[slot].lock() {
+            SlotValue::Ready(value) => Ok((node, value.clone())),
+            SlotValue::Released if self.run.keep_values => Err(missing(
+                "its type is not Clone, so it was moved into the task that read it".into(),
+            )),
             // A value handed straight to its one reader never entered the slot.
             slot @ (SlotValue::Released | SlotValue::Empty)
                 if matches!(slot, SlotValue::Released)
                     || self.run.records.state(node) == TaskState::Success =>
             {
-                return Err(missing(
+                Err(missing(
                     "its value was moved into its downstream tasks; run with \
                      RunOptions::new().keep_xcoms(true) (the default of dag.test()) to keep it"
                         .into(),
-                ));
+                ))
             }
-            SlotValue::Empty | SlotValue::Released => {
-                return Err(missing(format!(
-                    "it ended {}",
-                    self.run.records.state(node)
-                )));
-            }
-        };
-        let typed = value.downcast_ref::<T>().ok_or_else(|| {
-            let whole = self.run.dag.nodes[node as usize].body.output_type();
-            Error::XcomType {
-                task_id: task_id.to_owned(),
-                requested: std::any::type_name::<T>().to_owned(),
-                actual: part.map_or_else(|| whole.to_owned(), |index| part_type(whole, index)),
-            }
-        })?;
-        Ok(read(typed))
+            SlotValue::Empty | SlotValue::Released => Err(missing(format!(
+                "it ended {}",
+                self.run.records.state(node)
+            ))),
+        }
     }
 
     /// The DAG the run ran.

@@ -188,7 +188,7 @@ fn check_spans_and_events(recorder: &Recorder) {
     assert_eq!(flaky_tries, ["1", "2"]);
     let failed = &of("fails")[0];
     assert_eq!(failed.fields["otel.status_code"], "ERROR");
-    assert_eq!(failed.fields["otel.status_message"], "bad row 7");
+    assert_eq!(failed.fields["otel.status_description"], "bad row 7");
     assert!(!of("in_async")[0].fields.contains_key("otel.status_code"));
 
     // The bodies' own events, sync and async, are in their try's span.
@@ -230,6 +230,7 @@ fn check_spans_and_events(recorder: &Recorder) {
     );
     let (level, task) = level_of("task `fails` failed on try 1: bad row 7");
     assert_eq!((level, task.as_deref()), (Level::ERROR, Some("fails")));
+    assert_eq!(recorder.span(run.id).fields["otel.status_code"], "ERROR");
     let ended = recorder.events_saying("dag run `traced_run` of `traced` failed");
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].level, Level::ERROR);

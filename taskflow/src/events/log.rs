@@ -128,6 +128,12 @@ impl Listener for RunLog {
         let line = match event {
             Event::TaskInstance(ti) => Self::task_line(ti),
             Event::DagRun(run) => Some(Self::run_line(run)),
+            Event::Warning(warning) => Some(format!(
+                "[{}] {}: warning: {}\n",
+                warning.timestamp.format("%H:%M:%S%.3f"),
+                warning.task_id,
+                warning.message
+            )),
         };
         if let Some(line) = line {
             self.write(&line);

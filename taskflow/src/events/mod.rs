@@ -69,6 +69,26 @@ pub enum Event {
     TaskInstance(TaskInstanceEvent),
     /// A DAG run started or ended.
     DagRun(DagRunEvent),
+    /// Something a person should know that is not a state change (a large value).
+    Warning(WarningEvent),
+}
+
+/// A warning about a task of a run, such as a value above
+/// [`RunOptions::xcom_size_warning`](crate::RunOptions::xcom_size_warning); `tracing`
+/// subscribers get it as a WARN event.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct WarningEvent {
+    /// The DAG's id.
+    pub dag_id: Arc<str>,
+    /// The run's id.
+    pub run_id: Arc<str>,
+    /// The task the warning is about.
+    pub task_id: Arc<str>,
+    /// When it was raised.
+    pub timestamp: DateTime<Utc>,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// A task instance entered `state`.
@@ -201,6 +221,7 @@ pub trait Listener: Send + Sync + 'static {
                 DagRunState::Success => self.on_dag_run_success(run),
                 DagRunState::Failed => self.on_dag_run_failed(run),
             },
+            Event::Warning(_) => {}
         }
     }
 }

@@ -119,6 +119,7 @@ impl Listener for ProgressBar {
                 }
                 _ => {}
             },
+            Event::Warning(_) => {}
         }
     }
 }

@@ -541,6 +541,9 @@ impl RunState {
             self.keep_value(node, value, heir, step);
             return;
         }
+        if let Some(limit) = self.size_warning {
+            crate::size::warn_if_large(self, node, &value, limit);
+        }
         if let Ok(parts) = value.downcast::<Parts>() {
             let parts =
                 Arc::try_unwrap(parts).map_or_else(|shared| shared.0.clone(), |parts| parts.0);
@@ -555,6 +558,9 @@ impl RunState {
     /// report; else in its slot.
     #[inline(always)]
     fn keep_value(&self, node: u32, value: Value, heir: Option<u32>, step: &mut Step) {
+        if let Some(limit) = self.size_warning {
+            crate::size::warn_if_large(self, node, &value, limit);
+        }
         let plan = &self.dag.plan;
         let slot = plan.slot(node, 0);
         match heir.filter(|_| !self.keep_values && plan.readers[slot] == 1) {

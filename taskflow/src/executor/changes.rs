@@ -12,7 +12,7 @@ use tracing::{Dispatch, Span};
 
 use super::record::PastTry;
 use super::run::{RunState, Step};
-use crate::events::{DagRunEvent, Delivery, Event, Listeners, TaskInstanceEvent};
+use crate::events::{DagRunEvent, Delivery, Event, Listeners, TaskInstanceEvent, WarningEvent};
 use crate::{DagRunState, TaskError, TaskState};
 
 /// How long the end of a run waits for its listeners to hear all its events.
@@ -64,8 +64,13 @@ impl Observer {
         }))
     }
 
+    /// Whether listeners hear the run.
+    pub(crate) fn has_listeners(&self) -> bool {
+        self.delivery.is_some()
+    }
+
     /// Runs `work` with the run's subscriber as the thread's default.
-    fn traced<R>(&self, work: impl FnOnce() -> R) -> Option<R> {
+    pub(crate) fn traced<R>(&self, work: impl FnOnce() -> R) -> Option<R> {
         let dispatch = self.dispatch.as_ref()?;
         Some(tracing::dispatcher::with_default(dispatch, work))
     }
@@ -187,6 +192,20 @@ impl RunState {
         state
     }
 
+    /// Tells the listeners of a warning about `node` (a large value).
+    #[cold]
+    pub(crate) fn tell_warning(&self, node: u32, message: String) {
+        if let Some(observer) = &self.observer {
+            observer.send(Event::Warning(WarningEvent {
+                dag_id: Arc::clone(&self.info.dag_id),
+                run_id: Arc::clone(&observer.run_id),
+                task_id: self.dag.task_id(node).into(),
+                timestamp: self.date_at(self.now()),
+                message,
+            }));
+        }
+    }
+
     /// The run starts: its span opens and its listeners hear it.
     pub(crate) fn mark_run_started(&self) {
         let Some(observer) = &self.observer else {
@@ -200,6 +219,7 @@ impl RunState {
                 dag_id = %info.dag_id,
                 run_id = %info.run_id,
                 logical_date = %info.logical_date.to_rfc3339(),
+                otel.status_code = tracing::field::Empty,
             )
         });
         *observer
@@ -375,7 +395,8 @@ impl RunState {
             macro_rules! say {
                 ($level:ident, $($message:tt)+) => {
                     tracing::$level!(target: "taskflow", parent: &span, dag_id, run_id,
-                        task_id = %task_id, try_number, state = state_name, $($message)+)
+                        task_id = %task_id, try_number = i64::from(try_number),
+                        state = state_name, $($message)+)
                 };
             }
             match state {

@@ -74,6 +74,11 @@ pub struct RunOptions {
     /// unless a `tracing` subscriber is in place (it hears the same changes); never in
     /// [`Dag::run`] or on an [`Executor`](crate::Executor).
     pub log: Option<bool>,
+    /// The size in bytes above which a task's value is logged as a `tracing` WARN event
+    /// (see [`RunOptions::xcom_size_warning`]). Default:
+    /// [`DEFAULT_XCOM_SIZE_WARNING`](crate::DEFAULT_XCOM_SIZE_WARNING), 10 MiB; `u64::MAX`
+    /// turns the warning off.
+    pub xcom_size_warning: Option<u64>,
     /// The run's own listeners (see [`RunOptions::listener`]).
     listeners: Listeners,
 }
@@ -175,6 +180,25 @@ impl RunOptions {
         self
     }
 
+    /// Sets the size above which a task's value is logged as a `tracing` WARN event when
+    /// the task succeeds: a value that large is held in memory by every reader and the
+    /// report (the idea of pandas' `df.info()` memory usage). The size is that of
+    /// [`RunReport::xcom_size`]: the bytes of its JSON encoding where its type encodes
+    /// (counted only up to the threshold, so a huge value costs no more to check), else the
+    /// shallow size of its type. The check runs only when a `tracing` subscriber takes WARN
+    /// events as the run starts; `u64::MAX` turns it off.
+    ///
+    /// ```
+    /// use taskflow::RunOptions;
+    ///
+    /// let options = RunOptions::new().xcom_size_warning(1024 * 1024);
+    /// assert_eq!(options.xcom_size_warning, Some(1_048_576));
+    /// ```
+    pub fn xcom_size_warning(mut self, bytes: u64) -> Self {
+        self.xcom_size_warning = Some(bytes);
+        self
+    }
+
     /// Sets whether every task's value is kept for the report.
     pub fn keep_xcoms(mut self, keep: bool) -> Self {
         self.keep_xcoms = Some(keep);
@@ -261,7 +285,7 @@ impl Dag {
         let run = Arc::new(RunState::new(
             Arc::clone(&self.inner),
             info,
-            keep,
+            (keep, options.xcom_size_warning),
             clock,
             handle,
             (pool.clone(), sched),

@@ -25,6 +25,9 @@ pub(crate) struct RunState {
     pub(crate) dag: Arc<DagInner>,
     pub(crate) info: Arc<RunInfo>,
     pub(crate) keep_values: bool,
+    /// The size above which a stored value is logged as a warning; `None` when the
+    /// warning is off or nothing would record it, decided once as the run is created.
+    pub(crate) size_warning: Option<u64>,
     pub(crate) slots: Slots,
     joins: Box<[Join]>,
     pub(crate) records: Records,
@@ -142,7 +145,7 @@ impl RunState {
     pub(crate) fn new(
         dag: Arc<DagInner>,
         info: RunInfo,
-        keep_values: bool,
+        (keep_values, xcom_size_warning): (bool, Option<u64>),
         clock: Arc<Clock>,
         handle: Handle,
         (pool, sched): (Pool, RunSched),
@@ -167,6 +170,7 @@ impl RunState {
         let slots = Slots::new(Arc::clone(&dag));
         let count = dag.nodes.len();
         let observer = Observer::new(audience, &info.run_id);
+        let listened = observer.as_ref().is_some_and(|o| o.has_listeners());
         Self {
             unfinished: AtomicUsize::new(count),
             failures: AtomicU32::new(0),
@@ -174,6 +178,7 @@ impl RunState {
             dag,
             info: Arc::new(info),
             keep_values,
+            size_warning: crate::size::warning_threshold(xcom_size_warning, listened),
             slots,
             joins,
             origin: clock.now_nanos(),

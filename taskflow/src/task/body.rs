@@ -33,6 +33,13 @@ pub trait TaskBody: Send + Sync + 'static {
     fn output_parts(&self) -> u32 {
         0
     }
+    /// How the task's value crosses a boundary as JSON (`part` is `None`), or part `index`
+    /// of a `multiple_outputs` value (`Some(index)`): for such a task, the whole tuple's
+    /// codec gives only its shallow size and name, each part encodes on its own.
+    fn codec(&self, part: Option<u32>) -> crate::codec::Codec {
+        let _ = part;
+        crate::codec::Codec::NONE
+    }
     /// What kind of task it is: plain, a branch, or a short-circuit.
     fn kind(&self) -> TaskKind {
         TaskKind::Plain
