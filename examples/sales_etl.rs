@@ -7,7 +7,9 @@
 //! copy (`&[Order]`), and the run report.
 //!
 //! Run it with `cargo run --example sales_etl`, or `cargo run --example sales_etl -- out.csv`
-//! to choose the output file (default: `target/sales_pivot.csv`).
+//! to choose the output file (default: `target/sales_pivot.csv`). With `--pictures` it also
+//! writes the run's HTML page, `target/sales_etl.html`, and its graph in DOT,
+//! `target/sales_etl.dot`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -300,14 +302,27 @@ fn sales_etl(input: PathBuf, output: PathBuf) {
 
 #[cfg_attr(test, allow(dead_code))]
 #[tokio::main]
-async fn main() -> taskflow::Result<ExitCode> {
-    let output = std::env::args_os()
-        .nth(1)
+async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let (flags, paths): (Vec<_>, Vec<_>) = std::env::args_os()
+        .skip(1)
+        .partition(|arg| arg.to_str().is_some_and(|arg| arg.starts_with("--")));
+    let output = paths
+        .into_iter()
+        .next()
         .map_or_else(|| PathBuf::from("target/sales_pivot.csv"), PathBuf::from);
     let report = sales_etl(orders_csv(), output).run().await?;
 
     // The report displays as a table: task, state, tries, start, duration, error.
     print!("\n{report}");
+    if flags.iter().any(|flag| flag == "--pictures") {
+        // The run's page (Gantt chart, graph, table) and its graph for Graphviz.
+        let (page, dot) = ("target/sales_etl.html", "target/sales_etl.dot");
+        report
+            .write_html(page)
+            .map_err(|e| format!("{page}: {e}"))?;
+        fs::write(dot, report.to_dot()).map_err(|e| format!("{dot}: {e}"))?;
+        println!("\nwrote {page} and {dot}");
+    }
     Ok(if report.succeeded() {
         ExitCode::SUCCESS
     } else {

@@ -5,7 +5,11 @@
 use std::fmt::{self, Write as _};
 
 use crate::dag::DagInner;
-use crate::{Dag, RunReport, TaskState};
+use crate::{Dag, RunReport, TaskReport, TaskState};
+
+mod gantt;
+mod graph;
+mod html;
 
 /// Airflow's UI colour of a task state.
 fn colour(state: TaskState) -> &'static str {
@@ -146,6 +150,23 @@ impl RunReport {
     }
 }
 
+/// The columns of a run's table, in the text table and the HTML page alike.
+const TABLE_HEADER: [&str; 6] = ["task", "state", "tries", "start", "duration", "error"];
+
+/// A task's cells in a run's table, under [`TABLE_HEADER`].
+fn table_row(task: TaskReport) -> [String; 6] {
+    [
+        task.task_id,
+        task.state.as_str().to_owned(),
+        task.tries.to_string(),
+        task.start_date
+            .map_or_else(String::new, |at| at.format("%H:%M:%S%.3f").to_string()),
+        task.duration
+            .map_or_else(String::new, |duration| format!("{duration:.1?}")),
+        task.error.unwrap_or_default(),
+    ]
+}
+
 /// A table of the run: a line per task with its state, tries, start, duration and error.
 ///
 /// ```
@@ -173,22 +194,8 @@ impl fmt::Display for RunReport {
             self.state_of_run(),
             self.duration()
         )?;
-        let rows: Vec<[String; 6]> = self
-            .tasks()
-            .map(|task| {
-                [
-                    task.task_id,
-                    task.state.as_str().to_owned(),
-                    task.tries.to_string(),
-                    task.start_date
-                        .map_or_else(String::new, |at| at.format("%H:%M:%S%.3f").to_string()),
-                    task.duration
-                        .map_or_else(String::new, |duration| format!("{duration:.1?}")),
-                    task.error.unwrap_or_default(),
-                ]
-            })
-            .collect();
-        let header = ["task", "state", "tries", "start", "duration", "error"].map(String::from);
+        let rows: Vec<[String; 6]> = self.tasks().map(table_row).collect();
+        let header = TABLE_HEADER.map(String::from);
         let mut widths = header.clone().map(|title| title.chars().count());
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {

@@ -3,3 +3,4 @@
 pub mod bounded;
 pub mod gate;
 pub mod moto;
+pub mod tools;
