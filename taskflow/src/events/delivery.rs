@@ -59,6 +59,8 @@ struct QueueState {
     events: usize,
     /// No sender is left: the thread ends once the queue is empty.
     closed: bool,
+    /// The delivery thread waits for a message: only then does a sender wake it.
+    idle: bool,
 }
 
 impl Queue {
@@ -119,8 +121,11 @@ impl Delivery {
         state
             .messages
             .push_back(Message::Event(listeners.clone(), event));
+        let idle = std::mem::take(&mut state.idle);
         drop(state);
-        queue.wake.notify_one();
+        if idle {
+            queue.wake.notify_one();
+        }
         true
     }
 
@@ -128,10 +133,10 @@ impl Delivery {
     /// is queued even when the queue is full of events.
     pub(crate) fn then(&self, then: impl FnOnce() + Send + 'static) {
         let queue = &self.0.0;
-        queue
-            .lock()
-            .messages
-            .push_back(Message::Then(Box::new(then)));
+        let mut state = queue.lock();
+        state.messages.push_back(Message::Then(Box::new(then)));
+        state.idle = false;
+        drop(state);
         queue.wake.notify_one();
     }
 }
@@ -151,6 +156,7 @@ fn serve(queue: &Queue) {
                 if state.closed {
                     return;
                 }
+                state.idle = true;
                 state = queue
                     .wake
                     .wait(state)

@@ -85,10 +85,16 @@ impl RunLog {
     }
 
     fn task_line(ti: &TaskInstanceEvent) -> Option<String> {
-        let time = ti.timestamp.format("%H:%M:%S%.3f");
-        let mut line = format!("[{time}] {}: {}", ti.task_id, ti.state);
+        if ti.state == TaskState::Queued {
+            return None;
+        }
+        let mut line = format!(
+            "[{}] {}: {}",
+            clock_time(ti.timestamp),
+            ti.task_id,
+            ti.state
+        );
         match ti.state {
-            TaskState::Queued => return None,
             TaskState::Running => line.push_str(&format!(" (try {})", ti.try_number)),
             TaskState::Success | TaskState::Failed | TaskState::UpForRetry => {
                 line.push_str(&format!(" (try {}", ti.try_number));
@@ -108,8 +114,12 @@ impl RunLog {
     }
 
     fn run_line(run: &DagRunEvent) -> String {
-        let time = run.timestamp.format("%H:%M:%S%.3f");
-        let head = format!("[{time}] dag {} run {}", run.dag_id, run.run_id);
+        let head = format!(
+            "[{}] dag {} run {}",
+            clock_time(run.timestamp),
+            run.dag_id,
+            run.run_id
+        );
         match run.state {
             DagRunState::Running => format!("{head}: running ({} tasks)\n", run.tasks),
             state => {
@@ -130,7 +140,7 @@ impl Listener for RunLog {
             Event::DagRun(run) => Some(Self::run_line(run)),
             Event::Warning(warning) => Some(format!(
                 "[{}] {}: warning: {}\n",
-                warning.timestamp.format("%H:%M:%S%.3f"),
+                clock_time(warning.timestamp),
                 warning.task_id,
                 warning.message
             )),
@@ -139,6 +149,18 @@ impl Listener for RunLog {
             self.write(&line);
         }
     }
+}
+
+/// `HH:MM:SS.mmm` of `at`, the time of day a log line starts with.
+fn clock_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.nanosecond() / 1_000_000 % 1000
+    )
 }
 
 impl std::fmt::Debug for RunLog {
