@@ -116,6 +116,58 @@ impl<T: Send + Sync + 'static> IntoArg<T> for Xcom<T> {
     }
 }
 
+/// Many handles for one `Vec<T>` (or `&[T]`) parameter: the task reduces their values,
+/// received in the order of the handles. An upstream task that ended without a value (it
+/// failed or was skipped, under a trigger rule such as `all_done`) is left out, as Airflow
+/// leaves out mapped instances that pushed nothing. Each value is cloned, so `T: Clone`.
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn count(region: &str) -> u64 { region.len() as u64 }
+///
+/// #[task]
+/// fn total(counts: Vec<u64>) -> u64 { counts.iter().sum() }
+///
+/// let report = Dag::build("fan_in", || {
+///     let counts: Vec<Xcom<u64>> = ["north", "south", "east"].map(|r| count(r)).into();
+///     total(counts);
+/// })?
+/// .test()?;
+/// assert_eq!(report.xcom::<u64>("total")?, 14);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for Vec<Xcom<T>> {
+    fn into_arg(self) -> Arg {
+        let sources = self
+            .into_iter()
+            .map(|xcom| (xcom.task, xcom.part))
+            .collect();
+        Arg::Gather(sources, gather::<T>)
+    }
+}
+
+/// An array of handles for one `Vec<T>` parameter, like a `Vec<Xcom<T>>`.
+impl<T: Clone + Send + Sync + 'static, const N: usize> IntoArg<Vec<T>> for [Xcom<T>; N] {
+    fn into_arg(self) -> Arg {
+        IntoArg::<Vec<T>>::into_arg(Vec::from(self))
+    }
+}
+
+/// The values of a fan-in as one `Vec<T>`; `None` if one is not a `T`.
+fn gather<T: Clone + Send + Sync + 'static>(values: Vec<Value>) -> Option<Value> {
+    let mut gathered = Vec::with_capacity(values.len());
+    for value in values {
+        let value = match value.take::<T>() {
+            Ok(value) => value,
+            Err(shared) => shared.downcast_ref::<T>()?.clone(),
+        };
+        gathered.push(value);
+    }
+    Some(Value::new(gathered))
+}
+
 /// An argument of an `Option<T>` (or `Option<&T>`) task parameter: an [`Xcom<T>`], whose
 /// task receives `None` when the upstream task ended without a value (failed, skipped or
 /// upstream_failed; Airflow hands such a task `None`), an `Xcom<Option<T>>`, or a literal
@@ -279,7 +331,12 @@ pub enum Arg {
     Literal(Value),
     /// A task, and which part of its value (0: all of it).
     Upstream(TaskRef, u32),
+    /// Several upstream values gathered into one list, and how to gather them.
+    Gather(Vec<(TaskRef, u32)>, fn(Vec<Value>) -> Option<Value>),
 }
+
+/// Makes one value of a fan-in's upstream values; `None` if one has another type.
+pub(crate) type GatherFn = fn(Vec<Value>) -> Option<Value>;
 
 /// How a parameter reads an upstream value.
 #[doc(hidden)]

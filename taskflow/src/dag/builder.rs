@@ -16,6 +16,7 @@ pub(crate) struct Builder {
     pub(crate) dag_id: String,
     pub(crate) nodes: Vec<Node>,
     pub(crate) inputs: Vec<Input>,
+    pub(crate) gathers: Vec<super::Gather>,
     pub(crate) literals: Vec<Value>,
     /// Ordering edges (`a >> b`), as `(upstream, downstream)`.
     pub(crate) order_edges: Vec<(u32, u32)>,
@@ -38,6 +39,7 @@ impl Builder {
             dag_id,
             nodes: Vec::new(),
             inputs: Vec::new(),
+            gathers: Vec::new(),
             literals: Vec::new(),
             order_edges: Vec::new(),
             ids: TaskIds::default(),
@@ -70,7 +72,15 @@ impl Builder {
                     slot: 0, // set by the plan
                     mode,
                 },
-                Arg::Upstream(..) => {
+                Arg::Gather(sources, gather) if sources.iter().all(|(t, _)| t.dag == self.key) => {
+                    let sources = sources
+                        .into_iter()
+                        .map(|(task, part)| (task.node, part, 0))
+                        .collect();
+                    self.gathers.push(super::Gather { sources, gather });
+                    Input::Gather(self.gathers.len() as u32 - 1)
+                }
+                Arg::Upstream(..) | Arg::Gather(..) => {
                     let task_id = super::ids::id_text(&id, body.name()).into_owned();
                     self.errors.push(Error::ForeignHandle {
                         dag_id: self.dag_id.clone(),

@@ -56,14 +56,27 @@ pub(crate) enum Input {
         slot: u32,
         mode: ReadMode,
     },
+    /// Several upstream values gathered into one list (a fan-in): its index in the DAG's
+    /// `gathers`.
+    Gather(u32),
     /// A handle that was rejected while building (the DAG does not validate).
     Missing,
+}
+
+/// The upstream values a fan-in parameter gathers, in order, and how.
+pub(crate) struct Gather {
+    /// Each upstream task, the part of its value, and the slot a run keeps it in (set by
+    /// the plan).
+    pub(crate) sources: Vec<(u32, u32, u32)>,
+    pub(crate) gather: crate::xcom::GatherFn,
 }
 
 pub(crate) struct DagInner {
     pub(crate) dag_id: Arc<str>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) inputs: Vec<Input>,
+    /// The fan-in parameters' upstream values.
+    pub(crate) gathers: Vec<Gather>,
     /// The literal arguments of the task calls.
     pub(crate) literals: Vec<Value>,
     pub(crate) plan: Plan,
@@ -435,6 +448,7 @@ impl DagBuilder {
                 dag_id: builder.dag_id.into(),
                 nodes: builder.nodes,
                 inputs: builder.inputs,
+                gathers: builder.gathers,
                 literals: builder.literals,
                 plan,
                 key: builder.key,

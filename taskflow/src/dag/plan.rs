@@ -236,6 +236,12 @@ pub(crate) fn plan(
                     }
                 }
                 data_upstream.push(*up);
+            } else if let Input::Gather(index) = input {
+                for (up, part, slot) in &mut builder.gathers[*index as usize].sources {
+                    *slot = slot_of(*up, *part);
+                    readers[*slot as usize] += 1;
+                    data_upstream.push(*up);
+                }
             }
         }
         let order_upstream =

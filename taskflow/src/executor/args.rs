@@ -61,6 +61,26 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// The values of fan-in `index` as one list; an upstream task that ended without a
+    /// value is left out.
+    fn gathered(&mut self, index: u32, keep: bool) -> Result<crate::xcom::Value, TaskError> {
+        let run: &'a Arc<RunState> = self.run;
+        let gather = &run.dag.gathers[index as usize];
+        let mut values = Vec::with_capacity(gather.sources.len());
+        for &(node, _, slot) in &gather.sources {
+            let read = match self.take_handed(slot) {
+                Some(value) => Ok(value),
+                None => run.slots[slot as usize].read(keep, self.final_try),
+            };
+            match read {
+                Ok(value) => values.push(value),
+                Err(ReadError::NoValue) => {} // it ended without a value
+                Err(error) => return Err(self.error(Some(node), error)),
+            }
+        }
+        (gather.gather)(values).ok_or_else(|| self.error(None, ReadError::WrongType))
+    }
+
     fn next_input(&mut self) -> &'a Input {
         let input = &self.run.dag.inputs[self.next as usize];
         self.next += 1;
@@ -89,6 +109,10 @@ impl<'a> Args<'a> {
                 ),
             }
             .map_err(|error| self.error(Some(node), error)),
+            &Input::Gather(index) => {
+                let value = self.gathered(index, self.run.keep_values)?;
+                Slot::owned(value, clone).map_err(|error| self.error(None, error))
+            }
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
@@ -111,6 +135,10 @@ impl<'a> Args<'a> {
                 }
             }
             .map_err(|error| self.error(Some(node), error)),
+            &Input::Gather(index) => self
+                .gathered(index, self.run.keep_values)?
+                .downcast::<T>()
+                .map_err(|_| self.error(None, ReadError::WrongType)),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
@@ -146,6 +174,10 @@ impl<'a> Args<'a> {
                 |value| optional(value, clone),
             )
             .map_err(|error| self.error(Some(node), error)),
+            &Input::Gather(index) => {
+                let value = self.gathered(index, self.run.keep_values)?;
+                optional(value, clone).map_err(|error| self.error(None, error))
+            }
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
@@ -179,6 +211,11 @@ impl<'a> Args<'a> {
                 },
             )
             .map_err(|error| self.error(Some(node), error)),
+            &Input::Gather(index) => self
+                .gathered(index, self.run.keep_values)?
+                .downcast::<T>()
+                .map(|value| SharedOrNone::Value(SharedArg::new(value)))
+                .map_err(|_| self.error(None, ReadError::WrongType)),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
