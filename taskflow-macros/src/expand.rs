@@ -128,7 +128,7 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The options if both they and the signature are fine, else the errors of both.
-fn both<T>(options: syn::Result<T>, signature: syn::Result<()>) -> syn::Result<T> {
+pub(crate) fn both<T>(options: syn::Result<T>, signature: syn::Result<()>) -> syn::Result<T> {
     match (options, signature) {
         (Ok(options), Ok(())) => Ok(options),
         (Err(mut error), Err(other)) => {
@@ -139,7 +139,7 @@ fn both<T>(options: syn::Result<T>, signature: syn::Result<()>) -> syn::Result<T
     }
 }
 
-fn krate(path: Option<&Path>) -> TokenStream {
+pub(crate) fn krate(path: Option<&Path>) -> TokenStream {
     path.map_or_else(|| quote!(::taskflow), |path| quote!(#path))
 }
 
