@@ -189,22 +189,31 @@ pub(crate) fn set_once<T>(
 
 /// A `key = "id"` value, checked against Airflow's id rules.
 fn id_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
-    let lit = string_value(meta, key, "my_id")?;
+    checked_id(meta, key, "my_id", true, "letters, digits, `_`, `-` or `.`")
+}
+
+/// A `key = "id"` value of 1 to 250 letters, digits, `_`, `-` (and `.` if `dots`); `rules`
+/// says which for the error.
+pub(crate) fn checked_id(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+    dots: bool,
+    rules: &str,
+) -> syn::Result<LitStr> {
+    let lit = string_value(meta, key, example)?;
     let id = lit.value();
     let valid = !id.is_empty()
         && id.len() <= 250
         && id
             .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-') || (dots && c == '.'));
     if valid {
         Ok(lit)
     } else {
         Err(syn::Error::new(
             lit.span(),
-            format_args!(
-                "`{key}` must be 1 to 250 letters, digits, `_`, `-` or `.`, got {:?}",
-                id
-            ),
+            format_args!("`{key}` must be 1 to 250 {rules}, got {id:?}"),
         ))
     }
 }

@@ -47,24 +47,13 @@ fn parse(tokens: TokenStream) -> syn::Result<GroupAttr> {
 
 /// `group_id = "..."`, checked against Airflow's group id rules.
 fn group_id(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
-    let lit = attr::string_value(meta, "group_id", "my_group")?;
-    let id = lit.value();
-    let valid = !id.is_empty()
-        && id.len() <= 250
-        && id
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'));
-    if valid {
-        Ok(lit)
-    } else {
-        Err(syn::Error::new(
-            lit.span(),
-            format_args!(
-                "`group_id` must be 1 to 250 letters, digits, `_` or `-` (no `.`: it separates \
-                 a group's id from its tasks' ids), got {id:?}"
-            ),
-        ))
-    }
+    attr::checked_id(
+        meta,
+        "group_id",
+        "my_group",
+        false,
+        "letters, digits, `_` or `-` (no `.`: it separates a group's id from its tasks' ids)",
+    )
 }
 
 /// What `#[task_group]` supports: a free, synchronous function with plain-named parameters.
@@ -104,15 +93,10 @@ fn check(item: &ItemFn) -> syn::Result<()> {
 }
 
 pub(crate) fn task_group(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+    let expected = "#[task_group] goes on a function whose body calls tasks";
+    let item_fn = match fallback::function(item, expected) {
         Ok(item_fn) => item_fn,
-        Err(_) => {
-            let error = fallback::not_a_function(
-                &item,
-                "#[task_group] goes on a function whose body calls tasks",
-            );
-            return fallback::with_error(item, error);
-        }
+        Err(tokens) => return tokens,
     };
     let attr = match crate::expand::both(parse(attr), check(&item_fn)) {
         Ok(attr) => attr,

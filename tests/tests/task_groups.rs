@@ -480,3 +480,20 @@ fn a_panicking_or_failing_group_body_leaves_no_group_behind() {
     // the task after the panic and the error is outside both groups
     assert_eq!(dag.task_ids(), ["boom.plain", "plain"]);
 }
+
+#[test]
+fn a_group_handle_from_another_dag_is_an_error() {
+    let mut foreign = None;
+    Dag::build("first", || {
+        foreign = Some(TaskGroup::new("g").enter(plain).1);
+    })
+    .unwrap();
+    let error = Dag::build("second", || {
+        start() >> foreign.unwrap();
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&error, Error::ForeignOrderHandle { dag_id, task_id } if dag_id == "second" && task_id.as_deref() == Some("start")),
+        "{error}"
+    );
+}

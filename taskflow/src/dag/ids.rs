@@ -117,21 +117,7 @@ impl TaskIds {
             }
             return self.spelled_out(format!("{base}__{n}"), node);
         }
-        let (core, _) = split_suffix(base).unwrap_or((base, 0));
-        let n = match self.names.get(core) {
-            Some(&core_index) => {
-                let next = &mut self.generated[core_index].1.next;
-                let n = *next;
-                *next = n.saturating_add(1);
-                n
-            }
-            None => {
-                let largest = self.suffixes.entry(core.into()).or_insert(0);
-                *largest = largest.saturating_add(1);
-                *largest
-            }
-        };
-        self.spelled_out(format!("{core}__{n}"), node)
+        self.next_on_core(base, node)
     }
 
     /// The next generated id for `node` named `base` when that is not a task's default name
@@ -144,6 +130,11 @@ impl TaskIds {
             self.note(base);
             return IdRepr::Explicit(id);
         }
+        self.next_on_core(base, node)
+    }
+
+    /// `core__N` for `base` (`core` without a `__N` suffix), N one past the largest in use.
+    fn next_on_core(&mut self, base: &str, node: u32) -> IdRepr {
         let (core, _) = split_suffix(base).unwrap_or((base, 0));
         let n = match self.names.get(core) {
             Some(&core_index) => {
