@@ -497,3 +497,20 @@ fn a_group_handle_from_another_dag_is_an_error() {
         "{error}"
     );
 }
+
+#[test]
+fn suffixes_of_repeated_group_calls_step_over_taken_ids() {
+    let dag = Dag::build("steps", || {
+        TaskGroup::new("g__1").enter(plain);
+        for _ in 0..3 {
+            TaskGroup::new("g")
+                .add_suffix_on_collision(true)
+                .enter(plain);
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        dag.task_ids(),
+        ["g__1.plain", "g.plain", "g__2.plain", "g__3.plain"]
+    );
+}

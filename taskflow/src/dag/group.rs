@@ -200,6 +200,8 @@ pub(crate) struct Groups {
     stack: Vec<u32>,
     /// Each full group id, to its group.
     ids: HashMap<Box<str>, u32>,
+    /// Per full group id taken: the next suffix to try for a repeated call.
+    next_suffix: HashMap<Box<str>, u64>,
     /// Ordering edges with a group on either side, resolved when the DAG is complete.
     edges: Vec<(u32, u32)>,
 }
@@ -221,6 +223,19 @@ impl Groups {
         self.current()
             .map(|group| &group.defaults)
             .filter(|defaults| !defaults.is_empty())
+    }
+
+    /// `base__N` for the smallest N from the last one handed out for `base` that is no
+    /// group's id: repeated calls of one group take linear time in all.
+    fn suffixed(&mut self, base: String) -> String {
+        let next = self.next_suffix.entry(base.as_str().into()).or_insert(1);
+        loop {
+            let id = format!("{base}__{next}");
+            *next = next.saturating_add(1);
+            if !self.ids.contains_key(&*id) {
+                return id;
+            }
+        }
     }
 
     /// Whether `id` is a group's id.
@@ -265,10 +280,7 @@ impl Builder {
             None => group.group_id,
         };
         let full = if group.add_suffix_on_collision && self.groups.ids.contains_key(&*full) {
-            (1u64..)
-                .map(|n| format!("{full}__{n}"))
-                .find(|id| !self.groups.ids.contains_key(&**id))
-                .expect("fewer than 2^64 groups")
+            self.groups.suffixed(full)
         } else {
             full
         };
