@@ -514,3 +514,36 @@ fn suffixes_of_repeated_group_calls_step_over_taken_ids() {
         ["g__1.plain", "g.plain", "g__2.plain", "g__3.plain"]
     );
 }
+
+#[test]
+fn shl_and_lists_order_a_group_like_shr() {
+    let dag = Dag::build("shl", || {
+        let (_, group) = extract::with_group("in");
+        let (s, f) = (start(), finish());
+        group << s;
+        f << group;
+        let (a, b) = (plain(), plain());
+        [a, b] >> group;
+    })
+    .unwrap();
+    assert_eq!(
+        sorted(dag.upstream_task_ids("extract.list").unwrap()),
+        ["plain", "plain__1", "start"]
+    );
+    assert_eq!(dag.upstream_task_ids("finish").unwrap(), ["extract.count"]);
+}
+
+#[test]
+fn a_cycle_through_a_group_is_a_cycle_error() {
+    let error = Dag::build("loop", || {
+        let (_, group) = extract::with_group("in");
+        let s = start();
+        s >> group;
+        group >> s;
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&error, Error::Cycle { tasks, length: 3, .. } if tasks.contains(&"start".to_owned())),
+        "{error}"
+    );
+}
