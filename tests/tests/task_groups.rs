@@ -547,3 +547,21 @@ fn a_cycle_through_a_group_is_a_cycle_error() {
         "{error}"
     );
 }
+
+#[test]
+fn a_prefixed_task_id_longer_than_250_characters_is_invalid() {
+    let long = "g".repeat(245);
+    let error = Dag::build("long", || {
+        TaskGroup::new(long.clone()).enter(plain);
+    })
+    .unwrap_err();
+    assert_eq!(
+        error,
+        Error::InvalidTaskId {
+            dag_id: "long".into(),
+            task_id: format!("{long}.plain")
+        }
+    );
+    let fits = "g".repeat(244);
+    assert!(Dag::build("long", || TaskGroup::new(fits.clone()).enter(plain).0).is_ok());
+}

@@ -64,7 +64,15 @@ impl Builder {
         let id = match (explicit, self.grouped_id(explicit.unwrap_or(body.name()))) {
             (None, None) => self.ids.auto(body.name(), node),
             (Some(id), None) => self.explicit_id(id, node, body),
-            (None, Some(id)) => self.ids.auto_text(&id, node),
+            (None, Some(id)) => {
+                if !is_valid_id(&id) {
+                    self.errors.push(Error::InvalidTaskId {
+                        dag_id: self.dag_id.clone(),
+                        task_id: id.clone(),
+                    });
+                }
+                self.ids.auto_text(&id, node)
+            }
             (Some(_), Some(id)) => self.explicit_id(&id, node, body),
         };
         self.check_task_against_groups(&id, body.name());
