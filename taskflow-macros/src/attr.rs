@@ -122,14 +122,7 @@ pub(crate) fn parse_dag(tokens: TokenStream) -> syn::Result<DagAttr> {
             let id = id_value(&meta, "dag_id")?;
             set_once(&meta, &mut attr.dag_id, id)
         } else if meta.path.is_ident("default_args") {
-            let mut settings = Settings::default();
-            meta.parse_nested_meta(|inner| {
-                if settings.parse(&inner)? {
-                    Ok(())
-                } else {
-                    Err(unknown(&inner, "default_args", settings::NAMES))
-                }
-            })?;
+            let settings = default_args(&meta)?;
             set_once(&meta, &mut attr.default_args, settings)
         } else if meta.path.is_ident("on_success_callback") {
             let function: Path = value(&meta, |input| input.parse())?;
@@ -154,7 +147,20 @@ pub(crate) fn parse_dag(tokens: TokenStream) -> syn::Result<DagAttr> {
     Ok(attr)
 }
 
-fn unknown(meta: &ParseNestedMeta<'_>, what: &str, expected: &str) -> syn::Error {
+/// The settings of `default_args(...)`, in `#[dag]` and `#[task_group]`.
+pub(crate) fn default_args(meta: &ParseNestedMeta<'_>) -> syn::Result<Settings> {
+    let mut settings = Settings::default();
+    meta.parse_nested_meta(|inner| {
+        if settings.parse(&inner)? {
+            Ok(())
+        } else {
+            Err(unknown(&inner, "default_args", settings::NAMES))
+        }
+    })?;
+    Ok(settings)
+}
+
+pub(crate) fn unknown(meta: &ParseNestedMeta<'_>, what: &str, expected: &str) -> syn::Error {
     let name = meta
         .path
         .get_ident()
@@ -183,27 +189,36 @@ pub(crate) fn set_once<T>(
 
 /// A `key = "id"` value, checked against Airflow's id rules.
 fn id_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
-    let lit = string_value(meta, key, "my_id")?;
+    checked_id(meta, key, "my_id", true, "letters, digits, `_`, `-` or `.`")
+}
+
+/// A `key = "id"` value of 1 to 250 letters, digits, `_`, `-` (and `.` if `dots`); `rules`
+/// says which for the error.
+pub(crate) fn checked_id(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+    dots: bool,
+    rules: &str,
+) -> syn::Result<LitStr> {
+    let lit = string_value(meta, key, example)?;
     let id = lit.value();
     let valid = !id.is_empty()
         && id.len() <= 250
         && id
             .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-') || (dots && c == '.'));
     if valid {
         Ok(lit)
     } else {
         Err(syn::Error::new(
             lit.span(),
-            format_args!(
-                "`{key}` must be 1 to 250 letters, digits, `_`, `-` or `.`, got {:?}",
-                id
-            ),
+            format_args!("`{key}` must be 1 to 250 {rules}, got {id:?}"),
         ))
     }
 }
 
-fn crate_path(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
+pub(crate) fn crate_path(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
     string_value(meta, "crate", "::taskflow")?.parse()
 }
 

@@ -69,13 +69,10 @@ fn task_or_sensor(attr: TokenStream, item: TokenStream, sensor: bool) -> TokenSt
 }
 
 pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+    let item_fn = match fallback::function(item, "#[dag] goes on a function whose body calls tasks")
+    {
         Ok(item_fn) => item_fn,
-        Err(_) => {
-            let error =
-                fallback::not_a_function(&item, "#[dag] goes on a function whose body calls tasks");
-            return fallback::with_error(item, error);
-        }
+        Err(tokens) => return tokens,
     };
     let checked = both(attr::parse_dag(attr), valid::dag_fn(&item_fn));
     let attr = match checked {
@@ -128,7 +125,7 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The options if both they and the signature are fine, else the errors of both.
-fn both<T>(options: syn::Result<T>, signature: syn::Result<()>) -> syn::Result<T> {
+pub(crate) fn both<T>(options: syn::Result<T>, signature: syn::Result<()>) -> syn::Result<T> {
     match (options, signature) {
         (Ok(options), Ok(())) => Ok(options),
         (Err(mut error), Err(other)) => {
@@ -139,7 +136,7 @@ fn both<T>(options: syn::Result<T>, signature: syn::Result<()>) -> syn::Result<T
     }
 }
 
-fn krate(path: Option<&Path>) -> TokenStream {
+pub(crate) fn krate(path: Option<&Path>) -> TokenStream {
     path.map_or_else(|| quote!(::taskflow), |path| quote!(#path))
 }
 

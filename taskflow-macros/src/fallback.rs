@@ -3,7 +3,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
-use syn::{Ident, Item};
+use syn::{Ident, Item, ItemFn};
 
 pub(crate) fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
     let mut tokens = item;
@@ -13,6 +13,14 @@ pub(crate) fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
 
 pub(crate) fn item_with_error(item: &impl ToTokens, error: syn::Error) -> TokenStream {
     with_error(item.to_token_stream(), error)
+}
+
+/// `item` as a function, or else the item unchanged with [`not_a_function`]'s error.
+pub(crate) fn function(item: TokenStream, expected: &str) -> Result<ItemFn, TokenStream> {
+    syn::parse2(item.clone()).map_err(|_| {
+        let error = not_a_function(&item, expected);
+        with_error(item, error)
+    })
 }
 
 /// The error for an attribute on something other than a function with a body: at the item's

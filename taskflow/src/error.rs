@@ -28,6 +28,34 @@ pub enum Error {
         /// The repeated id.
         task_id: String,
     },
+    /// A task group has the id of a task, or a task the id of a task group.
+    #[error(
+        "dag `{dag_id}` has a task group `{id}` and a task `{id}`: a group id must differ from every task id"
+    )]
+    TaskGroupIdCollision {
+        /// The DAG.
+        dag_id: String,
+        /// The id of both.
+        id: String,
+    },
+    /// Two task groups have the same id (`#[task_group]` suffixes repeated calls instead).
+    #[error("dag `{dag_id}` has two task groups with the id `{group_id}`")]
+    DuplicateTaskGroupId {
+        /// The DAG.
+        dag_id: String,
+        /// The repeated id.
+        group_id: String,
+    },
+    /// A task group id is empty or holds characters other than letters, digits, `_` and `-`.
+    #[error(
+        "dag `{dag_id}` has a task group with the invalid id {group_id:?}: a group id is 1 to 250 letters, digits, `_` or `-`"
+    )]
+    InvalidTaskGroupId {
+        /// The DAG.
+        dag_id: String,
+        /// The rejected id.
+        group_id: String,
+    },
     /// A task id is empty or holds characters other than letters, digits, `_`, `-` and `.`.
     #[error(
         "dag `{dag_id}`: task id `{task_id}` is not valid: use letters, digits, `_`, `-` or `.`"

@@ -90,7 +90,10 @@ mod value;
 mod view;
 mod xcom;
 
-pub use dag::{ChainSteps, Dag, DagBuilder, IntoBuildResult, IntoTasks, RunCallback, chain};
+pub use dag::{
+    ChainSteps, Dag, DagBuilder, IntoBuildResult, IntoTasks, RunCallback, TaskGroup, TaskGroupRef,
+    chain, task_group,
+};
 pub use error::{Error, Result};
 pub use events::{DagRunEvent, Event, Listener, TaskInstanceEvent, WarningEvent};
 pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, TimeHold};
@@ -326,6 +329,75 @@ pub use taskflow_macros::sensor;
 #[cfg(feature = "macros")]
 pub use taskflow_macros::dag;
 
+/// Turns a function whose body calls tasks into a task group (Airflow's `@task_group`).
+///
+/// Calling the function inside a DAG body runs its body inside a [`TaskGroup`]: the ids of
+/// the tasks it adds are prefixed with the group id (`extract.parse`; nested groups chain:
+/// `outer.inner.parse`), and the group's `default_args` apply to them, above the enclosing
+/// group's and the DAG's defaults and below a task's own options. The function takes plain
+/// Rust parameters (handles, literals: the body runs while the DAG is built) and returns
+/// what its body returns; a body returning nothing returns the group's [`TaskGroupRef`], as
+/// in Airflow. `name::with_group(...)` returns the body's value together with the group.
+///
+/// A group orders as a whole: `start >> group` runs the group's roots (its tasks without an
+/// upstream inside the group) after `start`, `group >> load` runs `load` after its leaves
+/// (without a downstream inside it). Roots and leaves are found when the DAG is complete, so
+/// an edge added inside the group after the `>>` counts too.
+///
+/// Calling the same group function again gives `group__1`, `group__2`, ... A group id equal
+/// to a task id is an error when the DAG is built.
+///
+/// # Options
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `group_id = "id"` | the function's name | the group id: letters, digits, `_` and `-` |
+/// | `prefix_group_id = false` | `true` | whether the group's task and group ids are prefixed with its id |
+/// | `default_args(retries = 2, ...)` | none | defaults for the group's tasks, the same keys as `#[dag(default_args(...))]` |
+/// | `crate = "path"` | `"::taskflow"` | where `taskflow` is, if renamed in `Cargo.toml` |
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn list(prefix: String) -> Vec<String> {
+///     vec![format!("{prefix}/a"), format!("{prefix}/b")]
+/// }
+///
+/// #[task]
+/// fn count(files: Vec<String>) -> usize {
+///     files.len()
+/// }
+///
+/// #[task_group(default_args(retries = 2))]
+/// fn extract(prefix: &str) -> Xcom<usize> {
+///     count(list(prefix))
+/// }
+///
+/// #[task]
+/// fn start() {}
+///
+/// #[task]
+/// fn load(n: usize) -> usize {
+///     n
+/// }
+///
+/// #[dag]
+/// fn etl() {
+///     let (n, group) = extract::with_group("in");
+///     start() >> group;
+///     load(n);
+/// }
+///
+/// let dag = etl()?;
+/// assert_eq!(dag.task_ids(), ["extract.list", "extract.count", "start", "load"]);
+/// assert_eq!(dag.task_options("extract.count")?.retries, Some(2));
+/// assert_eq!(dag.upstream_task_ids("extract.list")?, ["start"]);
+/// assert_eq!(etl()?.test()?.xcom::<usize>("load")?, 2);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+#[cfg(feature = "macros")]
+pub use taskflow_macros::task_group;
+
 /// The README's example, compiled and run as a doc test.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
@@ -335,10 +407,11 @@ struct ReadmeExample;
 pub mod prelude {
     pub use crate::{
         Context, Dag, DagRunState, Executor, Params, Poke, ResultExt, RunDag, RunOptions,
-        RunReport, TaskError, TaskOptions, TaskRef, TaskState, TriggerRule, Xcom, chain,
+        RunReport, TaskError, TaskGroup, TaskGroupRef, TaskOptions, TaskRef, TaskState,
+        TriggerRule, Xcom, chain,
     };
     #[cfg(feature = "macros")]
-    pub use crate::{dag, sensor, task};
+    pub use crate::{dag, sensor, task, task_group};
 }
 
 /// Items used by the code `#[task]` and `#[dag]` generate. Not a public API.

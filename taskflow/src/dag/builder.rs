@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::deps::ChainEnds;
+use super::group::{GROUP_BIT, Groups};
 use super::ids::{IdRepr, TaskIds, is_valid_id};
 use super::{Input, Node};
 use crate::task::body::TaskBody;
@@ -24,10 +25,12 @@ pub(crate) struct Builder {
     pub(crate) errors: Vec<Error>,
     /// Where each chain of `>>`/`<<` has got to, for its next operator.
     pub(crate) chain_ends: ChainEnds,
+    /// The task groups entered, and the edges on them.
+    pub(crate) groups: Groups,
 }
 
 thread_local! {
-    static BUILDERS: RefCell<Vec<Builder>> = const { RefCell::new(Vec::new()) };
+    pub(super) static BUILDERS: RefCell<Vec<Builder>> = const { RefCell::new(Vec::new()) };
 }
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
@@ -45,6 +48,7 @@ impl Builder {
             ids: TaskIds::default(),
             errors: Vec::new(),
             chain_ends: ChainEnds::default(),
+            groups: Groups::default(),
         }
     }
 
@@ -54,10 +58,32 @@ impl Builder {
         options: Option<Box<TaskOptions>>,
         args: impl IntoIterator<Item = (Arg, ReadMode)>,
     ) -> TaskRef {
-        let node = u32::try_from(self.nodes.len()).expect("a DAG holds at most 2^32 tasks");
-        let id = match options.as_ref().and_then(|o| o.task_id.as_ref()) {
-            None => self.ids.auto(body.name(), node),
-            Some(id) => self.explicit_id(id, node, body),
+        let node = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&node| node < GROUP_BIT)
+            .expect("a DAG holds at most 2^31 tasks");
+        let explicit = options.as_ref().and_then(|o| o.task_id.as_deref());
+        let id = match (explicit, self.grouped_id(explicit.unwrap_or(body.name()))) {
+            (None, None) => self.ids.auto(body.name(), node),
+            (Some(id), None) => self.explicit_id(id, node, body),
+            (None, Some(id)) => {
+                if !is_valid_id(&id) {
+                    self.errors.push(Error::InvalidTaskId {
+                        dag_id: self.dag_id.clone(),
+                        task_id: id.clone(),
+                    });
+                }
+                self.ids.auto_text(&id, node)
+            }
+            (Some(_), Some(id)) => self.explicit_id(&id, node, body),
+        };
+        self.check_task_against_groups(&id, body.name());
+        let options = match self.groups.defaults() {
+            None => options,
+            Some(defaults) => {
+                let own = options.map_or_else(|| body.options().clone(), |o| o.or(body.options()));
+                Some(Box::new(own.or(defaults)))
+            }
         };
         let start = self.inputs.len() as u64;
         for (arg, mode) in args {
@@ -123,7 +149,11 @@ impl Builder {
 
     pub(super) fn add_order_edge(&mut self, upstream: TaskRef, downstream: TaskRef) {
         if upstream.dag == self.key && downstream.dag == self.key {
-            self.order_edges.push((upstream.node, downstream.node));
+            if (upstream.node | downstream.node) & GROUP_BIT != 0 {
+                self.add_group_edge(upstream.node, downstream.node);
+            } else {
+                self.order_edges.push((upstream.node, downstream.node));
+            }
         } else {
             let local = [upstream, downstream]
                 .into_iter()

@@ -16,6 +16,7 @@ use std::ops::{Shl, Shr};
 use std::panic::Location;
 
 use super::builder::{Builder, add_order_edge, record_chain_error, with_current};
+use super::group::TaskGroupRef;
 use crate::xcom::{TaskRef, Xcom};
 
 /// One task or a list of tasks, on either side of `>>`/`<<` or as a step of [`chain`].
@@ -49,6 +50,12 @@ impl<T> IntoTasks for Xcom<T> {
 impl IntoTasks for TaskRef {
     fn collect_tasks(&self, out: &mut Vec<TaskRef>) {
         out.push(*self);
+    }
+}
+
+impl IntoTasks for TaskGroupRef {
+    fn collect_tasks(&self, out: &mut Vec<TaskRef>) {
+        out.push(self.0);
     }
 }
 
@@ -204,6 +211,24 @@ impl<R: IntoTasks> Shl<R> for TaskRef {
     }
 }
 
+/// `group >> b`: `b` runs after the group's leaves.
+impl<R: IntoTasks> Shr<R> for TaskGroupRef {
+    type Output = ();
+    #[track_caller]
+    fn shr(self, downstream: R) {
+        apply(Some(&self), &downstream, Flow::Down);
+    }
+}
+
+/// `group << b`: the group's roots run after `b`.
+impl<R: IntoTasks> Shl<R> for TaskGroupRef {
+    type Output = ();
+    #[track_caller]
+    fn shl(self, upstream: R) {
+        apply(Some(&self), &upstream, Flow::Up);
+    }
+}
+
 /// The operators of a list on the left (and of `()`, the chain so far): each takes one task
 /// on the right, typed or untyped. (A list on the right of a list is not an operator: Rust
 /// allows these operators only where one side is a type of this crate. Use [`chain`].)
@@ -225,6 +250,24 @@ macro_rules! left_operators {
             fn shr(self, downstream: TaskRef) {
                 let tasks: Option<&dyn IntoTasks> = $tasks(&self);
                 apply(tasks, &downstream, Flow::Down);
+            }
+        }
+        /// `left >> group`: the group's roots run after every task on the left.
+        impl<$($generic)*> Shr<TaskGroupRef> for $left {
+            type Output = ();
+            #[track_caller]
+            fn shr(self, downstream: TaskGroupRef) {
+                let tasks: Option<&dyn IntoTasks> = $tasks(&self);
+                apply(tasks, &downstream, Flow::Down);
+            }
+        }
+        /// `left << group`: every task on the left runs after the group's leaves.
+        impl<$($generic)*> Shl<TaskGroupRef> for $left {
+            type Output = ();
+            #[track_caller]
+            fn shl(self, upstream: TaskGroupRef) {
+                let tasks: Option<&dyn IntoTasks> = $tasks(&self);
+                apply(tasks, &upstream, Flow::Up);
             }
         }
         /// `left << c`: every task on the left runs after `c`.

@@ -117,6 +117,24 @@ impl TaskIds {
             }
             return self.spelled_out(format!("{base}__{n}"), node);
         }
+        self.next_on_core(base, node)
+    }
+
+    /// The next generated id for `node` named `base` when that is not a task's default name
+    /// (a task inside a group: `extract.parse`): `base` if free, else `core__N` as Airflow
+    /// numbers them. Kept as text.
+    pub(crate) fn auto_text(&mut self, base: &str, node: u32) -> IdRepr {
+        if self.find(base).is_none() {
+            let id: Box<str> = base.into();
+            self.explicit.insert(id.clone(), node);
+            self.note(base);
+            return IdRepr::Explicit(id);
+        }
+        self.next_on_core(base, node)
+    }
+
+    /// `core__N` for `base` (`core` without a `__N` suffix), N one past the largest in use.
+    fn next_on_core(&mut self, base: &str, node: u32) -> IdRepr {
         let (core, _) = split_suffix(base).unwrap_or((base, 0));
         let n = match self.names.get(core) {
             Some(&core_index) => {
@@ -341,6 +359,24 @@ mod tests {
         let big = id_text(&big, "total").into_owned();
         assert_eq!(big, format!("total__{}", u64::from(u32::MAX) + 1));
         assert_eq!(ids.find(&big), Some(2));
+    }
+
+    #[test]
+    fn ids_given_as_text_get_airflow_suffixes() {
+        let mut ids = TaskIds::default();
+        let texts: Vec<String> = (0..3)
+            .map(|node| id_text(&ids.auto_text("extract.parse", node), "parse").into_owned())
+            .collect();
+        assert_eq!(
+            texts,
+            ["extract.parse", "extract.parse__1", "extract.parse__2"]
+        );
+        assert_eq!(ids.find("extract.parse__2"), Some(2));
+        ids.explicit("extract.load__4", 3).unwrap();
+        let load = ids.auto_text("extract.load", 4);
+        assert_eq!(id_text(&load, "load"), "extract.load");
+        let load = ids.auto_text("extract.load", 5);
+        assert_eq!(id_text(&load, "load"), "extract.load__5");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod builder;
 mod deps;
 mod features;
+mod group;
 mod ids;
 mod outcome;
 mod plan;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 pub(crate) use builder::add_task;
 pub use deps::{ChainSteps, IntoTasks, chain};
 pub(crate) use features::Features;
+pub use group::{TaskGroup, TaskGroupRef, task_group};
 pub(crate) use ids::id_text;
 pub use outcome::IntoBuildResult;
 pub(crate) use plan::{DEFAULT_POOL, NO_JOIN, Plan, Role};
@@ -442,6 +444,7 @@ impl DagBuilder {
                 });
             }
         }
+        builder.resolve_group_edges();
         let plan = plan::plan(&mut builder, &default_args)?;
         Ok(Dag {
             inner: Arc::new(DagInner {
