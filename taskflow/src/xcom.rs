@@ -144,7 +144,7 @@ impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for Vec<Xcom<T>> {
             .into_iter()
             .map(|xcom| (xcom.task, xcom.part))
             .collect();
-        Arg::Gather(sources, gather::<T>)
+        Arg::Gather(Box::new((sources, gather::<T>)))
     }
 }
 
@@ -332,7 +332,9 @@ pub enum Arg {
     /// A task, and which part of its value (0: all of it).
     Upstream(TaskRef, u32),
     /// Several upstream values gathered into one list, and how to gather them.
-    Gather(Vec<(TaskRef, u32)>, fn(Vec<Value>) -> Option<Value>),
+    /// (Boxed, so that the common arguments stay small.)
+    #[allow(clippy::type_complexity)]
+    Gather(Box<(Vec<(TaskRef, u32)>, fn(Vec<Value>) -> Option<Value>)>),
 }
 
 /// Makes one value of a fan-in's upstream values; `None` if one has another type.

@@ -63,7 +63,12 @@ impl Builder {
             .filter(|&node| node < GROUP_BIT)
             .expect("a DAG holds at most 2^31 tasks");
         let explicit = options.as_ref().and_then(|o| o.task_id.as_deref());
-        let id = match (explicit, self.grouped_id(explicit.unwrap_or(body.name()))) {
+        let grouped = if self.groups.is_entered() {
+            self.grouped_id(explicit.unwrap_or(body.name()))
+        } else {
+            None // the common case: no group to prefix with
+        };
+        let id = match (explicit, grouped) {
             (None, None) => self.ids.auto(body.name(), node),
             (Some(id), None) => self.explicit_id(id, node, body),
             (None, Some(id)) => {
@@ -78,7 +83,12 @@ impl Builder {
             (Some(_), Some(id)) => self.explicit_id(&id, node, body),
         };
         self.check_task_against_groups(&id, body.name());
-        let options = match self.groups.defaults() {
+        let defaults = self
+            .groups
+            .is_entered()
+            .then(|| self.groups.defaults())
+            .flatten();
+        let options = match defaults {
             None => options,
             Some(defaults) => {
                 let own = options.map_or_else(|| body.options().clone(), |o| o.or(body.options()));
@@ -98,7 +108,8 @@ impl Builder {
                     slot: 0, // set by the plan
                     mode,
                 },
-                Arg::Gather(sources, gather) if sources.iter().all(|(t, _)| t.dag == self.key) => {
+                Arg::Gather(gathered) if gathered.0.iter().all(|(t, _)| t.dag == self.key) => {
+                    let (sources, gather) = *gathered;
                     let sources = sources
                         .into_iter()
                         .map(|(task, part)| (task.node, part, 0))

@@ -207,6 +207,12 @@ pub(crate) struct Groups {
 }
 
 impl Groups {
+    /// Whether a group is being entered (its tasks get prefixes and defaults).
+    #[inline]
+    pub(crate) fn is_entered(&self) -> bool {
+        !self.stack.is_empty()
+    }
+
     fn current(&self) -> Option<&GroupInfo> {
         self.stack.last().map(|&g| &self.all[g as usize])
     }

@@ -81,6 +81,30 @@ impl<'a> Args<'a> {
         (gather.gather)(values).ok_or_else(|| self.error(None, ReadError::WrongType))
     }
 
+    /// A fan-in's list by value (out of line: the plain inputs stay small).
+    #[cold]
+    #[inline(never)]
+    fn take_gathered<T: Send + Sync + 'static>(
+        &mut self,
+        index: u32,
+        clone: Option<fn(&T) -> T>,
+    ) -> Result<T, TaskError> {
+        let value = self.gathered(index, self.run.keep_values)?;
+        Slot::owned(value, clone).map_err(|error| self.error(None, error))
+    }
+
+    /// A fan-in's list, shared.
+    #[cold]
+    #[inline(never)]
+    fn share_gathered<T: Send + Sync + 'static>(
+        &mut self,
+        index: u32,
+    ) -> Result<Arc<T>, TaskError> {
+        self.gathered(index, self.run.keep_values)?
+            .downcast::<T>()
+            .map_err(|_| self.error(None, ReadError::WrongType))
+    }
+
     fn next_input(&mut self) -> &'a Input {
         let input = &self.run.dag.inputs[self.next as usize];
         self.next += 1;
@@ -109,10 +133,7 @@ impl<'a> Args<'a> {
                 ),
             }
             .map_err(|error| self.error(Some(node), error)),
-            &Input::Gather(index) => {
-                let value = self.gathered(index, self.run.keep_values)?;
-                Slot::owned(value, clone).map_err(|error| self.error(None, error))
-            }
+            &Input::Gather(index) => self.take_gathered(index, clone),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
@@ -135,10 +156,7 @@ impl<'a> Args<'a> {
                 }
             }
             .map_err(|error| self.error(Some(node), error)),
-            &Input::Gather(index) => self
-                .gathered(index, self.run.keep_values)?
-                .downcast::<T>()
-                .map_err(|_| self.error(None, ReadError::WrongType)),
+            &Input::Gather(index) => self.share_gathered(index),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
@@ -174,10 +192,7 @@ impl<'a> Args<'a> {
                 |value| optional(value, clone),
             )
             .map_err(|error| self.error(Some(node), error)),
-            &Input::Gather(index) => {
-                let value = self.gathered(index, self.run.keep_values)?;
-                optional(value, clone).map_err(|error| self.error(None, error))
-            }
+            &Input::Gather(index) => self.take_gathered(index, clone).map(Some),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
@@ -212,10 +227,8 @@ impl<'a> Args<'a> {
             )
             .map_err(|error| self.error(Some(node), error)),
             &Input::Gather(index) => self
-                .gathered(index, self.run.keep_values)?
-                .downcast::<T>()
-                .map(|value| SharedOrNone::Value(SharedArg::new(value)))
-                .map_err(|_| self.error(None, ReadError::WrongType)),
+                .share_gathered(index)
+                .map(|value| SharedOrNone::Value(SharedArg::new(value))),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }
     }
