@@ -82,7 +82,9 @@ impl Builder {
             }
             (Some(_), Some(id)) => self.explicit_id(&id, node, body),
         };
-        self.check_task_against_groups(&id, body.name());
+        if self.groups.has_ids() {
+            self.check_task_against_groups(&id, body.name());
+        }
         let defaults = self
             .groups
             .is_entered()

@@ -207,6 +207,12 @@ pub(crate) struct Groups {
 }
 
 impl Groups {
+    /// Whether any group was entered yet (a task id may collide with a group id).
+    #[inline]
+    pub(crate) fn has_ids(&self) -> bool {
+        !self.ids.is_empty()
+    }
+
     /// Whether a group is being entered (its tasks get prefixes and defaults).
     #[inline]
     pub(crate) fn is_entered(&self) -> bool {

@@ -121,7 +121,7 @@ impl Slot {
     }
 
     /// `value` as a `T` by value: moved out when no one else holds it, else cloned.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn owned<T: Send + Sync + 'static>(
         value: Value,
         clone: Option<fn(&T) -> T>,
