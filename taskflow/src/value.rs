@@ -92,7 +92,7 @@ impl Value {
 
     /// The value as an owned `T`: moved out when inline or no one else holds it, else
     /// `Err` with the value (another handle shares it, or it is not a `T`).
-    #[inline]
+    #[inline(always)]
     pub fn take<T: Send + Sync + 'static>(mut self) -> Result<T, Self> {
         let inline = match std::mem::replace(&mut self.0, Repr::Unit) {
             Repr::Shared(shared) => {
