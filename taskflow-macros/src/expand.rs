@@ -69,15 +69,13 @@ fn task_or_sensor(attr: TokenStream, item: TokenStream, sensor: bool) -> TokenSt
 }
 
 pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn = match fallback::function(item, "#[dag] goes on a function whose body calls tasks")
-    {
-        Ok(item_fn) => item_fn,
+    let expected = "#[dag] goes on a function whose body calls tasks";
+    let checked = fallback::checked_function(item, expected, |item_fn| {
+        both(attr::parse_dag(attr), valid::dag_fn(item_fn))
+    });
+    let (item_fn, attr) = match checked {
+        Ok(checked) => checked,
         Err(tokens) => return tokens,
-    };
-    let checked = both(attr::parse_dag(attr), valid::dag_fn(&item_fn));
-    let attr = match checked {
-        Ok(attr) => attr,
-        Err(error) => return fallback::item_with_error(&item_fn, error),
     };
     let krate = krate(attr.krate.as_ref());
     let ItemFn {

@@ -16,6 +16,20 @@ pub(crate) fn item_with_error(item: &impl ToTokens, error: syn::Error) -> TokenS
 }
 
 /// `item` as a function, or else the item unchanged with [`not_a_function`]'s error.
+/// The function under a `#[dag]`-like attribute and its options, checked by `check`, or the
+/// tokens that keep the function and report what is wrong.
+pub(crate) fn checked_function<A>(
+    item: TokenStream,
+    expected: &str,
+    check: impl FnOnce(&ItemFn) -> syn::Result<A>,
+) -> Result<(ItemFn, A), TokenStream> {
+    let item_fn = function(item, expected)?;
+    match check(&item_fn) {
+        Ok(attr) => Ok((item_fn, attr)),
+        Err(error) => Err(item_with_error(&item_fn, error)),
+    }
+}
+
 pub(crate) fn function(item: TokenStream, expected: &str) -> Result<ItemFn, TokenStream> {
     syn::parse2(item.clone()).map_err(|_| {
         let error = not_a_function(&item, expected);

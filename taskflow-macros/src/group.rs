@@ -94,13 +94,12 @@ fn check(item: &ItemFn) -> syn::Result<()> {
 
 pub(crate) fn task_group(attr: TokenStream, item: TokenStream) -> TokenStream {
     let expected = "#[task_group] goes on a function whose body calls tasks";
-    let item_fn = match fallback::function(item, expected) {
-        Ok(item_fn) => item_fn,
+    let checked = fallback::checked_function(item, expected, |item_fn| {
+        crate::expand::both(parse(attr), check(item_fn))
+    });
+    let (item_fn, attr) = match checked {
+        Ok(checked) => checked,
         Err(tokens) => return tokens,
-    };
-    let attr = match crate::expand::both(parse(attr), check(&item_fn)) {
-        Ok(attr) => attr,
-        Err(error) => return fallback::item_with_error(&item_fn, error),
     };
     let krate = krate(attr.krate.as_ref());
     let ItemFn {

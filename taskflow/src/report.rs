@@ -407,10 +407,7 @@ impl RunReport {
     }
 
     fn date(&self, offset: Duration) -> DateTime<Utc> {
-        chrono::Duration::from_std(offset)
-            .ok()
-            .and_then(|offset| self.run.start_date.checked_add_signed(offset))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        self.run.date_at(offset)
     }
 
     fn task_report(&self, node: u32) -> TaskReport {

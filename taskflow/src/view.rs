@@ -28,6 +28,18 @@ fn colour(state: TaskState) -> &'static str {
     }
 }
 
+/// `HH:MM:SS.mmm` of `at`: the time of day in the report's table and the log's lines.
+pub(crate) fn clock_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.nanosecond() / 1_000_000 % 1000
+    )
+}
+
 /// Text in a DOT or Mermaid string: quotes and backslashes escaped.
 fn quoted(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
@@ -159,8 +171,7 @@ fn table_row(task: TaskReport) -> [String; 6] {
         task.task_id,
         task.state.as_str().to_owned(),
         task.tries.to_string(),
-        task.start_date
-            .map_or_else(String::new, |at| at.format("%H:%M:%S%.3f").to_string()),
+        task.start_date.map_or_else(String::new, clock_time),
         task.duration
             .map_or_else(String::new, |duration| format!("{duration:.1?}")),
         task.error.unwrap_or_default(),

@@ -244,7 +244,7 @@ fn a_dag_test_under_a_scoped_subscriber_has_a_span_per_run_and_per_try() {
     let dag = observed_dag();
     let report = tracing::subscriber::with_default(subscriber, || {
         within(LIMIT, "the run", move || {
-            // `within` runs on a thread of its own: take the subscriber along.
+            // `within` runs on a thread of its own, where this subscriber is not the default.
             dag.test_with(RunOptions::new().run_id("traced_run"))
         })
     });
@@ -254,9 +254,12 @@ fn a_dag_test_under_a_scoped_subscriber_has_a_span_per_run_and_per_try() {
 
     let recorder = Recorder::default();
     let dag = observed_dag();
-    let report = tracing::subscriber::with_default(recorder.subscriber(), || {
-        dag.test_with(RunOptions::new().run_id("traced_run"))
-            .unwrap()
+    let subscriber = recorder.subscriber();
+    let report = within(LIMIT, "the run", move || {
+        tracing::subscriber::with_default(subscriber, || {
+            dag.test_with(RunOptions::new().run_id("traced_run"))
+                .unwrap()
+        })
     });
     assert!(!report.succeeded());
     check_spans_and_events(&recorder);

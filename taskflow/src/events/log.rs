@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use super::{DagRunEvent, Event, Listener, TaskInstanceEvent};
+use crate::view::clock_time;
 use crate::{DagRunState, RunReport, TaskState};
 
 /// A listener that writes a line per state change: the time (virtual time in a `test()`
@@ -149,18 +150,6 @@ impl Listener for RunLog {
             self.write(&line);
         }
     }
-}
-
-/// `HH:MM:SS.mmm` of `at`, the time of day a log line starts with.
-fn clock_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::Timelike;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.nanosecond() / 1_000_000 % 1000
-    )
 }
 
 impl std::fmt::Debug for RunLog {
