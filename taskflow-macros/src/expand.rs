@@ -302,11 +302,46 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
         Some(parts) => {
             let index = 0..parts.len() as u32;
             quote!({
-                let whole = #private::add_task::<#output_type>(&Body, self.0, [#(#arg_specs),*]);
+                let whole = #private::add_task::<#output_type>(Self::body(), self.0, [#(#arg_specs),*]);
                 (#(whole.__part::<#parts>(#index),)*)
             })
         }
-        None => quote!(#private::add_task::<#output_type>(&Body, self.0, [#(#arg_specs),*])),
+        None => quote!(#private::add_task::<#output_type>(Self::body(), self.0, [#(#arg_specs),*])),
+    };
+    // `expand`: the same arguments, any of them mapped with `each`; `expand_kwargs`: one
+    // argument set per instance, converted into the tuple of the parameters' types.
+    let mapped_type = quote!(#krate::Xcom<::std::vec::Vec<#output_type>>);
+    let vec_codec = codec_probe(&private, &syn::parse_quote!(::std::vec::Vec<#output_type>));
+    let collected = quote_spanned! {output_type.span()=>
+        #private::collected::<#output_type>(#vec_codec)
+    };
+    let mapped_specs = wired.iter().map(|(name, span, (_, spec), ty, mode)| {
+        quote_spanned!(*span=> #private::#spec::<#ty, _>(#name, #mode).0)
+    });
+    let expand_body = quote! {
+        #private::add_mapped_task::<#output_type>(
+            Self::body(),
+            self.0,
+            ::std::vec![#(#mapped_specs),*],
+            #collected,
+        )
+    };
+    let param_types: Vec<&TokenStream> = wired.iter().map(|(_, _, _, ty, _)| ty).collect();
+    let tuple_type = quote!((#(#param_types,)*));
+    let tuple_names: Vec<Ident> = (0..wired.len())
+        .map(|i| format_ident!("__taskflow_part{}", i))
+        .collect();
+    let width = wired.len() as u32;
+    let expand_kwargs_body = quote! {
+        #private::add_mapped_task::<#output_type>(
+            Self::body(),
+            self.0,
+            ::std::vec![#private::argument_sets::<__M, #tuple_type>(source, #width, |item| {
+                let (#(#tuple_names,)*) = ::core::convert::Into::<#tuple_type>::into(item);
+                ::std::vec![#(#private::Value::new(#tuple_names)),*]
+            })],
+            #collected,
+        )
     };
 
     // In `invoke`: read each argument, then call the plain function.
@@ -409,6 +444,16 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     );
     let doc_with =
         format!("Task `{name}` with per-call options (like Airflow's `.override(...)`).");
+    let doc_expand = format!(
+        "Task `{name}` mapped at run time: one instance per element of each `each(...)` argument \
+         (the cross product, last argument fastest), the other arguments the same for all \
+         (Airflow's `.partial(...).expand(...)`). The handle is to the instances' values in \
+         map-index order."
+    );
+    let doc_expand_kwargs = format!(
+        "Task `{name}` mapped over argument sets: one instance per element of `source`, which \
+         converts into the tuple of the task's parameters (Airflow's `.expand_kwargs(...)`)."
+    );
     let doc_type = format!(
         "Task `{name}`: [`{name}::call`] runs the plain function, [`{name}::with`] sets per-call options."
     );
@@ -435,6 +480,21 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             #vis fn with(options: impl ::core::convert::Into<#krate::TaskOptions>) -> #with_type {
                 #with_type(#private::Option::Some(#private::Box::new(options.into())))
             }
+
+            #[doc = #doc_expand]
+            #[allow(clippy::too_many_arguments)]
+            #vis fn expand(#(#arg_params),*) -> #mapped_type {
+                #with_type(#private::Option::None).expand(#(#arg_names),*)
+            }
+
+            #[doc = #doc_expand_kwargs]
+            #vis fn expand_kwargs<__M>(source: __M) -> #mapped_type
+            where
+                __M: #krate::Mappable,
+                __M::Item: ::core::convert::Into<#tuple_type> + ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
+            {
+                #with_type(#private::Option::None).expand_kwargs(source)
+            }
         }
 
         #(#cfgs)*
@@ -447,6 +507,25 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
             /// Adds the task to the DAG being built, with these options.
             #[allow(clippy::too_many_arguments)]
             #vis fn add(self, #(#arg_params),*) -> #handle_type {
+                #handles
+            }
+
+            /// Adds the task mapped over its `each(...)` arguments, with these options.
+            #[allow(clippy::too_many_arguments)]
+            #vis fn expand(self, #(#arg_params),*) -> #mapped_type {
+                #expand_body
+            }
+
+            /// Adds the task mapped over argument sets, with these options.
+            #vis fn expand_kwargs<__M>(self, source: __M) -> #mapped_type
+            where
+                __M: #krate::Mappable,
+                __M::Item: ::core::convert::Into<#tuple_type> + ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
+            {
+                #expand_kwargs_body
+            }
+
+            fn body() -> &'static dyn #private::TaskBody {
                 struct Body;
                 impl #private::TaskBody for Body {
                     fn name(&self) -> &'static str {
@@ -479,7 +558,7 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
                         #run
                     }
                 }
-                #handles
+                &Body
             }
         }
     }

@@ -56,6 +56,16 @@ pub enum Error {
         /// The rejected id.
         group_id: String,
     },
+    /// A mapped task call is wired in a way that cannot be expanded.
+    #[error("dag `{dag_id}`: task `{task_id}` cannot be mapped: {reason}")]
+    Mapping {
+        /// The DAG.
+        dag_id: String,
+        /// The mapped task.
+        task_id: String,
+        /// What is wrong, and what to do instead.
+        reason: String,
+    },
     /// A task id is empty or holds characters other than letters, digits, `_`, `-` and `.`.
     #[error(
         "dag `{dag_id}`: task id `{task_id}` is not valid: use letters, digits, `_`, `-` or `.`"

@@ -94,6 +94,7 @@ pub use dag::{
     ChainSteps, Dag, DagBuilder, IntoBuildResult, IntoTasks, RunCallback, TaskGroup, TaskGroupRef,
     chain, task_group,
 };
+pub use dag::{Each, Mappable, each};
 pub use error::{Error, Result};
 pub use events::{DagRunEvent, Event, Listener, TaskInstanceEvent, WarningEvent};
 pub use executor::{Executor, ExecutorBuilder, RunDag, RunHandle, RunOptions, TimeHold};
@@ -408,7 +409,7 @@ pub mod prelude {
     pub use crate::{
         Context, Dag, DagRunState, Executor, Params, Poke, ResultExt, RunDag, RunOptions,
         RunReport, TaskError, TaskGroup, TaskGroupRef, TaskOptions, TaskRef, TaskState,
-        TriggerRule, Xcom, chain,
+        TriggerRule, Xcom, chain, each,
     };
     #[cfg(feature = "macros")]
     pub use crate::{dag, sensor, task, task_group};
@@ -447,6 +448,34 @@ pub mod __private {
         args: impl IntoIterator<Item = (Arg, ReadMode)>,
     ) -> crate::Xcom<T> {
         crate::dag::add_task(body, options, args)
+    }
+
+    pub use crate::value::Value;
+
+    /// Adds a mapped task call (`expand`, `expand_kwargs`) to the DAG being built on this
+    /// thread.
+    pub fn add_mapped_task<R>(
+        body: &'static dyn TaskBody,
+        options: Option<Box<crate::TaskOptions>>,
+        args: Vec<Arg>,
+        collected: crate::dag::Collected,
+    ) -> crate::Xcom<Vec<R>> {
+        crate::dag::add_mapped_task(body, options, args, collected)
+    }
+
+    /// How a mapped task's instances' `R` values are collected into a `Vec<R>`.
+    pub fn collected<R: Clone + Send + Sync + 'static>(codec: Codec) -> crate::dag::Collected {
+        crate::dag::Collected::of::<R>(codec)
+    }
+
+    /// The argument of `expand_kwargs`: each element of `source` converts into a tuple of
+    /// parameters, split into one value each by `split`.
+    pub fn argument_sets<M, P>(source: M, width: u32, split: fn(M::Item) -> Vec<Value>) -> Arg
+    where
+        M: crate::Mappable,
+        M::Item: Clone + Send + Sync + 'static,
+    {
+        crate::dag::argument_sets(crate::each(source), width, split)
     }
 
     /// One argument of a task call.

@@ -68,6 +68,9 @@ pub struct TaskReport {
     pub error: Option<String>,
     /// Its effective priority weight (see [`Dag::priority_weight`](crate::Dag::priority_weight)).
     pub priority_weight: i32,
+    /// The map index of an instance of a mapped task ([`RunReport::instances`]); `None` for
+    /// a task that is not mapped, and for a mapped task as a whole (Airflow's `-1`).
+    pub map_index: Option<u32>,
     /// Each try in order, as Airflow's Gantt view shows them: a retried try ends
     /// `up_for_retry`, each check of a sensor in reschedule mode but the last ends
     /// `up_for_reschedule`, and the last one ends in the task's state. Empty for a task that
@@ -263,6 +266,80 @@ impl RunReport {
         (0..self.len()).map(|node| self.task_report(node))
     }
 
+    /// What each instance of mapped task `task_id` did, in map-index order; empty for a task
+    /// that is not mapped, and for a mapped task that did not expand (it had no element to
+    /// map over, or an upstream task failed). The task's own report
+    /// ([`task`](Self::task), [`state`](Self::state)) is the sum of its instances: failed if
+    /// one failed, else upstream_failed if one was, else skipped if one was, else success.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn double(x: u64) -> u64 {
+    ///     x * 2
+    /// }
+    ///
+    /// let report = Dag::build("doubled", || {
+    ///     double::expand(each(vec![1u64, 2, 3]));
+    /// })?
+    /// .test()?;
+    /// let instances = report.instances("double");
+    /// assert_eq!(instances.len(), 3);
+    /// assert_eq!(instances[2].map_index, Some(2));
+    /// assert_eq!(report.instance_xcom::<u64>("double", 2)?, 6);
+    /// assert_eq!(report.xcom::<Vec<u64>>("double")?, [2, 4, 6]);
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn instances(&self, task_id: &str) -> Vec<TaskReport> {
+        self.instance_runs(task_id)
+            .map(|instances| instances.tasks().collect())
+            .unwrap_or_default()
+    }
+
+    /// The value instance `map_index` of mapped task `task_id` returned, as a `T`.
+    pub fn instance_xcom<T: Clone + 'static>(&self, task_id: &str, map_index: u32) -> Result<T> {
+        let instances = self
+            .instance_runs(task_id)
+            .ok_or_else(|| Error::XcomMissing {
+                task_id: task_id.to_owned(),
+                reason: "it has no mapped instances".into(),
+            })?;
+        if map_index >= instances.len() {
+            return Err(Error::XcomMissing {
+                task_id: task_id.to_owned(),
+                reason: format!(
+                    "it has {} mapped instances, and no map index {map_index}",
+                    instances.len()
+                ),
+            });
+        }
+        let (_, value) = instances.value_of_node(task_id, map_index, None)?;
+        value
+            .downcast_ref::<T>()
+            .cloned()
+            .ok_or_else(|| Error::XcomType {
+                task_id: task_id.to_owned(),
+                requested: std::any::type_name::<T>().to_owned(),
+                actual: self.run.dag.nodes[self.known(task_id) as usize]
+                    .body
+                    .output_type()
+                    .to_owned(),
+            })
+    }
+
+    /// The report of the instances of mapped task `task_id`, if it expanded.
+    fn instance_runs(&self, task_id: &str) -> Option<RunReport> {
+        let node = self.node(task_id).ok()?;
+        let expansions = self
+            .run
+            .expansions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (_, instances) = expansions.iter().find(|(mapped, _)| *mapped == node)?;
+        Some(RunReport::new(Arc::clone(instances)))
+    }
+
     /// The ids of the tasks that ended in `state`.
     pub fn task_ids_in(&self, state: TaskState) -> Vec<String> {
         (0..self.len())
@@ -304,7 +381,7 @@ impl RunReport {
     ) -> Result<R> {
         let (node, value) = self.value_of(task_id, part)?;
         let typed = value.downcast_ref::<T>().ok_or_else(|| {
-            let whole = self.run.dag.nodes[node as usize].body.output_type();
+            let whole = self.run.dag.output_type(node);
             Error::XcomType {
                 task_id: task_id.to_owned(),
                 requested: std::any::type_name::<T>().to_owned(),
@@ -317,7 +394,11 @@ impl RunReport {
     /// The node of task `task_id` and its value (part `part` of a `multiple_outputs` one),
     /// or why there is none.
     pub(crate) fn value_of(&self, task_id: &str, part: Option<u32>) -> Result<(u32, Value)> {
-        let node = self.node(task_id)?;
+        self.value_of_node(task_id, self.node(task_id)?, part)
+    }
+
+    /// [`RunReport::value_of`] for task `node`, whose id is `task_id`.
+    fn value_of_node(&self, task_id: &str, node: u32, part: Option<u32>) -> Result<(u32, Value)> {
         let missing = |reason: String| Error::XcomMissing {
             task_id: task_id.to_owned(),
             reason,
@@ -462,6 +543,11 @@ impl RunReport {
                 .collect(),
             error,
             priority_weight: self.run.dag.plan.priorities()[node as usize],
+            map_index: self
+                .run
+                .mapped
+                .as_ref()
+                .map(|mapped| mapped.map_index(node)),
             history,
         }
     }

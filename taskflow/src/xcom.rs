@@ -156,7 +156,7 @@ impl<T: Clone + Send + Sync + 'static, const N: usize> IntoArg<Vec<T>> for [Xcom
 }
 
 /// The values of a fan-in as one `Vec<T>`; `None` if one is not a `T`.
-fn gather<T: Clone + Send + Sync + 'static>(values: Vec<Value>) -> Option<Value> {
+pub(crate) fn gather<T: Clone + Send + Sync + 'static>(values: Vec<Value>) -> Option<Value> {
     let mut gathered = Vec::with_capacity(values.len());
     for value in values {
         let value = match value.take::<T>() {
@@ -335,6 +335,8 @@ pub enum Arg {
     /// (Boxed, so that the common arguments stay small.)
     #[allow(clippy::type_complexity)]
     Gather(Box<(Vec<(TaskRef, u32)>, fn(Vec<Value>) -> Option<Value>)>),
+    /// A mapped argument of an `expand` call ([`each`](crate::each)).
+    Mapped(Box<crate::dag::Source>),
 }
 
 /// Makes one value of a fan-in's upstream values; `None` if one has another type.

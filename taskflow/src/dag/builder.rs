@@ -18,6 +18,8 @@ pub(crate) struct Builder {
     pub(crate) nodes: Vec<Node>,
     pub(crate) inputs: Vec<Input>,
     pub(crate) gathers: Vec<super::Gather>,
+    /// The mapped task calls, by node.
+    pub(crate) mappings: Vec<(u32, super::MapSpec)>,
     pub(crate) literals: Vec<Value>,
     /// Ordering edges (`a >> b`), as `(upstream, downstream)`.
     pub(crate) order_edges: Vec<(u32, u32)>,
@@ -43,6 +45,7 @@ impl Builder {
             nodes: Vec::new(),
             inputs: Vec::new(),
             gathers: Vec::new(),
+            mappings: Vec::new(),
             literals: Vec::new(),
             order_edges: Vec::new(),
             ids: TaskIds::default(),
@@ -52,7 +55,7 @@ impl Builder {
         }
     }
 
-    fn add_node(
+    pub(super) fn add_node(
         &mut self,
         body: &'static dyn TaskBody,
         options: Option<Box<TaskOptions>>,
@@ -119,6 +122,17 @@ impl Builder {
                     self.gathers.push(super::Gather { sources, gather });
                     Input::Gather(self.gathers.len() as u32 - 1)
                 }
+                Arg::Mapped(_) => {
+                    self.errors.push(Error::Mapping {
+                        dag_id: self.dag_id.clone(),
+                        task_id: super::ids::id_text(&id, body.name()).into_owned(),
+                        reason: format!(
+                            "`each(...)` is an argument of a plain call; map with `{}::expand(...)`",
+                            body.name()
+                        ),
+                    });
+                    Input::Missing
+                }
                 Arg::Upstream(..) | Arg::Gather(..) => {
                     let task_id = super::ids::id_text(&id, body.name()).into_owned();
                     self.errors.push(Error::ForeignHandle {
@@ -131,7 +145,9 @@ impl Builder {
             self.inputs.push(input);
         }
         let inputs = start as u32..self.inputs.len() as u32;
-        let options = options.filter(|options| !options.is_empty());
+        let options = options
+            .filter(|options| !options.is_empty())
+            .map(std::sync::Arc::from);
         self.nodes.push(Node {
             body,
             id,

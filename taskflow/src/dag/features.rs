@@ -24,19 +24,32 @@ impl Features {
     pub(crate) const PARTS: Self = Self(1 << 8);
     /// A branch or a short-circuit: its value may skip downstream tasks.
     pub(crate) const STEERS: Self = Self(1 << 9);
+    /// A mapped task: its try expands into instances.
+    pub(crate) const MAPPED: Self = Self(1 << 10);
+    /// Its value is mapped over: a success checks its length (`max_map_length`).
+    pub(crate) const MAP_SOURCE: Self = Self(1 << 11);
 
     /// What a success may do beyond storing one value and releasing the downstream tasks.
     pub(crate) const SUCCESS_EXTRAS: Self = Self::ON_SUCCESS
         .and(Self::SENSOR)
         .and(Self::STEERS)
-        .and(Self::PARTS);
+        .and(Self::PARTS)
+        .and(Self::MAP_SOURCE);
 
     /// What a try may need before its body runs or while it runs.
-    pub(crate) const TRY_EXTRAS: Self = Self::ON_EXECUTE.and(Self::TIMEOUT).and(Self::SENSOR);
+    pub(crate) const TRY_EXTRAS: Self = Self::ON_EXECUTE
+        .and(Self::TIMEOUT)
+        .and(Self::SENSOR)
+        .and(Self::MAPPED);
 
     /// The union of both sets.
     pub(crate) const fn and(self, other: Self) -> Self {
         Self(self.0 | other.0)
+    }
+
+    /// The set without the features of `other`.
+    pub(crate) const fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
     }
 
     /// Whether some feature of `other` is in the set.
@@ -51,7 +64,7 @@ impl Features {
         self.0 & other.0 == other.0
     }
 
-    fn with(self, other: Self, on: bool) -> Self {
+    pub(crate) fn with(self, other: Self, on: bool) -> Self {
         if on { Self(self.0 | other.0) } else { self }
     }
 

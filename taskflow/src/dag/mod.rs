@@ -5,6 +5,7 @@ mod deps;
 mod features;
 mod group;
 mod ids;
+mod mapping;
 mod outcome;
 mod plan;
 mod waits;
@@ -17,8 +18,14 @@ pub use deps::{ChainSteps, IntoTasks, chain};
 pub(crate) use features::Features;
 pub use group::{TaskGroup, TaskGroupRef, task_group};
 pub(crate) use ids::id_text;
+pub(crate) use mapping::Collected;
+pub use mapping::{Each, Mappable, each};
+pub(crate) use mapping::{MapSpec, ParamFrom, Source, add_mapped_task, argument_sets};
+
+/// The most tasks a DAG holds, a mapped task's instances included.
+pub(crate) const MAX_TASKS: u32 = 1 << 31;
 pub use outcome::IntoBuildResult;
-pub(crate) use plan::{DEFAULT_POOL, NO_JOIN, Plan, Role};
+pub(crate) use plan::{DEFAULT_POOL, Demands, NO_JOIN, Plan, Role};
 
 use crate::task::body::TaskBody;
 use crate::xcom::{ReadMode, Value};
@@ -32,7 +39,7 @@ pub(crate) struct Node {
     /// Its arguments: `inputs[range]` of the DAG, in parameter order.
     pub(crate) inputs: Range<u32>,
     /// Per-call overrides; `None` when the call set none.
-    pub(crate) options: Option<Box<TaskOptions>>,
+    pub(crate) options: Option<Arc<TaskOptions>>,
 }
 
 impl Node {
@@ -79,6 +86,8 @@ pub(crate) struct DagInner {
     pub(crate) inputs: Vec<Input>,
     /// The fan-in parameters' upstream values.
     pub(crate) gathers: Vec<Gather>,
+    /// The mapped tasks and how each expands, by node (in node order).
+    pub(crate) mappings: Vec<(u32, MapSpec)>,
     /// The literal arguments of the task calls.
     pub(crate) literals: Vec<Value>,
     pub(crate) plan: Plan,
@@ -96,9 +105,37 @@ pub(crate) struct DagInner {
 pub(crate) struct DagLimits {
     pub(crate) max_active_tasks: Option<u32>,
     pub(crate) max_active_runs: Option<u32>,
+    /// The longest value a mapped task maps over (Airflow's `max_map_length`).
+    pub(crate) max_map_length: Option<u32>,
 }
 
 impl DagInner {
+    /// A DAG of `nodes` laid out by `plan`, with no literals, fan-ins or mappings of its own
+    /// (the instances of a mapped task).
+    pub(crate) fn assemble(
+        dag_id: Arc<str>,
+        nodes: Vec<Node>,
+        inputs: Vec<Input>,
+        plan: Plan,
+        default_args: TaskOptions,
+        limits: DagLimits,
+    ) -> Self {
+        Self {
+            dag_id,
+            nodes,
+            inputs,
+            gathers: Vec::new(),
+            mappings: Vec::new(),
+            literals: Vec::new(),
+            plan,
+            key: 0,
+            ids: TaskIds::default(),
+            default_args,
+            callbacks: RunCallbacks::default(),
+            limits,
+        }
+    }
+
     /// The id of task `node`.
     pub(crate) fn task_id(&self, node: u32) -> std::borrow::Cow<'_, str> {
         let node = &self.nodes[node as usize];
@@ -124,6 +161,26 @@ impl DagInner {
             |o| o.or(node.body.options()),
         );
         own.or(&self.default_args)
+    }
+
+    /// How mapped task `node` expands, if it is one.
+    pub(crate) fn mapping(&self, node: u32) -> Option<&MapSpec> {
+        if self.mappings.is_empty() {
+            return None;
+        }
+        self.mappings
+            .binary_search_by_key(&node, |&(mapped, _)| mapped)
+            .ok()
+            .map(|index| &self.mappings[index].1)
+    }
+
+    /// The type name of the value of task `node` (a mapped task's is the list of its
+    /// instances' values).
+    pub(crate) fn output_type(&self, node: u32) -> &'static str {
+        match self.mapping(node) {
+            Some(spec) => spec.output_type,
+            None => self.nodes[node as usize].body.output_type(),
+        }
     }
 
     /// The node with this task id.
@@ -404,6 +461,14 @@ impl DagBuilder {
         self
     }
 
+    /// The longest list a mapped task of this DAG maps over (Airflow's `max_map_length`,
+    /// default 1024): a task whose value is mapped over and is longer fails, and the
+    /// mapped task ends upstream_failed. Wins over the executor's setting.
+    pub fn max_map_length(mut self, limit: u32) -> Self {
+        self.limits.max_map_length = Some(limit);
+        self
+    }
+
     /// Builds the DAG from a closure that calls tasks, then validates it; see [`Dag::build`].
     pub fn build<R: IntoBuildResult>(self, body: impl FnOnce() -> R) -> Result<Dag> {
         let DagBuilder {
@@ -452,6 +517,7 @@ impl DagBuilder {
                 nodes: builder.nodes,
                 inputs: builder.inputs,
                 gathers: builder.gathers,
+                mappings: builder.mappings,
                 literals: builder.literals,
                 plan,
                 key: builder.key,

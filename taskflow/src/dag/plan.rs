@@ -48,6 +48,18 @@ pub(crate) struct Plan {
     /// task with one upstream task (its arrival decides alone) or none. With steering, every
     /// task has a place, to mark it decided.
     pub(crate) join_index: Vec<u32>,
+    /// The values mapped tasks map over, by the task that produces them (in node order):
+    /// their lengths are checked against `max_map_length` when that task succeeds.
+    pub(crate) map_checks: Vec<MapCheck>,
+}
+
+/// A value a mapped task maps over: part `part` (0: the whole value) of task `producer`'s.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MapCheck {
+    pub(crate) producer: u32,
+    pub(crate) part: u32,
+    pub(crate) length: super::mapping::LengthFn,
+    pub(crate) mapped: u32,
 }
 
 /// A task a run keeps no upstream counters for.
@@ -70,16 +82,36 @@ pub(crate) struct Demands {
 pub(crate) const DEFAULT_POOL: &str = "default_pool";
 
 impl Demands {
+    /// The demands of tasks that all take `slots` of pool `pool`, with `max_tis` each.
+    pub(crate) fn single(pool: std::sync::Arc<str>, slots: u32, max_tis: u32) -> Self {
+        Self {
+            pool_names: vec![pool],
+            pool: Vec::new(),
+            slots: if slots == 1 { Vec::new() } else { vec![slots] },
+            max_tis: if max_tis == 0 {
+                Vec::new()
+            } else {
+                vec![max_tis]
+            },
+        }
+    }
+
     pub(crate) fn pool_of(&self, node: u32) -> u16 {
         self.pool.get(node as usize).copied().unwrap_or(0)
     }
 
     pub(crate) fn slots_of(&self, node: u32) -> u32 {
-        self.slots.get(node as usize).copied().unwrap_or(1)
+        match self.slots.as_slice() {
+            [all] => *all,
+            slots => slots.get(node as usize).copied().unwrap_or(1),
+        }
     }
 
     pub(crate) fn max_tis_of(&self, node: u32) -> u32 {
-        self.max_tis.get(node as usize).copied().unwrap_or(0)
+        match self.max_tis.as_slice() {
+            [all] => *all,
+            limits => limits.get(node as usize).copied().unwrap_or(0),
+        }
     }
 
     /// Whether some task has a limit of its own across runs.
@@ -98,6 +130,37 @@ pub(crate) enum Role {
 }
 
 impl Plan {
+    /// The plan of `count` independent tasks alike (the instances of a mapped task): no
+    /// edges, all roots, each with `features`, `rule`, `weight` and `demands`, and
+    /// `readers` per value slot.
+    pub(crate) fn instances(
+        count: usize,
+        readers: Vec<u32>,
+        rule: TriggerRule,
+        features: Features,
+        weight: i32,
+        demands: Demands,
+    ) -> Self {
+        Self {
+            upstream_count: vec![0; count],
+            succ_start: vec![0; count + 1],
+            succ: Vec::new(),
+            readers,
+            slot_start: Vec::new(),
+            trigger_rules: vec![rule; count],
+            roots: (0..count as u32).collect(),
+            roles: vec![Role::Work; count],
+            setup_upstream: Vec::new(),
+            priority: std::sync::OnceLock::from(vec![weight; count]),
+            in_creation_order: true,
+            demands,
+            features: vec![features; count],
+            has_steering: false,
+            join_index: vec![NO_JOIN; count],
+            map_checks: Vec::new(),
+        }
+    }
+
     /// The slot of part `part` (0: the whole value) of task `node`'s value.
     #[inline]
     pub(crate) fn slot(&self, node: u32, part: u32) -> usize {
@@ -152,6 +215,33 @@ impl Plan {
             _ => None,
         }
     }
+}
+
+/// Marks the mapped tasks and the tasks whose values they map over, and lists those values
+/// for their length checks.
+fn map_checks(builder: &Builder, features: &mut [Features]) -> Vec<MapCheck> {
+    let mut checks = Vec::new();
+    for (mapped, spec) in &builder.mappings {
+        features[*mapped as usize] = features[*mapped as usize].with(Features::MAPPED, true);
+        let first = builder.nodes[*mapped as usize].inputs.start;
+        for source in &spec.sources {
+            for (offset, length) in source.lengths.iter().enumerate() {
+                let input = &builder.inputs[(first + source.first) as usize + offset];
+                if let (Some(length), Input::Upstream { node, part, .. }) = (length, input) {
+                    features[*node as usize] =
+                        features[*node as usize].with(Features::MAP_SOURCE, true);
+                    checks.push(MapCheck {
+                        producer: *node,
+                        part: *part,
+                        length: *length,
+                        mapped: *mapped,
+                    });
+                }
+            }
+        }
+    }
+    checks.sort_by_key(|check| check.producer);
+    checks
 }
 
 /// Checks the recorded DAG and derives its plan; the first problem found is the error.
@@ -362,7 +452,7 @@ pub(crate) fn plan(
         std::sync::OnceLock::from(weights(builder, default_args, &bare, &graph)?)
     };
     let demands = demands(builder, default_args, &bare)?;
-    let features: Vec<Features> = builder
+    let mut features: Vec<Features> = builder
         .nodes
         .iter()
         .zip(&bare)
@@ -374,6 +464,7 @@ pub(crate) fn plan(
             }
         })
         .collect();
+    let map_checks = map_checks(builder, &mut features);
     let has_steering = features.iter().any(|f| f.has(Features::STEERS));
     let mut joins = 0;
     let join_index = upstream_count
@@ -390,6 +481,7 @@ pub(crate) fn plan(
         features,
         has_steering,
         join_index,
+        map_checks,
         priority,
         in_creation_order: !has_backward_edge,
         demands,

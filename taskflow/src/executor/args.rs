@@ -48,6 +48,36 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// The arguments of mapped task `node`, read as they are for its expansion (once: the
+    /// instances retry, not the expansion).
+    pub(crate) fn new_raw(
+        run: &'a Arc<RunState>,
+        node: u32,
+        handed: &'a mut Option<Carried>,
+    ) -> Self {
+        Self {
+            run,
+            node,
+            next: run.dag.nodes[node as usize].inputs.start,
+            try_number: 1,
+            final_try: true,
+            handed,
+        }
+    }
+
+    /// The next argument as the run keeps it.
+    pub(crate) fn next_raw(&mut self) -> Result<Value, TaskError> {
+        let keep = self.run.keep_values;
+        match self.next_input() {
+            &Input::Literal(index) => Ok(self.run.dag.literals[index as usize].clone()),
+            &Input::Upstream { node, slot, .. } => self.run.slots[slot as usize]
+                .read(keep, self.final_try)
+                .map_err(|error| self.error(Some(node), error)),
+            &Input::Gather(index) => self.gathered(index, keep),
+            Input::Missing => Err(self.error(None, ReadError::NoValue)),
+        }
+    }
+
     /// The handed value, if it is the one in `slot`.
     fn take_handed(&mut self, slot: u32) -> Option<crate::xcom::Value> {
         if self

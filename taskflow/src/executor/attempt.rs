@@ -33,6 +33,9 @@ impl RunState {
         if !features.has_any(Features::TRY_EXTRAS) {
             return self.execute_plainly(node, now, features, step);
         }
+        if features.has(Features::MAPPED) {
+            return self.expand_mapped(node, now, step);
+        }
         let try_number = if features.has(Features::SENSOR) {
             self.begin_sensor_try(node, now)
         } else {
@@ -352,6 +355,11 @@ impl RunState {
             }
         }
         let features = self.features(node);
+        let outcome = if features.has(Features::MAP_SOURCE) {
+            self.check_map_lengths(node, outcome)
+        } else {
+            outcome
+        };
         let outcome = if features.has(Features::SENSOR) {
             match self.sensor_outcome(node, try_number, outcome, step) {
                 Some(outcome) => outcome,

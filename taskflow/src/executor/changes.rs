@@ -64,6 +64,19 @@ impl Observer {
         }))
     }
 
+    /// The observer of the instances of a mapped task of the run: the same listeners,
+    /// subscriber and run span.
+    pub(crate) fn for_instances(&self) -> Box<Self> {
+        Box::new(Self {
+            listeners: self.listeners.clone(),
+            delivery: self.delivery.clone(),
+            dispatch: self.dispatch.clone(),
+            run_span: Mutex::new(Some(self.run_span())),
+            run_id: Arc::clone(&self.run_id),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
     /// Whether listeners hear the run.
     pub(crate) fn has_listeners(&self) -> bool {
         self.delivery.is_some()
@@ -172,6 +185,40 @@ impl RunState {
         }
     }
 
+    /// Mapped task `node` starts expanding at `now`: it runs while its instances do (each
+    /// instance has tries of its own; the mapped task has none).
+    pub(crate) fn start_mapped(&self, node: u32, now: u64) {
+        self.records.begin_expansion(node, now);
+    }
+
+    /// Mapped task `node` ends in `state` after its instances did: its record only, as its
+    /// listeners heard each instance.
+    pub(crate) fn finish_expansion(
+        &self,
+        node: u32,
+        state: TaskState,
+        error: Option<&TaskError>,
+        step: &mut Step,
+    ) {
+        let now = self.now_nanos();
+        step.ended_at = Some(now);
+        let message = error.map(|error| format!("{error:#}"));
+        self.records.end_try(node, state, now, message);
+    }
+
+    /// Counts events the instances of a mapped task dropped as this run's.
+    pub(crate) fn add_dropped_events(&self, dropped: u64) {
+        if let Some(observer) = &self.observer {
+            observer.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+    }
+
+    /// The map index of `node` in its run: `Some` for an instance of a mapped task.
+    #[inline]
+    fn map_index(&self, node: u32) -> Option<u32> {
+        self.mapped.as_ref().map(|mapped| mapped.map_index(node))
+    }
+
     /// A sensor in reschedule mode gives back its slots until its next check.
     pub(crate) fn reschedule_try(&self, node: u32) {
         let now = self.now_nanos();
@@ -185,6 +232,9 @@ impl RunState {
     /// `node` ends in `state` (skipped, upstream_failed) without running.
     #[inline]
     pub(crate) fn end_unrun(&self, node: u32, state: TaskState) -> TaskState {
+        if self.features(node).has(crate::dag::Features::MAPPED) {
+            self.keep_empty_collection(node);
+        }
         self.records.end(node, state, self.now_nanos());
         if let Some(observer) = &self.observer {
             self.tell_task(observer, node, state, None);
@@ -349,7 +399,7 @@ impl RunState {
                 run_id = %self.info.run_id,
                 task_id = %self.dag.task_id(node),
                 try_number = i64::from(try_number),
-                map_index = -1,
+                map_index = self.map_index(node).map_or(-1, i64::from),
                 otel.status_code = tracing::field::Empty,
                 otel.status_description = tracing::field::Empty,
             )
@@ -456,7 +506,7 @@ impl RunState {
             run_id: Arc::clone(&observer.run_id),
             logical_date: self.info.logical_date,
             task_id: self.dag.task_id(node).into(),
-            map_index: None,
+            map_index: self.map_index(node),
             try_number,
             state,
             timestamp: self.date_at(end.unwrap_or(now)),

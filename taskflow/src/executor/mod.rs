@@ -5,6 +5,7 @@ mod args;
 mod attempt;
 mod changes;
 mod clock;
+mod expand;
 mod local;
 mod pool;
 mod record;
@@ -282,14 +283,15 @@ impl Dag {
             options.params,
         );
         let (done, finished) = oneshot::channel();
+        let observer = changes::Observer::new(audience, &info.run_id);
         let run = Arc::new(RunState::new(
             Arc::clone(&self.inner),
-            info,
+            Arc::new(info),
             (keep, options.xcom_size_warning),
             clock,
             handle,
             (pool.clone(), sched),
-            (done, audience),
+            (done, observer, None),
         ));
         // Once per run: lets a task's context read its upstream states.
         run.info.attach(&run);
@@ -339,7 +341,6 @@ impl Dag {
     /// What the scheduler of `pool` keeps of a run of this DAG; an error if a task names a
     /// pool the executor lacks, or needs more slots than its pool has.
     fn sched(&self, pool: &Pool, logical_date: DateTime<Utc>) -> Result<RunSched> {
-        static RUN_KEYS: AtomicU64 = AtomicU64::new(0);
         let demands = &self.inner.plan.demands;
         let limits = pool.limits();
         let dag_limits = self.inner.limits;
@@ -379,7 +380,7 @@ impl Dag {
         }
         Ok(RunSched {
             accounted,
-            key: RUN_KEYS.fetch_add(1, Ordering::Relaxed),
+            key: next_run_key(),
             date: logical_date.timestamp_micros(),
             max_active_tasks: dag_limits
                 .max_active_tasks
@@ -460,6 +461,12 @@ const LOGGED_TASKS: usize = 1_000;
 
 /// The delivery queue of runs of the default executor ([`Dag::run`]), started with the first
 /// run that has listeners.
+/// A key no other run of this process has.
+pub(crate) fn next_run_key() -> u64 {
+    static RUN_KEYS: AtomicU64 = AtomicU64::new(0);
+    RUN_KEYS.fetch_add(1, Ordering::Relaxed)
+}
+
 fn global_delivery() -> Option<Delivery> {
     static GLOBAL: std::sync::OnceLock<Option<Delivery>> = std::sync::OnceLock::new();
     GLOBAL

@@ -51,6 +51,8 @@ pub(crate) struct Limits {
     pub(crate) count_all: bool,
     /// The most worker threads (`None`: one per try of `parallelism`).
     pub(crate) max_worker_threads: Option<usize>,
+    /// The `max_map_length` of DAGs that set none (`None`: Airflow's 1024).
+    pub(crate) max_map_length: Option<u32>,
 }
 
 impl Limits {
@@ -64,6 +66,7 @@ impl Limits {
             max_active_runs: u32::MAX,
             count_all: false,
             max_worker_threads: None,
+            max_map_length: None,
         }
     }
 }

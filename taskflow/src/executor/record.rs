@@ -158,6 +158,14 @@ impl Records {
         try_number
     }
 
+    /// A mapped task starts expanding at `now`: running, without a try of its own.
+    pub(crate) fn begin_expansion(&self, node: u32, now: u64) {
+        let task = self.task(node);
+        task.state
+            .store(TaskState::Running.index(), Ordering::Release);
+        task.start.store(now.min(NO_TIME - 1), Ordering::Release);
+    }
+
     /// Ends the task (or its try) in `state` at `now`, with the error of the try (`None`
     /// clears that of an earlier try).
     #[inline]

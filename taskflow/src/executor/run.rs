@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::changes::{Audience, Observer};
+use super::changes::Observer;
 use super::clock::{Clock, TimerId};
 use super::pool::Pool;
 use super::record::Records;
@@ -50,6 +50,10 @@ pub(crate) struct RunState {
     pub(crate) observer: Option<Box<Observer>>,
     /// When the run ended, in nanoseconds on its clock (`u64::MAX` until then).
     ended_at: AtomicU64,
+    /// For the instances of a mapped task (a run within a run): whose they are.
+    pub(crate) mapped: Option<Box<super::expand::MappedRun>>,
+    /// The runs of the instances of this run's mapped tasks, by mapped task.
+    pub(crate) expansions: Mutex<Vec<(u32, Arc<RunState>)>>,
 }
 
 /// A run that has ended: dropping it tells whoever waits, after the run callback if one
@@ -144,12 +148,16 @@ struct Join {
 impl RunState {
     pub(crate) fn new(
         dag: Arc<DagInner>,
-        info: RunInfo,
+        info: Arc<RunInfo>,
         (keep_values, xcom_size_warning): (bool, Option<u64>),
         clock: Arc<Clock>,
         handle: Handle,
         (pool, sched): (Pool, RunSched),
-        (done, audience): (oneshot::Sender<()>, Audience),
+        (done, observer, mapped): (
+            oneshot::Sender<()>,
+            Option<Box<Observer>>,
+            Option<Box<super::expand::MappedRun>>,
+        ),
     ) -> Self {
         let plan = &dag.plan;
         let joins = plan
@@ -169,14 +177,13 @@ impl RunState {
             .collect();
         let slots = Slots::new(Arc::clone(&dag));
         let count = dag.nodes.len();
-        let observer = Observer::new(audience, &info.run_id);
         let listened = observer.as_ref().is_some_and(|o| o.has_listeners());
         Self {
             unfinished: AtomicUsize::new(count),
             failures: AtomicU32::new(0),
             records: Records::new(count),
             dag,
-            info: Arc::new(info),
+            info,
             keep_values,
             size_warning: crate::size::warning_threshold(xcom_size_warning, listened),
             slots,
@@ -191,6 +198,8 @@ impl RunState {
             keep_alive: Mutex::new(None),
             observer,
             ended_at: AtomicU64::new(u64::MAX),
+            mapped,
+            expansions: Mutex::new(Vec::new()),
         }
     }
 
@@ -275,12 +284,14 @@ impl RunState {
                 Arc::clone(extra.sleeps.get_or_insert_default())
             })
         });
+        let map_index = self.mapped.as_ref().map(|mapped| mapped.map_index(node));
         let links = TryLinks {
             clock: Arc::clone(&self.clock),
             runs: Arc::clone(self.pool.runs()),
             sleeps,
         };
         Context::new(Arc::clone(&self.info), task_id, try_number, Some(links))
+            .with_map_index(map_index)
     }
 
     /// When the run ended, if it did.
@@ -323,7 +334,7 @@ impl RunState {
     }
 
     #[inline]
-    fn count_queued(&self, tasks: usize) {
+    pub(crate) fn count_queued(&self, tasks: usize) {
         self.clock.work_added(tasks);
     }
 
@@ -513,6 +524,9 @@ impl RunState {
     /// other runs of the same executor (a rerun, a clean-up DAG) without holding a worker.
     fn signal_done(self: &Arc<Self>) {
         self.ended_at.store(self.now_nanos(), Ordering::Release);
+        if let Some(mapped) = &self.mapped {
+            return mapped.instances_ended(self);
+        }
         self.pool.run_ended(self);
         self.mark_run_ended();
         let ended = RunEnded(Arc::clone(self));

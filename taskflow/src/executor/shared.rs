@@ -133,6 +133,7 @@ impl Default for ExecutorBuilder {
                 max_active_runs: MAX_ACTIVE_RUNS,
                 count_all: true,
                 max_worker_threads: None,
+                max_map_length: None,
             },
             virtual_time: false,
             listeners: Listeners::default(),
@@ -181,6 +182,13 @@ impl ExecutorBuilder {
     /// The `max_active_runs` of DAGs that set none (default 16).
     pub fn max_active_runs(mut self, limit: u32) -> Self {
         self.limits.max_active_runs = limit;
+        self
+    }
+
+    /// The `max_map_length` of DAGs that set none (Airflow's `core.max_map_length`, default
+    /// 1024): the longest value a mapped task maps over.
+    pub fn max_map_length(mut self, limit: u32) -> Self {
+        self.limits.max_map_length = Some(limit);
         self
     }
 

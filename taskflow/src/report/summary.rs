@@ -161,7 +161,7 @@ impl RunReport {
 
     fn task_summary(&self, node: u32) -> TaskSummary {
         let task = self.task_report(node);
-        let value_type = self.run.dag.nodes[node as usize].body.output_type();
+        let value_type = self.run.dag.output_type(node);
         TaskSummary {
             value: self.xcom_json(&task.task_id).ok(),
             value_size: self.xcom_size(&task.task_id).ok(),

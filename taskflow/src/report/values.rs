@@ -189,7 +189,10 @@ impl RunReport {
 
     /// The codec of task `node`'s value, or of one part of it.
     pub(crate) fn codec(&self, node: u32, part: Option<u32>) -> Codec {
-        self.run.dag.nodes[node as usize].body.codec(part)
+        match self.run.dag.mapping(node) {
+            Some(spec) => spec.codec,
+            None => self.run.dag.nodes[node as usize].body.codec(part),
+        }
     }
 }
 

@@ -186,6 +186,8 @@ pub struct Context {
     /// The run's clock, the runs of its executor and the try's sleeps; `None` outside a run
     /// (`Context::for_test`).
     executor: Option<TryLinks>,
+    /// The map index of an instance of a mapped task.
+    map_index: Option<u32>,
 }
 
 /// What a try's context reaches of its executor.
@@ -209,7 +211,37 @@ impl Context {
             task_id,
             try_number,
             executor,
+            map_index: None,
         }
+    }
+
+    /// This context with the map index of a mapped task's instance.
+    pub(crate) fn with_map_index(mut self, map_index: Option<u32>) -> Self {
+        self.map_index = map_index;
+        self
+    }
+
+    /// The map index of this instance of a mapped task (Airflow's `ti.map_index`), from 0
+    /// in the order of the elements mapped over; `None` for a task that is not mapped
+    /// (Airflow's `-1`).
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn label(ctx: &Context, name: String) -> String {
+    ///     format!("{}:{name}", ctx.map_index().unwrap_or(0))
+    /// }
+    ///
+    /// let report = Dag::build("indexed", || {
+    ///     label::expand(each(vec!["a".to_owned(), "b".to_owned()]));
+    /// })?
+    /// .test()?;
+    /// assert_eq!(report.xcom::<Vec<String>>("label")?, ["0:a", "1:b"]);
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn map_index(&self) -> Option<u32> {
+        self.map_index
     }
 
     /// The state of task `task_id` in the run of DAG `dag_id` with logical date

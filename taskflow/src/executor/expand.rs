@@ -1,0 +1,452 @@
+//! A mapped task at run time: when it may run, its sources are read and split, and its
+//! instances run as a run of their own (one task per map index) on the same executor,
+//! clock, pools and listeners. When the last instance ends, the mapped task ends with the
+//! instances' values collected in map-index order, and its downstream tasks go on.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use super::args::Args;
+use super::run::{RunSched, RunState, Step};
+use crate::dag::{DagInner, Features, Input, MapSpec, ParamFrom, Plan};
+use crate::task::body::{Outcome, Parts};
+use crate::xcom::{ReadMode, Value};
+use crate::{TaskError, TaskState};
+
+/// Airflow's default `max_map_length`.
+pub(crate) const DEFAULT_MAX_MAP_LENGTH: u32 = 1024;
+
+/// The instances of a mapped task are tasks of a run of their own; this links that run to
+/// the mapped task it stands for.
+pub(crate) struct MappedRun {
+    /// The run of the mapped task, until the instances end.
+    parent: Mutex<Option<Arc<RunState>>>,
+    /// The mapped task in that run.
+    node: u32,
+}
+
+impl MappedRun {
+    /// The map index of instance `node`.
+    #[inline]
+    pub(crate) fn map_index(&self, node: u32) -> u32 {
+        node
+    }
+
+    /// The instances ended: the mapped task ends, and its run goes on.
+    pub(crate) fn instances_ended(&self, instances: &Arc<RunState>) {
+        let parent = self
+            .parent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(parent) = parent {
+            parent.finish_mapped(self.node, instances);
+        }
+    }
+}
+
+/// The DAG of a mapped task's instances, and the values of their arguments by slot.
+type Laid = (Arc<DagInner>, Vec<(u32, Value)>);
+
+/// Why a mapped task did not expand.
+enum NotExpanded {
+    /// A source's task ended without a value: the mapped task ends in this state.
+    Upstream(TaskState),
+    /// No element to map over: the mapped task is skipped.
+    Empty,
+    /// A source could not be read or split.
+    Failed(String),
+}
+
+impl RunState {
+    /// Runs mapped task `node`: reads and splits its sources, and starts its instances (or
+    /// ends it at once when it has none). Its try holds no slot while the instances run.
+    pub(crate) fn expand_mapped(self: &Arc<Self>, node: u32, now: u64, step: &mut Step) {
+        step.taken = true;
+        self.start_mapped(node, now);
+        let Some(spec) = self.dag.mapping(node) else {
+            return self.end_mapped(node, TaskState::Failed, Some("no mapping".into()), step);
+        };
+        match self.instances(node, spec) {
+            Ok((dag, arguments)) => {
+                let instances = self.instances_run(node, dag, arguments);
+                self.expansions
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push((node, Arc::clone(&instances)));
+                instances.start_instances();
+            }
+            Err(NotExpanded::Upstream(state)) => self.end_mapped(node, state, None, step),
+            Err(NotExpanded::Empty) => {
+                let reason = "no element to map over (the map has 0 values to expand)";
+                self.end_mapped(node, TaskState::Skipped, Some(reason.into()), step)
+            }
+            Err(NotExpanded::Failed(message)) => {
+                self.end_mapped(node, TaskState::Failed, Some(message), step)
+            }
+        }
+    }
+
+    /// Ends mapped task `node` without instances, with an empty list as its value (what a
+    /// downstream task that runs anyway receives, as in Airflow).
+    fn end_mapped(&self, node: u32, state: TaskState, reason: Option<String>, step: &mut Step) {
+        self.keep_empty_collection(node);
+        let error = reason.map(|reason| match state {
+            TaskState::Skipped => TaskError::skip(reason),
+            _ => TaskError::fail_now(reason),
+        });
+        self.finish_try(node, state, error.as_ref(), step);
+        self.settle(node, state, step);
+    }
+
+    /// Puts an empty collected value in the slot of mapped task `node`.
+    pub(crate) fn keep_empty_collection(&self, node: u32) {
+        if let Some(spec) = self.dag.mapping(node)
+            && let Some(empty) = (spec.collect)(Vec::new())
+        {
+            self.slots[self.dag.plan.slot(node, 0)].put(empty);
+        }
+    }
+
+    /// The DAG of the instances of mapped task `node`: one task per map index, each with
+    /// its arguments in value slots of its own (fixed ones shared).
+    fn instances(self: &Arc<Self>, node: u32, spec: &MapSpec) -> Result<Laid, NotExpanded> {
+        let dag = &self.dag;
+        let inputs = dag.nodes[node as usize].inputs.clone();
+        // A source whose task ended without a value decides, whatever the trigger rule.
+        for source in &spec.sources {
+            for offset in source.first..source.first + source.count {
+                let input = &dag.inputs[(inputs.start + offset) as usize];
+                if let Input::Upstream { node: up, .. } = *input {
+                    match self.records.state(up) {
+                        TaskState::Success => {}
+                        TaskState::Skipped => {
+                            return Err(NotExpanded::Upstream(TaskState::Skipped));
+                        }
+                        _ => return Err(NotExpanded::Upstream(TaskState::UpstreamFailed)),
+                    }
+                }
+            }
+        }
+        let mut handed = None;
+        let mut args = Args::new_raw(self, node, &mut handed);
+        let mut values = Vec::with_capacity(inputs.len());
+        for _ in inputs.clone() {
+            values.push(
+                args.next_raw()
+                    .map_err(|error| NotExpanded::Failed(error.to_string()))?,
+            );
+        }
+        // Each source's elements, `width` values each.
+        let mut elements = Vec::with_capacity(spec.sources.len());
+        let mut count: u64 = 1;
+        for source in &spec.sources {
+            let first = source.first as usize;
+            let read = values[first..first + source.count as usize].to_vec();
+            let split = (source.elements)(read).map_err(NotExpanded::Failed)?;
+            let length = split.len() as u64 / u64::from(source.width.max(1));
+            count = count.saturating_mul(length);
+            elements.push(split);
+        }
+        if count == 0 {
+            return Err(NotExpanded::Empty);
+        }
+        if count >= u64::from(crate::dag::MAX_TASKS) {
+            return Err(NotExpanded::Failed(format!(
+                "it would expand to {count} instances, more than a DAG can hold ({})",
+                crate::dag::MAX_TASKS
+            )));
+        }
+        let lengths: Vec<u64> = spec
+            .sources
+            .iter()
+            .zip(&elements)
+            .map(|(source, split)| split.len() as u64 / u64::from(source.width.max(1)))
+            .collect();
+        let (dag, arguments) =
+            self.instance_dag(node, spec, &values, elements, &lengths, count as u32);
+        Ok((Arc::new(dag), arguments))
+    }
+
+    /// Lays out the instances' DAG and fills their argument slots.
+    fn instance_dag(
+        &self,
+        node: u32,
+        spec: &MapSpec,
+        values: &[Value],
+        elements: Vec<Vec<Value>>,
+        lengths: &[u64],
+        count: u32,
+    ) -> (DagInner, Vec<(u32, Value)>) {
+        let dag = &self.dag;
+        let template = &dag.nodes[node as usize];
+        let params = spec.params.len() as u32;
+        let fixed: Vec<u32> = spec
+            .params
+            .iter()
+            .filter_map(|param| match param {
+                ParamFrom::Fixed(input) => Some(*input),
+                ParamFrom::Mapped { .. } => None,
+            })
+            .collect();
+        let mapped_params = params - fixed.len() as u32;
+        // Slots: the instances' values, then the fixed arguments (shared by all), then each
+        // instance's mapped arguments.
+        let fixed_first = count;
+        let mapped_first = count + fixed.len() as u32;
+        let total = mapped_first as usize + count as usize * mapped_params as usize;
+        let mut readers = vec![1u32; total];
+        for reader in &mut readers[fixed_first as usize..mapped_first as usize] {
+            *reader = count;
+        }
+        let mut nodes = Vec::with_capacity(count as usize);
+        let mut inputs = Vec::with_capacity(count as usize * params as usize);
+        let mode = ReadMode::OwnedClone;
+        let mut filled: Vec<(u32, Value)> =
+            Vec::with_capacity(fixed.len() + count as usize * mapped_params as usize);
+        for (k, &input) in fixed.iter().enumerate() {
+            filled.push((fixed_first + k as u32, values[input as usize].clone()));
+        }
+        let mut elements: Vec<Vec<Option<Value>>> = elements
+            .into_iter()
+            .map(|split| split.into_iter().map(Some).collect())
+            .collect();
+        let single_use = spec.sources.len() == 1;
+        let mut index = vec![0u64; lengths.len()];
+        for instance in 0..count {
+            // The element of each source for this map index: the last source varies fastest.
+            let mut rest = u64::from(instance);
+            for (at, &length) in lengths.iter().enumerate().rev() {
+                index[at] = rest % length;
+                rest /= length;
+            }
+            let start = inputs.len() as u32;
+            let (mut fixed_seen, mut mapped_seen) = (0u32, 0u32);
+            for param in &spec.params {
+                let slot = match *param {
+                    ParamFrom::Fixed(_) => {
+                        fixed_seen += 1;
+                        fixed_first + fixed_seen - 1
+                    }
+                    ParamFrom::Mapped { source, part } => {
+                        let width = spec.sources[source as usize].width.max(1) as u64;
+                        let at = (index[source as usize] * width + u64::from(part)) as usize;
+                        let element = &mut elements[source as usize][at];
+                        // An element used once is moved to its instance; in a cross product
+                        // each element serves several.
+                        let value = if single_use {
+                            element.take()
+                        } else {
+                            element.clone()
+                        };
+                        let slot = mapped_first + instance * mapped_params + mapped_seen;
+                        mapped_seen += 1;
+                        if let Some(value) = value {
+                            filled.push((slot, value));
+                        }
+                        slot
+                    }
+                };
+                inputs.push(Input::Upstream {
+                    node: instance,
+                    part: 0,
+                    slot,
+                    mode,
+                });
+            }
+            nodes.push(crate::dag::Node {
+                body: template.body,
+                id: template.id.clone(),
+                inputs: start..inputs.len() as u32,
+                options: template.options.clone(),
+            });
+        }
+        let demands = &dag.plan.demands;
+        let features =
+            dag.plan.features[node as usize].without(Features::MAPPED.and(Features::MAP_SOURCE));
+        let plan = Plan::instances(
+            count as usize,
+            readers,
+            dag.plan.trigger_rules[node as usize],
+            features,
+            dag.plan.priorities()[node as usize],
+            crate::dag::Demands::single(
+                Arc::clone(&demands.pool_names[demands.pool_of(node) as usize]),
+                demands.slots_of(node),
+                demands.max_tis_of(node),
+            ),
+        );
+        (DagInner::instances_of(dag, nodes, inputs, plan), filled)
+    }
+
+    /// The run of the instances of mapped task `node`, laid out in `dag`.
+    fn instances_run(
+        self: &Arc<Self>,
+        node: u32,
+        dag: Arc<DagInner>,
+        arguments: Vec<(u32, Value)>,
+    ) -> Arc<RunState> {
+        let parent_pool = self.dag.plan.demands.pool_of(node);
+        let sched = RunSched {
+            accounted: self.sched.accounted,
+            key: super::next_run_key(),
+            date: self.sched.date,
+            max_active_tasks: self.sched.max_active_tasks,
+            max_active_runs: self.sched.max_active_runs,
+            active: std::sync::atomic::AtomicU32::new(0),
+            pools: Box::new([self.sched.pool_of(parent_pool) as u16]),
+        };
+        let (done, _) = oneshot::channel();
+        let mapped = MappedRun {
+            parent: Mutex::new(Some(Arc::clone(self))),
+            node,
+        };
+        let run = Arc::new(RunState::new(
+            dag,
+            Arc::clone(&self.info),
+            (
+                self.keep_values,
+                Some(self.size_warning.unwrap_or(u64::MAX)),
+            ),
+            Arc::clone(&self.clock),
+            self.handle.clone(),
+            (self.pool.clone(), sched),
+            (
+                done,
+                self.observer.as_ref().map(|o| o.for_instances()),
+                Some(Box::new(mapped)),
+            ),
+        ));
+        for (slot, value) in arguments {
+            run.slots[slot as usize].put(value);
+        }
+        run
+    }
+
+    /// Queues the instances (all of them: none has an upstream task in its run).
+    fn start_instances(self: &Arc<Self>) {
+        let roots = &self.dag.plan.roots;
+        self.count_queued(roots.len());
+        for &root in roots {
+            self.mark_queued(root);
+        }
+        self.pool.push(self, roots.iter().copied());
+    }
+
+    /// The last instance of mapped task `node` ended: the task ends in the state its
+    /// instances add up to (failed if one failed, else upstream_failed if one was, else
+    /// skipped if one was, else success), with their values in map-index order, and its
+    /// downstream tasks go on.
+    fn finish_mapped(self: &Arc<Self>, node: u32, instances: &Arc<RunState>) {
+        let count = instances.dag.nodes.len() as u32;
+        let mut values = Vec::with_capacity(count as usize);
+        let (mut failed, mut upstream_failed, mut skipped) = (0u32, 0u32, 0u32);
+        for instance in 0..count {
+            match instances.records.state(instance) {
+                TaskState::Success => {
+                    let slot = &instances.slots[instance as usize];
+                    if let Ok(value) = slot.read(instances.keep_values, true) {
+                        values.push(value);
+                    }
+                }
+                TaskState::Skipped => skipped += 1,
+                TaskState::UpstreamFailed => upstream_failed += 1,
+                _ => failed += 1,
+            }
+        }
+        let state = if failed > 0 {
+            TaskState::Failed
+        } else if upstream_failed > 0 {
+            TaskState::UpstreamFailed
+        } else if skipped > 0 {
+            TaskState::Skipped
+        } else {
+            TaskState::Success
+        };
+        let mut step = Step::default();
+        let collected = self
+            .dag
+            .mapping(node)
+            .and_then(|spec| (spec.collect)(values));
+        if let Some(collected) = collected {
+            self.slots[self.dag.plan.slot(node, 0)].put(collected);
+        }
+        let error = (state != TaskState::Success).then(|| {
+            let message = format!(
+                "{failed} of {count} mapped instances failed, {upstream_failed} upstream_failed, {skipped} skipped"
+            );
+            match state {
+                TaskState::Skipped => TaskError::skip(message),
+                _ => TaskError::fail_now(message),
+            }
+        });
+        self.add_dropped_events(instances.dropped_events());
+        self.finish_expansion(node, state, error.as_ref(), &mut step);
+        self.settle(node, state, &mut step);
+        let ready = std::mem::take(&mut step.ready);
+        self.pool.push(self, ready);
+        self.count_ended(&mut step);
+    }
+}
+
+impl DagInner {
+    /// The DAG of a mapped task's instances: `nodes` with `inputs`, laid out by `plan`,
+    /// with the options and limits of the DAG `of`.
+    pub(crate) fn instances_of(
+        of: &DagInner,
+        nodes: Vec<crate::dag::Node>,
+        inputs: Vec<Input>,
+        plan: Plan,
+    ) -> DagInner {
+        DagInner::assemble(
+            Arc::clone(&of.dag_id),
+            nodes,
+            inputs,
+            plan,
+            of.default_args.clone(),
+            of.limits,
+        )
+    }
+}
+
+impl RunState {
+    /// The longest value a mapped task of this run maps over: the DAG's
+    /// `max_map_length`, else the executor's, else Airflow's 1024.
+    fn max_map_length(&self) -> u32 {
+        self.dag
+            .limits
+            .max_map_length
+            .or(self.pool.limits().max_map_length)
+            .unwrap_or(DEFAULT_MAX_MAP_LENGTH)
+    }
+
+    /// The outcome of a try of `node`, whose value mapped tasks map over: a failure if the
+    /// value is longer than `max_map_length` (as in Airflow, the task that produced it
+    /// fails; the mapped task then ends upstream_failed).
+    pub(crate) fn check_map_lengths(&self, node: u32, outcome: Outcome) -> Outcome {
+        let value = outcome?;
+        let limit = self.max_map_length();
+        let checks = &self.dag.plan.map_checks;
+        let first = checks.partition_point(|check| check.producer < node);
+        for check in checks[first..]
+            .iter()
+            .take_while(|check| check.producer == node)
+        {
+            let length = match check.part {
+                0 => (check.length)(&value),
+                part => value
+                    .downcast_ref::<Parts>()
+                    .and_then(|parts| parts.0.get(part as usize - 1))
+                    .and_then(check.length),
+            };
+            if let Some(length) = length.filter(|&length| length > limit as usize) {
+                return Err(TaskError::msg(format!(
+                    "unmappable return value length: {length} > max_map_length {limit} (task `{}` maps over it; raise `max_map_length` on the DAG or the executor)",
+                    self.dag.task_id(check.mapped)
+                )));
+            }
+        }
+        Ok(value)
+    }
+}

@@ -1,0 +1,449 @@
+//! Dynamic task mapping: `expand` over run-time lists (Airflow's semantics), checked case
+//! by case against what Airflow does (see the cases' comments).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use taskflow::events::Event;
+use taskflow::prelude::*;
+
+#[task]
+fn files() -> Vec<String> {
+    vec!["a".into(), "b".into(), "c".into()]
+}
+
+#[task]
+fn no_files() -> Vec<String> {
+    Vec::new()
+}
+
+#[task]
+fn parse(file: String, region: &str) -> String {
+    format!("{file}-{region}")
+}
+
+#[task]
+fn joined(parsed: Vec<String>) -> String {
+    parsed.join(",")
+}
+
+#[task(trigger_rule = "all_done")]
+fn joined_anyway(parsed: Vec<String>) -> String {
+    parsed.join(",")
+}
+
+#[task]
+fn add_one(x: i64) -> i64 {
+    x + 1
+}
+
+#[task]
+fn fails_on_two(x: i64) -> Result<i64, TaskError> {
+    if x == 2 {
+        Err(TaskError::msg("two is refused"))
+    } else {
+        Ok(x * 10)
+    }
+}
+
+#[task(trigger_rule = "all_done")]
+fn sum_anyway(values: Vec<i64>) -> i64 {
+    values.iter().sum()
+}
+
+#[task]
+fn sum(values: Vec<i64>) -> i64 {
+    values.iter().sum()
+}
+
+#[task(trigger_rule = "one_failed")]
+fn alert() -> &'static str {
+    "alerted"
+}
+
+#[task]
+fn pair(x: i64, y: String) -> String {
+    format!("{x}{y}")
+}
+
+#[task]
+fn triple(x: i64, y: i64, z: i64) -> i64 {
+    x * 100 + y * 10 + z
+}
+
+#[task]
+fn indexed(ctx: &Context, file: String) -> String {
+    format!(
+        "{}:{file}:{}",
+        ctx.map_index().map_or(-1, i64::from),
+        ctx.task_id()
+    )
+}
+
+fn test(dag: Result<Dag, taskflow::Error>) -> RunReport {
+    dag.expect("the DAG builds")
+        .test_with(RunOptions::new().log(false))
+        .expect("the DAG runs")
+}
+
+#[test]
+fn expand_runs_one_instance_per_element_and_collects_in_map_index_order() {
+    let report = test(Dag::build("basic", || {
+        let parsed = parse::expand(each(files()), "eu");
+        joined(parsed);
+    }));
+    assert!(report.succeeded());
+    assert_eq!(report.state("parse"), TaskState::Success);
+    assert_eq!(
+        report.xcom::<Vec<String>>("parse").unwrap(),
+        ["a-eu", "b-eu", "c-eu"]
+    );
+    assert_eq!(report.xcom::<String>("joined").unwrap(), "a-eu,b-eu,c-eu");
+    let instances = report.instances("parse");
+    assert_eq!(instances.len(), 3);
+    for (index, instance) in instances.iter().enumerate() {
+        assert_eq!(instance.map_index, Some(index as u32));
+        assert_eq!(instance.state, TaskState::Success);
+        assert_eq!(instance.tries, 1);
+        assert_eq!(instance.task_id, "parse");
+    }
+    assert_eq!(report.instance_xcom::<String>("parse", 1).unwrap(), "b-eu");
+}
+
+#[test]
+fn a_literal_list_is_mapped_over_without_an_upstream_task() {
+    let report = test(Dag::build("literal", || {
+        parse::expand(each(vec!["x".to_owned(), "y".to_owned()]), "us");
+    }));
+    assert_eq!(
+        report.xcom::<Vec<String>>("parse").unwrap(),
+        ["x-us", "y-us"]
+    );
+}
+
+#[test]
+fn context_map_index_names_each_instance() {
+    let report = test(Dag::build("indexed", || {
+        indexed::expand(each(files()));
+    }));
+    assert_eq!(
+        report.xcom::<Vec<String>>("indexed").unwrap(),
+        ["0:a:indexed", "1:b:indexed", "2:c:indexed"]
+    );
+}
+
+#[test]
+fn repeated_mapping_maps_over_the_collected_values() {
+    let report = test(Dag::build("repeated", || {
+        let once = add_one::expand(each(vec![1i64, 2, 3]));
+        let twice = add_one::with(TaskOptions::new().task_id("add_two")).expand(each(once));
+        sum(twice);
+    }));
+    assert_eq!(report.xcom::<Vec<i64>>("add_one").unwrap(), [2, 3, 4]);
+    assert_eq!(report.xcom::<Vec<i64>>("add_two").unwrap(), [3, 4, 5]);
+    assert_eq!(report.xcom::<i64>("sum").unwrap(), 12);
+}
+
+#[test]
+fn a_failed_instance_fails_only_itself_and_an_all_done_reduce_gets_the_others() {
+    // Airflow: the other instances succeed; an all_done downstream receives the values that
+    // exist in map-index order; an all_success one is upstream_failed; one_failed fires.
+    let report = test(Dag::build("one_fails", || {
+        let values = fails_on_two::expand(each(vec![1i64, 2, 3]));
+        sum_anyway(values);
+        sum(values);
+        values >> alert();
+    }));
+    let states: Vec<TaskState> = report
+        .instances("fails_on_two")
+        .iter()
+        .map(|i| i.state)
+        .collect();
+    assert_eq!(
+        states,
+        [TaskState::Success, TaskState::Failed, TaskState::Success]
+    );
+    assert_eq!(report.state("fails_on_two"), TaskState::Failed);
+    assert_eq!(report.xcom::<Vec<i64>>("fails_on_two").unwrap(), [10, 30]);
+    assert_eq!(report.xcom::<i64>("sum_anyway").unwrap(), 40);
+    assert_eq!(report.state("sum"), TaskState::UpstreamFailed);
+    assert_eq!(report.state("alert"), TaskState::Success);
+    assert!(!report.succeeded());
+    let failed = &report.instances("fails_on_two")[1];
+    assert_eq!(failed.error.as_deref(), Some("two is refused"));
+}
+
+#[task(retries = 1, retry_delay = "1m")]
+fn flaky_on_two(ctx: &Context, x: i64) -> Result<i64, TaskError> {
+    if x == 2 && ctx.try_number() == 1 {
+        Err(TaskError::msg("not yet"))
+    } else {
+        Ok(x)
+    }
+}
+
+#[test]
+fn each_instance_retries_on_its_own() {
+    let report = test(Dag::build("retrying", || {
+        sum(flaky_on_two::expand(each(vec![1i64, 2, 3])));
+    }));
+    let tries: Vec<u32> = report
+        .instances("flaky_on_two")
+        .iter()
+        .map(|i| i.tries)
+        .collect();
+    assert_eq!(tries, [1, 2, 1]);
+    assert_eq!(report.xcom::<i64>("sum").unwrap(), 6);
+    assert!(report.succeeded());
+}
+
+#[test]
+fn zero_elements_skip_the_mapped_task_and_an_all_done_reduce_gets_an_empty_list() {
+    // Airflow: one skipped instance without a map index; all_success downstream skipped;
+    // all_done downstream runs with an empty list; the run succeeds.
+    let report = test(Dag::build("empty", || {
+        let parsed = parse::expand(each(no_files()), "eu");
+        joined(parsed);
+        joined_anyway(parsed);
+    }));
+    assert_eq!(report.state("parse"), TaskState::Skipped);
+    assert!(report.instances("parse").is_empty());
+    assert_eq!(report.state("joined"), TaskState::Skipped);
+    assert_eq!(report.xcom::<String>("joined_anyway").unwrap(), "");
+    assert_eq!(
+        report.xcom::<Vec<String>>("parse").unwrap(),
+        Vec::<String>::new()
+    );
+    assert!(report.succeeded());
+}
+
+#[test]
+fn the_cross_product_varies_the_last_argument_fastest() {
+    let report = test(Dag::build("product", || {
+        pair::expand(
+            each(vec![1i64, 2]),
+            each(vec!["a".to_owned(), "b".into(), "c".into()]),
+        );
+        triple::expand(
+            each(vec![0i64, 1]),
+            each(vec![0i64, 1]),
+            each(vec![0i64, 1]),
+        );
+    }));
+    assert_eq!(
+        report.xcom::<Vec<String>>("pair").unwrap(),
+        ["1a", "1b", "1c", "2a", "2b", "2c"]
+    );
+    let triples = report.xcom::<Vec<i64>>("triple").unwrap();
+    assert_eq!(triples.len(), 8);
+    assert_eq!(triples[5], 101); // index 5 = (x1, y0, z1)
+}
+
+#[test]
+fn an_empty_argument_of_a_product_skips_the_task() {
+    let report = test(Dag::build("empty_product", || {
+        pair::expand(each(vec![1i64, 2]), each(Vec::<String>::new()));
+    }));
+    assert_eq!(report.state("pair"), TaskState::Skipped);
+}
+
+#[task]
+fn zipped(pair: (i64, String)) -> String {
+    format!("{}{}", pair.0, pair.1)
+}
+
+#[task]
+fn zipped_longest(pair: (Option<i64>, Option<String>)) -> String {
+    format!("{:?}{:?}", pair.0, pair.1)
+}
+
+#[test]
+fn zip_pairs_elements_to_the_shortest_source_or_fills_to_the_longest() {
+    let report = test(Dag::build("zips", || {
+        let numbers = vec![1i64, 2, 3];
+        let letters = vec!["a".to_owned(), "b".to_owned()];
+        zipped::expand(each(numbers.clone()).zip(letters.clone()));
+        zipped::with(TaskOptions::new().task_id("filled"))
+            .expand(each(numbers.clone()).zip_fill(letters.clone(), (0, "z".to_owned())));
+        zipped_longest::expand(each(numbers).zip_longest(letters));
+    }));
+    assert_eq!(report.xcom::<Vec<String>>("zipped").unwrap(), ["1a", "2b"]);
+    assert_eq!(
+        report.xcom::<Vec<String>>("filled").unwrap(),
+        ["1a", "2b", "3z"]
+    );
+    assert_eq!(
+        report.xcom::<Vec<String>>("zipped_longest").unwrap()[2],
+        "Some(3)None"
+    );
+}
+
+#[derive(Clone)]
+struct Job {
+    x: i64,
+    y: String,
+}
+
+impl From<Job> for (i64, String) {
+    fn from(job: Job) -> Self {
+        (job.x, job.y)
+    }
+}
+
+#[task]
+fn jobs() -> Vec<Job> {
+    vec![
+        Job {
+            x: 1,
+            y: "a".into(),
+        },
+        Job {
+            x: 2,
+            y: "b".into(),
+        },
+    ]
+}
+
+#[test]
+fn expand_kwargs_maps_over_argument_sets_of_tuples_or_structs() {
+    let report = test(Dag::build("kwargs", || {
+        pair::expand_kwargs(vec![(1i64, "a".to_owned()), (2, "b".to_owned())]);
+        pair::with(TaskOptions::new().task_id("from_structs")).expand_kwargs(each(jobs()));
+    }));
+    assert_eq!(report.xcom::<Vec<String>>("pair").unwrap(), ["1a", "2b"]);
+    assert_eq!(
+        report.xcom::<Vec<String>>("from_structs").unwrap(),
+        ["1a", "2b"]
+    );
+}
+
+#[task]
+fn scores() -> BTreeMap<String, i64> {
+    BTreeMap::from([("b".to_owned(), 2), ("a".to_owned(), 1)])
+}
+
+#[task]
+fn entry(item: (String, i64)) -> String {
+    format!("{}={}", item.0, item.1)
+}
+
+#[test]
+fn an_ordered_map_is_mapped_over_its_pairs_in_key_order() {
+    let report = test(Dag::build("dict", || {
+        entry::expand(each(scores()));
+    }));
+    assert_eq!(report.xcom::<Vec<String>>("entry").unwrap(), ["a=1", "b=2"]);
+}
+
+#[task]
+fn four_files() -> Vec<String> {
+    (0..4).map(|i| i.to_string()).collect()
+}
+
+#[test]
+fn a_value_longer_than_max_map_length_fails_its_producer_and_the_mapped_task_is_upstream_failed() {
+    let report = test(Dag::builder("too_long").max_map_length(3).build(|| {
+        let parsed = parse::expand(each(four_files()), "eu");
+        joined_anyway(parsed);
+    }));
+    assert_eq!(report.state("four_files"), TaskState::Failed);
+    let error = report.error("four_files").unwrap();
+    assert!(error.contains('4') && error.contains('3'), "{error}");
+    assert!(error.contains("max_map_length"), "{error}");
+    assert_eq!(report.state("parse"), TaskState::UpstreamFailed);
+    assert!(report.instances("parse").is_empty());
+    // The DAG's limit wins over the executor's; exactly the limit passes.
+    let report = test(Dag::builder("at_limit").max_map_length(4).build(|| {
+        parse::expand(each(four_files()), "eu");
+    }));
+    assert_eq!(report.state("parse"), TaskState::Success);
+}
+
+#[test]
+fn the_executor_sets_max_map_length_for_dags_that_set_none() {
+    let executor = Executor::builder()
+        .max_map_length(2)
+        .virtual_time(true)
+        .build()
+        .unwrap();
+    let dag = Dag::build("executor_limit", || {
+        parse::expand(each(files()), "eu");
+    })
+    .unwrap();
+    let report = executor
+        .submit(&dag, RunOptions::new())
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(report.state("files"), TaskState::Failed);
+    assert_eq!(report.state("parse"), TaskState::UpstreamFailed);
+}
+
+#[test]
+fn each_in_a_plain_call_or_expand_without_each_is_a_build_error() {
+    let error = Dag::build("misused", || {
+        parse(each(files()), "eu");
+    })
+    .unwrap_err();
+    assert!(error.to_string().contains("parse::expand"), "{error}");
+    let error = Dag::build("nothing_mapped", || {
+        parse::expand("a", "eu");
+    })
+    .unwrap_err();
+    assert!(error.to_string().contains("at least one `each"), "{error}");
+}
+
+#[test]
+fn listeners_hear_each_instance_with_its_map_index() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let heard = Arc::clone(&events);
+    let report = Dag::build("heard", || {
+        parse::expand(each(files()), "eu");
+    })
+    .unwrap()
+    .test_with(RunOptions::new().log(false).listener(move |event: &Event| {
+        if let Event::TaskInstance(event) = event
+            && event.state == TaskState::Success
+        {
+            heard
+                .lock()
+                .unwrap()
+                .push((event.task_id.to_string(), event.map_index));
+        }
+    }))
+    .unwrap();
+    assert!(report.succeeded());
+    let mut heard = events.lock().unwrap().clone();
+    heard.sort();
+    assert_eq!(
+        heard,
+        [
+            ("files".to_owned(), None),
+            ("parse".to_owned(), Some(0)),
+            ("parse".to_owned(), Some(1)),
+            ("parse".to_owned(), Some(2)),
+        ]
+    );
+}
+
+#[task]
+async fn slow(ctx: &Context, wait_secs: u64) -> u64 {
+    ctx.sleep(Duration::from_secs(wait_secs)).await;
+    wait_secs
+}
+
+#[test]
+fn values_come_in_map_index_order_whatever_order_the_instances_end_in() {
+    let report = test(Dag::build("ordered", || {
+        slow::expand(each(vec![30u64, 1, 10]));
+    }));
+    assert_eq!(report.xcom::<Vec<u64>>("slow").unwrap(), [30, 1, 10]);
+    let ends: Vec<_> = report
+        .instances("slow")
+        .iter()
+        .map(|i| i.end_date.unwrap())
+        .collect();
+    assert!(ends[1] < ends[2] && ends[2] < ends[0], "{ends:?}");
+}
