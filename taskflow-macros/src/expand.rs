@@ -312,8 +312,9 @@ fn expand_task(attr: &TaskAttr, task: TaskFn) -> TokenStream {
     // argument set per instance, converted into the tuple of the parameters' types.
     let mapped_type = quote!(#krate::Xcom<::std::vec::Vec<#output_type>>);
     let vec_codec = codec_probe(&private, &syn::parse_quote!(::std::vec::Vec<#output_type>));
+    let output_clone = clone_probe(&private, &syn::parse_quote!(#output_type));
     let collected = quote_spanned! {output_type.span()=>
-        #private::collected::<#output_type>(#vec_codec)
+        #private::collected::<#output_type>(#vec_codec, #output_clone)
     };
     let mapped_specs = wired.iter().map(|(name, span, (_, spec), ty, mode)| {
         quote_spanned!(*span=> #private::#spec::<#ty, _>(#name, #mode).0)

@@ -464,8 +464,11 @@ pub mod __private {
     }
 
     /// How a mapped task's instances' `R` values are collected into a `Vec<R>`.
-    pub fn collected<R: Clone + Send + Sync + 'static>(codec: Codec) -> crate::dag::Collected {
-        crate::dag::Collected::of::<R>(codec)
+    pub fn collected<R: Send + Sync + 'static>(
+        codec: Codec,
+        clone: Option<fn(&R) -> R>,
+    ) -> crate::dag::Collected {
+        crate::dag::Collected::of::<R>(codec, clone)
     }
 
     /// The argument of `expand_kwargs`: each element of `source` converts into a tuple of

@@ -156,7 +156,7 @@ impl<T: Clone + Send + Sync + 'static, const N: usize> IntoArg<Vec<T>> for [Xcom
 }
 
 /// The values of a fan-in as one `Vec<T>`; `None` if one is not a `T`.
-pub(crate) fn gather<T: Clone + Send + Sync + 'static>(values: Vec<Value>) -> Option<Value> {
+fn gather<T: Clone + Send + Sync + 'static>(values: Vec<Value>) -> Option<Value> {
     let mut gathered = Vec::with_capacity(values.len());
     for value in values {
         let value = match value.take::<T>() {

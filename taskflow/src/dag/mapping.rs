@@ -369,7 +369,10 @@ pub(crate) struct MapSpec {
     /// The sources, in the order of the parameters they feed; the first varies slowest.
     pub(crate) sources: Vec<SourceSpec>,
     /// Makes the collected value (`Vec<R>`) of the instances' values, in map-index order.
-    pub(crate) collect: crate::xcom::GatherFn,
+    pub(crate) collect: CollectFn,
+    /// Whether the values can be cloned (else the instances' values move into the
+    /// collected one, even in a run that keeps values).
+    pub(crate) clonable: bool,
     /// The type of the collected value, for messages.
     pub(crate) output_type: &'static str,
     /// The JSON codec of the collected value.
@@ -437,6 +440,8 @@ impl super::builder::Builder {
         );
         let refusal = if !mapped_sources {
             Some("`expand` needs at least one `each(...)` argument to map over".to_owned())
+        } else if body.output_parts() > 0 {
+            Some("a `multiple_outputs` task cannot be mapped: map a task that returns the tuple".to_owned())
         } else if matches!(
             body.kind(),
             crate::task::body::TaskKind::Branch(_)
@@ -460,6 +465,7 @@ impl super::builder::Builder {
                 params,
                 sources,
                 collect: collected.collect,
+                clonable: collected.clonable,
                 output_type: collected.output_type,
                 codec: collected.codec,
             },
@@ -472,16 +478,35 @@ impl super::builder::Builder {
 /// return type `R`.
 #[doc(hidden)]
 pub struct Collected {
-    pub(crate) collect: crate::xcom::GatherFn,
+    pub(crate) collect: CollectFn,
+    pub(crate) clonable: bool,
     pub(crate) output_type: &'static str,
     pub(crate) codec: crate::codec::Codec,
 }
 
+/// Makes the collected value of the instances' values, in order; `None` if one has another
+/// type, or is shared and cannot be cloned.
+pub(crate) type CollectFn = Box<dyn Fn(Vec<Value>) -> Option<Value> + Send + Sync>;
+
 impl Collected {
-    /// The collection of `R` values into a `Vec<R>`, with the codec of `Vec<R>`.
-    pub fn of<R: Clone + Send + Sync + 'static>(codec: crate::codec::Codec) -> Self {
+    /// The collection of `R` values into a `Vec<R>` (cloned with `clone` when shared), with
+    /// the codec of `Vec<R>`.
+    pub(crate) fn of<R: Send + Sync + 'static>(
+        codec: crate::codec::Codec,
+        clone: Option<fn(&R) -> R>,
+    ) -> Self {
         Self {
-            collect: crate::xcom::gather::<R>,
+            collect: Box::new(move |values| {
+                let mut collected = Vec::with_capacity(values.len());
+                for value in values {
+                    collected.push(match value.take::<R>() {
+                        Ok(value) => value,
+                        Err(shared) => clone?(shared.downcast_ref::<R>()?),
+                    });
+                }
+                Some(Value::new(collected))
+            }),
+            clonable: clone.is_some(),
             output_type: std::any::type_name::<Vec<R>>(),
             codec,
         }

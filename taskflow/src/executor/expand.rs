@@ -340,13 +340,15 @@ impl RunState {
     /// downstream tasks go on.
     fn finish_mapped(self: &Arc<Self>, node: u32, instances: &Arc<RunState>) {
         let count = instances.dag.nodes.len() as u32;
+        let clonable = self.dag.mapping(node).is_some_and(|spec| spec.clonable);
+        let keep = instances.keep_values && clonable;
         let mut values = Vec::with_capacity(count as usize);
         let (mut failed, mut upstream_failed, mut skipped) = (0u32, 0u32, 0u32);
         for instance in 0..count {
             match instances.records.state(instance) {
                 TaskState::Success => {
                     let slot = &instances.slots[instance as usize];
-                    if let Ok(value) = slot.read(instances.keep_values, true) {
+                    if let Ok(value) = slot.read(keep, true) {
                         values.push(value);
                     }
                 }
