@@ -583,7 +583,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 }
 
 /// `Some(T::clone)` if the parameter type is `Clone`, else `None`, decided at compile time.
-fn clone_probe(private: &TokenStream, ty: &Type) -> TokenStream {
+pub(crate) fn clone_probe(private: &TokenStream, ty: &Type) -> TokenStream {
     quote_spanned! {ty.span()=>
         {
             #[allow(unused_imports)]
@@ -595,7 +595,7 @@ fn clone_probe(private: &TokenStream, ty: &Type) -> TokenStream {
 
 /// The JSON codec of a value type: an encoder if it is `Serialize`, a decoder if it is
 /// `Deserialize`, decided at compile time without a bound on the type.
-fn codec_probe(private: &TokenStream, ty: &Type) -> TokenStream {
+pub(crate) fn codec_probe(private: &TokenStream, ty: &Type) -> TokenStream {
     quote_spanned! {ty.span()=>
         {
             #[allow(unused_imports)]

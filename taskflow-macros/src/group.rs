@@ -151,6 +151,7 @@ pub(crate) fn task_group(attr: TokenStream, item: TokenStream) -> TokenStream {
         "Runs task group `{group_id}` and returns the body's value with the group, to order \
          it as a whole (`start >> group >> load`)."
     );
+    let expand = mapped_group(&krate, &vis, &group_id, &sig, unit);
     quote! {
         #(#attrs)*
         #[allow(clippy::too_many_arguments)]
@@ -173,6 +174,97 @@ pub(crate) fn task_group(attr: TokenStream, item: TokenStream) -> TokenStream {
                     #defaults
                     .enter(move || #block)
             }
+
+            #expand
+        }
+    }
+}
+
+/// `T` if `ty` is `Xcom<T>` (as written: the last path segment).
+fn handle_value(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Xcom" {
+        return None;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            syn::GenericArgument::Type(inner) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `expand` of a group whose body returns a handle `Xcom<R>` (or nothing): the group's
+/// `Xcom` parameters take handles, literals or `each(...)`; each map index runs a copy of
+/// the group's tasks; the handle is to the copies' values in map-index order.
+fn mapped_group(
+    krate: &TokenStream,
+    vis: &syn::Visibility,
+    group_id: &str,
+    sig: &syn::Signature,
+    unit: bool,
+) -> TokenStream {
+    let value = match &sig.output {
+        _ if unit => quote!(()),
+        ReturnType::Type(_, ty) => match handle_value(ty) {
+            Some(inner) => quote!(#inner),
+            None => return TokenStream::new(),
+        },
+        ReturnType::Default => quote!(()),
+    };
+    let private = quote!(#krate::__private);
+    let name = &sig.ident;
+    let (generics, where_clause) = (&sig.generics, &sig.generics.where_clause);
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    let mut placeholders = Vec::new();
+    let mut names = Vec::new();
+    for input in &sig.inputs {
+        let FnArg::Typed(typed) = input else { continue };
+        let Pat::Ident(ident) = &*typed.pat else {
+            continue;
+        };
+        let param = &ident.ident;
+        names.push(param);
+        match handle_value(&typed.ty) {
+            Some(inner) => {
+                params.push(quote!(#param: impl #private::IntoArg<#inner>));
+                args.push(quote!(#private::arg::<#inner, _>(#param, #private::Mode::Borrowed).0));
+                placeholders.push(
+                    quote!(let #param: #krate::Xcom<#inner> = #private::group_param::<#inner>();),
+                );
+            }
+            None => {
+                let ty = &typed.ty;
+                params.push(quote!(#param: #ty));
+            }
+        }
+    }
+    let value_type: Type = syn::parse_quote!(#value);
+    let codec = crate::expand::codec_probe(&private, &syn::parse_quote!(::std::vec::Vec<#value>));
+    let clone = crate::expand::clone_probe(&private, &value_type);
+    let doc = format!(
+        "Task group `{group_id}` mapped at run time (Airflow's mapped task group): each map \
+         index runs a copy of the group's tasks, with the `each(...)` arguments' elements (the \
+         cross product, last argument fastest) and the other arguments the same for all; inside \
+         a copy, each task waits only for the tasks of its own copy. The handle is to the \
+         copies' values in map-index order (those that produced one)."
+    );
+    quote! {
+        #[doc = #doc]
+        #[allow(clippy::too_many_arguments)]
+        #vis fn expand #generics (#(#params),*) -> #krate::Xcom<::std::vec::Vec<#value>> #where_clause {
+            #private::add_mapped_group::<#value>(
+                #group_id,
+                ::std::vec![#(#args),*],
+                move || {
+                    #(#placeholders)*
+                    #private::group_result(#name(#(#names),*))
+                },
+                #private::collected::<#value>(#codec, #clone),
+            )
         }
     }
 }

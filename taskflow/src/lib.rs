@@ -481,6 +481,29 @@ pub mod __private {
         crate::dag::argument_sets(crate::each(source), width, split)
     }
 
+    pub use crate::dag::IntoGroupResult;
+
+    /// The placeholder handle of the next parameter of a mapped task group's body.
+    pub fn group_param<T>() -> crate::Xcom<T> {
+        crate::dag::group_param()
+    }
+
+    /// What a group body returned, as the group's value.
+    pub fn group_result<G: IntoGroupResult>(result: G) -> Option<(crate::TaskRef, u32)> {
+        result.into_group_result()
+    }
+
+    /// Adds a mapped task group (a `#[task_group]`'s `expand`) to the DAG being built on
+    /// this thread.
+    pub fn add_mapped_group<R>(
+        group_id: &'static str,
+        args: Vec<Arg>,
+        body: impl FnOnce() -> Option<(crate::TaskRef, u32)>,
+        collected: crate::dag::Collected,
+    ) -> crate::Xcom<Vec<R>> {
+        crate::dag::add_mapped_group(group_id, args, body, collected)
+    }
+
     /// One argument of a task call.
     pub fn arg<T, A: IntoArg<T>>(argument: A, mode: ReadMode) -> (Arg, ReadMode) {
         (argument.into_arg(), mode)

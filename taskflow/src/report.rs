@@ -71,6 +71,9 @@ pub struct TaskReport {
     /// The map index of an instance of a mapped task ([`RunReport::instances`]); `None` for
     /// a task that is not mapped, and for a mapped task as a whole (Airflow's `-1`).
     pub map_index: Option<u32>,
+    /// The map indexes of an instance, outermost first: one for a mapped task, one per
+    /// level for a task mapped inside mapped groups; empty for a task that is not mapped.
+    pub map_path: Vec<u32>,
     /// Each try in order, as Airflow's Gantt view shows them: a retried try ends
     /// `up_for_retry`, each check of a sensor in reschedule mode but the last ends
     /// `up_for_reschedule`, and the last one ends in the task's state. Empty for a task that
@@ -292,52 +295,69 @@ impl RunReport {
     /// # Ok::<(), taskflow::Error>(())
     /// ```
     pub fn instances(&self, task_id: &str) -> Vec<TaskReport> {
-        self.instance_runs(task_id)
-            .map(|instances| instances.tasks().collect())
-            .unwrap_or_default()
+        self.instance_nodes(task_id)
+            .into_iter()
+            .map(|(run, node)| RunReport::new(run).task_report(node))
+            .collect()
     }
 
     /// The value instance `map_index` of mapped task `task_id` returned, as a `T`.
     pub fn instance_xcom<T: Clone + 'static>(&self, task_id: &str, map_index: u32) -> Result<T> {
-        let instances = self
-            .instance_runs(task_id)
-            .ok_or_else(|| Error::XcomMissing {
-                task_id: task_id.to_owned(),
-                reason: "it has no mapped instances".into(),
-            })?;
-        if map_index >= instances.len() {
+        self.instance_xcom_at(task_id, &[map_index])
+    }
+
+    /// The value of the instance of `task_id` at `map_path` (its map indexes, outermost
+    /// first, when it is mapped inside mapped groups), as a `T`.
+    pub fn instance_xcom_at<T: Clone + 'static>(
+        &self,
+        task_id: &str,
+        map_path: &[u32],
+    ) -> Result<T> {
+        let found = self
+            .instance_nodes(task_id)
+            .into_iter()
+            .find(|(run, node)| run.map_path(*node) == map_path);
+        let Some((run, node)) = found else {
             return Err(Error::XcomMissing {
                 task_id: task_id.to_owned(),
-                reason: format!(
-                    "it has {} mapped instances, and no map index {map_index}",
-                    instances.len()
-                ),
+                reason: format!("it has no mapped instance at map index {map_path:?}"),
             });
-        }
-        let (_, value) = instances.value_of_node(task_id, map_index, None)?;
+        };
+        let instances = RunReport::new(run);
+        let (_, value) = instances.value_of_node(task_id, node, None)?;
         value
             .downcast_ref::<T>()
             .cloned()
             .ok_or_else(|| Error::XcomType {
                 task_id: task_id.to_owned(),
                 requested: std::any::type_name::<T>().to_owned(),
-                actual: self.run.dag.nodes[self.known(task_id) as usize]
-                    .body
-                    .output_type()
-                    .to_owned(),
+                actual: instances.run.dag.output_type(node).to_owned(),
             })
     }
 
-    /// The report of the instances of mapped task `task_id`, if it expanded.
-    fn instance_runs(&self, task_id: &str) -> Option<RunReport> {
-        let node = self.node(task_id).ok()?;
-        let expansions = self
-            .run
-            .expansions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (_, instances) = expansions.iter().find(|(mapped, _)| *mapped == node)?;
-        Some(RunReport::new(Arc::clone(instances)))
+    /// Every instance of `task_id` in the runs of mapped tasks and groups under this run,
+    /// in map-path order.
+    fn instance_nodes(&self, task_id: &str) -> Vec<(Arc<RunState>, u32)> {
+        let expansions = |run: &RunState| -> Vec<Arc<RunState>> {
+            run.expansions
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .iter()
+                .map(|(_, instances)| Arc::clone(instances))
+                .collect()
+        };
+        let mut found = Vec::new();
+        let mut pending = expansions(&self.run);
+        while let Some(run) = pending.pop() {
+            for node in 0..run.dag.nodes.len() as u32 {
+                if run.dag.mapping(node).is_none() && run.dag.task_id(node) == task_id {
+                    found.push((Arc::clone(&run), node));
+                }
+            }
+            pending.extend(expansions(&run));
+        }
+        found.sort_by_cached_key(|(run, node)| run.map_path(*node));
+        found
     }
 
     /// The ids of the tasks that ended in `state`.
@@ -543,11 +563,8 @@ impl RunReport {
                 .collect(),
             error,
             priority_weight: self.run.dag.plan.priorities()[node as usize],
-            map_index: self
-                .run
-                .mapped
-                .as_ref()
-                .map(|mapped| mapped.map_index(node)),
+            map_index: self.run.map_index(node),
+            map_path: self.run.map_path(node),
             history,
         }
     }

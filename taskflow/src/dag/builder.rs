@@ -20,6 +20,8 @@ pub(crate) struct Builder {
     pub(crate) gathers: Vec<super::Gather>,
     /// The mapped task calls, by node.
     pub(crate) mappings: Vec<(u32, super::MapSpec)>,
+    /// The placeholders of a mapped task group's parameters, while its body is recorded.
+    pub(crate) group_params: Vec<u32>,
     pub(crate) literals: Vec<Value>,
     /// Ordering edges (`a >> b`), as `(upstream, downstream)`.
     pub(crate) order_edges: Vec<(u32, u32)>,
@@ -38,7 +40,7 @@ thread_local! {
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 
 impl Builder {
-    fn new(dag_id: String) -> Self {
+    pub(super) fn new(dag_id: String) -> Self {
         Self {
             key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             dag_id,
@@ -46,6 +48,7 @@ impl Builder {
             inputs: Vec::new(),
             gathers: Vec::new(),
             mappings: Vec::new(),
+            group_params: Vec::new(),
             literals: Vec::new(),
             order_edges: Vec::new(),
             ids: TaskIds::default(),

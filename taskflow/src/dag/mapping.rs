@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use crate::xcom::{Arg, Value, Xcom};
 
@@ -50,7 +51,7 @@ pub struct Source {
 }
 
 /// Splits the values a source read into its elements, or says why it cannot.
-pub(crate) type ElementsFn = Box<dyn Fn(Vec<Value>) -> Result<Vec<Value>, String> + Send + Sync>;
+pub(crate) type ElementsFn = Arc<dyn Fn(Vec<Value>) -> Result<Vec<Value>, String> + Send + Sync>;
 
 /// The number of elements of a value a source maps over; `None` if it has another type.
 pub(crate) type LengthFn = fn(&Value) -> Option<usize>;
@@ -135,7 +136,7 @@ impl<T> Each<T> {
         let longest = self.zip_longest(other);
         let mut source = *longest.source;
         let pairs = source.elements;
-        source.elements = Box::new(move |values| {
+        source.elements = Arc::new(move |values| {
             pairs(values)?
                 .into_iter()
                 .map(|pair| {
@@ -175,7 +176,7 @@ fn zip_with<A, B, C>(
     Each::new(Source {
         args,
         width: 1,
-        elements: Box::new(move |mut values| {
+        elements: Arc::new(move |mut values| {
             let right = values.split_off(split);
             let (left, right) = (a_elements(values)?, b_elements(right)?);
             pair(left, right).ok_or_else(|| "a zipped element has another type".to_owned())
@@ -236,7 +237,7 @@ fn single<T>(
     Each::new(Source {
         args: vec![arg],
         width: 1,
-        elements: Box::new(move |mut values| {
+        elements: Arc::new(move |mut values| {
             let value = values
                 .pop()
                 .ok_or_else(|| "no value to map over".to_owned())?;
@@ -341,7 +342,7 @@ pub(crate) fn argument_sets<I: Send + Sync + Clone + 'static>(
     let mut source = *source.source;
     let elements = source.elements;
     source.width = width;
-    source.elements = Box::new(move |values| {
+    source.elements = Arc::new(move |values| {
         let mut flat = Vec::new();
         for element in elements(values)? {
             let element =
@@ -363,6 +364,7 @@ pub(crate) enum ParamFrom {
 }
 
 /// How a mapped task's node expands at run time.
+#[derive(Clone)]
 pub(crate) struct MapSpec {
     /// Per parameter of the task, in order.
     pub(crate) params: Vec<ParamFrom>,
@@ -377,9 +379,12 @@ pub(crate) struct MapSpec {
     pub(crate) output_type: &'static str,
     /// The JSON codec of the collected value.
     pub(crate) codec: crate::codec::Codec,
+    /// For a mapped task group: the group's tasks, copied once per map index.
+    pub(crate) template: Option<Arc<super::template::Template>>,
 }
 
 /// One mapped source of a mapped task.
+#[derive(Clone)]
 pub(crate) struct SourceSpec {
     /// The node's inputs it reads: `first..first + count` (offsets into the node's inputs).
     pub(crate) first: u32,
@@ -441,7 +446,10 @@ impl super::builder::Builder {
         let refusal = if !mapped_sources {
             Some("`expand` needs at least one `each(...)` argument to map over".to_owned())
         } else if body.output_parts() > 0 {
-            Some("a `multiple_outputs` task cannot be mapped: map a task that returns the tuple".to_owned())
+            Some(
+                "a `multiple_outputs` task cannot be mapped: map a task that returns the tuple"
+                    .to_owned(),
+            )
         } else if matches!(
             body.kind(),
             crate::task::body::TaskKind::Branch(_)
@@ -468,6 +476,7 @@ impl super::builder::Builder {
                 clonable: collected.clonable,
                 output_type: collected.output_type,
                 codec: collected.codec,
+                template: None,
             },
         ));
         task
@@ -486,7 +495,7 @@ pub struct Collected {
 
 /// Makes the collected value of the instances' values, in order; `None` if one has another
 /// type, or is shared and cannot be cloned.
-pub(crate) type CollectFn = Box<dyn Fn(Vec<Value>) -> Option<Value> + Send + Sync>;
+pub(crate) type CollectFn = Arc<dyn Fn(Vec<Value>) -> Option<Value> + Send + Sync>;
 
 impl Collected {
     /// The collection of `R` values into a `Vec<R>` (cloned with `clone` when shared), with
@@ -496,7 +505,7 @@ impl Collected {
         clone: Option<fn(&R) -> R>,
     ) -> Self {
         Self {
-            collect: Box::new(move |values| {
+            collect: Arc::new(move |values| {
                 let mut collected = Vec::with_capacity(values.len());
                 for value in values {
                     collected.push(match value.take::<R>() {

@@ -8,6 +8,7 @@ mod ids;
 mod mapping;
 mod outcome;
 mod plan;
+mod template;
 mod waits;
 
 use std::ops::Range;
@@ -21,6 +22,8 @@ pub(crate) use ids::id_text;
 pub(crate) use mapping::Collected;
 pub use mapping::{Each, Mappable, each};
 pub(crate) use mapping::{MapSpec, ParamFrom, Source, add_mapped_task, argument_sets};
+pub use template::IntoGroupResult;
+pub(crate) use template::{add_mapped_group, group_param};
 
 /// The most tasks a DAG holds, a mapped task's instances included.
 pub(crate) const MAX_TASKS: u32 = 1 << 31;
@@ -33,6 +36,7 @@ use crate::{Error, Result, TaskOptions};
 use ids::{IdRepr, TaskIds, is_valid_id};
 
 /// One task node: its body, id, inputs and per-call options.
+#[derive(Clone)]
 pub(crate) struct Node {
     pub(crate) body: &'static dyn TaskBody,
     pub(crate) id: IdRepr,
@@ -53,6 +57,7 @@ impl Node {
 }
 
 /// Where one argument of a task comes from.
+#[derive(Clone)]
 pub(crate) enum Input {
     /// A literal given in the DAG definition: its index in the DAG's `literals` (kept apart
     /// so that the common input, an upstream value, stays small).
@@ -73,6 +78,7 @@ pub(crate) enum Input {
 }
 
 /// The upstream values a fan-in parameter gathers, in order, and how.
+#[derive(Clone)]
 pub(crate) struct Gather {
     /// Each upstream task, the part of its value, and the slot a run keeps it in (set by
     /// the plan).

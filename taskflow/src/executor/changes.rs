@@ -215,8 +215,15 @@ impl RunState {
 
     /// The map index of `node` in its run: `Some` for an instance of a mapped task.
     #[inline]
-    fn map_index(&self, node: u32) -> Option<u32> {
+    pub(crate) fn map_index(&self, node: u32) -> Option<u32> {
         self.mapped.as_ref().map(|mapped| mapped.map_index(node))
+    }
+
+    /// The map indexes of `node`, outermost first: empty for a task that is not mapped.
+    pub(crate) fn map_path(&self, node: u32) -> Vec<u32> {
+        self.mapped
+            .as_ref()
+            .map_or_else(Vec::new, |mapped| mapped.map_path(node))
     }
 
     /// A sensor in reschedule mode gives back its slots until its next check.

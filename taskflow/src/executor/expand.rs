@@ -24,13 +24,24 @@ pub(crate) struct MappedRun {
     parent: Mutex<Option<Arc<RunState>>>,
     /// The mapped task in that run.
     node: u32,
+    /// The tasks per map index: 1 for a mapped task, a group's tasks for a mapped group.
+    per_instance: u32,
+    /// The map indexes of the mapped task itself, when it is inside mapped groups.
+    outer: Box<[u32]>,
 }
 
 impl MappedRun {
     /// The map index of instance `node`.
     #[inline]
     pub(crate) fn map_index(&self, node: u32) -> u32 {
-        node
+        node / self.per_instance
+    }
+
+    /// The map indexes of instance `node`, outermost first (one per mapped level).
+    pub(crate) fn map_path(&self, node: u32) -> Vec<u32> {
+        let mut path = self.outer.to_vec();
+        path.push(self.map_index(node));
+        path
     }
 
     /// The instances ended: the mapped task ends, and its run goes on.
@@ -48,6 +59,50 @@ impl MappedRun {
 
 /// The DAG of a mapped task's instances, and the values of their arguments by slot.
 type Laid = (Arc<DagInner>, Vec<(u32, Value)>);
+
+/// The arguments of every instance, `spec.params.len()` per instance in map-index order:
+/// the element of each source for the map index (the last source varies fastest), or the
+/// fixed value. An element used by one instance only is moved to it.
+fn instance_arguments(
+    spec: &MapSpec,
+    values: &[Value],
+    elements: Vec<Vec<Value>>,
+    lengths: &[u64],
+    count: u32,
+) -> Vec<Value> {
+    let mut elements: Vec<Vec<Option<Value>>> = elements
+        .into_iter()
+        .map(|split| split.into_iter().map(Some).collect())
+        .collect();
+    let single_use = spec.sources.len() == 1;
+    let mut arguments = Vec::with_capacity(count as usize * spec.params.len());
+    let mut index = vec![0u64; lengths.len()];
+    for instance in 0..count {
+        let mut rest = u64::from(instance);
+        for (at, &length) in lengths.iter().enumerate().rev() {
+            index[at] = rest % length;
+            rest /= length;
+        }
+        for param in &spec.params {
+            let value = match *param {
+                ParamFrom::Fixed(input) => values[input as usize].clone(),
+                ParamFrom::Mapped { source, part } => {
+                    let width = u64::from(spec.sources[source as usize].width.max(1));
+                    let at = (index[source as usize] * width + u64::from(part)) as usize;
+                    let element = &mut elements[source as usize][at];
+                    let value = if single_use {
+                        element.take()
+                    } else {
+                        element.clone()
+                    };
+                    value.unwrap_or_else(|| Value::new(()))
+                }
+            };
+            arguments.push(value);
+        }
+    }
+    arguments
+}
 
 /// Why a mapped task did not expand.
 enum NotExpanded {
@@ -109,8 +164,8 @@ impl RunState {
         }
     }
 
-    /// The DAG of the instances of mapped task `node`: one task per map index, each with
-    /// its arguments in value slots of its own (fixed ones shared).
+    /// The DAG of the instances of mapped task `node` (one task per map index, or one copy
+    /// of a mapped group's tasks), and the values of their arguments by slot.
     fn instances(self: &Arc<Self>, node: u32, spec: &MapSpec) -> Result<Laid, NotExpanded> {
         let dag = &self.dag;
         let inputs = dag.nodes[node as usize].inputs.clone();
@@ -140,6 +195,7 @@ impl RunState {
         }
         // Each source's elements, `width` values each.
         let mut elements = Vec::with_capacity(spec.sources.len());
+        let mut lengths = Vec::with_capacity(spec.sources.len());
         let mut count: u64 = 1;
         for source in &spec.sources {
             let first = source.first as usize;
@@ -147,112 +203,47 @@ impl RunState {
             let split = (source.elements)(read).map_err(NotExpanded::Failed)?;
             let length = split.len() as u64 / u64::from(source.width.max(1));
             count = count.saturating_mul(length);
+            lengths.push(length);
             elements.push(split);
         }
         if count == 0 {
             return Err(NotExpanded::Empty);
         }
-        if count >= u64::from(crate::dag::MAX_TASKS) {
+        let per_instance = spec.template.as_ref().map_or(1, |t| t.tasks()) as u64;
+        if count.saturating_mul(per_instance) >= u64::from(crate::dag::MAX_TASKS) {
             return Err(NotExpanded::Failed(format!(
-                "it would expand to {count} instances, more than a DAG can hold ({})",
+                "it would expand to {count} instances, more tasks than a DAG holds ({})",
                 crate::dag::MAX_TASKS
             )));
         }
-        let lengths: Vec<u64> = spec
-            .sources
-            .iter()
-            .zip(&elements)
-            .map(|(source, split)| split.len() as u64 / u64::from(source.width.max(1)))
-            .collect();
-        let (dag, arguments) =
-            self.instance_dag(node, spec, &values, elements, &lengths, count as u32);
-        Ok((Arc::new(dag), arguments))
+        let count = count as u32;
+        let arguments = instance_arguments(spec, &values, elements, &lengths, count);
+        match &spec.template {
+            None => Ok(self.task_instances(node, count, spec.params.len() as u32, arguments)),
+            Some(template) => template
+                .replay(&self.dag, count, arguments)
+                .map(|dag| (Arc::new(dag), Vec::new()))
+                .map_err(|error| NotExpanded::Failed(error.to_string())),
+        }
     }
 
-    /// Lays out the instances' DAG and fills their argument slots.
-    fn instance_dag(
-        &self,
-        node: u32,
-        spec: &MapSpec,
-        values: &[Value],
-        elements: Vec<Vec<Value>>,
-        lengths: &[u64],
-        count: u32,
-    ) -> (DagInner, Vec<(u32, Value)>) {
+    /// The instances of mapped task `node`: `count` tasks alike, instance `i` reading its
+    /// parameters from slots `count + i * params ..` (filled with `arguments`).
+    fn task_instances(&self, node: u32, count: u32, params: u32, arguments: Vec<Value>) -> Laid {
         let dag = &self.dag;
         let template = &dag.nodes[node as usize];
-        let params = spec.params.len() as u32;
-        let fixed: Vec<u32> = spec
-            .params
-            .iter()
-            .filter_map(|param| match param {
-                ParamFrom::Fixed(input) => Some(*input),
-                ParamFrom::Mapped { .. } => None,
-            })
-            .collect();
-        let mapped_params = params - fixed.len() as u32;
-        // Slots: the instances' values, then the fixed arguments (shared by all), then each
-        // instance's mapped arguments.
-        let fixed_first = count;
-        let mapped_first = count + fixed.len() as u32;
-        let total = mapped_first as usize + count as usize * mapped_params as usize;
-        let mut readers = vec![1u32; total];
-        for reader in &mut readers[fixed_first as usize..mapped_first as usize] {
-            *reader = count;
-        }
+        let total = count as usize * (1 + params as usize);
+        let readers = vec![1u32; total];
         let mut nodes = Vec::with_capacity(count as usize);
         let mut inputs = Vec::with_capacity(count as usize * params as usize);
-        let mode = ReadMode::OwnedClone;
-        let mut filled: Vec<(u32, Value)> =
-            Vec::with_capacity(fixed.len() + count as usize * mapped_params as usize);
-        for (k, &input) in fixed.iter().enumerate() {
-            filled.push((fixed_first + k as u32, values[input as usize].clone()));
-        }
-        let mut elements: Vec<Vec<Option<Value>>> = elements
-            .into_iter()
-            .map(|split| split.into_iter().map(Some).collect())
-            .collect();
-        let single_use = spec.sources.len() == 1;
-        let mut index = vec![0u64; lengths.len()];
         for instance in 0..count {
-            // The element of each source for this map index: the last source varies fastest.
-            let mut rest = u64::from(instance);
-            for (at, &length) in lengths.iter().enumerate().rev() {
-                index[at] = rest % length;
-                rest /= length;
-            }
             let start = inputs.len() as u32;
-            let (mut fixed_seen, mut mapped_seen) = (0u32, 0u32);
-            for param in &spec.params {
-                let slot = match *param {
-                    ParamFrom::Fixed(_) => {
-                        fixed_seen += 1;
-                        fixed_first + fixed_seen - 1
-                    }
-                    ParamFrom::Mapped { source, part } => {
-                        let width = spec.sources[source as usize].width.max(1) as u64;
-                        let at = (index[source as usize] * width + u64::from(part)) as usize;
-                        let element = &mut elements[source as usize][at];
-                        // An element used once is moved to its instance; in a cross product
-                        // each element serves several.
-                        let value = if single_use {
-                            element.take()
-                        } else {
-                            element.clone()
-                        };
-                        let slot = mapped_first + instance * mapped_params + mapped_seen;
-                        mapped_seen += 1;
-                        if let Some(value) = value {
-                            filled.push((slot, value));
-                        }
-                        slot
-                    }
-                };
+            for param in 0..params {
                 inputs.push(Input::Upstream {
                     node: instance,
                     part: 0,
-                    slot,
-                    mode,
+                    slot: count + instance * params + param,
+                    mode: ReadMode::OwnedClone,
                 });
             }
             nodes.push(crate::dag::Node {
@@ -277,7 +268,15 @@ impl RunState {
                 demands.max_tis_of(node),
             ),
         );
-        (DagInner::instances_of(dag, nodes, inputs, plan), filled)
+        let filled = arguments
+            .into_iter()
+            .enumerate()
+            .map(|(at, value)| (count + at as u32, value))
+            .collect();
+        (
+            Arc::new(DagInner::instances_of(dag, nodes, inputs, plan)),
+            filled,
+        )
     }
 
     /// The run of the instances of mapped task `node`, laid out in `dag`.
@@ -298,9 +297,16 @@ impl RunState {
             pools: Box::new([self.sched.pool_of(parent_pool) as u16]),
         };
         let (done, _) = oneshot::channel();
+        let per_instance = self
+            .dag
+            .mapping(node)
+            .and_then(|spec| spec.template.as_ref())
+            .map_or(1, |template| template.tasks().max(1));
         let mapped = MappedRun {
             parent: Mutex::new(Some(Arc::clone(self))),
             node,
+            per_instance,
+            outer: self.map_path(node).into(),
         };
         let run = Arc::new(RunState::new(
             dag,
@@ -339,24 +345,47 @@ impl RunState {
     /// skipped if one was, else success), with their values in map-index order, and its
     /// downstream tasks go on.
     fn finish_mapped(self: &Arc<Self>, node: u32, instances: &Arc<RunState>) {
-        let count = instances.dag.nodes.len() as u32;
-        let clonable = self.dag.mapping(node).is_some_and(|spec| spec.clonable);
-        let keep = instances.keep_values && clonable;
+        let tasks = instances.dag.nodes.len() as u32;
+        let spec = self.dag.mapping(node);
+        let keep = instances.keep_values && spec.is_some_and(|spec| spec.clonable);
+        let template = spec.and_then(|spec| spec.template.as_deref());
+        let per_instance = template.map_or(1, |template| template.tasks().max(1));
+        let count = tasks / per_instance;
+        // The value of each map index: its task's, or the group's result task's.
+        let result = template.map_or(Some((0, 0)), |template| template.result());
         let mut values = Vec::with_capacity(count as usize);
         let (mut failed, mut upstream_failed, mut skipped) = (0u32, 0u32, 0u32);
-        for instance in 0..count {
-            match instances.records.state(instance) {
-                TaskState::Success => {
-                    let slot = &instances.slots[instance as usize];
-                    if let Ok(value) = slot.read(keep, true) {
-                        values.push(value);
-                    }
-                }
+        for task in 0..tasks {
+            match instances.records.state(task) {
+                TaskState::Success => {}
                 TaskState::Skipped => skipped += 1,
                 TaskState::UpstreamFailed => upstream_failed += 1,
                 _ => failed += 1,
             }
         }
+        for instance in 0..count {
+            let first = instance * per_instance;
+            match result {
+                Some((local, part)) => {
+                    let task = first + local;
+                    if instances.records.state(task) == TaskState::Success {
+                        let slot = &instances.slots[instances.dag.plan.slot(task, part)];
+                        if let Ok(value) = slot.read(keep, true) {
+                            values.push(value);
+                        }
+                    }
+                }
+                // A group that returns nothing: a `()` for each copy that succeeded whole.
+                None => {
+                    let whole = (first..first + per_instance)
+                        .all(|task| instances.records.state(task) == TaskState::Success);
+                    if whole {
+                        values.push(Value::new(()));
+                    }
+                }
+            }
+        }
+        let count = tasks;
         let state = if failed > 0 {
             TaskState::Failed
         } else if upstream_failed > 0 {
@@ -376,7 +405,7 @@ impl RunState {
         }
         let error = (state != TaskState::Success).then(|| {
             let message = format!(
-                "{failed} of {count} mapped instances failed, {upstream_failed} upstream_failed, {skipped} skipped"
+                "{failed} of {count} mapped task instances failed, {upstream_failed} upstream_failed, {skipped} skipped"
             );
             match state {
                 TaskState::Skipped => TaskError::skip(message),

@@ -1,0 +1,295 @@
+//! Mapped task groups (Airflow's `@task_group` `.expand()`), and mapping nested inside
+//! them to any depth, which Airflow refuses (apache/airflow #29339, #30021, #55759).
+
+use std::time::Duration;
+
+use taskflow::prelude::*;
+
+#[task]
+fn files() -> Vec<String> {
+    vec!["a".into(), "b".into(), "c".into()]
+}
+
+#[task]
+fn no_files() -> Vec<String> {
+    Vec::new()
+}
+
+#[task]
+async fn upper(ctx: &Context, file: String) -> Result<String, TaskError> {
+    // Instance 0 takes 10 s, the others 1 s, on the virtual clock.
+    let wait = if ctx.map_index() == Some(0) { 10 } else { 1 };
+    ctx.sleep(Duration::from_secs(wait)).await;
+    if file == "b!" {
+        return Err(TaskError::msg("b is refused"));
+    }
+    Ok(file.to_uppercase())
+}
+
+#[task]
+fn shout(text: String) -> String {
+    format!("{text}!")
+}
+
+#[task]
+fn bang(file: String) -> String {
+    format!("{file}!")
+}
+
+#[task_group]
+fn per_file(file: Xcom<String>) -> Xcom<String> {
+    shout(upper(file))
+}
+
+#[task_group]
+fn per_file_refusing_b(file: Xcom<String>) -> Xcom<String> {
+    shout(upper(bang(file)))
+}
+
+#[task]
+fn joined(values: Vec<String>) -> String {
+    values.join(",")
+}
+
+#[task(trigger_rule = "all_done")]
+fn joined_anyway(values: Vec<String>) -> String {
+    values.join(",")
+}
+
+fn test(dag: Result<Dag, taskflow::Error>) -> RunReport {
+    dag.expect("the DAG builds")
+        .test_with(RunOptions::new().log(false))
+        .expect("the DAG runs")
+}
+
+#[test]
+fn each_map_index_runs_a_copy_of_the_group_and_values_collect_in_order() {
+    let report = test(Dag::build("groups", || {
+        joined(per_file::expand(each(files())));
+    }));
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(
+        report.xcom::<Vec<String>>("per_file").unwrap(),
+        ["A!", "B!", "C!"]
+    );
+    assert_eq!(report.xcom::<String>("joined").unwrap(), "A!,B!,C!");
+    let upper = report.instances("per_file.upper");
+    assert_eq!(upper.len(), 3);
+    assert_eq!(
+        upper.iter().map(|i| i.map_index).collect::<Vec<_>>(),
+        [Some(0), Some(1), Some(2)]
+    );
+    assert_eq!(report.instances("per_file.shout").len(), 3);
+    assert_eq!(
+        report.instance_xcom::<String>("per_file.shout", 2).unwrap(),
+        "C!"
+    );
+}
+
+#[test]
+fn inside_a_copy_a_task_waits_only_for_its_own_copy() {
+    // Airflow: instance i of the next task waits for instance i only, so shout[1] starts
+    // while upper[0] still runs.
+    let report = test(Dag::build("own_copy", || {
+        per_file::expand(each(files()));
+    }));
+    let upper = report.instances("per_file.upper");
+    let shout = report.instances("per_file.shout");
+    assert!(shout[1].start_date.unwrap() < upper[0].end_date.unwrap());
+    assert!(shout[0].start_date.unwrap() >= upper[0].end_date.unwrap());
+}
+
+#[test]
+fn a_failure_in_one_copy_fails_only_that_copy() {
+    let report = test(Dag::build("one_copy_fails", || {
+        let values = per_file_refusing_b::expand(each(files()));
+        joined_anyway(values);
+        joined(values);
+    }));
+    let states =
+        |id: &str| -> Vec<TaskState> { report.instances(id).iter().map(|i| i.state).collect() };
+    assert_eq!(
+        states("per_file_refusing_b.upper"),
+        [TaskState::Success, TaskState::Failed, TaskState::Success]
+    );
+    assert_eq!(
+        states("per_file_refusing_b.shout"),
+        [
+            TaskState::Success,
+            TaskState::UpstreamFailed,
+            TaskState::Success
+        ]
+    );
+    assert_eq!(report.state("per_file_refusing_b"), TaskState::Failed);
+    assert_eq!(report.xcom::<String>("joined_anyway").unwrap(), "A!!,C!!");
+    assert_eq!(report.state("joined"), TaskState::UpstreamFailed);
+}
+
+#[test]
+fn an_empty_source_skips_the_group() {
+    let report = test(Dag::build("no_copies", || {
+        let values = per_file::expand(each(no_files()));
+        joined_anyway(values);
+        joined(values);
+    }));
+    assert_eq!(report.state("per_file"), TaskState::Skipped);
+    assert!(report.instances("per_file.upper").is_empty());
+    assert_eq!(report.xcom::<String>("joined_anyway").unwrap(), "");
+    assert_eq!(report.state("joined"), TaskState::Skipped);
+}
+
+#[task]
+fn lines(file: String) -> Vec<String> {
+    match file.as_str() {
+        "f0" => vec!["a".into(), "b".into(), "c".into()],
+        "f1" => vec!["d".into()],
+        _ => Vec::new(),
+    }
+}
+
+#[task]
+fn line_upper(line: String) -> Result<String, TaskError> {
+    if line == "x" {
+        return Err(TaskError::msg("x is refused"));
+    }
+    Ok(line.to_uppercase())
+}
+
+#[task(trigger_rule = "all_done")]
+fn count(values: Vec<String>) -> usize {
+    values.len()
+}
+
+#[task_group]
+fn per_file_lines(file: Xcom<String>) -> Xcom<usize> {
+    count(line_upper::expand(each(lines(file))))
+}
+
+#[test]
+fn mapping_nested_in_a_mapped_group_expands_per_copy_with_ragged_lengths() {
+    let report = test(Dag::build("nested", || {
+        per_file_lines::expand(each(vec!["f0".to_owned(), "f1".into(), "f2".into()]));
+    }));
+    assert_eq!(
+        report.xcom::<Vec<usize>>("per_file_lines").unwrap(),
+        [3, 1, 0]
+    );
+    let inner = report.instances("per_file_lines.line_upper");
+    let paths: Vec<Vec<u32>> = inner.iter().map(|i| i.map_path.clone()).collect();
+    assert_eq!(paths, [vec![0, 0], vec![0, 1], vec![0, 2], vec![1, 0]]);
+    assert!(inner.iter().all(|i| i.state == TaskState::Success));
+    assert_eq!(inner[3].map_index, Some(0));
+}
+
+#[task]
+fn lines_with_x(file: String) -> Vec<String> {
+    match file.as_str() {
+        "f0" => vec!["a".into(), "x".into(), "c".into()],
+        _ => vec!["d".into()],
+    }
+}
+
+#[task_group]
+fn per_file_with_x(file: Xcom<String>) -> Xcom<usize> {
+    count(line_upper::expand(each(lines_with_x(file))))
+}
+
+#[test]
+fn a_failed_nested_instance_fails_only_its_path() {
+    let report = test(Dag::build("nested_failure", || {
+        per_file_with_x::expand(each(vec!["f0".to_owned(), "f1".into()]));
+    }));
+    let inner = report.instances("per_file_with_x.line_upper");
+    let states: Vec<_> = inner
+        .iter()
+        .map(|i| (i.map_path.clone(), i.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (vec![0, 0], TaskState::Success),
+            (vec![0, 1], TaskState::Failed),
+            (vec![0, 2], TaskState::Success),
+            (vec![1, 0], TaskState::Success),
+        ]
+    );
+    // The all_done count of copy 0 got the two values that exist.
+    assert_eq!(
+        report.xcom::<Vec<usize>>("per_file_with_x").unwrap(),
+        [2, 1]
+    );
+}
+
+#[task]
+fn words(line: String) -> Vec<String> {
+    line.split(' ').map(str::to_owned).collect()
+}
+
+#[task]
+fn word_len(word: String) -> usize {
+    word.len()
+}
+
+#[task]
+fn total(values: Vec<usize>) -> usize {
+    values.iter().sum()
+}
+
+#[task_group]
+fn per_line(line: Xcom<String>) -> Xcom<usize> {
+    total(word_len::expand(each(words(line))))
+}
+
+#[task]
+fn doc_lines(doc: String) -> Vec<String> {
+    doc.split('\n').map(str::to_owned).collect()
+}
+
+#[task_group]
+fn per_doc(doc: Xcom<String>) -> Xcom<usize> {
+    total(per_line::expand(each(doc_lines(doc))))
+}
+
+#[test]
+fn mapped_groups_nest_to_depth_three_with_map_paths() {
+    let report = test(Dag::build("depth_three", || {
+        per_doc::expand(each(vec!["ab c\nd".to_owned(), "efg".to_owned()]));
+    }));
+    assert_eq!(report.xcom::<Vec<usize>>("per_doc").unwrap(), [4, 3]);
+    let leaves = report.instances("per_line.word_len");
+    let paths: Vec<Vec<u32>> = leaves.iter().map(|i| i.map_path.clone()).collect();
+    assert_eq!(
+        paths,
+        [vec![0, 0, 0], vec![0, 0, 1], vec![0, 1, 0], vec![1, 0, 0]]
+    );
+}
+
+#[task]
+fn tag(file: String, suffix: String) -> String {
+    format!("{file}{suffix}")
+}
+
+#[task_group]
+fn tagged(file: Xcom<String>, suffix: Xcom<String>, times: usize) -> Xcom<String> {
+    let mut value = tag(file, suffix);
+    for _ in 1..times {
+        value = shout(value);
+    }
+    value
+}
+
+#[task]
+fn suffix() -> String {
+    "_v2".into()
+}
+
+#[test]
+fn a_mapped_group_takes_fixed_handles_and_plain_values_too() {
+    let report = test(Dag::build("fixed", || {
+        tagged::expand(each(files()), suffix(), 2);
+    }));
+    assert_eq!(
+        report.xcom::<Vec<String>>("tagged").unwrap(),
+        ["a_v2!", "b_v2!", "c_v2!"]
+    );
+}
