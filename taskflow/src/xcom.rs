@@ -90,7 +90,8 @@ impl<T> From<Xcom<T>> for TaskRef {
     message = "a task parameter of type `{T}` cannot take this `{Self}` argument",
     label = "expected `Xcom<{T}>`, or a literal `{T}` that is `Clone`",
     note = "pass the `Xcom<{T}>` returned by an upstream task, or a literal of the parameter's \
-            type; a literal must be `Clone + Send + Sync + 'static` (a DAG can run many times)"
+            type; a literal must be `Clone + Send + Sync + 'static` (a DAG can run many times); \
+            in an `expand` call, `each(...)` maps over a list of `{T}`"
 )]
 pub trait IntoArg<T> {
     #[doc(hidden)]

@@ -293,3 +293,62 @@ fn a_mapped_group_takes_fixed_handles_and_plain_values_too() {
         ["a_v2!", "b_v2!", "c_v2!"]
     );
 }
+
+#[task]
+fn step(value: String) -> String {
+    value
+}
+
+#[task_group]
+fn looped(file: Xcom<String>) -> Xcom<String> {
+    let first = step(file);
+    let second = step(first);
+    second >> first;
+    second
+}
+
+#[test]
+fn a_cycle_inside_a_mapped_group_fails_the_build() {
+    let error = Dag::build("group_cycle", || {
+        looped::expand(each(files()));
+    })
+    .unwrap_err();
+    assert!(matches!(error, taskflow::Error::Cycle { .. }), "{error}");
+}
+
+#[task]
+fn per_file_task() {}
+
+#[test]
+fn a_mapped_group_id_that_is_a_task_id_is_an_error() {
+    let error = Dag::build("group_clash", || {
+        per_file::expand(each(files()));
+        per_file_task::with(TaskOptions::new().task_id("per_file")).add();
+    })
+    .unwrap_err();
+    assert!(error.to_string().contains("per_file"), "{error}");
+}
+
+#[task]
+fn where_am_i(ctx: &Context, line: String) -> String {
+    format!("{line}@{:?}", ctx.map_path())
+}
+
+#[task_group]
+fn located(doc: Xcom<String>) -> Xcom<Vec<String>> {
+    where_am_i::expand(each(doc_lines(doc)))
+}
+
+#[test]
+fn context_map_path_gives_every_level_of_a_nested_instance() {
+    let report = test(Dag::build("paths", || {
+        located::expand(each(vec!["a\nb".to_owned(), "c".to_owned()]));
+    }));
+    assert_eq!(
+        report.xcom::<Vec<Vec<String>>>("located").unwrap(),
+        [
+            vec!["a@[0, 0]".to_owned(), "b@[0, 1]".to_owned()],
+            vec!["c@[1, 0]".to_owned()]
+        ]
+    );
+}

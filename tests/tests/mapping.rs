@@ -447,3 +447,178 @@ fn values_come_in_map_index_order_whatever_order_the_instances_end_in() {
         .collect();
     assert!(ends[1] < ends[2] && ends[2] < ends[0], "{ends:?}");
 }
+
+#[task(branch)]
+fn pick_other() -> &'static str {
+    "other"
+}
+
+#[task]
+fn other() -> &'static str {
+    "other ran"
+}
+
+#[task(trigger_rule = "none_failed_min_one_success")]
+fn join_after(_parsed: Option<Vec<String>>) -> &'static str {
+    "joined"
+}
+
+#[test]
+fn a_branch_not_taken_skips_the_mapped_task_without_expanding_it() {
+    // Airflow: the mapped task's single unexpanded instance is skipped; its all_success
+    // reduce is skipped; a none_failed_min_one_success join runs.
+    let report = test(Dag::build("branch_around", || {
+        let choice = pick_other();
+        let listed = files();
+        let parsed = parse::expand(each(listed), "eu");
+        choice >> (parsed, other());
+        let reduced = joined(parsed);
+        let join = join_after(parsed);
+        other() >> join;
+        let _ = reduced;
+    }));
+    assert_eq!(report.state("parse"), TaskState::Skipped);
+    assert!(report.instances("parse").is_empty());
+    assert_eq!(report.state("joined"), TaskState::Skipped);
+    assert_eq!(report.state("join_after"), TaskState::Success);
+}
+
+#[task(short_circuit)]
+fn go_on() -> bool {
+    false
+}
+
+#[test]
+fn a_false_short_circuit_upstream_skips_the_mapped_task() {
+    let report = test(Dag::build("short_circuited", || {
+        let parsed = parse::expand(each(files()), "eu");
+        go_on() >> parsed;
+    }));
+    assert_eq!(report.state("parse"), TaskState::Skipped);
+    assert!(report.instances("parse").is_empty());
+}
+
+#[sensor(poke_interval = "1m", timeout = "1h", mode = "reschedule")]
+fn arrived(ctx: &Context, minute: i64) -> bool {
+    let started = ctx.logical_date();
+    (ctx.now() - started).num_minutes() >= minute
+}
+
+#[task]
+fn after_sensors(_ready: Vec<()>) -> &'static str {
+    "done"
+}
+
+#[test]
+fn a_mapped_sensor_checks_each_element_on_its_own() {
+    let report = test(Dag::build("mapped_sensor", || {
+        after_sensors(arrived::expand(each(vec![5i64, 20])));
+    }));
+    assert!(report.succeeded(), "{report:?}");
+    let instances = report.instances("arrived");
+    let waited: Vec<i64> = instances
+        .iter()
+        .map(|i| (i.end_date.unwrap() - i.start_date.unwrap()).num_minutes())
+        .collect();
+    assert!((5..7).contains(&waited[0]), "{waited:?}");
+    assert!((20..22).contains(&waited[1]), "{waited:?}");
+    let sensors_end = instances[1].end_date.unwrap();
+    let after = report.task("after_sensors").unwrap();
+    assert!(after.start_date.unwrap() >= sensors_end);
+}
+
+#[task(priority_weight = 10, pool = "one")]
+fn urgent(ctx: &Context) -> String {
+    format!("urgent@{}", ctx.now().timestamp_micros())
+}
+
+#[task(pool = "one", weight_rule = "absolute")]
+fn routine(ctx: &Context, n: u32) -> String {
+    format!("{n}@{}", ctx.now().timestamp_micros())
+}
+
+#[test]
+fn the_ready_queue_orders_instances_by_weight_then_map_index() {
+    // Airflow's queue order: -priority_weight, logical_date, map_index.
+    let executor = Executor::builder()
+        .pool("one", 1)
+        .virtual_time(true)
+        .build()
+        .unwrap();
+    let dag = Dag::build("queue_order", || {
+        routine::expand(each(vec![0u32, 1, 2]));
+        urgent();
+    })
+    .unwrap();
+    let report = executor
+        .submit(&dag, RunOptions::new())
+        .unwrap()
+        .wait()
+        .unwrap();
+    let mut started: Vec<(i64, String)> = report
+        .instances("routine")
+        .iter()
+        .map(|i| {
+            (
+                i.start_date.unwrap().timestamp_nanos_opt().unwrap(),
+                format!("routine[{}]", i.map_index.unwrap()),
+            )
+        })
+        .collect();
+    let urgent = report.task("urgent").unwrap();
+    started.push((
+        urgent.start_date.unwrap().timestamp_nanos_opt().unwrap(),
+        "urgent".into(),
+    ));
+    started.sort();
+    let order: Vec<&str> = started.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!(order, ["urgent", "routine[0]", "routine[1]", "routine[2]"]);
+}
+
+#[task]
+fn zeros(n: usize) -> Vec<u8> {
+    vec![0; n]
+}
+
+#[task]
+fn noop(_a: u8, _b: u8) {}
+
+#[test]
+fn a_product_too_large_for_a_dag_fails_the_mapped_task_with_a_message() {
+    let report = test(
+        Dag::builder("huge_product")
+            .max_map_length(100_000)
+            .build(|| {
+                noop::expand(each(zeros(70_000)), each(zeros(70_000)));
+            }),
+    );
+    assert_eq!(report.state("noop"), TaskState::Failed);
+    let error = report.error("noop").unwrap();
+    assert!(error.contains("4900000000 instances"), "{error}");
+}
+
+#[task(trigger_rule = "all_done")]
+fn count_all(values: Vec<i64>) -> usize {
+    values.len()
+}
+
+#[test]
+fn a_hundred_thousand_instances_run_and_collect_in_a_debug_build() {
+    let values: Vec<i64> = (0..100_000).collect();
+    let report = test(Dag::builder("wide").max_map_length(100_000).build(move || {
+        count_all(add_one::expand(each(values)));
+    }));
+    assert_eq!(report.xcom::<usize>("count_all").unwrap(), 100_000);
+    assert_eq!(report.instances("add_one").len(), 100_000);
+}
+
+#[test]
+fn a_mapped_task_in_a_task_group_takes_the_group_prefix() {
+    let report = test(Dag::build("grouped_mapping", || {
+        TaskGroup::new("extract").enter(|| {
+            parse::expand(each(files()), "eu");
+        });
+    }));
+    assert_eq!(report.instances("extract.parse").len(), 3);
+    assert_eq!(report.state("extract.parse"), TaskState::Success);
+}

@@ -284,14 +284,13 @@ impl RunState {
                 Arc::clone(extra.sleeps.get_or_insert_default())
             })
         });
-        let map_index = self.mapped.as_ref().map(|mapped| mapped.map_index(node));
         let links = TryLinks {
             clock: Arc::clone(&self.clock),
             runs: Arc::clone(self.pool.runs()),
             sleeps,
         };
         Context::new(Arc::clone(&self.info), task_id, try_number, Some(links))
-            .with_map_index(map_index)
+            .with_map_path(self.map_path(node))
     }
 
     /// When the run ended, if it did.
