@@ -132,6 +132,8 @@ mod counting {
     }
 }
 
+#[path = "executor/mapping.rs"]
+mod mapping;
 #[path = "executor/mixed_priorities.rs"]
 mod mixed_priorities;
 #[path = "executor/rerun.rs"]
@@ -990,6 +992,7 @@ fn main() {
         unit_test_path::run(config.reps(1_000));
         waiting_sensors::run(if config.full { 10_000 } else { 100 });
         mixed_priorities::run(n, config.reps(n));
+        mapping::run(&runtime, n, config.reps(n));
     }
     if config.shapes.len() == Shape::ALL.len() || config.weights {
         weight_shapes::run(config.full, if config.full { 3 } else { 1 });

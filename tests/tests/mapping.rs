@@ -622,3 +622,47 @@ fn a_mapped_task_in_a_task_group_takes_the_group_prefix() {
     assert_eq!(report.instances("extract.parse").len(), 3);
     assert_eq!(report.state("extract.parse"), TaskState::Success);
 }
+
+#[test]
+fn a_run_that_keeps_no_values_moves_each_value_to_its_reader() {
+    let report = Dag::build("not_kept", || {
+        sum(add_one::expand(each(vec![1i64, 2, 3])));
+    })
+    .unwrap()
+    .test_with(RunOptions::new().log(false).keep_xcoms(false))
+    .unwrap();
+    assert_eq!(
+        report.state("add_one"),
+        TaskState::Success,
+        "{:?} {:?}",
+        report.error("add_one"),
+        report.instances("add_one")
+    );
+    assert_eq!(report.xcom::<i64>("sum").unwrap(), 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_handed_straight_to_a_mapped_task_is_mapped_over() {
+    // `dag.run()` hands a value with one reader straight to it on the same worker; the
+    // mapped task must read it from the hand, not from its (empty) slot.
+    let dag = Dag::build("handed", || {
+        sum(add_one::expand(each(four_numbers())));
+    })
+    .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(60), dag.run())
+        .await
+        .expect("the run ends")
+        .unwrap();
+    assert_eq!(
+        report.state("add_one"),
+        TaskState::Success,
+        "{:?}",
+        report.error("add_one")
+    );
+    assert_eq!(report.xcom::<i64>("sum").unwrap(), 14);
+}
+
+#[task]
+fn four_numbers() -> Vec<i64> {
+    vec![1, 2, 3, 4]
+}

@@ -70,9 +70,12 @@ impl<'a> Args<'a> {
         let keep = self.run.keep_values;
         match self.next_input() {
             &Input::Literal(index) => Ok(self.run.dag.literals[index as usize].clone()),
-            &Input::Upstream { node, slot, .. } => self.run.slots[slot as usize]
-                .read(keep, self.final_try)
-                .map_err(|error| self.error(Some(node), error)),
+            &Input::Upstream { node, slot, .. } => match self.take_handed(slot) {
+                Some(value) => Ok(value),
+                None => self.run.slots[slot as usize]
+                    .read(keep, self.final_try)
+                    .map_err(|error| self.error(Some(node), error)),
+            },
             &Input::Gather(index) => self.gathered(index, keep),
             Input::Missing => Err(self.error(None, ReadError::NoValue)),
         }

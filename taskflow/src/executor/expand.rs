@@ -123,7 +123,10 @@ impl RunState {
         let Some(spec) = self.dag.mapping(node) else {
             return self.end_mapped(node, TaskState::Failed, Some("no mapping".into()), step);
         };
-        match self.instances(node, spec) {
+        let laid = self.instances(node, spec, &mut step.carried);
+        // A value handed to the mapped task that it did not read waits in its slot.
+        self.carry_on(&mut step.carried, None);
+        match laid {
             Ok((dag, arguments)) => {
                 let instances = self.instances_run(node, dag, arguments);
                 self.expansions
@@ -166,7 +169,12 @@ impl RunState {
 
     /// The DAG of the instances of mapped task `node` (one task per map index, or one copy
     /// of a mapped group's tasks), and the values of their arguments by slot.
-    fn instances(self: &Arc<Self>, node: u32, spec: &MapSpec) -> Result<Laid, NotExpanded> {
+    fn instances(
+        self: &Arc<Self>,
+        node: u32,
+        spec: &MapSpec,
+        handed: &mut Option<super::run::Carried>,
+    ) -> Result<Laid, NotExpanded> {
         let dag = &self.dag;
         let inputs = dag.nodes[node as usize].inputs.clone();
         // A source whose task ended without a value decides, whatever the trigger rule.
@@ -184,8 +192,7 @@ impl RunState {
                 }
             }
         }
-        let mut handed = None;
-        let mut args = Args::new_raw(self, node, &mut handed);
+        let mut args = Args::new_raw(self, node, handed);
         let mut values = Vec::with_capacity(inputs.len());
         for _ in inputs.clone() {
             values.push(
