@@ -186,8 +186,8 @@ pub struct Context {
     /// The run's clock, the runs of its executor and the try's sleeps; `None` outside a run
     /// (`Context::for_test`).
     executor: Option<TryLinks>,
-    /// The map indexes of an instance of a mapped task, outermost first (empty if none).
-    map_path: Arc<[u32]>,
+    /// The map indexes of an instance of a mapped task, outermost first.
+    map_path: Option<Arc<[u32]>>,
 }
 
 /// What a try's context reaches of its executor.
@@ -211,14 +211,14 @@ impl Context {
             task_id,
             try_number,
             executor,
-            map_path: Arc::new([]),
+            map_path: None,
         }
     }
 
     /// This context with the map indexes of a mapped task's instance.
     pub(crate) fn with_map_path(mut self, map_path: Vec<u32>) -> Self {
         if !map_path.is_empty() {
-            self.map_path = map_path.into();
+            self.map_path = Some(map_path.into());
         }
         self
     }
@@ -243,14 +243,14 @@ impl Context {
     /// # Ok::<(), taskflow::Error>(())
     /// ```
     pub fn map_index(&self) -> Option<u32> {
-        self.map_path.last().copied()
+        self.map_path().last().copied()
     }
 
     /// The map indexes of this instance, outermost first: one for a mapped task, one per
     /// level for a task mapped inside mapped task groups (`[file, line]`); empty for a task
     /// that is not mapped.
     pub fn map_path(&self) -> &[u32] {
-        &self.map_path
+        self.map_path.as_deref().unwrap_or_default()
     }
 
     /// The state of task `task_id` in the run of DAG `dag_id` with logical date
