@@ -3,5 +3,6 @@
 //! and holds the OpenTelemetry set-up of the `observability` example ([`otel`]), which the
 //! tests use too.
 
+pub mod orders;
 #[cfg(feature = "otel")]
 pub mod otel;

@@ -11,13 +11,13 @@
 //! writes the run's HTML page, `target/sales_etl.html`, and its graph in DOT,
 //! `target/sales_etl.dot`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use taskflow::chrono::NaiveDate;
 use taskflow::prelude::*;
+use taskflow_examples::orders::{Order, Pivot, money};
 
 /// Orders below this amount, in cents, are left out of the pivot table.
 const MIN_AMOUNT: u64 = 20_00;
@@ -27,153 +27,10 @@ fn orders_csv() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/orders.csv")
 }
 
-/// One row of the orders file.
-#[derive(Debug, Clone, PartialEq)]
-struct Order {
-    id: u32,
-    date: NaiveDate,
-    region: String,
-    product: String,
-    /// In cents, to sum money exactly.
-    amount: u64,
-}
-
-impl Order {
-    /// Parses `order_id,date,region,product,amount`.
-    fn parse(line: &str) -> Result<Order, String> {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let [id, date, region, product, amount] = fields[..] else {
-            return Err(format!("expected 5 fields, found {}", fields.len()));
-        };
-        Ok(Order {
-            id: id.parse().map_err(|e| format!("order_id `{id}`: {e}"))?,
-            date: NaiveDate::parse_from_str(date, "%Y-%m-%d")
-                .map_err(|e| format!("date `{date}` (expected YYYY-MM-DD): {e}"))?,
-            region: region.to_owned(),
-            product: product.to_owned(),
-            amount: parse_cents(amount)?,
-        })
-    }
-
-    /// The month of the order, `YYYY-MM`.
-    fn month(&self) -> String {
-        self.date.format("%Y-%m").to_string()
-    }
-}
-
-/// `"123.45"` (or `"123"`) as 12345 cents.
-fn parse_cents(text: &str) -> Result<u64, String> {
-    let invalid = || format!("amount `{text}` is not an amount like 12.50");
-    let (units, cents) = text.split_once('.').unwrap_or((text, "00"));
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(units) || !digits(cents) || cents.len() != 2 {
-        return Err(invalid());
-    }
-    let units: u64 = units.parse().map_err(|_| invalid())?;
-    let cents: u64 = cents.parse().map_err(|_| invalid())?;
-    Ok(units * 100 + cents)
-}
-
-/// 12345 cents as `"123.45"`.
-fn money(cents: u64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
-}
-
 /// A path relative to the current directory if it is under it, for shorter messages.
 fn shown(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(cwd).unwrap_or(path).display().to_string()
-}
-
-/// Sums of amounts by region (rows) and month (columns).
-#[derive(Debug, Clone, PartialEq)]
-struct Pivot {
-    regions: Vec<String>,
-    months: Vec<String>,
-    /// The sum of each (region, month) that has orders.
-    cells: BTreeMap<(String, String), u64>,
-}
-
-impl Pivot {
-    fn cell(&self, region: &str, month: &str) -> Option<u64> {
-        self.cells
-            .get(&(region.to_owned(), month.to_owned()))
-            .copied()
-    }
-
-    fn row_total(&self, region: &str) -> u64 {
-        self.months
-            .iter()
-            .filter_map(|m| self.cell(region, m))
-            .sum()
-    }
-
-    fn column_total(&self, month: &str) -> u64 {
-        self.regions
-            .iter()
-            .filter_map(|r| self.cell(r, month))
-            .sum()
-    }
-
-    fn grand_total(&self) -> u64 {
-        self.cells.values().sum()
-    }
-
-    /// The table as text cells: a header, one row per region, a `total` row; each row ends
-    /// with a `total` column. An empty cell (no order) is `empty`.
-    fn to_rows(&self, empty: &str) -> Vec<Vec<String>> {
-        let mut rows = Vec::with_capacity(self.regions.len() + 2);
-        let header = std::iter::once("region".to_owned())
-            .chain(self.months.iter().cloned())
-            .chain(std::iter::once("total".to_owned()));
-        rows.push(header.collect());
-        for region in &self.regions {
-            let mut row = vec![region.clone()];
-            row.extend(
-                self.months
-                    .iter()
-                    .map(|m| self.cell(region, m).map_or(empty.to_owned(), money)),
-            );
-            row.push(money(self.row_total(region)));
-            rows.push(row);
-        }
-        let mut totals = vec!["total".to_owned()];
-        totals.extend(self.months.iter().map(|m| money(self.column_total(m))));
-        totals.push(money(self.grand_total()));
-        rows.push(totals);
-        rows
-    }
-
-    /// The table aligned for a terminal: names left, numbers right, a rule above the totals.
-    fn to_text(&self) -> String {
-        let rows = self.to_rows("-");
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|col| rows.iter().map(|row| row[col].len()).max().unwrap_or(0))
-            .collect();
-        let mut text = String::new();
-        for (i, row) in rows.iter().enumerate() {
-            if i == rows.len() - 1 {
-                let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
-                text.push_str(&rule.join("  "));
-                text.push('\n');
-            }
-            for (col, (cell, width)) in row.iter().zip(&widths).enumerate() {
-                if col == 0 {
-                    text.push_str(&format!("{cell:<width$}"));
-                } else {
-                    text.push_str(&format!("  {cell:>width$}"));
-                }
-            }
-            text.push('\n');
-        }
-        text
-    }
-
-    /// The table as CSV; an empty cell stays empty, as pandas writes a missing value.
-    fn to_csv(&self) -> String {
-        let rows = self.to_rows("");
-        rows.iter().map(|row| row.join(",") + "\n").collect()
-    }
 }
 
 /// What `summarize` found in all orders, before the minimum amount filter.
@@ -246,28 +103,16 @@ fn summarize(orders: &[Order]) -> Summary {
 /// Sums the orders of at least `min_amount` cents by region and month.
 #[task]
 fn pivot(orders: &[Order], min_amount: u64) -> Pivot {
-    let mut cells = BTreeMap::new();
-    let mut kept = 0;
-    for order in orders.iter().filter(|o| o.amount >= min_amount) {
-        *cells
-            .entry((order.region.clone(), order.month()))
-            .or_default() += order.amount;
-        kept += 1;
-    }
-    let regions: BTreeSet<String> = cells.keys().map(|(r, _)| r.clone()).collect();
-    let months: BTreeSet<String> = cells.keys().map(|(_, m)| m.clone()).collect();
+    let table = Pivot::of(orders, min_amount);
+    let kept = orders.iter().filter(|o| o.amount >= min_amount).count();
     println!(
         "pivot: {kept} of {} orders of at least {} into {} regions x {} months",
         orders.len(),
         money(min_amount),
-        regions.len(),
-        months.len()
+        table.regions.len(),
+        table.months.len()
     );
-    Pivot {
-        regions: regions.into_iter().collect(),
-        months: months.into_iter().collect(),
-        cells,
-    }
+    table
 }
 
 /// Prints the table and writes it as CSV to `output`, creating its directory. `table: Pivot`
@@ -333,6 +178,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use taskflow_examples::orders::parse_cents;
 
     /// A path in the temp directory unique to this process and test.
     fn temp_dir(test: &str) -> PathBuf {

@@ -166,6 +166,64 @@ pub use indicatif;
 ///
 /// Calling the same task twice adds two nodes: `name`, then `name__1`, `name__2`, ...
 ///
+/// # Mapping (Airflow's dynamic task mapping)
+/// `name::expand(...)` maps the task over lists known only at run time: each argument is a
+/// literal or handle as in a plain call (the same for every instance, Airflow's `partial`),
+/// or [`each(...)`](each) of an `Xcom<Vec<T>>` (or of a literal `Vec`, array or `BTreeMap`)
+/// whose elements feed a `T` parameter. The task runs once per element, each instance with
+/// its own map index ([`Context::map_index`]), state, tries, retries, times and pool slots;
+/// the ready queue orders instances by priority weight, logical date, then map index.
+/// The call returns an `Xcom<Vec<R>>` of the instances' values in map-index order, which a
+/// `Vec<R>` (or `&[R]`) parameter reduces, and which another `expand` maps over again.
+///
+/// | call | instances |
+/// |---|---|
+/// | `f::expand(each(xs), 5)` | one per element of `xs`, each with `5` |
+/// | `f::expand(each(xs), each(ys))` | the cross product, the last argument varying fastest: `(x0, y0), (x0, y1), ...` |
+/// | `f::expand(each(xs).zip(ys))` | one per pair, as far as the shorter list goes (Airflow's `.zip()`); `zip_longest` gives `Option`s, `zip_fill` a fill value |
+/// | `f::expand_kwargs(each(sets))` | one per argument set: an element converts into the tuple of the parameters (`(A, B)`, or a struct with `impl From<Row> for (A, B)`) |
+/// | `f::with(options).expand(...)` | the same, with per-call options (`retries`, `pool`, ...) for every instance |
+///
+/// As in Airflow: a failed instance fails only itself; the downstream tasks see the mapped
+/// task as a whole through their trigger rules (failed if an instance failed, else
+/// upstream_failed, skipped or success), and a reduce that runs despite failures (say
+/// `all_done`) receives the values of the instances that produced one. No element at all
+/// skips the mapped task, and a reduce that runs anyway receives an empty list. A list
+/// longer than `max_map_length` (1024 unless the DAG or executor sets it) fails the task
+/// that returned it, and the mapped task is then upstream_failed. The report has each
+/// instance: [`RunReport::instances`], [`RunReport::instance_xcom`].
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn files() -> Vec<String> {
+///     vec!["a.csv".into(), "b.csv".into(), "c.csv".into()]
+/// }
+///
+/// #[task(retries = 2)]
+/// fn rows(file: String, sep: char) -> usize {
+///     file.len() + usize::from(sep == ',')
+/// }
+///
+/// #[task]
+/// fn total(counts: Vec<usize>) -> usize {
+///     counts.iter().sum()
+/// }
+///
+/// let report = Dag::build("mapped", || {
+///     total(rows::expand(each(files()), ','));
+/// })?
+/// .test()?;
+/// assert_eq!(report.xcom::<Vec<usize>>("rows")?, [6, 6, 6]);
+/// assert_eq!(report.xcom::<usize>("total")?, 18);
+/// assert_eq!(report.instances("rows").len(), 3);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+///
+/// A [`#[task_group]`](macro@task_group) maps too, copying all its tasks per map index
+/// (Airflow's mapped task groups), and mapping nests inside it to any depth.
+///
 /// # Options
 /// Airflow's names and meanings. Each is checked at compile time: an unknown option or a
 /// bad value is an error under its token. Durations are strings of numbers with units `ms`,
@@ -347,6 +405,59 @@ pub use taskflow_macros::dag;
 ///
 /// Calling the same group function again gives `group__1`, `group__2`, ... A group id equal
 /// to a task id is an error when the DAG is built.
+///
+/// # Mapped task groups
+/// For a group whose body returns an `Xcom<R>` (or nothing), `name::expand(...)` maps the
+/// whole group at run time (Airflow's mapped task groups): its `Xcom<T>` parameters take a
+/// handle, a literal or [`each(...)`](each) (the cross product when several are mapped),
+/// other parameters a plain value; each map index runs a copy of the group's tasks, and
+/// inside a copy each task waits for, and reads, the tasks of its own copy only. The call
+/// returns an `Xcom<Vec<R>>` of the copies' values in map-index order (those that produced
+/// one). A mapping inside the body expands per copy, to a length of its own, and groups nest
+/// to any depth, which Airflow refuses: an instance's map indexes, outermost first, are its
+/// map path ([`Context::map_path`], [`TaskReport::map_path`]).
+///
+/// ```
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn files() -> Vec<String> {
+///     vec!["a b".into(), "c".into()]
+/// }
+///
+/// #[task]
+/// fn words(file: String) -> Vec<String> {
+///     file.split(' ').map(str::to_owned).collect()
+/// }
+///
+/// #[task]
+/// fn shout(word: String) -> String {
+///     word.to_uppercase()
+/// }
+///
+/// #[task]
+/// fn joined(words: Vec<String>) -> String {
+///     words.join("+")
+/// }
+///
+/// #[task_group]
+/// fn per_file(file: Xcom<String>) -> Xcom<String> {
+///     joined(shout::expand(each(words(file)))) // for each file, for each word
+/// }
+///
+/// let report = Dag::build("nested", || {
+///     per_file::expand(each(files()));
+/// })?
+/// .test()?;
+/// assert_eq!(report.xcom::<Vec<String>>("per_file")?, ["A+B", "C"]);
+/// let paths: Vec<Vec<u32>> = report
+///     .instances("per_file.shout")
+///     .into_iter()
+///     .map(|instance| instance.map_path)
+///     .collect();
+/// assert_eq!(paths, [vec![0, 0], vec![0, 1], vec![1, 0]]);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
 ///
 /// # Options
 /// | option | default | meaning |

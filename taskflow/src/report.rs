@@ -71,6 +71,9 @@ pub struct TaskReport {
     /// The map index of an instance of a mapped task ([`RunReport::instances`]); `None` for
     /// a task that is not mapped, and for a mapped task as a whole (Airflow's `-1`).
     pub map_index: Option<u32>,
+    /// For a mapped task or group as a whole: how many map indexes it expanded to (0 if it
+    /// did not expand); `None` for a task that is not mapped.
+    pub mapped: Option<u32>,
     /// The map indexes of an instance, outermost first: one for a mapped task, one per
     /// level for a task mapped inside mapped groups; empty for a task that is not mapped.
     pub map_path: Vec<u32>,
@@ -563,6 +566,7 @@ impl RunReport {
                 .collect(),
             error,
             priority_weight: self.run.dag.plan.priorities()[node as usize],
+            mapped: self.run.dag.mapping(node).map(|_| self.run.map_count(node)),
             map_index: self.run.map_index(node),
             map_path: self.run.map_path(node),
             history,

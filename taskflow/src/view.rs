@@ -170,7 +170,10 @@ fn table_row(task: TaskReport) -> [String; 6] {
     [
         task.task_id,
         task.state.as_str().to_owned(),
-        task.tries.to_string(),
+        match task.mapped {
+            Some(count) => format!("{count} mapped"),
+            None => task.tries.to_string(),
+        },
         task.start_date.map_or_else(String::new, clock_time),
         task.duration
             .map_or_else(String::new, |duration| format!("{duration:.1?}")),

@@ -71,6 +71,35 @@ pub trait Mappable {
 /// `source` is an [`Xcom`] of a `Vec` (or of a `BTreeMap`, whose elements are its
 /// `(key, value)` pairs in key order), a literal `Vec`, array or `BTreeMap`, or the result of
 /// another `each` (to [`zip`](Each::zip) it).
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use taskflow::prelude::*;
+///
+/// #[task]
+/// fn prices() -> BTreeMap<String, u32> {
+///     BTreeMap::from([("tea".to_owned(), 3), ("cake".to_owned(), 5)])
+/// }
+///
+/// #[task]
+/// fn label(item: (String, u32)) -> String {
+///     format!("{}: {}", item.0, item.1)
+/// }
+///
+/// #[task]
+/// fn pair(both: (u32, char)) -> String {
+///     format!("{}{}", both.0, both.1)
+/// }
+///
+/// let report = Dag::build("sources", || {
+///     label::expand(each(prices())); // (key, value) pairs in key order
+///     pair::expand(each(vec![1, 2, 3]).zip(['a', 'b'])); // as far as the shorter goes
+/// })?
+/// .test()?;
+/// assert_eq!(report.xcom::<Vec<String>>("label")?, ["cake: 5", "tea: 3"]);
+/// assert_eq!(report.xcom::<Vec<String>>("pair")?, ["1a", "2b"]);
+/// # Ok::<(), taskflow::Error>(())
+/// ```
 pub fn each<M: Mappable>(source: M) -> Each<M::Item> {
     source.into_each()
 }

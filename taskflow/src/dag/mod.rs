@@ -470,6 +470,30 @@ impl DagBuilder {
     /// The longest list a mapped task of this DAG maps over (Airflow's `max_map_length`,
     /// default 1024): a task whose value is mapped over and is longer fails, and the
     /// mapped task ends upstream_failed. Wins over the executor's setting.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn ids() -> Vec<u32> {
+    ///     (0..5).collect()
+    /// }
+    ///
+    /// #[task]
+    /// fn fetch(id: u32) -> u32 {
+    ///     id
+    /// }
+    ///
+    /// let report = Dag::builder("capped")
+    ///     .max_map_length(4)
+    ///     .build(|| {
+    ///         fetch::expand(each(ids()));
+    ///     })?
+    ///     .test()?;
+    /// assert_eq!(report.state("ids"), TaskState::Failed); // 5 > 4: its value is refused
+    /// assert_eq!(report.state("fetch"), TaskState::UpstreamFailed);
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
     pub fn max_map_length(mut self, limit: u32) -> Self {
         self.limits.max_map_length = Some(limit);
         self

@@ -428,6 +428,23 @@ impl RunState {
     }
 }
 
+impl RunState {
+    /// How many map indexes mapped task `node` expanded to (0 before, or without any).
+    pub(crate) fn map_count(&self, node: u32) -> u32 {
+        let expansions = self
+            .expansions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        expansions
+            .iter()
+            .find(|(mapped, _)| *mapped == node)
+            .map_or(0, |(_, instances)| {
+                let per_instance = instances.mapped.as_ref().map_or(1, |m| m.per_instance);
+                instances.dag.nodes.len() as u32 / per_instance
+            })
+    }
+}
+
 impl DagInner {
     /// The DAG of a mapped task's instances: `nodes` with `inputs`, laid out by `plan`,
     /// with the options and limits of the DAG `of`.
