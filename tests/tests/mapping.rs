@@ -666,3 +666,23 @@ async fn a_value_handed_straight_to_a_mapped_task_is_mapped_over() {
 fn four_numbers() -> Vec<i64> {
     vec![1, 2, 3, 4]
 }
+
+#[derive(Clone)]
+struct Exploding;
+
+impl From<Exploding> for (i64, String) {
+    fn from(_: Exploding) -> Self {
+        panic!("no tuple for you")
+    }
+}
+
+#[test]
+fn a_panicking_conversion_of_an_argument_set_fails_the_mapped_task_not_the_run() {
+    let report = test(Dag::build("exploding", || {
+        pair::expand_kwargs(vec![Exploding]);
+        add_one(1);
+    }));
+    assert_eq!(report.state("pair"), TaskState::Failed);
+    assert!(report.error("pair").unwrap().contains("no tuple for you"));
+    assert_eq!(report.state("add_one"), TaskState::Success);
+}

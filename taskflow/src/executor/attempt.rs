@@ -625,7 +625,11 @@ impl RunState {
         let mut followed = Vec::with_capacity(targets.len());
         for target in targets {
             let found = match target {
-                BranchTarget::Id(id) => self.dag.node(id).ok(),
+                // Among the direct downstream tasks: a copy of a mapped group has no id index.
+                BranchTarget::Id(id) => downstream
+                    .iter()
+                    .copied()
+                    .find(|&down| self.dag.task_id(down) == id.as_str()),
                 BranchTarget::Task(task) => (task.dag == self.dag.key).then_some(task.node),
             };
             match found.filter(|found| downstream.contains(found)) {

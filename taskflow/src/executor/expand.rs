@@ -207,7 +207,10 @@ impl RunState {
         for source in &spec.sources {
             let first = source.first as usize;
             let read = values[first..first + source.count as usize].to_vec();
-            let split = (source.elements)(read).map_err(NotExpanded::Failed)?;
+            // Splitting runs the user's `Clone` and `From` impls: a panic fails the task.
+            let split = crate::quiet::catch(|| (source.elements)(read))
+                .unwrap_or_else(|panic| Err(format!("splitting a mapped argument panicked: {panic}")))
+                .map_err(NotExpanded::Failed)?;
             let length = split.len() as u64 / u64::from(source.width.max(1));
             count = count.saturating_mul(length);
             lengths.push(length);
@@ -403,10 +406,10 @@ impl RunState {
             TaskState::Success
         };
         let mut step = Step::default();
-        let collected = self
-            .dag
-            .mapping(node)
-            .and_then(|spec| (spec.collect)(values));
+        // Collecting may clone the values with the user's `Clone`: a panic leaves no value.
+        let collected = spec
+            .and_then(|spec| crate::quiet::catch(|| (spec.collect)(values)).ok())
+            .flatten();
         if let Some(collected) = collected {
             self.slots[self.dag.plan.slot(node, 0)].put(collected);
         }
