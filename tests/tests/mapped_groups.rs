@@ -355,7 +355,11 @@ fn context_map_path_gives_every_level_of_a_nested_instance() {
 
 #[task(branch)]
 fn odd_or_even(n: u64) -> &'static str {
-    if n % 2 == 1 { "parity.odd_path" } else { "parity.even_path" }
+    if n % 2 == 1 {
+        "parity.odd_path"
+    } else {
+        "parity.even_path"
+    }
 }
 
 #[task]
@@ -378,9 +382,8 @@ fn a_branch_inside_a_mapped_group_skips_only_in_its_own_copy() {
     let report = test(Dag::build("branch_in_group", || {
         parity::expand(each(vec![0u64, 1, 2]));
     }));
-    let states = |id: &str| -> Vec<TaskState> {
-        report.instances(id).iter().map(|i| i.state).collect()
-    };
+    let states =
+        |id: &str| -> Vec<TaskState> { report.instances(id).iter().map(|i| i.state).collect() };
     assert_eq!(
         states("parity.odd_path"),
         [TaskState::Skipped, TaskState::Success, TaskState::Skipped]

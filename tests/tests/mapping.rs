@@ -686,3 +686,32 @@ fn a_panicking_conversion_of_an_argument_set_fails_the_mapped_task_not_the_run()
     assert!(report.error("pair").unwrap().contains("no tuple for you"));
     assert_eq!(report.state("add_one"), TaskState::Success);
 }
+
+#[task(max_active_tis_per_dag = 1)]
+async fn one_at_a_time(ctx: &Context, n: u32) -> u32 {
+    ctx.sleep(Duration::from_secs(60)).await;
+    n
+}
+
+#[test]
+fn max_active_tis_per_dag_counts_every_instance_of_a_mapped_task() {
+    let executor = Executor::builder().virtual_time(true).build().unwrap();
+    let dag = Dag::build("one_at_a_time", || {
+        one_at_a_time::expand(each(vec![0u32, 1, 2]));
+    })
+    .unwrap();
+    let report = executor
+        .submit(&dag, RunOptions::new())
+        .unwrap()
+        .wait()
+        .unwrap();
+    let mut spans: Vec<_> = report
+        .instances("one_at_a_time")
+        .iter()
+        .map(|i| (i.start_date.unwrap(), i.end_date.unwrap()))
+        .collect();
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "instances overlapped: {spans:?}");
+    }
+}

@@ -28,6 +28,9 @@ pub(crate) struct MappedRun {
     per_instance: u32,
     /// The map indexes of the mapped task itself, when it is inside mapped groups.
     outer: Box<[u32]>,
+    /// Which task the mapped task is for its `max_active_tis_per_dag` (see
+    /// [`RunState::limit_key`]).
+    limit_key: (usize, u32),
 }
 
 impl MappedRun {
@@ -209,7 +212,9 @@ impl RunState {
             let read = values[first..first + source.count as usize].to_vec();
             // Splitting runs the user's `Clone` and `From` impls: a panic fails the task.
             let split = crate::quiet::catch(|| (source.elements)(read))
-                .unwrap_or_else(|panic| Err(format!("splitting a mapped argument panicked: {panic}")))
+                .unwrap_or_else(|panic| {
+                    Err(format!("splitting a mapped argument panicked: {panic}"))
+                })
                 .map_err(NotExpanded::Failed)?;
             let length = split.len() as u64 / u64::from(source.width.max(1));
             count = count.saturating_mul(length);
@@ -317,6 +322,7 @@ impl RunState {
             node,
             per_instance,
             outer: self.map_path(node).into(),
+            limit_key: self.limit_key(node),
         };
         let run = Arc::new(RunState::new(
             dag,
@@ -432,6 +438,17 @@ impl RunState {
 }
 
 impl RunState {
+    /// Which task `node` is for `max_active_tis_per_dag`, across the runs of its DAG: a
+    /// mapped task's instances all count as the mapped task, and a task in a copy of a mapped
+    /// group as that task of the group.
+    pub(crate) fn limit_key(&self, node: u32) -> (usize, u32) {
+        match &self.mapped {
+            None => (Arc::as_ptr(&self.dag) as usize, node),
+            Some(mapped) if mapped.per_instance == 1 => mapped.limit_key,
+            Some(mapped) => (Arc::as_ptr(&self.dag) as usize, node % mapped.per_instance),
+        }
+    }
+
     /// How many map indexes mapped task `node` expanded to (0 before, or without any).
     pub(crate) fn map_count(&self, node: u32) -> u32 {
         let expansions = self

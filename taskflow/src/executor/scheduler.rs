@@ -445,5 +445,5 @@ impl Scheduler {
 
 /// The key of a task across the runs of its DAG.
 fn task_key(run: &RunState, node: u32) -> (usize, u32) {
-    (Arc::as_ptr(&run.dag) as usize, node)
+    run.limit_key(node)
 }
