@@ -715,3 +715,37 @@ fn max_active_tis_per_dag_counts_every_instance_of_a_mapped_task() {
         assert!(pair[1].0 >= pair[0].1, "instances overlapped: {spans:?}");
     }
 }
+
+#[task]
+async fn busy(ctx: &Context, n: u32) -> u32 {
+    ctx.sleep(Duration::from_secs(60)).await;
+    n
+}
+
+#[test]
+fn max_active_tasks_counts_a_runs_mapped_instances_with_its_other_tasks() {
+    let executor = Executor::builder().virtual_time(true).build().unwrap();
+    let dag = Dag::builder("one_task_at_a_time")
+        .max_active_tasks(1)
+        .build(|| {
+            busy::expand(each(vec![0u32, 1, 2]));
+            busy(9);
+        })
+        .unwrap();
+    let report = executor
+        .submit(&dag, RunOptions::new())
+        .unwrap()
+        .wait()
+        .unwrap();
+    let mut spans: Vec<_> = report
+        .instances("busy")
+        .iter()
+        .chain(report.task("busy__1").as_slice())
+        .map(|i| (i.start_date.unwrap(), i.end_date.unwrap()))
+        .collect();
+    assert_eq!(spans.len(), 4);
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "tasks overlapped: {spans:?}");
+    }
+}

@@ -304,11 +304,12 @@ impl RunState {
         let parent_pool = self.dag.plan.demands.pool_of(node);
         let sched = RunSched {
             accounted: self.sched.accounted,
-            key: super::next_run_key(),
+            // The run's key and count: its instances wait and count with it.
+            key: self.sched.key,
             date: self.sched.date,
             max_active_tasks: self.sched.max_active_tasks,
             max_active_runs: self.sched.max_active_runs,
-            active: std::sync::atomic::AtomicU32::new(0),
+            active: Arc::clone(&self.sched.active),
             pools: Box::new([self.sched.pool_of(parent_pool) as u16]),
         };
         let (done, _) = oneshot::channel();

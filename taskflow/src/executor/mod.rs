@@ -386,7 +386,7 @@ impl Dag {
                 .max_active_tasks
                 .unwrap_or(limits.max_active_tasks),
             max_active_runs: dag_limits.max_active_runs.unwrap_or(limits.max_active_runs),
-            active: AtomicU32::new(0),
+            active: Arc::new(AtomicU32::new(0)),
             pools,
         })
     }

@@ -77,8 +77,9 @@ pub(crate) struct RunSched {
     pub(crate) date: i64,
     pub(crate) max_active_tasks: u32,
     pub(crate) max_active_runs: u32,
-    /// Tries of the run in flight (changed under the scheduler's lock).
-    pub(crate) active: AtomicU32,
+    /// Tries of the run in flight (changed under the scheduler's lock), shared with the
+    /// runs of its mapped tasks' instances, which count against the same `max_active_tasks`.
+    pub(crate) active: Arc<AtomicU32>,
     /// The executor's pool for each pool the DAG names.
     pub(crate) pools: Box<[u16]>,
 }
