@@ -408,6 +408,41 @@ fn a_progress_bar_counts_every_task_that_ended() {
 }
 
 #[test]
+fn a_progress_bar_counts_mapped_instances_and_their_mapped_task_once_each() {
+    #[task(retries = 1, retry_delay = "1m")]
+    fn flaky(ctx: &Context, i: u32) -> Result<u32, TaskError> {
+        if i == 1 && ctx.try_number() == 1 {
+            return Err(TaskError::msg("not yet"));
+        }
+        Ok(i)
+    }
+    #[task]
+    fn numbers() -> Vec<u32> {
+        (0..5).collect()
+    }
+    let bar = Arc::new(taskflow::events::ProgressBar::with_target(
+        taskflow::indicatif::ProgressDrawTarget::hidden(),
+    ));
+    struct Shared(Arc<taskflow::events::ProgressBar>);
+    impl Listener for Shared {
+        fn on_event(&self, event: &Event) {
+            self.0.on_event(event)
+        }
+    }
+    let dag = Dag::build("mapped_progress", || {
+        flaky::expand(each(numbers()));
+    })
+    .unwrap();
+    let options = RunOptions::new()
+        .log(false)
+        .listener(Shared(Arc::clone(&bar)));
+    let report = within(LIMIT, "the run", move || dag.test_with(options).unwrap());
+    assert!(report.succeeded());
+    // `numbers`, `flaky` as a whole, and its 5 instances (one retried).
+    assert_eq!(bar.position(), (7, Some(7)));
+}
+
+#[test]
 fn a_value_above_the_size_threshold_is_a_warning_in_the_log_of_a_run_without_a_subscriber() {
     #[task]
     fn big() -> Vec<u32> {

@@ -421,6 +421,7 @@ fn listeners_hear_each_instance_with_its_map_index() {
         heard,
         [
             ("files".to_owned(), None),
+            ("parse".to_owned(), None), // the mapped task as a whole, after its instances
             ("parse".to_owned(), Some(0)),
             ("parse".to_owned(), Some(1)),
             ("parse".to_owned(), Some(2)),

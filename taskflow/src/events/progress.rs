@@ -93,6 +93,10 @@ impl Listener for ProgressBar {
             }
             Event::DagRun(_) => self.bar.finish(),
             Event::TaskInstance(ti) => match ti.state {
+                // A mapped task's instances are tasks to end too.
+                TaskState::Queued if ti.map_index.is_some() && ti.try_number == 0 => {
+                    self.bar.inc_length(1)
+                }
                 TaskState::Running => self.update(|counts| counts.running += 1),
                 TaskState::UpForRetry => {
                     self.update(|counts| {

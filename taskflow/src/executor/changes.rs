@@ -191,8 +191,9 @@ impl RunState {
         self.records.begin_expansion(node, now);
     }
 
-    /// Mapped task `node` ends in `state` after its instances did: its record only, as its
-    /// listeners heard each instance.
+    /// Mapped task `node` ends in `state` after its instances did (its listeners heard each
+    /// instance; this event, without a map index and with try number 0, is the task's as a
+    /// whole).
     pub(crate) fn finish_expansion(
         &self,
         node: u32,
@@ -203,7 +204,10 @@ impl RunState {
         let now = self.now_nanos();
         step.ended_at = Some(now);
         let message = error.map(|error| format!("{error:#}"));
-        self.records.end_try(node, state, now, message);
+        self.records.end_try(node, state, now, message.clone());
+        if let Some(observer) = &self.observer {
+            self.tell_task(observer, node, state, message.as_deref());
+        }
     }
 
     /// Counts events the instances of a mapped task dropped as this run's.
