@@ -256,7 +256,7 @@ fn mapped_groups_nest_to_depth_three_with_map_paths() {
         per_doc::expand(each(vec!["ab c\nd".to_owned(), "efg".to_owned()]));
     }));
     assert_eq!(report.xcom::<Vec<usize>>("per_doc").unwrap(), [4, 3]);
-    let leaves = report.instances("per_line.word_len");
+    let leaves = report.instances("per_doc.per_line.word_len");
     let paths: Vec<Vec<u32>> = leaves.iter().map(|i| i.map_path.clone()).collect();
     assert_eq!(
         paths,
@@ -392,4 +392,76 @@ fn a_branch_inside_a_mapped_group_skips_only_in_its_own_copy() {
         states("parity.even_path"),
         [TaskState::Success, TaskState::Skipped, TaskState::Success]
     );
+}
+
+#[test]
+fn a_mapped_group_inside_a_group_takes_its_prefix_and_defaults() {
+    let dag = Dag::build("inside_group", || {
+        TaskGroup::new("etl")
+            .default_args(TaskOptions::new().retries(3))
+            .enter(|| {
+                per_file::expand(each(files()));
+            });
+    })
+    .unwrap();
+    assert!(
+        dag.task_ids().contains(&"etl.per_file".to_owned()),
+        "{:?}",
+        dag.task_ids()
+    );
+    let report = dag.test_with(RunOptions::new().log(false)).unwrap();
+    assert_eq!(
+        report.xcom::<Vec<String>>("etl.per_file").unwrap(),
+        ["A!", "B!", "C!"]
+    );
+    assert_eq!(report.instances("etl.per_file.upper").len(), 3);
+}
+
+#[task(trigger_rule = "all_done")]
+fn retried_once(ctx: &Context, file: String) -> Result<String, TaskError> {
+    if ctx.try_number() == 1 {
+        return Err(TaskError::msg("first try fails"));
+    }
+    Ok(file)
+}
+
+#[task_group]
+fn with_retries(file: Xcom<String>) -> Xcom<String> {
+    retried_once(file)
+}
+
+#[test]
+fn an_enclosing_groups_default_args_apply_inside_a_mapped_group() {
+    let report = test(Dag::build("defaults_inside", || {
+        TaskGroup::new("outer")
+            .default_args(
+                TaskOptions::new()
+                    .retries(1)
+                    .retry_delay(Duration::from_secs(1)),
+            )
+            .enter(|| {
+                with_retries::expand(each(files()));
+            });
+    }));
+    let tries: Vec<u32> = report
+        .instances("outer.with_retries.retried_once")
+        .iter()
+        .map(|i| i.tries)
+        .collect();
+    assert_eq!(tries, [2, 2, 2]);
+}
+
+#[test]
+fn expanding_a_group_twice_suffixes_the_second_like_a_repeated_group_call() {
+    let report = test(Dag::build("twice", || {
+        per_file::expand(each(files()));
+        per_file::expand(each(vec!["z".to_owned()]));
+    }));
+    assert_eq!(
+        report.xcom::<Vec<String>>("per_file").unwrap(),
+        ["A!", "B!", "C!"]
+    );
+    assert_eq!(report.xcom::<Vec<String>>("per_file__1").unwrap(), ["Z!"]);
+    assert_eq!(report.instances("per_file__1.shout").len(), 1);
+    assert_eq!(report.instances("per_file.shout").len(), 3);
 }

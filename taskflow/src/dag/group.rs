@@ -204,6 +204,9 @@ pub(crate) struct Groups {
     next_suffix: HashMap<Box<str>, u64>,
     /// Ordering edges with a group on either side, resolved when the DAG is complete.
     edges: Vec<(u32, u32)>,
+    /// For the body of a mapped task group: the full id and the enclosing groups' defaults
+    /// its group takes, as reserved in the DAG it maps in (see [`Builder::reserve_group`]).
+    pub(crate) reserved: Option<(Box<str>, TaskOptions)>,
 }
 
 impl Groups {
@@ -287,6 +290,10 @@ impl Builder {
                 group_id: group.group_id.clone(),
             });
         }
+        let reserved = parent
+            .is_none()
+            .then(|| self.groups.reserved.take())
+            .flatten();
         let full = match self.groups.child_prefix() {
             Some(prefix) => format!("{prefix}.{}", group.group_id),
             None => group.group_id,
@@ -295,6 +302,11 @@ impl Builder {
             self.groups.suffixed(full)
         } else {
             full
+        };
+        // A mapped group's body enters the group under the id reserved where it maps.
+        let (full, outer_defaults) = match reserved {
+            Some((id, defaults)) => (id.into(), Some(defaults)),
+            None => (full, None),
         };
         if self.groups.ids.contains_key(&*full) {
             self.errors.push(Error::DuplicateTaskGroupId {
@@ -307,9 +319,10 @@ impl Builder {
                 id: full.clone(),
             });
         }
-        let defaults = match parent {
-            Some(p) => group.default_args.or(&self.groups.all[p as usize].defaults),
-            None => group.default_args,
+        let defaults = match (parent, outer_defaults) {
+            (Some(p), _) => group.default_args.or(&self.groups.all[p as usize].defaults),
+            (None, Some(outer)) => group.default_args.or(&outer),
+            (None, None) => group.default_args,
         };
         let index = u32::try_from(self.groups.all.len())
             .ok()
@@ -338,6 +351,34 @@ impl Builder {
             }
             self.groups.stack.truncate(at);
         }
+    }
+
+    /// Picks the id of a mapped task group `group_id` inside the current group, suffixed
+    /// `__1`, `__2`, ... when a task or group has it (as repeated `#[task_group]` calls are):
+    /// the id without the enclosing groups' prefix (the mapped group's node takes that id, which
+    /// the prefix is added to), its full id, and the defaults the enclosing groups give.
+    pub(crate) fn reserve_group(&mut self, group_id: &str) -> (String, Box<str>, TaskOptions) {
+        let prefix = self.groups.child_prefix().map(str::to_owned);
+        let full_of = |local: &str| match &prefix {
+            Some(prefix) => format!("{prefix}.{local}"),
+            None => local.to_owned(),
+        };
+        let taken = |builder: &Self, id: &str| {
+            builder.groups.ids.contains_key(id) || builder.ids.find(id).is_some()
+        };
+        let mut local = group_id.to_owned();
+        let mut suffix = 0u64;
+        while taken(self, &full_of(&local)) {
+            suffix += 1;
+            local = format!("{group_id}__{suffix}");
+        }
+        let defaults = self
+            .groups
+            .defaults()
+            .cloned()
+            .unwrap_or(TaskOptions::EMPTY);
+        let full = full_of(&local).into();
+        (local, full, defaults)
     }
 
     /// Keeps an edge with a group on either side for [`Builder::resolve_group_edges`].

@@ -234,11 +234,17 @@ pub(crate) fn add_mapped_group<R>(
     body: impl FnOnce() -> Option<(TaskRef, u32)>,
     collected: Collected,
 ) -> Xcom<Vec<R>> {
-    let dag_id = with_current(
+    let (dag_id, (task_id, full, defaults)) = with_current(
         || format!("task group `{group_id}`"),
-        |builder| builder.dag_id.clone(),
+        |builder| (builder.dag_id.clone(), builder.reserve_group(group_id)),
     );
-    let (mut inner, outcome) = with_builder(dag_id.clone(), body);
+    let (mut inner, outcome) = with_builder(dag_id.clone(), move || {
+        with_current(
+            || "a mapped task group".into(),
+            |inner| inner.groups.reserved = Some((full, defaults)),
+        );
+        body()
+    });
     inner.resolve_group_edges();
     let mut errors = std::mem::take(&mut inner.errors);
     if let Some(task_id) = inner.ids.clash() {
@@ -268,7 +274,7 @@ pub(crate) fn add_mapped_group<R>(
             errors.push(error);
         }
     }
-    let options = TaskOptions::new().task_id(group_id);
+    let options = TaskOptions::new().task_id(task_id);
     with_current(
         || format!("task group `{group_id}`"),
         |builder| {
