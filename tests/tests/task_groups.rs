@@ -565,3 +565,52 @@ fn a_prefixed_task_id_longer_than_250_characters_is_invalid() {
     let fits = "g".repeat(244);
     assert!(Dag::build("long", || TaskGroup::new(fits.clone()).enter(plain).0).is_ok());
 }
+
+#[test]
+fn an_empty_group_between_two_tasks_orders_them_as_airflow_does() {
+    // Airflow: an empty group stands for its own upstream tasks, so `start >> empty >>
+    // finish` orders `start >> finish`.
+    let dag = Dag::build("empty_group", || {
+        let ((), empty) = TaskGroup::new("nothing").enter(|| {});
+        start() >> empty;
+        empty >> finish();
+    })
+    .unwrap();
+    assert_eq!(dag.upstream_task_ids("finish").unwrap(), ["start"]);
+    let dag = Dag::build("empty_chain", || {
+        let ((), first) = TaskGroup::new("first").enter(|| {});
+        let ((), second) = TaskGroup::new("second").enter(|| {});
+        start() >> first;
+        first >> second;
+        second >> finish();
+    })
+    .unwrap();
+    assert_eq!(dag.upstream_task_ids("finish").unwrap(), ["start"]);
+}
+
+#[task(setup)]
+fn create_cluster() {}
+
+#[task]
+fn query() {}
+
+#[task(teardown)]
+fn delete_cluster() {}
+
+#[test]
+fn a_groups_teardown_is_not_a_leaf_its_work_task_is() {
+    // Airflow's `TaskGroup.get_leaves`: a teardown leaf stands for the work it follows, so
+    // `group >> report` runs `report` after `query`, not after `delete_cluster`.
+    let dag = Dag::build("teardown_leaves", || {
+        let ((), group) = TaskGroup::new("cluster").enter(|| {
+            let setup = create_cluster();
+            let work = query();
+            let teardown = delete_cluster();
+            setup >> work >> teardown;
+            setup >> teardown;
+        });
+        group >> finish();
+    })
+    .unwrap();
+    assert_eq!(dag.upstream_task_ids("finish").unwrap(), ["cluster.query"]);
+}

@@ -394,6 +394,7 @@ impl Builder {
     /// ends); then a group's roots and leaves are final when an edge outside it asks for them.
     pub(crate) fn resolve_group_edges(&mut self) {
         let edges = std::mem::take(&mut self.groups.edges);
+        let edges = self.through_empty_groups(edges);
         if edges.is_empty() {
             return;
         }
@@ -451,6 +452,19 @@ impl Builder {
             .collect();
         edges.sort_by_key(|&(d, _)| std::cmp::Reverse(d));
         let mut ends: HashMap<(u32, bool), Vec<u32>> = HashMap::new();
+        // Setup and teardown roles, and the task edges, for a group whose leaves are
+        // teardowns (only then are the edges gathered).
+        let roles: Vec<(bool, bool)> = self
+            .nodes
+            .iter()
+            .map(|node| {
+                (
+                    node.option(|o| o.is_setup).unwrap_or(false),
+                    node.option(|o| o.is_teardown).unwrap_or(false),
+                )
+            })
+            .collect();
+        let links = Links::of(self, roles.iter().any(|&(_, teardown)| teardown));
         for (edge_depth, (up, down)) in edges {
             let mut side = |end: u32, leaves: bool, up_depth: &[u32], down_depth: &[u32]| {
                 if end & GROUP_BIT == 0 {
@@ -462,11 +476,14 @@ impl Builder {
                 }
                 let group = &groups[g as usize];
                 let inside = if leaves { down_depth } else { up_depth };
-                let found: Vec<u32> = group
+                let mut found: Vec<u32> = group
                     .nodes
                     .clone()
                     .filter(|&node| inside[node as usize] < group.depth)
                     .collect();
+                if leaves && found.iter().any(|&node| roles[node as usize].1) {
+                    found = work_leaves(&found, group, &roles, &links);
+                }
                 // Final only if no edge left to resolve lies inside the group.
                 if edge_depth < group.depth {
                     ends.insert((g, leaves), found.clone());
@@ -483,6 +500,125 @@ impl Builder {
             }
         }
     }
+}
+
+impl Builder {
+    /// The group edges with the empty groups taken out, as Airflow does: an empty group
+    /// stands for its own upstream ends (`start >> empty >> load` orders `start >> load`), and
+    /// edges into it alone order nothing.
+    fn through_empty_groups(&self, edges: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+        let groups = &self.groups.all;
+        let empty =
+            |end: u32| end & GROUP_BIT != 0 && groups[(end & !GROUP_BIT) as usize].nodes.is_empty();
+        if !edges.iter().any(|&(up, down)| empty(up) || empty(down)) {
+            return edges;
+        }
+        let mut into: HashMap<u32, Vec<u32>> = HashMap::new();
+        for &(up, down) in &edges {
+            if empty(down) {
+                into.entry(down).or_default().push(up);
+            }
+        }
+        let mut resolved = Vec::with_capacity(edges.len());
+        for (up, down) in edges {
+            if empty(down) {
+                continue;
+            }
+            // The non-empty upstream ends an empty group stands for, through chains of empty
+            // groups (each visited once, so a cycle of them ends).
+            let mut pending = vec![up];
+            let mut seen = std::collections::HashSet::new();
+            while let Some(end) = pending.pop() {
+                if !empty(end) {
+                    resolved.push((end, down));
+                } else if seen.insert(end) {
+                    pending.extend(into.get(&end).into_iter().flatten().copied());
+                }
+            }
+        }
+        resolved
+    }
+}
+
+/// The direct upstream and downstream tasks of every task, from its inputs and ordering
+/// edges; gathered only when a group's leaves may be teardowns.
+struct Links {
+    up: Vec<Vec<u32>>,
+    down: Vec<Vec<u32>>,
+}
+
+impl Links {
+    fn of(builder: &Builder, needed: bool) -> Self {
+        let n = if needed { builder.nodes.len() } else { 0 };
+        let mut links = Self {
+            up: vec![Vec::new(); n],
+            down: vec![Vec::new(); n],
+        };
+        if !needed {
+            return links;
+        }
+        let mut add = |up: u32, down: u32| {
+            links.up[down as usize].push(up);
+            links.down[up as usize].push(down);
+        };
+        for (down, node) in builder.nodes.iter().enumerate() {
+            for input in &builder.inputs[node.inputs.start as usize..node.inputs.end as usize] {
+                if let Input::Upstream { node: up, .. } = *input {
+                    add(up, down as u32);
+                }
+            }
+        }
+        for &(up, down) in &builder.order_edges {
+            add(up, down);
+        }
+        links
+    }
+}
+
+/// A group's leaves without its teardowns, as Airflow's `TaskGroup.get_leaves`: a teardown
+/// leaf stands for the first tasks upstream of it in the group that are neither teardowns
+/// nor its setups, and have no other downstream task that is not a teardown.
+fn work_leaves(
+    leaves: &[u32],
+    group: &GroupInfo,
+    roles: &[(bool, bool)],
+    links: &Links,
+) -> Vec<u32> {
+    let inside = |node: u32| group.nodes.contains(&node);
+    let is_teardown = |node: u32| roles[node as usize].1;
+    let is_setup = |node: u32| roles[node as usize].0;
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for &leaf in leaves {
+        if !is_teardown(leaf) {
+            found.push(leaf);
+            continue;
+        }
+        let mut pending = vec![leaf];
+        while let Some(teardown) = pending.pop() {
+            if !seen.insert(teardown) {
+                continue;
+            }
+            for &up in &links.up[teardown as usize] {
+                if !inside(up) {
+                    continue;
+                }
+                if is_teardown(up) {
+                    pending.push(up);
+                } else if is_setup(up) {
+                    // A teardown's setup is not the work it ends.
+                } else {
+                    let other_work = links.down[up as usize]
+                        .iter()
+                        .any(|&down| down != teardown && !is_teardown(down));
+                    if !other_work && !found.contains(&up) {
+                        found.push(up);
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Whether `id` is a valid group id: a task id without `.` (the `.` separates a group's id
