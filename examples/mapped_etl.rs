@@ -95,12 +95,9 @@ fn pivot(files: Vec<Vec<Order>>, min_amount: u64) -> Pivot {
 /// Prints the table and writes it as CSV to `output`.
 #[task]
 fn load(table: Pivot, output: PathBuf) -> Result<PathBuf, TaskError> {
-    if let Some(dir) = output.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)
-            .map_err(|e| TaskError::msg(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    fs::write(&output, table.to_csv())
-        .map_err(|e| TaskError::msg(format!("cannot write {}: {e}", output.display())))?;
+    table
+        .write_csv(&output, |path| path.display().to_string())
+        .map_err(TaskError::msg)?;
     print!("load: wrote {}\n\n{}", output.display(), table.to_text());
     Ok(output)
 }

@@ -159,6 +159,21 @@ impl Pivot {
 }
 
 impl Pivot {
+    /// Writes the table as CSV to `output`, creating its folder; the error names the path
+    /// (as `shown` writes it).
+    pub fn write_csv(
+        &self,
+        output: &std::path::Path,
+        shown: impl Fn(&std::path::Path) -> String,
+    ) -> Result<(), String> {
+        if let Some(dir) = output.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", shown(dir)))?;
+        }
+        std::fs::write(output, self.to_csv())
+            .map_err(|e| format!("cannot write {}: {e}", shown(output)))
+    }
+
     /// The sums of `orders` of at least `min_amount` cents by region and month.
     pub fn of<'a>(orders: impl IntoIterator<Item = &'a Order>, min_amount: u64) -> Pivot {
         let mut cells = BTreeMap::new();

@@ -119,12 +119,7 @@ fn pivot(orders: &[Order], min_amount: u64) -> Pivot {
 /// by value: `load` is its only reader, so the table is moved here, not cloned.
 #[task]
 fn load(table: Pivot, output: PathBuf) -> Result<PathBuf, TaskError> {
-    if let Some(dir) = output.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)
-            .map_err(|e| TaskError::msg(format!("cannot create {}: {e}", shown(dir))))?;
-    }
-    fs::write(&output, table.to_csv())
-        .map_err(|e| TaskError::msg(format!("cannot write {}: {e}", shown(&output))))?;
+    table.write_csv(&output, shown).map_err(TaskError::msg)?;
     // One print, so that the lines of tasks running meanwhile do not land inside the table.
     print!(
         "load: wrote {} regions x {} months to {}\n\n{}",

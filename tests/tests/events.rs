@@ -373,6 +373,15 @@ fn a_stuck_listener_delays_the_end_of_a_run_by_five_seconds_at_most() {
     gate.open(1);
 }
 
+/// A progress bar the test keeps a handle to while the run has it as a listener.
+struct SharedBar(Arc<taskflow::events::ProgressBar>);
+
+impl Listener for SharedBar {
+    fn on_event(&self, event: &Event) {
+        self.0.on_event(event)
+    }
+}
+
 #[test]
 fn a_progress_bar_counts_every_task_that_ended() {
     #[task]
@@ -386,12 +395,6 @@ fn a_progress_bar_counts_every_task_that_ended() {
     let bar = Arc::new(taskflow::events::ProgressBar::with_target(
         taskflow::indicatif::ProgressDrawTarget::hidden(),
     ));
-    struct Shared(Arc<taskflow::events::ProgressBar>);
-    impl Listener for Shared {
-        fn on_event(&self, event: &Event) {
-            self.0.on_event(event)
-        }
-    }
     let dag = Dag::build("progress", || {
         for i in 0..2_000 {
             step(i);
@@ -401,7 +404,7 @@ fn a_progress_bar_counts_every_task_that_ended() {
     .unwrap();
     let options = RunOptions::new()
         .log(false)
-        .listener(Shared(Arc::clone(&bar)));
+        .listener(SharedBar(Arc::clone(&bar)));
     let report = within(LIMIT, "the run", move || dag.test_with(options).unwrap());
     assert_eq!(report.dropped_events(), 0);
     assert_eq!(bar.position(), (2_002, Some(2_002)));
@@ -423,19 +426,13 @@ fn a_progress_bar_counts_mapped_instances_and_their_mapped_task_once_each() {
     let bar = Arc::new(taskflow::events::ProgressBar::with_target(
         taskflow::indicatif::ProgressDrawTarget::hidden(),
     ));
-    struct Shared(Arc<taskflow::events::ProgressBar>);
-    impl Listener for Shared {
-        fn on_event(&self, event: &Event) {
-            self.0.on_event(event)
-        }
-    }
     let dag = Dag::build("mapped_progress", || {
         flaky::expand(each(numbers()));
     })
     .unwrap();
     let options = RunOptions::new()
         .log(false)
-        .listener(Shared(Arc::clone(&bar)));
+        .listener(SharedBar(Arc::clone(&bar)));
     let report = within(LIMIT, "the run", move || dag.test_with(options).unwrap());
     assert!(report.succeeded());
     // `numbers`, `flaky` as a whole, and its 5 instances (one retried).

@@ -696,24 +696,33 @@ async fn one_at_a_time(ctx: &Context, n: u32) -> u32 {
 
 #[test]
 fn max_active_tis_per_dag_counts_every_instance_of_a_mapped_task() {
-    let executor = Executor::builder().virtual_time(true).build().unwrap();
     let dag = Dag::build("one_at_a_time", || {
         one_at_a_time::expand(each(vec![0u32, 1, 2]));
     })
     .unwrap();
-    let report = executor
-        .submit(&dag, RunOptions::new())
+    let report = virtual_run(&dag);
+    assert_one_at_a_time(&report.instances("one_at_a_time"));
+}
+
+/// A run of `dag` on an executor with virtual time.
+fn virtual_run(dag: &Dag) -> RunReport {
+    let executor = Executor::builder().virtual_time(true).build().unwrap();
+    executor
+        .submit(dag, RunOptions::new())
         .unwrap()
         .wait()
-        .unwrap();
-    let mut spans: Vec<_> = report
-        .instances("one_at_a_time")
+        .unwrap()
+}
+
+/// Checks that no two of `tasks` ran at the same time.
+fn assert_one_at_a_time(tasks: &[taskflow::TaskReport]) {
+    let mut spans: Vec<_> = tasks
         .iter()
         .map(|i| (i.start_date.unwrap(), i.end_date.unwrap()))
         .collect();
     spans.sort();
     for pair in spans.windows(2) {
-        assert!(pair[1].0 >= pair[0].1, "instances overlapped: {spans:?}");
+        assert!(pair[1].0 >= pair[0].1, "tasks overlapped: {spans:?}");
     }
 }
 
@@ -725,7 +734,6 @@ async fn busy(ctx: &Context, n: u32) -> u32 {
 
 #[test]
 fn max_active_tasks_counts_a_runs_mapped_instances_with_its_other_tasks() {
-    let executor = Executor::builder().virtual_time(true).build().unwrap();
     let dag = Dag::builder("one_task_at_a_time")
         .max_active_tasks(1)
         .build(|| {
@@ -733,20 +741,9 @@ fn max_active_tasks_counts_a_runs_mapped_instances_with_its_other_tasks() {
             busy(9);
         })
         .unwrap();
-    let report = executor
-        .submit(&dag, RunOptions::new())
-        .unwrap()
-        .wait()
-        .unwrap();
-    let mut spans: Vec<_> = report
-        .instances("busy")
-        .iter()
-        .chain(report.task("busy__1").as_slice())
-        .map(|i| (i.start_date.unwrap(), i.end_date.unwrap()))
-        .collect();
-    assert_eq!(spans.len(), 4);
-    spans.sort();
-    for pair in spans.windows(2) {
-        assert!(pair[1].0 >= pair[0].1, "tasks overlapped: {spans:?}");
-    }
+    let report = virtual_run(&dag);
+    let mut tasks = report.instances("busy");
+    tasks.extend(report.task("busy__1"));
+    assert_eq!(tasks.len(), 4);
+    assert_one_at_a_time(&tasks);
 }

@@ -142,6 +142,30 @@ impl DagInner {
         }
     }
 
+    /// The DAG `builder` recorded, laid out by `plan`.
+    fn of_builder(
+        builder: builder::Builder,
+        plan: Plan,
+        dag_id: Arc<str>,
+        default_args: TaskOptions,
+        (callbacks, limits): (RunCallbacks, DagLimits),
+    ) -> Self {
+        Self {
+            dag_id,
+            nodes: builder.nodes,
+            inputs: builder.inputs,
+            gathers: builder.gathers,
+            mappings: builder.mappings,
+            literals: builder.literals,
+            plan,
+            key: builder.key,
+            ids: builder.ids,
+            default_args,
+            callbacks,
+            limits,
+        }
+    }
+
     /// The id of task `node`.
     pub(crate) fn task_id(&self, node: u32) -> std::borrow::Cow<'_, str> {
         let node = &self.nodes[node as usize];
@@ -541,21 +565,15 @@ impl DagBuilder {
         }
         builder.resolve_group_edges();
         let plan = plan::plan(&mut builder, &default_args)?;
+        let dag_id = builder.dag_id.as_str().into();
         Ok(Dag {
-            inner: Arc::new(DagInner {
-                dag_id: builder.dag_id.into(),
-                nodes: builder.nodes,
-                inputs: builder.inputs,
-                gathers: builder.gathers,
-                mappings: builder.mappings,
-                literals: builder.literals,
+            inner: Arc::new(DagInner::of_builder(
+                builder,
                 plan,
-                key: builder.key,
-                ids: builder.ids,
+                dag_id,
                 default_args,
-                callbacks,
-                limits,
-            }),
+                (callbacks, limits),
+            )),
         })
     }
 }

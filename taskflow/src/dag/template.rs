@@ -62,20 +62,14 @@ impl Template {
                 plan.readers[slot] += 1;
             }
         }
-        Ok(DagInner {
-            dag_id: Arc::clone(&of.dag_id),
-            nodes: builder.nodes,
-            inputs: builder.inputs,
-            gathers: builder.gathers,
-            mappings: builder.mappings,
-            literals: builder.literals,
+        // Without callbacks of its own: the DAG's run callbacks are for the DAG's run.
+        Ok(DagInner::of_builder(
+            builder,
             plan,
-            key: builder.key,
-            ids: super::ids::TaskIds::default(),
-            default_args: of.default_args.clone(),
-            callbacks: RunCallbacks::default(),
-            limits: of.limits,
-        })
+            Arc::clone(&of.dag_id),
+            of.default_args.clone(),
+            (RunCallbacks::default(), of.limits),
+        ))
     }
 
     /// The copies, wired into a builder.

@@ -191,25 +191,6 @@ impl RunState {
         self.records.begin_expansion(node, now);
     }
 
-    /// Mapped task `node` ends in `state` after its instances did (its listeners heard each
-    /// instance; this event, without a map index and with try number 0, is the task's as a
-    /// whole).
-    pub(crate) fn finish_expansion(
-        &self,
-        node: u32,
-        state: TaskState,
-        error: Option<&TaskError>,
-        step: &mut Step,
-    ) {
-        let now = self.now_nanos();
-        step.ended_at = Some(now);
-        let message = error.map(|error| format!("{error:#}"));
-        self.records.end_try(node, state, now, message.clone());
-        if let Some(observer) = &self.observer {
-            self.tell_task(observer, node, state, message.as_deref());
-        }
-    }
-
     /// Counts events the instances of a mapped task dropped as this run's.
     pub(crate) fn add_dropped_events(&self, dropped: u64) {
         if let Some(observer) = &self.observer {

@@ -430,7 +430,9 @@ impl RunState {
             }
         });
         self.add_dropped_events(instances.dropped_events());
-        self.finish_expansion(node, state, error.as_ref(), &mut step);
+        // Try number 0, no map index: the event of the mapped task as a whole, after those of
+        // its instances.
+        self.finish_try(node, state, error.as_ref(), &mut step);
         self.settle(node, state, &mut step);
         let ready = std::mem::take(&mut step.ready);
         self.pool.push(self, ready);
