@@ -125,7 +125,12 @@ impl Builder {
                     self.gathers.push(super::Gather { sources, gather });
                     Input::Gather(self.gathers.len() as u32 - 1)
                 }
-                Arg::Mapped(_) => {
+                Arg::Mapped(source) => {
+                    // Moved out and dropped here, like the values of the arms above: the
+                    // loop's drop of `arg` then has nothing left to do for an upstream
+                    // handle, and costs no call (the drop glue of `Arg` is recursive
+                    // through `Source`, so it is never inlined).
+                    drop(source);
                     self.errors.push(Error::Mapping {
                         dag_id: self.dag_id.clone(),
                         task_id: super::ids::id_text(&id, body.name()).into_owned(),

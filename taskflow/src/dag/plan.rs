@@ -107,6 +107,13 @@ impl Demands {
         }
     }
 
+    /// The tasks among the first `count` that take more than one pool slot; with none at
+    /// all (`slots` empty), found without looking at each task.
+    pub(crate) fn multi_slot_tasks(&self, count: u32) -> impl Iterator<Item = u32> + '_ {
+        let count = if self.slots.is_empty() { 0 } else { count };
+        (0..count).filter(move |&node| self.slots_of(node) > 1)
+    }
+
     pub(crate) fn max_tis_of(&self, node: u32) -> u32 {
         match self.max_tis.as_slice() {
             [all] => *all,
@@ -860,4 +867,24 @@ fn unsorted_cycle(waiting: &[u32], upstream_count: &[u32], edges: &[(u32, u32)])
     let mut cycle = walk.split_off(place[v as usize] as usize);
     cycle.reverse();
     cycle
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Demands;
+
+    #[test]
+    fn multi_slot_tasks_lists_the_tasks_taking_more_than_one_slot() {
+        let none = Demands::default();
+        assert_eq!(none.multi_slot_tasks(4).count(), 0);
+        let some = Demands {
+            slots: vec![1, 3, 1, 2],
+            ..Demands::default()
+        };
+        assert_eq!(some.multi_slot_tasks(4).collect::<Vec<_>>(), [1, 3]);
+        let all = Demands::single("default_pool".into(), 2, 0);
+        assert_eq!(all.multi_slot_tasks(3).collect::<Vec<_>>(), [0, 1, 2]);
+        let ones = Demands::single("default_pool".into(), 1, 0);
+        assert_eq!(ones.multi_slot_tasks(3).count(), 0);
+    }
 }

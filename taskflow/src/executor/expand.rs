@@ -120,6 +120,9 @@ enum NotExpanded {
 impl RunState {
     /// Runs mapped task `node`: reads and splits its sources, and starts its instances (or
     /// ends it at once when it has none). Its try holds no slot while the instances run.
+    /// Kept out of line: inlined into [`RunState::execute`], it costs every plain task
+    /// there a few instructions (registers spilled around the loop of a chain).
+    #[inline(never)]
     pub(crate) fn expand_mapped(self: &Arc<Self>, node: u32, now: u64, step: &mut Step) {
         step.taken = true;
         self.start_mapped(node, now);

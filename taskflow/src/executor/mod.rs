@@ -357,7 +357,7 @@ impl Dag {
                 pool: name.to_string(),
             }
         })?;
-        for node in (0..self.len() as u32).filter(|&node| demands.slots_of(node) > 1) {
+        for node in demands.multi_slot_tasks(self.len() as u32) {
             let index = pools
                 .get(demands.pool_of(node) as usize)
                 .map_or(0, |&p| p as usize);
