@@ -465,3 +465,40 @@ fn expanding_a_group_twice_suffixes_the_second_like_a_repeated_group_call() {
     assert_eq!(report.instances("per_file__1.shout").len(), 1);
     assert_eq!(report.instances("per_file.shout").len(), 3);
 }
+
+#[test]
+fn listeners_hear_nested_instances_with_their_map_paths() {
+    use std::sync::{Arc, Mutex};
+    use taskflow::events::Event;
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let into = Arc::clone(&heard);
+    let report = Dag::build("nested_events", || {
+        per_file_lines::expand(each(vec!["f0".to_owned(), "f1".into()]));
+    })
+    .unwrap()
+    .test_with(RunOptions::new().log(false).listener(move |event: &Event| {
+        if let Event::TaskInstance(event) = event
+            && event.state == TaskState::Success
+            && &*event.task_id == "per_file_lines.line_upper"
+        {
+            into.lock()
+                .unwrap()
+                .push((event.map_index, event.map_path.clone()));
+        }
+    }))
+    .unwrap();
+    assert!(report.succeeded());
+    let mut heard = heard.lock().unwrap().clone();
+    heard.sort();
+    assert_eq!(
+        heard,
+        [
+            (Some(0), vec![0]), // the mapped task in copy 0, as a whole
+            (Some(0), vec![0, 0]),
+            (Some(0), vec![1, 0]),
+            (Some(1), vec![0, 1]),
+            (Some(1), vec![1]), // the mapped task in copy 1, as a whole
+            (Some(2), vec![0, 2]),
+        ]
+    );
+}

@@ -114,6 +114,10 @@ pub struct TaskInstanceEvent {
     /// The index of a mapped task instance; `None` for a task that is not mapped (Airflow's
     /// `-1`).
     pub map_index: Option<u32>,
+    /// The map indexes of an instance mapped inside mapped task groups, outermost first
+    /// (`[file, line]`); the same as `map_index` alone otherwise, and empty when not mapped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub map_path: Vec<u32>,
     /// The try this change belongs to: 0 before the first try, then 1, 2, ...
     pub try_number: u32,
     /// The state entered.

@@ -499,6 +499,7 @@ impl RunState {
             logical_date: self.info.logical_date,
             task_id: self.dag.task_id(node).into(),
             map_index: self.map_index(node),
+            map_path: self.map_path(node),
             try_number,
             state,
             timestamp: self.date_at(end.unwrap_or(now)),
