@@ -747,3 +747,20 @@ fn max_active_tasks_counts_a_runs_mapped_instances_with_its_other_tasks() {
     assert_eq!(tasks.len(), 4);
     assert_one_at_a_time(&tasks);
 }
+
+#[task(branch)]
+fn choose(n: u32) -> &'static str {
+    if n > 0 { "a" } else { "b" }
+}
+
+#[test]
+fn a_branch_cannot_be_mapped_and_says_so() {
+    let error = Dag::build("mapped_branch", || {
+        choose::expand(each(vec![0u32, 1]));
+    })
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("a branch or short-circuit task cannot be mapped"),
+        "{error}"
+    );
+}
