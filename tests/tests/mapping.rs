@@ -760,7 +760,35 @@ fn a_branch_cannot_be_mapped_and_says_so() {
     })
     .unwrap_err();
     assert!(
-        error.to_string().contains("a branch or short-circuit task cannot be mapped"),
+        error
+            .to_string()
+            .contains("a branch or short-circuit task cannot be mapped"),
         "{error}"
     );
+}
+
+#[task]
+fn pushes(ctx: &Context, n: u32) -> u32 {
+    ctx.xcom_push("double", n * 2);
+    n
+}
+
+#[task]
+fn pulls(ctx: &Context, _all: Vec<u32>) -> (Vec<u32>, String) {
+    let mapped = ctx.xcom_pull_mapped::<u32>("pushes", "double").unwrap();
+    let plain = ctx
+        .xcom_pull::<u32>("pushes", "double")
+        .unwrap_err()
+        .to_string();
+    (mapped, plain)
+}
+
+#[test]
+fn keyed_pushes_of_mapped_instances_are_kept_per_map_index_not_overwritten() {
+    let report = test(Dag::build("pushed", || {
+        pulls(pushes::expand(each(vec![1u32, 2, 3])));
+    }));
+    let (mapped, plain) = report.xcom::<(Vec<u32>, String)>("pulls").unwrap();
+    assert_eq!(mapped, [2, 4, 6]);
+    assert!(plain.contains("xcom_pull_mapped"), "{plain}");
 }

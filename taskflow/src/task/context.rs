@@ -481,38 +481,127 @@ impl Context {
     }
 
     /// Stores a side value under `key` for this task, readable with [`Context::xcom_pull`].
+    /// An instance of a mapped task pushes under its map index, as in Airflow: read them all
+    /// with [`Context::xcom_pull_mapped`].
     pub fn xcom_push<T: Send + Sync + 'static>(&self, key: &str, value: T) {
         let mut values = self
             .run
             .side_values
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        values.insert((self.task_id.to_string(), key.to_owned()), Arc::new(value));
+        let at = (self.task_id.to_string(), key.to_owned());
+        let value: Arc<dyn Any + Send + Sync> = Arc::new(value);
+        let Some(path) = &self.map_path else {
+            values.insert(at, value);
+            return;
+        };
+        let entry = values
+            .entry(at)
+            .or_insert_with(|| Arc::new(Mutex::new(MappedPushes::default())));
+        match entry.downcast_ref::<Mutex<MappedPushes>>() {
+            Some(pushes) => {
+                let mut pushes = pushes.lock().unwrap_or_else(|e| e.into_inner());
+                pushes.0.insert(path.to_vec(), value);
+            }
+            None => {
+                let mut pushes = MappedPushes::default();
+                pushes.0.insert(path.to_vec(), value);
+                *entry = Arc::new(Mutex::new(pushes));
+            }
+        }
     }
 
     /// A side value pushed by `task_id` under `key`. Values pushed by upstream tasks are
     /// always there; from other tasks, only if they ran first.
     pub fn xcom_pull<T: Clone + 'static>(&self, task_id: &str, key: &str) -> Result<T> {
+        let value = self.side_value(task_id, key)?;
+        if value.downcast_ref::<Mutex<MappedPushes>>().is_some() {
+            return Err(Error::XcomMissing {
+                task_id: task_id.to_owned(),
+                reason: format!(
+                    "it is mapped and each instance pushed under the key `{key}`: read them with xcom_pull_mapped"
+                ),
+            });
+        }
+        typed(&*value, task_id, key)
+    }
+
+    /// The side values the instances of mapped task `task_id` pushed under `key`, in
+    /// map-index order (instances that pushed none left out), as Airflow's `xcom_pull` of a
+    /// mapped task gives them.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn measure(ctx: &Context, word: String) -> usize {
+    ///     ctx.xcom_push("upper", word.to_uppercase());
+    ///     word.len()
+    /// }
+    ///
+    /// #[task]
+    /// fn gather(ctx: &Context, _lengths: Vec<usize>) -> Vec<String> {
+    ///     ctx.xcom_pull_mapped::<String>("measure", "upper").unwrap()
+    /// }
+    ///
+    /// let report = Dag::build("pushes", || {
+    ///     gather(measure::expand(each(vec!["a".to_owned(), "b".to_owned()])));
+    /// })?
+    /// .test()?;
+    /// assert_eq!(report.xcom::<Vec<String>>("gather")?, ["A", "B"]);
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn xcom_pull_mapped<T: Clone + 'static>(&self, task_id: &str, key: &str) -> Result<Vec<T>> {
+        let value = self.side_value(task_id, key)?;
+        let Some(pushes) = value.downcast_ref::<Mutex<MappedPushes>>() else {
+            return Err(Error::XcomMissing {
+                task_id: task_id.to_owned(),
+                reason: format!("it is not mapped: read its value under `{key}` with xcom_pull"),
+            });
+        };
+        let pushes = pushes.lock().unwrap_or_else(|e| e.into_inner());
+        pushes
+            .0
+            .values()
+            .map(|value| typed(&**value, task_id, key))
+            .collect()
+    }
+
+    /// What `task_id` pushed under `key`, as it is kept.
+    fn side_value(&self, task_id: &str, key: &str) -> Result<Arc<dyn Any + Send + Sync>> {
         let values = self
             .run
             .side_values
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let value = values
+        values
             .get(&(task_id.to_owned(), key.to_owned()))
+            .cloned()
             .ok_or_else(|| Error::XcomMissing {
                 task_id: task_id.to_owned(),
                 reason: format!("nothing was pushed under the key `{key}`"),
-            })?;
-        value
-            .downcast_ref::<T>()
-            .cloned()
-            .ok_or_else(|| Error::XcomType {
-                task_id: task_id.to_owned(),
-                requested: std::any::type_name::<T>().to_owned(),
-                actual: format!("value of another type under the key `{key}`"),
             })
     }
+}
+
+/// The side values the instances of one mapped task pushed under one key, by map path.
+#[derive(Default)]
+struct MappedPushes(std::collections::BTreeMap<Vec<u32>, Arc<dyn Any + Send + Sync>>);
+
+/// A side value as a `T`, or an error naming the task and key.
+fn typed<T: Clone + 'static>(
+    value: &(dyn Any + Send + Sync),
+    task_id: &str,
+    key: &str,
+) -> Result<T> {
+    value
+        .downcast_ref::<T>()
+        .cloned()
+        .ok_or_else(|| Error::XcomType {
+            task_id: task_id.to_owned(),
+            requested: std::any::type_name::<T>().to_owned(),
+            actual: format!("value of another type under the key `{key}`"),
+        })
 }
 
 /// The type of a `&Context` task parameter, injected rather than wired: taskflow's
