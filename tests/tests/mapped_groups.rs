@@ -502,3 +502,27 @@ fn listeners_hear_nested_instances_with_their_map_paths() {
         ]
     );
 }
+
+#[task]
+fn upstream_seen(ctx: &Context, _value: String) -> Vec<(String, TaskState)> {
+    ctx.upstream_states()
+}
+
+#[task_group]
+fn seeing(file: Xcom<String>) -> Xcom<Vec<(String, TaskState)>> {
+    upstream_seen(shout(file))
+}
+
+#[test]
+fn a_task_in_a_copy_sees_the_upstream_tasks_of_its_copy() {
+    let report = test(Dag::build("seen", || {
+        seeing::expand(each(files()));
+    }));
+    let seen = report
+        .xcom::<Vec<Vec<(String, TaskState)>>>("seeing")
+        .unwrap();
+    assert_eq!(seen.len(), 3);
+    for states in seen {
+        assert_eq!(states, [("seeing.shout".to_owned(), TaskState::Success)]);
+    }
+}

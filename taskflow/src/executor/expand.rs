@@ -40,6 +40,11 @@ impl MappedRun {
         node / self.per_instance
     }
 
+    /// Whether the instances are copies of a mapped task group (else of one task).
+    pub(crate) fn is_group(&self) -> bool {
+        self.per_instance > 1
+    }
+
     /// The map indexes of instance `node`, outermost first (one per mapped level).
     pub(crate) fn map_path(&self, node: u32) -> Vec<u32> {
         let mut path = self.outer.to_vec();
@@ -453,6 +458,17 @@ impl RunState {
             Some(mapped) if mapped.per_instance == 1 => mapped.limit_key,
             Some(mapped) => (Arc::as_ptr(&self.dag) as usize, node % mapped.per_instance),
         }
+    }
+
+    /// The direct upstream tasks of `node` in its copy of a mapped group, and their states
+    /// now (they are all in the copy: the group's parameters are values, not tasks).
+    pub(crate) fn upstream_in_copy(&self, node: u32) -> Vec<(String, TaskState)> {
+        let per_instance = self.mapped.as_ref().map_or(1, |mapped| mapped.per_instance);
+        let first = node / per_instance * per_instance;
+        (first..first + per_instance)
+            .filter(|&up| self.dag.plan.downstream(up).contains(&node))
+            .map(|up| (self.dag.task_id(up).into_owned(), self.records.state(up)))
+            .collect()
     }
 
     /// How many map indexes mapped task `node` expanded to (0 before, or without any).

@@ -285,10 +285,16 @@ impl RunState {
                 Arc::clone(extra.sleeps.get_or_insert_default())
             })
         });
+        let copy_upstream = self
+            .mapped
+            .as_ref()
+            .filter(|mapped| mapped.is_group())
+            .map(|_| self.upstream_in_copy(node));
         let links = TryLinks {
             clock: Arc::clone(&self.clock),
             runs: Arc::clone(self.pool.runs()),
             sleeps,
+            copy_upstream,
         };
         Context::new(Arc::clone(&self.info), task_id, try_number, Some(links))
             .with_map_path(self.map_path(node))

@@ -197,6 +197,9 @@ pub(crate) struct TryLinks {
     pub(crate) runs: Arc<Runs>,
     /// Set for a try that may be ended from outside (at a timeout).
     pub(crate) sleeps: Option<Arc<TrySleeps>>,
+    /// For a task in a copy of a mapped task group: its upstream tasks in its copy and their
+    /// states when the try started (they had ended: the try runs after them).
+    pub(crate) copy_upstream: Option<Vec<(String, TaskState)>>,
 }
 
 impl Context {
@@ -396,6 +399,13 @@ impl Context {
     /// # Ok::<(), taskflow::Error>(())
     /// ```
     pub fn upstream_states(&self) -> Vec<(String, TaskState)> {
+        if let Some(states) = self
+            .executor
+            .as_ref()
+            .and_then(|links| links.copy_upstream.as_ref())
+        {
+            return states.clone();
+        }
         match self.run.upstream.get() {
             None => Vec::new(),
             Some(UpstreamSource::Given(states)) => states.clone(),
