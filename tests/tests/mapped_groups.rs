@@ -526,3 +526,32 @@ fn a_task_in_a_copy_sees_the_upstream_tasks_of_its_copy() {
         assert_eq!(states, [("seeing.shout".to_owned(), TaskState::Success)]);
     }
 }
+
+#[task(branch)]
+fn pick_handle(n: u64, odd: TaskRef, even: TaskRef) -> TaskRef {
+    if n % 2 == 1 { odd } else { even }
+}
+
+#[task_group]
+fn parity_by_handle(n: Xcom<u64>) {
+    let odd = odd_path();
+    let even = even_path();
+    pick_handle(n, odd.task(), even.task()) >> (odd, even);
+}
+
+#[test]
+fn a_branch_inside_a_mapped_group_may_name_its_targets_by_handle() {
+    let report = test(Dag::build("branch_by_handle", || {
+        parity_by_handle::expand(each(vec![0u64, 1]));
+    }));
+    let states =
+        |id: &str| -> Vec<TaskState> { report.instances(id).iter().map(|i| i.state).collect() };
+    assert_eq!(
+        states("parity_by_handle.odd_path"),
+        [TaskState::Skipped, TaskState::Success]
+    );
+    assert_eq!(
+        states("parity_by_handle.even_path"),
+        [TaskState::Success, TaskState::Skipped]
+    );
+}

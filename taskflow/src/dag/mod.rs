@@ -23,7 +23,7 @@ pub(crate) use mapping::Collected;
 pub use mapping::{Each, Mappable, each};
 pub(crate) use mapping::{MapSpec, ParamFrom, Source, add_mapped_task, argument_sets};
 pub use template::IntoGroupResult;
-pub(crate) use template::{add_mapped_group, group_param};
+pub(crate) use template::{Template, add_mapped_group, group_param};
 
 /// The most tasks a DAG holds, a mapped task's instances included.
 pub(crate) const MAX_TASKS: u32 = 1 << 31;

@@ -28,6 +28,8 @@ pub(crate) struct Template {
     tasks: u32,
     /// The task (in one copy) and part of the group's value, if the body returns a handle.
     result: Option<(u32, u32)>,
+    /// The key of the handles made while the body was recorded.
+    key: u64,
 }
 
 /// A template node that stands for a group parameter.
@@ -42,6 +44,12 @@ impl Template {
     /// The task (in one copy) and part of the group's value.
     pub(crate) fn result(&self) -> Option<(u32, u32)> {
         self.result
+    }
+
+    /// The task in one copy that a handle made while the body was recorded stands for.
+    pub(crate) fn local(&self, task: TaskRef) -> Option<u32> {
+        let kept = *self.kept.get(task.node as usize)?;
+        (task.dag == self.key && kept != PARAM).then_some(kept)
     }
 
     /// The DAG of `count` copies of the group, copy `i` reading group parameter `k` from
@@ -286,6 +294,7 @@ pub(crate) fn add_mapped_group<R>(
 impl Template {
     /// The template of what `builder` recorded, whose body returned `result`.
     fn from_builder(builder: Builder, result: Option<(TaskRef, u32)>) -> Self {
+        let key = builder.key;
         let mut kept = vec![0u32; builder.nodes.len()];
         for &param in &builder.group_params {
             kept[param as usize] = PARAM;
@@ -314,6 +323,7 @@ impl Template {
             params: builder.group_params,
             tasks,
             result,
+            key,
         }
     }
 }

@@ -630,7 +630,12 @@ impl RunState {
                     .iter()
                     .copied()
                     .find(|&down| self.dag.task_id(down) == id.as_str()),
-                BranchTarget::Task(task) => (task.dag == self.dag.key).then_some(task.node),
+                BranchTarget::Task(task) if task.dag == self.dag.key => Some(task.node),
+                // A handle from a mapped group's body: the task of this copy it stands for.
+                BranchTarget::Task(task) => self
+                    .mapped
+                    .as_ref()
+                    .and_then(|mapped| mapped.in_copy(node, *task)),
             };
             match found.filter(|found| downstream.contains(found)) {
                 Some(found) => followed.push(found),

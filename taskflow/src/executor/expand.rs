@@ -31,6 +31,8 @@ pub(crate) struct MappedRun {
     /// Which task the mapped task is for its `max_active_tis_per_dag` (see
     /// [`RunState::limit_key`]).
     limit_key: (usize, u32),
+    /// For a mapped group: the group's tasks as recorded, to find what a handle stands for.
+    template: Option<Arc<crate::dag::Template>>,
 }
 
 impl MappedRun {
@@ -38,6 +40,12 @@ impl MappedRun {
     #[inline]
     pub(crate) fn map_index(&self, node: u32) -> u32 {
         node / self.per_instance
+    }
+
+    /// The task in the copy of `node` that a handle from the group's body stands for.
+    pub(crate) fn in_copy(&self, node: u32, task: crate::xcom::TaskRef) -> Option<u32> {
+        let local = self.template.as_ref()?.local(task)?;
+        Some(node / self.per_instance * self.per_instance + local)
     }
 
     /// Whether the instances are copies of a mapped task group (else of one task).
@@ -332,6 +340,10 @@ impl RunState {
             per_instance,
             outer: self.map_path(node).into(),
             limit_key: self.limit_key(node),
+            template: self
+                .dag
+                .mapping(node)
+                .and_then(|spec| spec.template.clone()),
         };
         let run = Arc::new(RunState::new(
             dag,
