@@ -56,6 +56,14 @@ pub enum Error {
         /// The rejected id.
         group_id: String,
     },
+    /// A store could not be opened, read or written.
+    #[error("store `{path}`: {reason}")]
+    Store {
+        /// Where the store is.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A mapped task call is wired in a way that cannot be expanded.
     #[error("dag `{dag_id}`: task `{task_id}` cannot be mapped: {reason}")]
     Mapping {

@@ -85,6 +85,7 @@ mod report;
 #[cfg(feature = "macros")]
 pub mod sensors;
 mod size;
+pub mod store;
 mod task;
 mod value;
 mod view;

@@ -210,10 +210,16 @@ impl RunReport {
         self.state_of_run() == DagRunState::Success
     }
 
-    /// The state of the run: failed if a task failed or ended upstream_failed, teardown
-    /// tasks aside.
+    /// Why the run's store ([`RunOptions::store`](crate::RunOptions::store)) could not keep
+    /// the run, if a write failed: the run is then failed.
+    pub fn store_error(&self) -> Option<String> {
+        self.run.store_error()
+    }
+
+    /// The state of the run: failed if a task failed or ended upstream_failed (teardown
+    /// tasks aside), or its store could not keep it.
     pub fn state_of_run(&self) -> DagRunState {
-        if self.run.has_failures() {
+        if self.run.has_failures() || self.run.store_error().is_some() {
             DagRunState::Failed
         } else {
             DagRunState::Success

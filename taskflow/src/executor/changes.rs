@@ -13,10 +13,14 @@ use tracing::{Dispatch, Span};
 use super::record::PastTry;
 use super::run::{RunState, Step};
 use crate::events::{DagRunEvent, Delivery, Event, Listeners, TaskInstanceEvent, WarningEvent};
+use crate::store::{Change, StoreSink};
 use crate::{DagRunState, TaskError, TaskState};
 
 /// How long the end of a run waits for its listeners to hear all its events.
 const DELIVERY_WAIT: Duration = Duration::from_secs(5);
+
+/// How long the end of a run waits for its store to write all its changes.
+const STORE_WAIT: Duration = Duration::from_secs(60);
 
 /// Who observes a run: its listeners and the `tracing` subscriber of the thread that
 /// started it.
@@ -31,6 +35,10 @@ pub(crate) struct Observer {
     run_span: Mutex<Option<Span>>,
     run_id: Arc<str>,
     dropped: AtomicU64,
+    /// The writer to the run's store, if it has one.
+    store: Option<StoreSink>,
+    /// Why the store could not keep the run, once a write failed.
+    store_error: std::sync::OnceLock<String>,
 }
 
 /// What the caller of a run wants to hear of it.
@@ -42,7 +50,11 @@ pub(crate) struct Audience {
 
 impl Observer {
     /// The observer of a run, or `None` if nobody listens and no subscriber is in place.
-    pub(crate) fn new(audience: Audience, run_id: &str) -> Option<Box<Self>> {
+    pub(crate) fn new(
+        audience: Audience,
+        run_id: &str,
+        store: Option<Arc<dyn crate::store::Store>>,
+    ) -> Option<Box<Self>> {
         let dispatch = tracing::dispatcher::get_default(|dispatch| {
             (!dispatch.is::<tracing::subscriber::NoSubscriber>()).then(|| dispatch.clone())
         });
@@ -51,7 +63,7 @@ impl Observer {
         } else {
             (audience.delivery)()
         };
-        if dispatch.is_none() && delivery.is_none() {
+        if dispatch.is_none() && delivery.is_none() && store.is_none() {
             return None;
         }
         Some(Box::new(Self {
@@ -61,6 +73,8 @@ impl Observer {
             run_span: Mutex::new(None),
             run_id: run_id.into(),
             dropped: AtomicU64::new(0),
+            store: store.map(StoreSink::start),
+            store_error: std::sync::OnceLock::new(),
         }))
     }
 
@@ -74,7 +88,21 @@ impl Observer {
             run_span: Mutex::new(Some(self.run_span())),
             run_id: Arc::clone(&self.run_id),
             dropped: AtomicU64::new(0),
+            store: self.store.clone(),
+            store_error: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Waits until the store has every change of the run sent so far; the error that kept it
+    /// from writing them, if one did (kept for the report).
+    pub(crate) fn flush_store(&self) {
+        if let Some(error) = self
+            .store
+            .as_ref()
+            .and_then(|store| store.flush(STORE_WAIT))
+        {
+            let _ = self.store_error.set(error);
+        }
     }
 
     /// Whether listeners hear the run.
@@ -89,6 +117,13 @@ impl Observer {
     }
 
     fn send(&self, event: Event) {
+        if let Some(store) = &self.store {
+            match &event {
+                Event::TaskInstance(ti) => store.send(Change::TaskInstance(ti.clone())),
+                Event::DagRun(run) => store.send(Change::DagRun(run.clone())),
+                Event::Warning(_) => {}
+            }
+        }
         if let Some(delivery) = &self.delivery
             && !delivery.send(&self.listeners, event)
         {
@@ -180,9 +215,46 @@ impl RunState {
         }
         self.records.end_try(node, state, now, message.clone());
         if let Some(observer) = &self.observer {
+            if state == TaskState::Success && observer.store.is_some() {
+                self.store_value(observer, node);
+            }
             self.tell_task(observer, node, state, message.as_deref());
             self.close_try_span(observer, node, state, message.as_deref());
         }
+    }
+
+    /// Sends the value `node` just returned to the run's store, if it encodes as JSON (its
+    /// success is sent after it, so a stored success always has its value).
+    #[cold]
+    fn store_value(&self, observer: &Observer, node: u32) {
+        let Some(store) = &observer.store else {
+            return;
+        };
+        let value = match &*self.slots[self.dag.plan.slot(node, 0)].lock() {
+            crate::executor::SlotValue::Ready(value) => value.clone(),
+            _ => return,
+        };
+        let codec = match self.dag.mapping(node) {
+            Some(spec) => spec.codec,
+            None => self.dag.nodes[node as usize].body.codec(None),
+        };
+        if let Some(Ok(json)) = crate::quiet::catch(|| codec.encode(&value)).ok().flatten() {
+            store.send(Change::Xcom {
+                dag_id: self.info.dag_id.to_string(),
+                run_id: observer.run_id.to_string(),
+                task_id: self.dag.task_id(node).into_owned(),
+                map_index: self.map_index(node),
+                key: "return_value".to_owned(),
+                value: json,
+            });
+        }
+    }
+
+    /// Why the run's store could not keep it, if a write failed.
+    pub(crate) fn store_error(&self) -> Option<String> {
+        self.observer
+            .as_ref()
+            .and_then(|observer| observer.store_error.get().cloned())
     }
 
     /// Mapped task `node` starts expanding at `now`: it runs while its instances do (each
@@ -461,7 +533,7 @@ impl RunState {
                 ),
             }
         });
-        if observer.delivery.is_some() {
+        if observer.delivery.is_some() || observer.store.is_some() {
             let event = self.task_event(observer, node, state, try_number, error);
             observer.send(Event::TaskInstance(event));
         }

@@ -82,6 +82,8 @@ pub struct RunOptions {
     pub xcom_size_warning: Option<u64>,
     /// The run's own listeners (see [`RunOptions::listener`]).
     listeners: Listeners,
+    /// Where the run is kept (see [`RunOptions::store`]).
+    store: Option<Arc<dyn crate::store::Store>>,
 }
 
 impl RunOptions {
@@ -205,6 +207,16 @@ impl RunOptions {
         self.keep_xcoms = Some(keep);
         self
     }
+
+    /// Keeps the run in `store`: its state, every task instance's states and tries, and
+    /// the values tasks return that encode as JSON (see [`crate::store`]). The run is
+    /// reported done once the store has all of it; a write that fails fails the run, with
+    /// the store's error in [`RunReport::store_error`]. The run keeps its values for the
+    /// report, as [`Dag::test`] does.
+    pub fn store(mut self, store: Arc<dyn crate::store::Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
 }
 
 impl Dag {
@@ -262,7 +274,8 @@ impl Dag {
         testing: bool,
         audience: Audience,
     ) -> Result<(Arc<RunState>, oneshot::Receiver<()>)> {
-        let keep = options.keep_xcoms.unwrap_or(testing);
+        // A stored run keeps its values until they are written.
+        let keep = options.keep_xcoms.unwrap_or(testing) || options.store.is_some();
         let virtual_time = options.virtual_time.unwrap_or(testing);
         let clock = match shared_clock {
             Some(clock) if virtual_time => Arc::clone(clock),
@@ -283,7 +296,7 @@ impl Dag {
             options.params,
         );
         let (done, finished) = oneshot::channel();
-        let observer = changes::Observer::new(audience, &info.run_id);
+        let observer = changes::Observer::new(audience, &info.run_id, options.store.clone());
         let run = Arc::new(RunState::new(
             Arc::clone(&self.inner),
             Arc::new(info),

@@ -557,6 +557,9 @@ impl RunState {
 
     /// Tells whoever waits for the run that it ended, and lets go of what it kept alive.
     pub(crate) fn tell_waiters(&self) {
+        if let Some(observer) = &self.observer {
+            observer.flush_store();
+        }
         let sender = self
             .done
             .lock()

@@ -89,6 +89,18 @@ impl TaskState {
         )
     }
 
+    /// The state with Airflow's name `name` (`"up_for_retry"`), if there is one.
+    ///
+    /// ```
+    /// use taskflow::TaskState;
+    ///
+    /// assert_eq!(TaskState::from_name("up_for_retry"), Some(TaskState::UpForRetry));
+    /// assert_eq!(TaskState::from_name("done"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+
     /// Airflow's name of the state (`"upstream_failed"`, ...).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,0 +1,106 @@
+//! Durable runs: a [`Store`] keeps what runs did (DAG runs, task instances and each of
+//! their tries, and the values tasks returned, encoded as JSON), so that it outlives the
+//! process, as Airflow's metadata database does. [`SqliteStore`] keeps it in one SQLite file
+//! (feature `sqlite`, SQLite bundled: nothing to install).
+//!
+//! A run records into a store given with [`RunOptions::store`](crate::RunOptions::store):
+//! every state change goes to the store from the run's one funnel of state changes, written
+//! in order by a writer of its own in batches (group commit), and the run is reported done
+//! once all of it is written. Without a store, a run costs what it costs without one.
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")] {
+//! use std::sync::Arc;
+//! use taskflow::prelude::*;
+//! use taskflow::store::{SqliteStore, Store};
+//!
+//! #[task]
+//! fn answer() -> u32 {
+//!     42
+//! }
+//!
+//! let dir = std::env::temp_dir().join(format!("taskflow-store-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let store = Arc::new(SqliteStore::open(dir.join("runs.db"))?);
+//! let dag = Dag::build("stored", || {
+//!     answer();
+//! })?;
+//! dag.test_with(RunOptions::new().log(false).run_id("first").store(store.clone()))?;
+//! let runs = store.dag_runs("stored", 10, 0)?;
+//! assert_eq!(runs[0].run_id, "first");
+//! assert_eq!(store.xcom_json("stored", "first", "answer", None)?, Some(42.into()));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod records;
+mod sink;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use records::{Change, DagRunRecord, TaskInstanceRecord, TryRecord};
+pub(crate) use sink::StoreSink;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::SqliteStore;
+
+use crate::Result;
+
+/// Where runs are kept: written by the runs given it, read for their history.
+///
+/// Implement it to keep runs elsewhere; [`SqliteStore`] is the embedded one. Writes come
+/// from one thread per run, in the order the changes happened.
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Writes `changes` in one transaction: all of them, or none and an error.
+    fn write(&self, changes: &[Change]) -> Result<()>;
+
+    /// The runs of DAG `dag_id`, newest logical date first: `limit` of them from `offset`.
+    fn dag_runs(&self, dag_id: &str, limit: usize, offset: usize) -> Result<Vec<DagRunRecord>>;
+
+    /// The task instances of run `run_id` of DAG `dag_id`, in the order they were first
+    /// queued (or ended without running).
+    fn task_instances(&self, dag_id: &str, run_id: &str) -> Result<Vec<TaskInstanceRecord>>;
+
+    /// The tries of one task instance, in order.
+    fn tries(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_id: &str,
+        map_index: Option<u32>,
+    ) -> Result<Vec<TryRecord>>;
+
+    /// The value a task instance returned, as JSON; `None` if it returned none that
+    /// encodes.
+    fn xcom_json(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_id: &str,
+        map_index: Option<u32>,
+    ) -> Result<Option<serde_json::Value>>;
+
+    /// The value a task instance returned, as a `T`; `None` if there is none.
+    fn xcom<T: serde::de::DeserializeOwned>(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_id: &str,
+        map_index: Option<u32>,
+    ) -> Result<Option<T>>
+    where
+        Self: Sized,
+    {
+        let Some(json) = self.xcom_json(dag_id, run_id, task_id, map_index)? else {
+            return Ok(None);
+        };
+        serde_json::from_value(json)
+            .map(Some)
+            .map_err(|error| crate::Error::XcomNotDecodable {
+                task_id: task_id.to_owned(),
+                type_name: std::any::type_name::<T>().to_owned(),
+                reason: error.to_string(),
+            })
+    }
+}
