@@ -3,10 +3,15 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use taskflow::DagRunState;
 use taskflow::prelude::*;
 use taskflow::store::{SqliteStore, Store};
+use taskflow_tests::bounded::within;
+
+/// The longest a run of these tests may take before it counts as hung.
+const LIMIT: Duration = Duration::from_secs(60);
 
 /// A fresh folder for one test's store, removed when dropped.
 struct Folder(PathBuf);
@@ -262,4 +267,48 @@ fn a_full_store_fails_the_run_loudly_and_stays_consistent() {
     );
     let value = store.xcom_json("too_big", "full", "big", None).unwrap();
     assert_eq!(value, None);
+}
+
+#[test]
+fn two_openers_of_one_store_write_in_turn_and_lose_nothing() {
+    // Each opening has its own connection to the file, as another process would: WAL lets
+    // them read while one writes, and their writes take turns.
+    let folder = Folder::new("two");
+    let path = folder.file("runs.db");
+    let first = Arc::new(SqliteStore::open(&path).unwrap());
+    let second = Arc::new(SqliteStore::open(&path).unwrap());
+    let dag = Dag::build("shared", || {
+        for _ in 0..50 {
+            numbers();
+        }
+    })
+    .unwrap();
+    let runs: Vec<_> = [(first.clone(), "a"), (second.clone(), "b")]
+        .into_iter()
+        .flat_map(|(store, name)| {
+            let dag = dag.clone();
+            (0..5).map(move |i| {
+                let (dag, store) = (dag.clone(), store.clone());
+                std::thread::spawn(move || {
+                    within(LIMIT, "a run", move || {
+                        run(&dag, &store, &format!("{name}{i}"))
+                    })
+                })
+            })
+        })
+        .collect();
+    for handle in runs {
+        let report = handle.join().unwrap();
+        assert!(report.succeeded(), "{:?}", report.store_error());
+    }
+    let kept = first.dag_runs("shared", 100, 0).unwrap();
+    assert_eq!(kept.len(), 10);
+    for run in kept {
+        assert_eq!(run.state, DagRunState::Success);
+        assert_eq!(
+            second.task_instances("shared", &run.run_id).unwrap().len(),
+            50
+        );
+    }
+    first.integrity_check().unwrap();
 }
