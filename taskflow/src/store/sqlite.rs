@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: runs kept in one SQLite file, with a versioned schema, in WAL mode.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -20,50 +21,49 @@ const SCHEMA_VERSION: i32 = 1;
 /// Each migration, from the schema before it: `MIGRATIONS[0]` makes version 1.
 const MIGRATIONS: &[&str] = &["
     CREATE TABLE dag_run (
+        id INTEGER PRIMARY KEY,
         dag_id TEXT NOT NULL,
         run_id TEXT NOT NULL,
-        logical_date TEXT NOT NULL,
+        logical_date INTEGER NOT NULL,
         state TEXT NOT NULL,
-        start_date TEXT,
-        end_date TEXT,
-        PRIMARY KEY (dag_id, run_id)
+        start_date INTEGER,
+        end_date INTEGER,
+        UNIQUE (dag_id, run_id)
     );
     CREATE INDEX dag_run_by_date ON dag_run (dag_id, logical_date);
     CREATE TABLE task_instance (
-        dag_id TEXT NOT NULL,
-        run_id TEXT NOT NULL,
+        run INTEGER NOT NULL REFERENCES dag_run (id),
         task_id TEXT NOT NULL,
         map_index INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
         state TEXT NOT NULL,
         try_number INTEGER NOT NULL,
-        start_date TEXT,
-        end_date TEXT,
+        start_date INTEGER,
+        end_date INTEGER,
         error TEXT,
         pool TEXT NOT NULL,
         priority_weight INTEGER NOT NULL,
-        PRIMARY KEY (dag_id, run_id, task_id, map_index)
-    );
+        PRIMARY KEY (run, task_id, map_index)
+    ) WITHOUT ROWID;
     CREATE TABLE task_try (
-        dag_id TEXT NOT NULL,
-        run_id TEXT NOT NULL,
+        run INTEGER NOT NULL REFERENCES dag_run (id),
         task_id TEXT NOT NULL,
         map_index INTEGER NOT NULL,
         try_number INTEGER NOT NULL,
         state TEXT NOT NULL,
-        start_date TEXT,
-        end_date TEXT,
+        start_date INTEGER,
+        end_date INTEGER,
         error TEXT,
-        PRIMARY KEY (dag_id, run_id, task_id, map_index, try_number)
-    );
+        PRIMARY KEY (run, task_id, map_index, try_number)
+    ) WITHOUT ROWID;
     CREATE TABLE xcom (
-        dag_id TEXT NOT NULL,
-        run_id TEXT NOT NULL,
+        run INTEGER NOT NULL REFERENCES dag_run (id),
         task_id TEXT NOT NULL,
         map_index INTEGER NOT NULL,
         key TEXT NOT NULL,
         value TEXT NOT NULL,
-        PRIMARY KEY (dag_id, run_id, task_id, map_index, key)
-    );
+        PRIMARY KEY (run, task_id, map_index, key)
+    ) WITHOUT ROWID;
 "];
 
 /// Runs kept in one SQLite file (SQLite is bundled: nothing to install).
@@ -75,8 +75,17 @@ const MIGRATIONS: &[&str] = &["
 ///
 /// See [`crate::store`] for an example.
 pub struct SqliteStore {
-    connection: Mutex<Connection>,
+    inner: Mutex<Inner>,
     path: PathBuf,
+}
+
+/// The connection, and what writing through it keeps at hand.
+struct Inner {
+    connection: Connection,
+    /// The row of each DAG run written or read, by DAG id, then run id.
+    runs: HashMap<String, HashMap<String, i64>>,
+    /// The order of the last task instance first written.
+    seq: i64,
 }
 
 impl SqliteStore {
@@ -90,10 +99,24 @@ impl SqliteStore {
         };
         let connection = Connection::open(&path).map_err(|error| fail(error.to_string()))?;
         let store = Self {
-            connection: Mutex::new(connection),
+            inner: Mutex::new(Inner {
+                connection,
+                runs: HashMap::new(),
+                seq: 0,
+            }),
             path,
         };
         store.prepare().map_err(fail)?;
+        let mut inner = store.lock();
+        inner.seq = inner
+            .connection
+            .query_row(
+                "SELECT coalesce(max(seq), 0) FROM task_instance",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|error| fail(error.to_string()))?;
+        drop(inner);
         Ok(store)
     }
 
@@ -106,7 +129,8 @@ impl SqliteStore {
     /// connection): a write that would grow it further fails, as on a full disk, and the
     /// runs writing then fail with the store's error.
     pub fn limit_size(&self, bytes: u64) -> Result<()> {
-        let connection = self.lock();
+        let inner = self.lock();
+        let connection = &inner.connection;
         let page: i64 = connection
             .pragma_query_value(None, "page_size", |row| row.get(0))
             .map_err(|e| self.error(e))?;
@@ -120,7 +144,8 @@ impl SqliteStore {
     /// SQLite's check of the file (`PRAGMA integrity_check`): `Ok` if it is sound, else the
     /// problems it found.
     pub fn integrity_check(&self) -> Result<()> {
-        let connection = self.lock();
+        let inner = self.lock();
+        let connection = &inner.connection;
         let mut query = connection
             .prepare("PRAGMA integrity_check")
             .map_err(|e| self.error(e))?;
@@ -141,7 +166,8 @@ impl SqliteStore {
 
     /// Checks the file is a store this version reads, and brings its schema up to date.
     fn prepare(&self) -> std::result::Result<(), String> {
-        let connection = self.lock();
+        let inner = self.lock();
+        let connection = &inner.connection;
         let not_a_store = |error: rusqlite::Error| match error.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => {
                 "the file is not a SQLite database (or it is corrupt)".to_owned()
@@ -195,8 +221,8 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.connection
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -226,14 +252,13 @@ fn map_index_of(column: i64) -> Option<u32> {
     u32::try_from(column).ok()
 }
 
-fn date_column(date: Option<DateTime<Utc>>) -> Option<String> {
-    date.map(|date| date.to_rfc3339())
+/// A date as the store keeps it: microseconds since 1970 (UTC).
+fn date_column(date: Option<DateTime<Utc>>) -> Option<i64> {
+    date.map(|date| date.timestamp_micros())
 }
 
-fn date_of(column: Option<String>) -> Option<DateTime<Utc>> {
-    column
-        .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
-        .map(|date| date.with_timezone(&Utc))
+fn date_of(column: Option<i64>) -> Option<DateTime<Utc>> {
+    column.and_then(DateTime::from_timestamp_micros)
 }
 
 /// Whether a task instance in `state` ends a try (so the try's row gets its end).
@@ -252,103 +277,19 @@ fn ends_try(event: &TaskInstanceEvent) -> bool {
 
 impl Store for SqliteStore {
     fn write(&self, changes: &[Change]) -> Result<()> {
-        let mut connection = self.lock();
-        let transaction = connection.transaction().map_err(|e| self.error(e))?;
-        for change in changes {
-            let written = match change {
-                Change::DagRun(run) => transaction.execute(
-                    "INSERT INTO dag_run (dag_id, run_id, logical_date, state, start_date, end_date)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (dag_id, run_id) DO UPDATE SET
-                         state = excluded.state, end_date = excluded.end_date",
-                    params![
-                        &*run.dag_id,
-                        &*run.run_id,
-                        run.logical_date.to_rfc3339(),
-                        run.state.as_str(),
-                        run.start_date.to_rfc3339(),
-                        date_column(run.end_date),
-                    ],
-                ),
-                Change::TaskInstance(ti) => {
-                    let map_index = map_index_column(ti.map_index);
-                    let row = transaction.execute(
-                        "INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state,
-                             try_number, start_date, end_date, error, pool, priority_weight)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                         ON CONFLICT (dag_id, run_id, task_id, map_index) DO UPDATE SET
-                             state = excluded.state, try_number = excluded.try_number,
-                             start_date = coalesce(excluded.start_date, start_date),
-                             end_date = excluded.end_date, error = excluded.error",
-                        params![
-                            &*ti.dag_id,
-                            &*ti.run_id,
-                            &*ti.task_id,
-                            map_index,
-                            ti.state.as_str(),
-                            ti.try_number,
-                            date_column(ti.start_date),
-                            date_column(ti.end_date),
-                            ti.error.as_deref(),
-                            &*ti.pool,
-                            ti.priority_weight,
-                        ],
-                    );
-                    if row.is_ok() && ends_try(ti) {
-                        transaction.execute(
-                            "INSERT INTO task_try (dag_id, run_id, task_id, map_index, try_number,
-                                 state, start_date, end_date, error)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                             ON CONFLICT (dag_id, run_id, task_id, map_index, try_number)
-                             DO UPDATE SET state = excluded.state,
-                                 start_date = coalesce(start_date, excluded.start_date),
-                                 end_date = excluded.end_date, error = excluded.error",
-                            params![
-                                &*ti.dag_id,
-                                &*ti.run_id,
-                                &*ti.task_id,
-                                map_index,
-                                ti.try_number,
-                                ti.state.as_str(),
-                                date_column(ti.start_date),
-                                date_column(ti.end_date),
-                                ti.error.as_deref(),
-                            ],
-                        )
-                    } else {
-                        row
-                    }
-                }
-                Change::Xcom {
-                    dag_id,
-                    run_id,
-                    task_id,
-                    map_index,
-                    key,
-                    value,
-                } => transaction.execute(
-                    "INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (dag_id, run_id, task_id, map_index, key)
-                     DO UPDATE SET value = excluded.value",
-                    params![
-                        dag_id,
-                        run_id,
-                        task_id,
-                        map_index_column(*map_index),
-                        key,
-                        value.to_string(),
-                    ],
-                ),
-            };
-            written.map_err(|e| self.error(e))?;
+        let mut inner = self.lock();
+        let written = write_batch(&mut inner, changes);
+        if written.is_err() {
+            // Rows of the rolled-back transaction may be cached.
+            inner.runs.clear();
         }
-        transaction.commit().map_err(|e| self.error(e))
+        written.map_err(|e| self.error(e))
     }
 
     fn dag_runs(&self, dag_id: &str, limit: usize, offset: usize) -> Result<Vec<DagRunRecord>> {
-        let connection = self.lock();
-        let mut query = connection
+        let inner = self.lock();
+        let mut query = inner
+            .connection
             .prepare(
                 "SELECT run_id, logical_date, state, start_date, end_date FROM dag_run
                  WHERE dag_id = ?1 ORDER BY logical_date DESC, run_id DESC LIMIT ?2 OFFSET ?3",
@@ -360,10 +301,10 @@ impl Store for SqliteStore {
             .query_map(params![dag_id, limit, offset], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(1)?,
                     row.get::<_, String>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, Option<i64>>(3)?,
+                    row.get::<_, Option<i64>>(4)?,
                 ))
             })
             .map_err(|e| self.error(e))?;
@@ -383,12 +324,14 @@ impl Store for SqliteStore {
     }
 
     fn task_instances(&self, dag_id: &str, run_id: &str) -> Result<Vec<TaskInstanceRecord>> {
-        let connection = self.lock();
-        let mut query = connection
+        let inner = self.lock();
+        let mut query = inner
+            .connection
             .prepare(
-                "SELECT task_id, map_index, state, try_number, start_date, end_date, error, pool,
-                     priority_weight
-                 FROM task_instance WHERE dag_id = ?1 AND run_id = ?2 ORDER BY rowid",
+                "SELECT task_id, map_index, ti.state, try_number, ti.start_date, ti.end_date, error,
+                     pool, priority_weight
+                 FROM task_instance AS ti JOIN dag_run ON dag_run.id = ti.run
+                 WHERE dag_id = ?1 AND run_id = ?2 ORDER BY seq",
             )
             .map_err(|e| self.error(e))?;
         let rows = query
@@ -417,10 +360,12 @@ impl Store for SqliteStore {
         task_id: &str,
         map_index: Option<u32>,
     ) -> Result<Vec<TryRecord>> {
-        let connection = self.lock();
-        let mut query = connection
+        let inner = self.lock();
+        let mut query = inner
+            .connection
             .prepare(
-                "SELECT try_number, state, start_date, end_date, error FROM task_try
+                "SELECT try_number, tt.state, tt.start_date, tt.end_date, error
+                 FROM task_try AS tt JOIN dag_run ON dag_run.id = tt.run
                  WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index = ?4
                  ORDER BY try_number",
             )
@@ -450,11 +395,13 @@ impl Store for SqliteStore {
         task_id: &str,
         map_index: Option<u32>,
     ) -> Result<Option<serde_json::Value>> {
-        let connection = self.lock();
-        let text: Option<String> = connection
+        let inner = self.lock();
+        let text: Option<String> = inner
+            .connection
             .query_row(
-                "SELECT value FROM xcom WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3
-                     AND map_index = ?4 AND key = 'return_value'",
+                "SELECT value FROM xcom JOIN dag_run ON dag_run.id = xcom.run
+                 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index = ?4
+                     AND key = 'return_value'",
                 params![dag_id, run_id, task_id, map_index_column(map_index)],
                 |row| row.get(0),
             )
@@ -480,4 +427,162 @@ fn run_state(text: &str) -> DagRunState {
 
 fn task_state(text: &str) -> TaskState {
     TaskState::from_name(text).unwrap_or(TaskState::None)
+}
+
+/// A task instance of a batch: DAG, run, task, map index.
+type InstanceKey<'a> = (&'a str, &'a str, &'a str, Option<u32>);
+
+/// Writes `changes` in one transaction. Of the changes of one task instance in the batch,
+/// only its last state is written to its row, and for each try only the last change that
+/// ends it (a try's row has its start and end from that change): a batch of a busy run
+/// writes each instance about once.
+fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
+    let mut last_state: HashMap<InstanceKey<'_>, usize> = HashMap::new();
+    let mut last_try: HashMap<(InstanceKey<'_>, u32), usize> = HashMap::new();
+    for (at, change) in changes.iter().enumerate() {
+        if let Change::TaskInstance(ti) = change {
+            let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, ti.map_index);
+            last_state.insert(key, at);
+            if ends_try(ti) {
+                last_try.insert((key, ti.try_number), at);
+            }
+        }
+    }
+    let Inner {
+        connection,
+        runs,
+        seq,
+    } = inner;
+    let transaction = connection.transaction()?;
+    for (at, change) in changes.iter().enumerate() {
+        match change {
+            Change::DagRun(run) => {
+                let id: i64 = transaction
+                    .prepare_cached(
+                        "INSERT INTO dag_run (dag_id, run_id, logical_date, state, start_date, end_date)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (dag_id, run_id) DO UPDATE SET
+                             state = excluded.state, end_date = excluded.end_date
+                         RETURNING id",
+                    )?
+                    .query_row(
+                        params![
+                            &*run.dag_id,
+                            &*run.run_id,
+                            run.logical_date.timestamp_micros(),
+                            run.state.as_str(),
+                            run.start_date.timestamp_micros(),
+                            date_column(run.end_date),
+                        ],
+                        |row| row.get(0),
+                    )?;
+                runs.entry(run.dag_id.to_string())
+                    .or_default()
+                    .insert(run.run_id.to_string(), id);
+            }
+            Change::TaskInstance(ti) => {
+                let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, ti.map_index);
+                let writes_try = last_try.get(&(key, ti.try_number)) == Some(&at);
+                let writes_state = last_state.get(&key) == Some(&at);
+                if !writes_try && !writes_state {
+                    continue;
+                }
+                let run = run_row(&transaction, runs, &ti.dag_id, &ti.run_id)?;
+                let map_index = map_index_column(ti.map_index);
+                if writes_try {
+                    transaction
+                        .prepare_cached(
+                            "INSERT INTO task_try (run, task_id, map_index, try_number, state,
+                                 start_date, end_date, error)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                             ON CONFLICT (run, task_id, map_index, try_number) DO UPDATE SET
+                                 state = excluded.state,
+                                 start_date = coalesce(start_date, excluded.start_date),
+                                 end_date = excluded.end_date, error = excluded.error",
+                        )?
+                        .execute(params![
+                            run,
+                            &*ti.task_id,
+                            map_index,
+                            ti.try_number,
+                            ti.state.as_str(),
+                            date_column(ti.start_date),
+                            date_column(ti.end_date),
+                            ti.error.as_deref(),
+                        ])?;
+                }
+                if writes_state {
+                    *seq += 1;
+                    transaction
+                        .prepare_cached(
+                            "INSERT INTO task_instance (run, task_id, map_index, seq, state,
+                                 try_number, start_date, end_date, error, pool, priority_weight)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                             ON CONFLICT (run, task_id, map_index) DO UPDATE SET
+                                 state = excluded.state, try_number = excluded.try_number,
+                                 start_date = coalesce(excluded.start_date, start_date),
+                                 end_date = excluded.end_date, error = excluded.error",
+                        )?
+                        .execute(params![
+                            run,
+                            &*ti.task_id,
+                            map_index,
+                            *seq,
+                            ti.state.as_str(),
+                            ti.try_number,
+                            date_column(ti.start_date),
+                            date_column(ti.end_date),
+                            ti.error.as_deref(),
+                            &*ti.pool,
+                            ti.priority_weight,
+                        ])?;
+                }
+            }
+            Change::Xcom {
+                dag_id,
+                run_id,
+                task_id,
+                map_index,
+                key,
+                value,
+            } => {
+                let run = run_row(&transaction, runs, dag_id, run_id)?;
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO xcom (run, task_id, map_index, key, value)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (run, task_id, map_index, key) DO UPDATE SET
+                             value = excluded.value",
+                    )?
+                    .execute(params![
+                        run,
+                        task_id,
+                        map_index_column(*map_index),
+                        key,
+                        value.to_string(),
+                    ])?;
+            }
+        }
+    }
+    transaction.commit()
+}
+
+/// The row of DAG run `run_id` of `dag_id`: cached, or read (it was written before any of
+/// its task instances).
+fn run_row(
+    transaction: &rusqlite::Transaction<'_>,
+    runs: &mut HashMap<String, HashMap<String, i64>>,
+    dag_id: &str,
+    run_id: &str,
+) -> rusqlite::Result<i64> {
+    if let Some(&id) = runs.get(dag_id).and_then(|of_dag| of_dag.get(run_id)) {
+        return Ok(id);
+    }
+    let id = transaction
+        .prepare_cached("SELECT id FROM dag_run WHERE dag_id = ?1 AND run_id = ?2")?
+        .query_row(params![dag_id, run_id], |row| row.get(0))?;
+    runs.entry(dag_id.to_owned())
+        .or_default()
+        .insert(run_id.to_owned(), id);
+    Ok(id)
 }
