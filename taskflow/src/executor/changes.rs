@@ -239,7 +239,7 @@ impl RunState {
             None => self.dag.nodes[node as usize].body.codec(None),
         };
         if let Some(Ok(json)) = crate::quiet::catch(|| codec.encode(&value)).ok().flatten() {
-            store.send(Change::Xcom {
+            store.send(Change::XcomValue {
                 dag_id: self.info.dag_id.to_string(),
                 run_id: observer.run_id.to_string(),
                 task_id: self.dag.task_id(node).into_owned(),

@@ -15,7 +15,7 @@ pub enum Change {
     TaskInstance(TaskInstanceEvent),
     /// A task instance's value, encoded as JSON, under `key` (`"return_value"` for what the
     /// task returned, as in Airflow).
-    Xcom {
+    XcomValue {
         /// The DAG.
         dag_id: String,
         /// The run.

@@ -538,7 +538,7 @@ fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
                         ])?;
                 }
             }
-            Change::Xcom {
+            Change::XcomValue {
                 dag_id,
                 run_id,
                 task_id,
