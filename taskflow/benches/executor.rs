@@ -11,6 +11,7 @@
 //!   `TASKFLOW_BENCH_IMPL=taskflow,tokio,sequential` and `TASKFLOW_BENCH_REPS=3`, or the same
 //!   as arguments after `--`: `cargo bench -p taskflow --bench executor -- --n=1m --shape=fan`.
 //!   `TASKFLOW_BENCH_WEIGHTS=1` (`--weights=1`) adds the priority-weight rows to a subset.
+//! - `--features sqlite` adds the rows of runs kept in a `SqliteStore`.
 //!
 //! Columns, per task (a node of the graph: chain N, fan N + 2, tree 2N - 1):
 //! - build ns: `Dag::build`; for tokio, creating the oneshot channels (the wiring).
@@ -138,6 +139,9 @@ mod mapping;
 mod mixed_priorities;
 #[path = "executor/rerun.rs"]
 mod rerun;
+#[cfg(feature = "sqlite")]
+#[path = "executor/store.rs"]
+mod store;
 #[path = "executor/unit_test_path.rs"]
 mod unit_test_path;
 #[path = "executor/waiting_sensors.rs"]
@@ -993,6 +997,8 @@ fn main() {
         waiting_sensors::run(if config.full { 10_000 } else { 100 });
         mixed_priorities::run(n, config.reps(n));
         mapping::run(&runtime, n, config.reps(n));
+        #[cfg(feature = "sqlite")]
+        store::run(&runtime, n, config.reps(n).min(3));
     }
     if config.shapes.len() == Shape::ALL.len() || config.weights {
         weight_shapes::run(config.full, if config.full { 3 } else { 1 });
