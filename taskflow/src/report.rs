@@ -332,16 +332,7 @@ impl RunReport {
                 reason: format!("it has no mapped instance at map index {map_path:?}"),
             });
         };
-        let instances = RunReport::new(run);
-        let (_, value) = instances.value_of_node(task_id, node, None)?;
-        value
-            .downcast_ref::<T>()
-            .cloned()
-            .ok_or_else(|| Error::XcomType {
-                task_id: task_id.to_owned(),
-                requested: std::any::type_name::<T>().to_owned(),
-                actual: instances.run.dag.output_type(node).to_owned(),
-            })
+        RunReport::new(run).read_node(task_id, node, None, T::clone)
     }
 
     /// Every instance of `task_id` in the runs of mapped tasks and groups under this run,
@@ -408,7 +399,18 @@ impl RunReport {
         part: Option<u32>,
         read: impl FnOnce(&T) -> R,
     ) -> Result<R> {
-        let (node, value) = self.value_of(task_id, part)?;
+        self.read_node(task_id, self.node(task_id)?, part, read)
+    }
+
+    /// [`RunReport::read_slot`] for task `node`, whose id is `task_id`.
+    fn read_node<T: 'static, R>(
+        &self,
+        task_id: &str,
+        node: u32,
+        part: Option<u32>,
+        read: impl FnOnce(&T) -> R,
+    ) -> Result<R> {
+        let (node, value) = self.value_of_node(task_id, node, part)?;
         let typed = value.downcast_ref::<T>().ok_or_else(|| {
             let whole = self.run.dag.output_type(node);
             Error::XcomType {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use taskflow::prelude::*;
+use taskflow_tests::bounded::within;
 
 #[task]
 fn files() -> Vec<String> {
@@ -56,10 +57,16 @@ fn joined_anyway(values: Vec<String>) -> String {
     values.join(",")
 }
 
+/// The longest a run of these tests may take before it counts as hung.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A `dag.test()` of `dag`, quiet, bounded by [`LIMIT`].
 fn test(dag: Result<Dag, taskflow::Error>) -> RunReport {
-    dag.expect("the DAG builds")
-        .test_with(RunOptions::new().log(false))
-        .expect("the DAG runs")
+    let dag = dag.expect("the DAG builds");
+    within(LIMIT, "the run", move || {
+        dag.test_with(RunOptions::new().log(false))
+            .expect("the DAG runs")
+    })
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use taskflow::events::Event;
 use taskflow::prelude::*;
+use taskflow_tests::bounded::within;
 
 #[task]
 fn files() -> Vec<String> {
@@ -82,10 +83,16 @@ fn indexed(ctx: &Context, file: String) -> String {
     )
 }
 
+/// The longest a run of these tests may take before it counts as hung.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A `dag.test()` of `dag`, quiet, bounded by [`LIMIT`].
 fn test(dag: Result<Dag, taskflow::Error>) -> RunReport {
-    dag.expect("the DAG builds")
-        .test_with(RunOptions::new().log(false))
-        .expect("the DAG runs")
+    let dag = dag.expect("the DAG builds");
+    within(LIMIT, "the run", move || {
+        dag.test_with(RunOptions::new().log(false))
+            .expect("the DAG runs")
+    })
 }
 
 #[test]
@@ -372,11 +379,8 @@ fn the_executor_sets_max_map_length_for_dags_that_set_none() {
         parse::expand(each(files()), "eu");
     })
     .unwrap();
-    let report = executor
-        .submit(&dag, RunOptions::new())
-        .unwrap()
-        .wait()
-        .unwrap();
+    let handle = executor.submit(&dag, RunOptions::new()).unwrap();
+    let report = within(LIMIT, "the run", move || handle.wait().unwrap());
     assert_eq!(report.state("files"), TaskState::Failed);
     assert_eq!(report.state("parse"), TaskState::UpstreamFailed);
 }
@@ -551,11 +555,8 @@ fn the_ready_queue_orders_instances_by_weight_then_map_index() {
         urgent();
     })
     .unwrap();
-    let report = executor
-        .submit(&dag, RunOptions::new())
-        .unwrap()
-        .wait()
-        .unwrap();
+    let handle = executor.submit(&dag, RunOptions::new()).unwrap();
+    let report = within(LIMIT, "the run", move || handle.wait().unwrap());
     let mut started: Vec<(i64, String)> = report
         .instances("routine")
         .iter()
@@ -707,11 +708,8 @@ fn max_active_tis_per_dag_counts_every_instance_of_a_mapped_task() {
 /// A run of `dag` on an executor with virtual time.
 fn virtual_run(dag: &Dag) -> RunReport {
     let executor = Executor::builder().virtual_time(true).build().unwrap();
-    executor
-        .submit(dag, RunOptions::new())
-        .unwrap()
-        .wait()
-        .unwrap()
+    let handle = executor.submit(dag, RunOptions::new()).unwrap();
+    within(LIMIT, "the run", move || handle.wait().unwrap())
 }
 
 /// Checks that no two of `tasks` ran at the same time.

@@ -75,13 +75,12 @@ fn pipeline() -> Dag {
 }
 
 fn run(dag: &Dag, store: &Arc<SqliteStore>, run_id: &str) -> RunReport {
-    dag.test_with(
-        RunOptions::new()
-            .log(false)
-            .run_id(run_id)
-            .store(store.clone()),
-    )
-    .unwrap()
+    let options = RunOptions::new()
+        .log(false)
+        .run_id(run_id)
+        .store(store.clone());
+    let dag = dag.clone();
+    within(LIMIT, "the run", move || dag.test_with(options).unwrap())
 }
 
 #[test]
