@@ -64,6 +64,38 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A run to resume is not in the store.
+    #[error("dag `{dag_id}`: the store has no run `{run_id}` to resume")]
+    NoStoredRun {
+        /// The DAG.
+        dag_id: String,
+        /// The run asked for.
+        run_id: String,
+    },
+    /// A run was asked to resume without a store to resume it from.
+    #[error("dag `{dag_id}`: resuming run `{run_id}` needs a store (RunOptions::store)")]
+    ResumeWithoutStore {
+        /// The DAG.
+        dag_id: String,
+        /// The run asked for.
+        run_id: String,
+    },
+    /// A value a store kept no longer decodes as its task's type: the task's type changed
+    /// since the run was stored.
+    #[error(
+        "the stored value of task `{task_id}` was a `{stored_type}` and does not decode as \
+         the task's `{task_type}`: {reason}"
+    )]
+    StoredValue {
+        /// The task.
+        task_id: String,
+        /// The type of the value when it was stored.
+        stored_type: String,
+        /// The task's type now.
+        task_type: String,
+        /// Why it does not decode.
+        reason: String,
+    },
     /// A mapped task call is wired in a way that cannot be expanded.
     #[error("dag `{dag_id}`: task `{task_id}` cannot be mapped: {reason}")]
     Mapping {

@@ -216,6 +216,13 @@ impl RunReport {
         self.run.store_error()
     }
 
+    /// For a resumed run ([`RunOptions::resume`](crate::RunOptions::resume)): what resuming
+    /// decided that is worth saying (a finished task run again for want of its stored value,
+    /// a DAG changed since the run was stored); empty otherwise.
+    pub fn resume_notes(&self) -> Vec<String> {
+        self.run.resume_notes()
+    }
+
     /// The state of the run: failed if a task failed or ended upstream_failed (teardown
     /// tasks aside), or its store could not keep it.
     pub fn state_of_run(&self) -> DagRunState {

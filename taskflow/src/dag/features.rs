@@ -28,6 +28,8 @@ impl Features {
     pub(crate) const MAPPED: Self = Self(1 << 10);
     /// Its value is mapped over: a success checks its length (`max_map_length`).
     pub(crate) const MAP_SOURCE: Self = Self(1 << 11);
+    /// Its outcome comes from a store (a resumed run): it ends without running.
+    pub(crate) const RESTORED: Self = Self(1 << 12);
 
     /// What a success may do beyond storing one value and releasing the downstream tasks.
     pub(crate) const SUCCESS_EXTRAS: Self = Self::ON_SUCCESS
@@ -40,7 +42,8 @@ impl Features {
     pub(crate) const TRY_EXTRAS: Self = Self::ON_EXECUTE
         .and(Self::TIMEOUT)
         .and(Self::SENSOR)
-        .and(Self::MAPPED);
+        .and(Self::MAPPED)
+        .and(Self::RESTORED);
 
     /// The union of both sets.
     pub(crate) const fn and(self, other: Self) -> Self {

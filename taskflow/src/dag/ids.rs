@@ -46,7 +46,7 @@ fn split_suffix(id: &str) -> Option<(&str, u64)> {
 /// task has that id yet, else `core__N`, where `core` is the name without a `__N` suffix and
 /// N is one more than the largest N of the ids `core__N` in use. Detects explicit
 /// duplicates, and afterwards finds the node of an id without formatting every generated id.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct TaskIds {
     /// Per default name: the next suffix, and the `(suffix, node)` pairs handed out, in order.
     generated: Vec<(&'static str, Generated)>,
@@ -63,7 +63,7 @@ pub(crate) struct TaskIds {
     clash: Option<Box<str>>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Generated {
     /// One more than the largest N of the ids `name__N` in use.
     next: u64,

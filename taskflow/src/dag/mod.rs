@@ -86,6 +86,7 @@ pub(crate) struct Gather {
     pub(crate) gather: crate::xcom::GatherFn,
 }
 
+#[derive(Clone)]
 pub(crate) struct DagInner {
     pub(crate) dag_id: Arc<str>,
     pub(crate) nodes: Vec<Node>,
@@ -170,6 +171,31 @@ impl DagInner {
     pub(crate) fn task_id(&self, node: u32) -> std::borrow::Cow<'_, str> {
         let node = &self.nodes[node as usize];
         id_text(&node.id, node.body.name())
+    }
+
+    /// See [`Dag::fingerprint`]: FNV-1a over each task's id and type and its downstream
+    /// tasks' ids, in node order.
+    pub(crate) fn fingerprint(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut add = |bytes: &[u8]| {
+            for &byte in bytes.iter().chain(&[0xff]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for node in 0..self.nodes.len() as u32 {
+            add(self.task_id(node).as_bytes());
+            let output = match self.mapping(node) {
+                Some(spec) => spec.output_type,
+                None => self.nodes[node as usize].body.output_type(),
+            };
+            add(output.as_bytes());
+            for &down in self.plan.downstream(node) {
+                add(self.task_id(down).as_bytes());
+            }
+            add(b"");
+        }
+        format!("{hash:016x}")
     }
 
     /// One option of task `node`: per call, then `#[task]`, then the DAG's defaults.
@@ -302,6 +328,34 @@ impl Dag {
     /// The DAG's id.
     pub fn dag_id(&self) -> &str {
         &self.inner.dag_id
+    }
+
+    /// A fingerprint of the DAG's structure: its task ids, the type each returns, and its
+    /// edges, as 16 hex digits. Two builds of one DAG have the same fingerprint; a store
+    /// keeps it with each run, so that resuming a run tells a changed DAG.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn extract() -> u32 {
+    ///     1
+    /// }
+    ///
+    /// #[task]
+    /// fn load(_rows: u32) {}
+    ///
+    /// let one = Dag::build("etl", || load(extract()))?;
+    /// let again = Dag::build("etl", || load(extract()))?;
+    /// let other = Dag::build("etl", || {
+    ///     extract();
+    /// })?;
+    /// assert_eq!(one.fingerprint(), again.fingerprint());
+    /// assert_ne!(one.fingerprint(), other.fingerprint());
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn fingerprint(&self) -> String {
+        self.inner.fingerprint()
     }
 
     /// The number of tasks.

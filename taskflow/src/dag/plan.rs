@@ -11,7 +11,7 @@ use crate::xcom::ReadMode;
 use crate::{Error, TaskOptions, TriggerRule};
 
 /// What the executor needs of the graph, computed once per DAG.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Plan {
     /// Per task: the number of distinct direct upstream tasks.
     pub(crate) upstream_count: Vec<u32>,
@@ -66,7 +66,7 @@ pub(crate) struct MapCheck {
 pub(crate) const NO_JOIN: u32 = u32::MAX;
 
 /// The pool and limits of every task.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Demands {
     /// The pools named by the DAG's tasks; index 0 is `default_pool`.
     pub(crate) pool_names: Vec<std::sync::Arc<str>>,

@@ -33,6 +33,9 @@ impl RunState {
         if !features.has_any(Features::TRY_EXTRAS) {
             return self.execute_plainly(node, now, features, step);
         }
+        if features.has(Features::RESTORED) {
+            return self.restore_task(node, now, step);
+        }
         if features.has(Features::MAPPED) {
             return self.expand_mapped(node, now, step);
         }
@@ -388,7 +391,7 @@ impl RunState {
                         self.callback(node, try_number, Features::ON_SKIPPED, Some(&error));
                         self.settle(node, TaskState::Skipped, step);
                     }
-                    TaskErrorKind::Fail if try_number <= retries => {
+                    TaskErrorKind::Fail if try_number <= retries + self.uncounted_tries(node) => {
                         self.finish_try(node, TaskState::UpForRetry, Some(&error), step);
                         self.callback(node, try_number, Features::ON_RETRY, Some(&error));
                         self.schedule_retry(node, try_number);
@@ -502,31 +505,7 @@ impl RunState {
 
     /// Stores the value and releases the downstream tasks, as the task's kind directs.
     fn succeed(self: &Arc<Self>, node: u32, try_number: u32, value: Value, step: &mut Step) {
-        let kind = if self.features(node).has(Features::STEERS) {
-            self.dag.nodes[node as usize].body.kind()
-        } else {
-            TaskKind::Plain
-        };
-        let skipped = match kind {
-            TaskKind::Plain | TaskKind::Sensor(_) => Ok(Vec::new()),
-            TaskKind::Branch(targets) => match catch_unwind(AssertUnwindSafe(|| targets(&value))) {
-                Ok(targets) => self.not_followed(node, &targets),
-                Err(payload) => Err(panic_error(payload)),
-            },
-            TaskKind::ShortCircuit { proceed, .. } if proceed(&value) => Ok(Vec::new()),
-            TaskKind::ShortCircuit {
-                ignore_downstream_trigger_rules: true,
-                ..
-            } => Ok(self.descendants(node)),
-            TaskKind::ShortCircuit { .. } => Ok(self.dag.plan.downstream(node).to_vec()),
-        };
-        // A short-circuit never skips teardown tasks: they follow their own trigger rules.
-        let skipped = skipped.map(|mut tasks| {
-            let roles = &self.dag.plan.roles;
-            tasks.retain(|&task| roles[task as usize] != Role::Teardown);
-            tasks
-        });
-        match skipped {
+        match self.skipped_by(node, &value) {
             Ok(skipped) => {
                 self.store(node, value, self.features(node), step);
                 self.finish_try(node, TaskState::Success, None, step);
@@ -535,6 +514,35 @@ impl RunState {
             }
             Err(error) => self.fail(node, try_number, &error, step),
         }
+    }
+
+    /// The tasks a success of `node` with `value` skips: those a branch does not follow,
+    /// or those a short-circuit that does not proceed skips (never teardown tasks).
+    pub(crate) fn skipped_by(&self, node: u32, value: &Value) -> Result<Vec<u32>, TaskError> {
+        let kind = if self.features(node).has(Features::STEERS) {
+            self.dag.nodes[node as usize].body.kind()
+        } else {
+            TaskKind::Plain
+        };
+        let skipped = match kind {
+            TaskKind::Plain | TaskKind::Sensor(_) => Ok(Vec::new()),
+            TaskKind::Branch(targets) => match catch_unwind(AssertUnwindSafe(|| targets(value))) {
+                Ok(targets) => self.not_followed(node, &targets),
+                Err(payload) => Err(panic_error(payload)),
+            },
+            TaskKind::ShortCircuit { proceed, .. } if proceed(value) => Ok(Vec::new()),
+            TaskKind::ShortCircuit {
+                ignore_downstream_trigger_rules: true,
+                ..
+            } => Ok(self.descendants(node)),
+            TaskKind::ShortCircuit { .. } => Ok(self.dag.plan.downstream(node).to_vec()),
+        };
+        // A short-circuit never skips teardown tasks: they follow their own trigger rules.
+        skipped.map(|mut tasks| {
+            let roles = &self.dag.plan.roles;
+            tasks.retain(|&task| roles[task as usize] != Role::Teardown);
+            tasks
+        })
     }
 
     /// Keeps a task's value in its slot, or each part in its own for `multiple_outputs`.

@@ -230,23 +230,45 @@ impl RunState {
         let Some(store) = &observer.store else {
             return;
         };
-        let value = match &*self.slots[self.dag.plan.slot(node, 0)].lock() {
-            crate::executor::SlotValue::Ready(value) => value.clone(),
-            _ => return,
-        };
-        let codec = match self.dag.mapping(node) {
-            Some(spec) => spec.codec,
-            None => self.dag.nodes[node as usize].body.codec(None),
-        };
-        if let Some(Ok(json)) = crate::quiet::catch(|| codec.encode(&value)).ok().flatten() {
+        if let Some((type_name, value)) = self.encoded_value(node) {
             store.send(Change::XcomValue {
                 dag_id: self.info.dag_id.to_string(),
                 run_id: observer.run_id.to_string(),
                 task_id: self.dag.task_id(node).into_owned(),
-                map_index: self.map_index(node),
+                map_path: self.map_path(node),
                 key: "return_value".to_owned(),
-                value: json,
+                type_name: type_name.to_owned(),
+                value,
             });
+        }
+    }
+
+    /// The value of `node` in its slot as JSON, with its type's name: for a
+    /// `multiple_outputs` task the array of its parts. `None` if it has none or it does not
+    /// encode (a panic in its `Serialize` included).
+    fn encoded_value(&self, node: u32) -> Option<(&'static str, serde_json::Value)> {
+        let body = self.dag.nodes[node as usize].body;
+        let encode = |part: u32, codec: crate::codec::Codec| {
+            let value = match &*self.slots[self.dag.plan.slot(node, part)].lock() {
+                crate::executor::SlotValue::Ready(value) => value.clone(),
+                _ => return None,
+            };
+            crate::quiet::catch(|| codec.encode(&value))
+                .ok()
+                .flatten()
+                .and_then(Result::ok)
+        };
+        if let Some(spec) = self.dag.mapping(node) {
+            return Some((spec.codec.type_name(), encode(0, spec.codec)?));
+        }
+        match body.output_parts() {
+            0 => Some((body.output_type(), encode(0, body.codec(None))?)),
+            parts => {
+                let encoded = (0..parts)
+                    .map(|index| encode(index + 1, body.codec(Some(index))))
+                    .collect::<Option<Vec<_>>>()?;
+                Some((body.output_type(), serde_json::Value::Array(encoded)))
+            }
         }
     }
 
@@ -296,6 +318,9 @@ impl RunState {
     /// `node` ends in `state` (skipped, upstream_failed) without running.
     #[inline]
     pub(crate) fn end_unrun(&self, node: u32, state: TaskState) -> TaskState {
+        if self.features(node).has(crate::dag::Features::RESTORED) {
+            return self.restore_unrun(node);
+        }
         if self.features(node).has(crate::dag::Features::MAPPED) {
             self.keep_empty_collection(node);
         }
@@ -352,6 +377,15 @@ impl RunState {
             )
         });
         observer.send(Event::DagRun(self.run_event(DagRunState::Running)));
+        if let Some(store) = &observer.store {
+            store.send(Change::DagRunConf {
+                dag_id: info.dag_id.to_string(),
+                run_id: info.run_id.clone(),
+                run_type: run_type(&info.run_id).to_owned(),
+                params: info.params.clone(),
+                fingerprint: self.dag.fingerprint(),
+            });
+        }
     }
 
     /// The run ended: its listeners hear how, and its span closes.
@@ -496,6 +530,9 @@ impl RunState {
     #[cold]
     #[inline(never)]
     fn tell_task(&self, observer: &Observer, node: u32, state: TaskState, error: Option<&str>) {
+        if self.features(node).has(crate::dag::Features::RESTORED) {
+            return; // it keeps its stored state: nothing changes
+        }
         let try_number = self.records.tries(node);
         observer.traced(|| {
             let span = match self.try_span(node) {
@@ -624,5 +661,17 @@ impl RunState {
                 state,
             });
         });
+    }
+}
+
+/// Airflow's run type of a run, from its id's prefix (`scheduled__`, `backfill__`), else
+/// `manual`.
+fn run_type(run_id: &str) -> &'static str {
+    if run_id.starts_with("scheduled__") {
+        "scheduled"
+    } else if run_id.starts_with("backfill__") {
+        "backfill"
+    } else {
+        "manual"
     }
 }

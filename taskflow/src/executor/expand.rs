@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use super::args::Args;
+use super::resume::Restore;
 use super::run::{RunSched, RunState, Step};
 use crate::dag::{DagInner, Features, Input, MapSpec, ParamFrom, Plan};
 use crate::task::body::{Outcome, Parts};
@@ -147,7 +148,18 @@ impl RunState {
         self.carry_on(&mut step.carried, None);
         match laid {
             Ok((dag, arguments)) => {
-                let instances = self.instances_run(node, dag, arguments);
+                let (dag, restore) = match self.restore_instances(node, dag) {
+                    Ok(restored) => restored,
+                    Err(error) => {
+                        return self.end_mapped(
+                            node,
+                            TaskState::Failed,
+                            Some(error.to_string()),
+                            step,
+                        );
+                    }
+                };
+                let instances = self.instances_run(node, dag, arguments, restore);
                 self.expansions
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -310,12 +322,42 @@ impl RunState {
         )
     }
 
+    /// In a resumed run, what the instances of mapped task `node` (laid out in `dag`, which
+    /// nothing else holds yet) restore from the store.
+    fn restore_instances(
+        &self,
+        node: u32,
+        mut dag: Arc<DagInner>,
+    ) -> crate::Result<(Arc<DagInner>, Option<Box<Restore>>)> {
+        let Some(restore) = &self.restore else {
+            return Ok((dag, None));
+        };
+        let resumed = Arc::clone(restore.resumed());
+        let outer = self.map_path(node);
+        let per_instance = self
+            .dag
+            .mapping(node)
+            .and_then(|spec| spec.template.as_ref())
+            .map_or(1, |template| template.tasks().max(1));
+        let Some(laid) = Arc::get_mut(&mut dag) else {
+            return Ok((dag, None));
+        };
+        let path = |task: u32| {
+            let mut path = outer.clone();
+            path.push(task / per_instance);
+            path
+        };
+        let restore = super::resume::restore_tasks(laid, path, &resumed, true)?;
+        Ok((dag, restore))
+    }
+
     /// The run of the instances of mapped task `node`, laid out in `dag`.
     fn instances_run(
         self: &Arc<Self>,
         node: u32,
         dag: Arc<DagInner>,
         arguments: Vec<(u32, Value)>,
+        restore: Option<Box<Restore>>,
     ) -> Arc<RunState> {
         let parent_pool = self.dag.plan.demands.pool_of(node);
         let sched = RunSched {
@@ -345,22 +387,25 @@ impl RunState {
                 .mapping(node)
                 .and_then(|spec| spec.template.clone()),
         };
-        let run = Arc::new(RunState::new(
-            dag,
-            Arc::clone(&self.info),
-            (
-                self.keep_values,
-                Some(self.size_warning.unwrap_or(u64::MAX)),
-            ),
-            Arc::clone(&self.clock),
-            self.handle.clone(),
-            (self.pool.clone(), sched),
-            (
-                done,
-                self.observer.as_ref().map(|o| o.for_instances()),
-                Some(Box::new(mapped)),
-            ),
-        ));
+        let run = Arc::new(
+            RunState::new(
+                dag,
+                Arc::clone(&self.info),
+                (
+                    self.keep_values,
+                    Some(self.size_warning.unwrap_or(u64::MAX)),
+                ),
+                Arc::clone(&self.clock),
+                self.handle.clone(),
+                (self.pool.clone(), sched),
+                (
+                    done,
+                    self.observer.as_ref().map(|o| o.for_instances()),
+                    Some(Box::new(mapped)),
+                ),
+            )
+            .resumed(restore),
+        );
         for (slot, value) in arguments {
             run.slots[slot as usize].put(value);
         }

@@ -10,6 +10,7 @@ mod local;
 mod pool;
 mod record;
 mod registry;
+mod resume;
 mod run;
 mod scheduler;
 mod shared;
@@ -32,6 +33,7 @@ pub(crate) use registry::{Found, Runs};
 pub(crate) use slot::SlotValue;
 pub(crate) use unwind::panic_message;
 
+use crate::dag::DagInner;
 use crate::events::{Delivery, Listener, Listeners, RunLog};
 use crate::task::context::RunInfo;
 use crate::{Dag, Error, Params, Result, RunReport};
@@ -84,6 +86,8 @@ pub struct RunOptions {
     listeners: Listeners,
     /// Where the run is kept (see [`RunOptions::store`]).
     store: Option<Arc<dyn crate::store::Store>>,
+    /// The stored run to resume (see [`RunOptions::resume`]).
+    resume: Option<String>,
 }
 
 impl RunOptions {
@@ -217,6 +221,62 @@ impl RunOptions {
         self.store = Some(store);
         self
     }
+
+    /// Resumes run `run_id` kept in the run's [`store`](RunOptions::store), after its process
+    /// ended (a crash, a `kill -9`) or after some of its tasks were cleared (see
+    /// [`crate::store::Clear`]).
+    ///
+    /// The run keeps its logical date and params. A task that finished keeps its state and
+    /// gives its stored value to its downstream tasks without running again; the others run,
+    /// their try numbers going on from the stored ones. A try that was running when the
+    /// process ended is kept as interrupted and does not use up a retry; an instance
+    /// interrupted 3 times fails instead of running again. A finished task whose value could
+    /// not be stored (its type does not encode as JSON) runs again if a task that runs needs
+    /// its value ([`RunReport::resume_notes`] says so). Tasks added to the DAG since run; tasks
+    /// no longer in it are kept as `removed`. A stored value that no longer decodes as its
+    /// task's type is an error ([`Error::StoredValue`]) before anything runs.
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use taskflow::prelude::*;
+    /// use taskflow::store::{Clear, SqliteStore};
+    ///
+    /// static EXTRACTS: AtomicU32 = AtomicU32::new(0);
+    ///
+    /// #[task]
+    /// fn extract() -> u32 {
+    ///     EXTRACTS.fetch_add(1, Ordering::SeqCst);
+    ///     20
+    /// }
+    ///
+    /// #[task]
+    /// fn load(rows: u32) -> u32 {
+    ///     rows + 1
+    /// }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("taskflow-resume-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let store = Arc::new(SqliteStore::open(dir.join("runs.db"))?);
+    /// let dag = Dag::build("resumed", || {
+    ///     load(extract());
+    /// })?;
+    /// let options = || RunOptions::new().log(false).store(store.clone());
+    /// dag.test_with(options().run_id("daily"))?;
+    /// // Clear `load` and run it again: `extract` keeps its stored value.
+    /// dag.clear(&*store, &Clear::run("daily").task("load"))?;
+    /// let report = dag.test_with(options().resume("daily"))?;
+    /// assert_eq!(report.xcom::<u32>("load")?, 21);
+    /// assert_eq!(EXTRACTS.load(Ordering::SeqCst), 1);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resume(mut self, run_id: impl Into<String>) -> Self {
+        self.resume = Some(run_id.into());
+        self
+    }
 }
 
 impl Dag {
@@ -281,34 +341,73 @@ impl Dag {
             Some(clock) if virtual_time => Arc::clone(clock),
             _ => Clock::new(virtual_time, handle.clone()),
         };
-        let logical_date = options.logical_date.unwrap_or_else(Utc::now);
-        let run_id = options
-            .run_id
-            .unwrap_or_else(|| default_run_id(logical_date));
+        let resumed = self.resumed(&options)?;
+        let mut params = options.params;
+        let (logical_date, run_id) = match &resumed {
+            Some((_, stored)) => {
+                params = stored.run.params.clone();
+                (stored.run.logical_date, stored.run.run_id.clone())
+            }
+            None => {
+                let logical_date = options.logical_date.unwrap_or_else(Utc::now);
+                let run_id = options
+                    .run_id
+                    .unwrap_or_else(|| default_run_id(logical_date));
+                (logical_date, run_id)
+            }
+        };
+        let (dag, restore) = match resumed {
+            Some((resumed, _)) => {
+                let mut dag = DagInner::clone(&self.inner);
+                let restore = resume::restore_tasks(&mut dag, |_| Vec::new(), &resumed, false)?;
+                (Arc::new(dag), restore)
+            }
+            None => (Arc::clone(&self.inner), None),
+        };
         if !pool.limits().strict_pools {
             self.check_declared_pools(&options.pools)?;
         }
         let sched = self.sched(pool, logical_date)?;
-        let info = RunInfo::new(
-            Arc::clone(&self.inner.dag_id),
-            run_id,
-            logical_date,
-            options.params,
-        );
+        let info = RunInfo::new(Arc::clone(&self.inner.dag_id), run_id, logical_date, params);
         let (done, finished) = oneshot::channel();
         let observer = changes::Observer::new(audience, &info.run_id, options.store.clone());
-        let run = Arc::new(RunState::new(
-            Arc::clone(&self.inner),
-            Arc::new(info),
-            (keep, options.xcom_size_warning),
-            clock,
-            handle,
-            (pool.clone(), sched),
-            (done, observer, None),
-        ));
+        let run = Arc::new(
+            RunState::new(
+                dag,
+                Arc::new(info),
+                (keep, options.xcom_size_warning),
+                clock,
+                handle,
+                (pool.clone(), sched),
+                (done, observer, None),
+            )
+            .resumed(restore),
+        );
         // Once per run: lets a task's context read its upstream states.
         run.info.attach(&run);
         Ok((run, finished))
+    }
+
+    /// For a run that resumes a stored one: what its store kept, once the changes resuming
+    /// makes first (interrupted tries, removed tasks) are written.
+    fn resumed(
+        &self,
+        options: &RunOptions,
+    ) -> Result<Option<(Arc<resume::Resumed>, crate::store::StoredRun)>> {
+        let Some(run_id) = &options.resume else {
+            return Ok(None);
+        };
+        let Some(store) = &options.store else {
+            return Err(Error::ResumeWithoutStore {
+                dag_id: self.dag_id().to_owned(),
+                run_id: run_id.clone(),
+            });
+        };
+        let (resumed, stored, changes) = resume::Resumed::load(&**store, &self.inner, run_id)?;
+        if !changes.is_empty() {
+            store.write(&changes)?;
+        }
+        Ok(Some((resumed, stored)))
     }
 
     /// For a run of the default executor: an error if a task names a pool `declared` lacks

@@ -158,6 +158,26 @@ impl Records {
         try_number
     }
 
+    /// A task of a resumed run goes on from `tries` stored tries.
+    pub(crate) fn resume_tries(&self, node: u32, tries: u32) {
+        let task = self.task(node);
+        task.tries.store(tries, Ordering::Release);
+        task.settled.store(tries, Ordering::Release);
+    }
+
+    /// A task of a resumed run ends at `now` in its stored state, after its stored tries.
+    pub(crate) fn restore(
+        &self,
+        node: u32,
+        state: TaskState,
+        tries: u32,
+        now: u64,
+        error: Option<String>,
+    ) {
+        self.resume_tries(node, tries);
+        self.end_try(node, state, now, error);
+    }
+
     /// A mapped task starts expanding at `now`: running, without a try of its own.
     pub(crate) fn begin_expansion(&self, node: u32, now: u64) {
         let task = self.task(node);

@@ -54,6 +54,8 @@ pub(crate) struct RunState {
     pub(crate) mapped: Option<Box<super::expand::MappedRun>>,
     /// The runs of the instances of this run's mapped tasks, by mapped task.
     pub(crate) expansions: Mutex<Vec<(u32, Arc<RunState>)>>,
+    /// For a resumed run: what its tasks restore from its store.
+    pub(crate) restore: Option<Box<super::resume::Restore>>,
 }
 
 /// A run that has ended: dropping it tells whoever waits, after the run callback if one
@@ -201,7 +203,20 @@ impl RunState {
             ended_at: AtomicU64::new(u64::MAX),
             mapped,
             expansions: Mutex::new(Vec::new()),
+            restore: None,
         }
+    }
+
+    /// Resumes the run with what its store kept: its restored tasks, and the stored tries
+    /// of the others, which go on from there.
+    pub(crate) fn resumed(mut self, restore: Option<Box<super::resume::Restore>>) -> Self {
+        if let Some(restore) = &restore {
+            for (node, tries) in restore.tries() {
+                self.records.resume_tries(node, tries);
+            }
+        }
+        self.restore = restore;
+        self
     }
 
     /// Calls the DAG's `on_success_callback` or `on_failure_callback` with the report of the

@@ -34,12 +34,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod clear;
 mod records;
 mod sink;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use records::{Change, DagRunRecord, TaskInstanceRecord, TryRecord};
+pub use clear::{Clear, set_state};
+pub use records::{Change, DagRunRecord, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord};
 pub(crate) use sink::StoreSink;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -80,6 +82,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         task_id: &str,
         map_index: Option<u32>,
     ) -> Result<Option<serde_json::Value>>;
+
+    /// Everything kept of run `run_id` of DAG `dag_id`, as resuming it needs it; `None` if
+    /// the store has no such run.
+    fn load_run(&self, dag_id: &str, run_id: &str) -> Result<Option<StoredRun>>;
 
     /// The value a task instance returned, as a `T`; `None` if there is none.
     fn xcom<T: serde::de::DeserializeOwned>(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::events::{DagRunEvent, TaskInstanceEvent};
-use crate::{DagRunState, TaskState};
+use crate::{DagRunState, Params, TaskState};
 
 /// One change a run asks its store to keep, in the order the changes happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,12 +22,58 @@ pub enum Change {
         run_id: String,
         /// The task.
         task_id: String,
-        /// The instance's map index (`None`: not mapped).
-        map_index: Option<u32>,
+        /// The instance's map indexes, outermost first (empty: not mapped).
+        map_path: Vec<u32>,
         /// The XCom key.
         key: String,
+        /// The Rust type of the value, to name it when it no longer decodes.
+        type_name: String,
         /// The value.
         value: serde_json::Value,
+    },
+    /// What a run was started with, sent once as it starts (after its first
+    /// [`Change::DagRun`]).
+    DagRunConf {
+        /// The DAG.
+        dag_id: String,
+        /// The run.
+        run_id: String,
+        /// Airflow's run type: `manual`, `scheduled` or `backfill`.
+        run_type: String,
+        /// The run's params.
+        params: Params,
+        /// The fingerprint of the DAG's structure (see [`Dag::fingerprint`](crate::Dag::fingerprint)).
+        fingerprint: String,
+    },
+    /// A try that was running when the process running it ended: it is kept as
+    /// interrupted, and does not use up a retry.
+    TryInterrupted {
+        /// The DAG.
+        dag_id: String,
+        /// The run.
+        run_id: String,
+        /// The task.
+        task_id: String,
+        /// The instance's map indexes, outermost first (empty: not mapped).
+        map_path: Vec<u32>,
+        /// The try.
+        try_number: u32,
+    },
+    /// A task instance's state set from outside a run: cleared (`TaskState::None`, to run
+    /// again on resume), marked `success` or `failed` by hand, or `removed` from its DAG.
+    SetState {
+        /// The DAG.
+        dag_id: String,
+        /// The run.
+        run_id: String,
+        /// The task.
+        task_id: String,
+        /// The instance's map indexes, outermost first (empty: not mapped).
+        map_path: Vec<u32>,
+        /// Its new state.
+        state: TaskState,
+        /// Why, kept as the instance's error (`None` clears it).
+        note: Option<String>,
     },
 }
 
@@ -47,6 +93,10 @@ pub struct DagRunRecord {
     pub start_date: Option<DateTime<Utc>>,
     /// When it ended.
     pub end_date: Option<DateTime<Utc>>,
+    /// Airflow's run type: `manual`, `scheduled` or `backfill`.
+    pub run_type: String,
+    /// The params it was started with.
+    pub params: Params,
 }
 
 /// A task instance as a store keeps it: its latest state.
@@ -55,8 +105,11 @@ pub struct DagRunRecord {
 pub struct TaskInstanceRecord {
     /// The task.
     pub task_id: String,
-    /// The instance's map index (`None`: not mapped).
+    /// The instance's map index (`None`: not mapped); the innermost one inside mapped
+    /// groups.
     pub map_index: Option<u32>,
+    /// Its map indexes, outermost first (empty: not mapped).
+    pub map_path: Vec<u32>,
     /// Its latest state.
     pub state: TaskState,
     /// Its latest try (0 before the first).
@@ -87,4 +140,54 @@ pub struct TryRecord {
     pub end_date: Option<DateTime<Utc>>,
     /// Its error.
     pub error: Option<String>,
+    /// Whether the process running it ended while it ran (its state is then `failed`); an
+    /// interrupted try does not use up a retry.
+    pub interrupted: bool,
+}
+
+/// Everything a store keeps of one run, as resuming it needs it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StoredRun {
+    /// The run.
+    pub run: DagRunRecord,
+    /// The fingerprint of the DAG's structure when the run was started.
+    pub fingerprint: Option<String>,
+    /// Its task instances, in the order they were first written.
+    pub instances: Vec<StoredInstance>,
+}
+
+/// A task instance as resuming its run needs it: its state, tries and values.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StoredInstance {
+    /// The task.
+    pub task_id: String,
+    /// Its map indexes, outermost first (empty: not mapped).
+    pub map_path: Vec<u32>,
+    /// Its latest state.
+    pub state: TaskState,
+    /// Its latest try (0 before the first).
+    pub try_number: u32,
+    /// The tries before it that do not count against its retries (all tries before it was
+    /// last cleared, and interrupted tries).
+    pub uncounted_tries: u32,
+    /// Its interrupted tries since it was last cleared.
+    pub interrupted: u32,
+    /// The try that was running when the run's process ended, if one was.
+    pub running_try: Option<u32>,
+    /// The error of its latest try.
+    pub error: Option<String>,
+    /// Its XComs: (key, Rust type name, value).
+    pub xcoms: Vec<(String, String, serde_json::Value)>,
+}
+
+impl StoredInstance {
+    /// Its value under `key` (`"return_value"`: what the task returned).
+    pub fn xcom(&self, key: &str) -> Option<(&str, &serde_json::Value)> {
+        self.xcoms
+            .iter()
+            .find(|(at, _, _)| at == key)
+            .map(|(_, type_name, value)| (type_name.as_str(), value))
+    }
 }

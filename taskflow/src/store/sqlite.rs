@@ -7,7 +7,9 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Change, DagRunRecord, Store, TaskInstanceRecord, TryRecord};
+use super::{
+    Change, DagRunRecord, Store, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord,
+};
 use crate::events::TaskInstanceEvent;
 use crate::{DagRunState, Error, Result, TaskState};
 
@@ -16,10 +18,13 @@ use crate::{DagRunState, Error, Result, TaskState};
 const APPLICATION_ID: i32 = 0x7466_6c77;
 
 /// The schema this version writes; older ones are migrated, newer ones refused.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 /// Each migration, from the schema before it: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2];
+
+/// The first schema: runs, task instances, tries and values.
+const SCHEMA_1: &str = "
     CREATE TABLE dag_run (
         id INTEGER PRIMARY KEY,
         dag_id TEXT NOT NULL,
@@ -64,7 +69,76 @@ const MIGRATIONS: &[&str] = &["
         value TEXT NOT NULL,
         PRIMARY KEY (run, task_id, map_index, key)
     ) WITHOUT ROWID;
-"];
+";
+
+/// The second: instances keyed by their map path (mapped groups nest), the run's type,
+/// params and DAG fingerprint, interrupted tries, the tries a clear leaves uncounted, and
+/// the type of each value.
+const SCHEMA_2: &str = "
+    ALTER TABLE dag_run ADD COLUMN run_type TEXT NOT NULL DEFAULT 'manual';
+    ALTER TABLE dag_run ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE dag_run ADD COLUMN fingerprint TEXT;
+    CREATE TABLE dag (
+        dag_id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE task_instance_2 (
+        run INTEGER NOT NULL REFERENCES dag_run (id),
+        task_id TEXT NOT NULL,
+        map_path TEXT NOT NULL,
+        map_index INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        try_number INTEGER NOT NULL,
+        start_date INTEGER,
+        end_date INTEGER,
+        error TEXT,
+        pool TEXT NOT NULL,
+        priority_weight INTEGER NOT NULL,
+        clear_base INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run, task_id, map_path)
+    ) WITHOUT ROWID;
+    INSERT INTO task_instance_2 (run, task_id, map_path, map_index, seq, state, try_number,
+            start_date, end_date, error, pool, priority_weight)
+        SELECT run, task_id, CASE WHEN map_index < 0 THEN '' ELSE map_index END, map_index,
+            seq, state, try_number, start_date, end_date, error, pool, priority_weight
+        FROM task_instance;
+    DROP TABLE task_instance;
+    ALTER TABLE task_instance_2 RENAME TO task_instance;
+    CREATE TABLE task_try_2 (
+        run INTEGER NOT NULL REFERENCES dag_run (id),
+        task_id TEXT NOT NULL,
+        map_path TEXT NOT NULL,
+        try_number INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        start_date INTEGER,
+        end_date INTEGER,
+        error TEXT,
+        interrupted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run, task_id, map_path, try_number)
+    ) WITHOUT ROWID;
+    INSERT INTO task_try_2 (run, task_id, map_path, try_number, state, start_date, end_date,
+            error)
+        SELECT run, task_id, CASE WHEN map_index < 0 THEN '' ELSE map_index END, try_number,
+            state, start_date, end_date, error
+        FROM task_try;
+    DROP TABLE task_try;
+    ALTER TABLE task_try_2 RENAME TO task_try;
+    CREATE TABLE xcom_2 (
+        run INTEGER NOT NULL REFERENCES dag_run (id),
+        task_id TEXT NOT NULL,
+        map_path TEXT NOT NULL,
+        key TEXT NOT NULL,
+        type_name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run, task_id, map_path, key)
+    ) WITHOUT ROWID;
+    INSERT INTO xcom_2 (run, task_id, map_path, key, type_name, value)
+        SELECT run, task_id, CASE WHEN map_index < 0 THEN '' ELSE map_index END, key, '', value
+        FROM xcom;
+    DROP TABLE xcom;
+    ALTER TABLE xcom_2 RENAME TO xcom;
+";
 
 /// Runs kept in one SQLite file (SQLite is bundled: nothing to install).
 ///
@@ -243,13 +317,34 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-/// A map index as the store keeps it: `-1` for none, as in Airflow.
-fn map_index_column(map_index: Option<u32>) -> i64 {
-    map_index.map_or(-1, i64::from)
+/// A map path as the store keeps it: its indexes joined by `.`, empty for none.
+fn path_column(path: &[u32]) -> String {
+    let mut text = String::new();
+    for (at, index) in path.iter().enumerate() {
+        if at > 0 {
+            text.push('.');
+        }
+        text.push_str(&index.to_string());
+    }
+    text
 }
 
-fn map_index_of(column: i64) -> Option<u32> {
-    u32::try_from(column).ok()
+fn path_of(column: &str) -> Vec<u32> {
+    column
+        .split('.')
+        .filter(|part| !part.is_empty())
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
+
+/// A map index as the store keeps it: `-1` for none, as in Airflow.
+fn map_index_column(path: &[u32]) -> i64 {
+    path.last().map_or(-1, |&index| i64::from(index))
+}
+
+/// The map path the readers by map index look for.
+fn path_of_index(map_index: Option<u32>) -> String {
+    map_index.map_or_else(String::new, |index| index.to_string())
 }
 
 /// A date as the store keeps it: microseconds since 1970 (UTC).
@@ -275,6 +370,56 @@ fn ends_try(event: &TaskInstanceEvent) -> bool {
         )
 }
 
+/// What an interrupted try's row says.
+const INTERRUPTED: &str = "interrupted: the process running the try ended while it ran";
+
+impl SqliteStore {
+    /// The row of run `run_id` of `dag_id`, with its record.
+    fn run_record(
+        &self,
+        connection: &Connection,
+        dag_id: &str,
+        run_id: &str,
+    ) -> Result<Option<(i64, DagRunRecord, Option<String>)>> {
+        connection
+            .query_row(
+                "SELECT id, logical_date, state, start_date, end_date, run_type, params, fingerprint
+                 FROM dag_run WHERE dag_id = ?1 AND run_id = ?2",
+                params![dag_id, run_id],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        run_record(dag_id, run_id.to_owned(), row, 1)?,
+                        row.get::<_, Option<String>>(7)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.error(e))
+    }
+}
+
+/// A [`DagRunRecord`] from the columns of `row` from `first` on: logical date, state, start,
+/// end, run type, params.
+fn run_record(
+    dag_id: &str,
+    run_id: String,
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<DagRunRecord> {
+    let params: String = row.get(first + 5)?;
+    Ok(DagRunRecord {
+        dag_id: dag_id.to_owned(),
+        run_id,
+        logical_date: date_of(Some(row.get(first)?)).unwrap_or_default(),
+        state: run_state(&row.get::<_, String>(first + 1)?),
+        start_date: date_of(row.get(first + 2)?),
+        end_date: date_of(row.get(first + 3)?),
+        run_type: row.get(first + 4)?,
+        params: serde_json::from_str(&params).unwrap_or_default(),
+    })
+}
+
 impl Store for SqliteStore {
     fn write(&self, changes: &[Change]) -> Result<()> {
         let mut inner = self.lock();
@@ -291,7 +436,8 @@ impl Store for SqliteStore {
         let mut query = inner
             .connection
             .prepare(
-                "SELECT run_id, logical_date, state, start_date, end_date FROM dag_run
+                "SELECT run_id, logical_date, state, start_date, end_date, run_type, params
+                 FROM dag_run
                  WHERE dag_id = ?1 ORDER BY logical_date DESC, run_id DESC LIMIT ?2 OFFSET ?3",
             )
             .map_err(|e| self.error(e))?;
@@ -299,28 +445,11 @@ impl Store for SqliteStore {
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let rows = query
             .query_map(params![dag_id, limit, offset], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<i64>>(3)?,
-                    row.get::<_, Option<i64>>(4)?,
-                ))
+                run_record(dag_id, row.get(0)?, row, 1)
             })
             .map_err(|e| self.error(e))?;
-        let mut runs = Vec::new();
-        for row in rows {
-            let (run_id, logical_date, state, start, end) = row.map_err(|e| self.error(e))?;
-            runs.push(DagRunRecord {
-                dag_id: dag_id.to_owned(),
-                run_id,
-                logical_date: date_of(Some(logical_date)).unwrap_or_default(),
-                state: run_state(&state),
-                start_date: date_of(start),
-                end_date: date_of(end),
-            });
-        }
-        Ok(runs)
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))
     }
 
     fn task_instances(&self, dag_id: &str, run_id: &str) -> Result<Vec<TaskInstanceRecord>> {
@@ -328,17 +457,19 @@ impl Store for SqliteStore {
         let mut query = inner
             .connection
             .prepare(
-                "SELECT task_id, map_index, ti.state, try_number, ti.start_date, ti.end_date, error,
-                     pool, priority_weight
+                "SELECT task_id, map_path, ti.state, try_number, ti.start_date, ti.end_date,
+                     error, pool, priority_weight
                  FROM task_instance AS ti JOIN dag_run ON dag_run.id = ti.run
                  WHERE dag_id = ?1 AND run_id = ?2 ORDER BY seq",
             )
             .map_err(|e| self.error(e))?;
         let rows = query
             .query_map(params![dag_id, run_id], |row| {
+                let map_path = path_of(&row.get::<_, String>(1)?);
                 Ok(TaskInstanceRecord {
                     task_id: row.get(0)?,
-                    map_index: map_index_of(row.get(1)?),
+                    map_index: map_path.last().copied(),
+                    map_path,
                     state: task_state(&row.get::<_, String>(2)?),
                     try_number: row.get(3)?,
                     start_date: date_of(row.get(4)?),
@@ -364,15 +495,15 @@ impl Store for SqliteStore {
         let mut query = inner
             .connection
             .prepare(
-                "SELECT try_number, tt.state, tt.start_date, tt.end_date, error
+                "SELECT try_number, tt.state, tt.start_date, tt.end_date, error, interrupted
                  FROM task_try AS tt JOIN dag_run ON dag_run.id = tt.run
-                 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index = ?4
+                 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_path = ?4
                  ORDER BY try_number",
             )
             .map_err(|e| self.error(e))?;
         let rows = query
             .query_map(
-                params![dag_id, run_id, task_id, map_index_column(map_index)],
+                params![dag_id, run_id, task_id, path_of_index(map_index)],
                 |row| {
                     Ok(TryRecord {
                         try_number: row.get(0)?,
@@ -380,6 +511,7 @@ impl Store for SqliteStore {
                         start_date: date_of(row.get(2)?),
                         end_date: date_of(row.get(3)?),
                         error: row.get(4)?,
+                        interrupted: row.get(5)?,
                     })
                 },
             )
@@ -400,20 +532,126 @@ impl Store for SqliteStore {
             .connection
             .query_row(
                 "SELECT value FROM xcom JOIN dag_run ON dag_run.id = xcom.run
-                 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index = ?4
+                 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_path = ?4
                      AND key = 'return_value'",
-                params![dag_id, run_id, task_id, map_index_column(map_index)],
+                params![dag_id, run_id, task_id, path_of_index(map_index)],
                 |row| row.get(0),
             )
             .optional()
             .map_err(|e| self.error(e))?;
-        text.map(|text| {
-            serde_json::from_str(&text).map_err(|error| Error::Store {
-                path: self.path.display().to_string(),
-                reason: format!("the stored value of task `{task_id}` is not JSON: {error}"),
-            })
+        text.map(|text| self.json(task_id, &text)).transpose()
+    }
+
+    fn load_run(&self, dag_id: &str, run_id: &str) -> Result<Option<StoredRun>> {
+        let inner = self.lock();
+        let connection = &inner.connection;
+        let Some((row, run, fingerprint)) = self.run_record(connection, dag_id, run_id)? else {
+            return Ok(None);
+        };
+        let mut instances: Vec<StoredInstance> = Vec::new();
+        let mut at: HashMap<(String, String), usize> = HashMap::new();
+        {
+            let mut query = connection
+                .prepare_cached(
+                    "SELECT task_id, map_path, state, try_number, error, clear_base
+                     FROM task_instance WHERE run = ?1 ORDER BY seq",
+                )
+                .map_err(|e| self.error(e))?;
+            let mut rows = query.query([row]).map_err(|e| self.error(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+                let (task_id, path): (String, String) = (
+                    row.get(0).map_err(|e| self.error(e))?,
+                    row.get(1).map_err(|e| self.error(e))?,
+                );
+                let state: String = row.get(2).map_err(|e| self.error(e))?;
+                let clear_base: u32 = row.get(5).map_err(|e| self.error(e))?;
+                at.insert((task_id.clone(), path.clone()), instances.len());
+                instances.push(StoredInstance {
+                    task_id,
+                    map_path: path_of(&path),
+                    state: task_state(&state),
+                    try_number: row.get(3).map_err(|e| self.error(e))?,
+                    uncounted_tries: clear_base,
+                    interrupted: 0,
+                    running_try: None,
+                    error: row.get(4).map_err(|e| self.error(e))?,
+                    xcoms: Vec::new(),
+                });
+            }
+        }
+        {
+            let mut query = connection
+                .prepare_cached(
+                    "SELECT tt.task_id, tt.map_path, tt.try_number, tt.state, tt.interrupted
+                     FROM task_try AS tt JOIN task_instance AS ti
+                         ON ti.run = tt.run AND ti.task_id = tt.task_id AND ti.map_path = tt.map_path
+                     WHERE tt.run = ?1 AND tt.try_number > ti.clear_base
+                         AND (tt.interrupted OR tt.state IN ('running', 'queued'))",
+                )
+                .map_err(|e| self.error(e))?;
+            let mut rows = query.query([row]).map_err(|e| self.error(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+                let key: (String, String) = (
+                    row.get(0).map_err(|e| self.error(e))?,
+                    row.get(1).map_err(|e| self.error(e))?,
+                );
+                let try_number: u32 = row.get(2).map_err(|e| self.error(e))?;
+                let interrupted: bool = row.get(4).map_err(|e| self.error(e))?;
+                if let Some(&index) = at.get(&key) {
+                    let instance = &mut instances[index];
+                    if interrupted {
+                        instance.interrupted += 1;
+                    } else {
+                        instance.running_try = Some(try_number);
+                    }
+                }
+            }
+        }
+        {
+            let mut query = connection
+                .prepare_cached(
+                    "SELECT task_id, map_path, key, type_name, value FROM xcom WHERE run = ?1",
+                )
+                .map_err(|e| self.error(e))?;
+            let mut rows = query.query([row]).map_err(|e| self.error(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+                let key: (String, String) = (
+                    row.get(0).map_err(|e| self.error(e))?,
+                    row.get(1).map_err(|e| self.error(e))?,
+                );
+                let text: String = row.get(4).map_err(|e| self.error(e))?;
+                let value = self.json(&key.0, &text)?;
+                let xcom = (
+                    row.get(2).map_err(|e| self.error(e))?,
+                    row.get(3).map_err(|e| self.error(e))?,
+                    value,
+                );
+                let index = match at.get(&key) {
+                    Some(&index) => index,
+                    // A value whose instance row is not there (a store written by hand).
+                    None => continue,
+                };
+                instances[index].xcoms.push(xcom);
+            }
+        }
+        for instance in &mut instances {
+            instance.uncounted_tries += instance.interrupted;
+        }
+        Ok(Some(StoredRun {
+            run,
+            fingerprint,
+            instances,
+        }))
+    }
+}
+
+impl SqliteStore {
+    /// The stored JSON `text` of a value of `task_id`.
+    fn json(&self, task_id: &str, text: &str) -> Result<serde_json::Value> {
+        serde_json::from_str(text).map_err(|error| Error::Store {
+            path: self.path.display().to_string(),
+            reason: format!("the stored value of task `{task_id}` is not JSON: {error}"),
         })
-        .transpose()
     }
 }
 
@@ -429,8 +667,8 @@ fn task_state(text: &str) -> TaskState {
     TaskState::from_name(text).unwrap_or(TaskState::None)
 }
 
-/// A task instance of a batch: DAG, run, task, map index.
-type InstanceKey<'a> = (&'a str, &'a str, &'a str, Option<u32>);
+/// A task instance of a batch: DAG, run, task, map path.
+type InstanceKey<'a> = (&'a str, &'a str, &'a str, &'a [u32]);
 
 /// Writes `changes` in one transaction. Of the changes of one task instance in the batch,
 /// only its last state is written to its row, and for each try only the last change that
@@ -441,7 +679,7 @@ fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
     let mut last_try: HashMap<(InstanceKey<'_>, u32), usize> = HashMap::new();
     for (at, change) in changes.iter().enumerate() {
         if let Change::TaskInstance(ti) = change {
-            let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, ti.map_index);
+            let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, &*ti.map_path);
             last_state.insert(key, at);
             if ends_try(ti) {
                 last_try.insert((key, ti.try_number), at);
@@ -480,22 +718,44 @@ fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
                     .or_default()
                     .insert(run.run_id.to_string(), id);
             }
+            Change::DagRunConf {
+                dag_id,
+                run_id,
+                run_type,
+                params,
+                fingerprint,
+            } => {
+                let run = run_row(&transaction, runs, dag_id, run_id)?;
+                let params = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());
+                transaction
+                    .prepare_cached(
+                        "UPDATE dag_run SET run_type = ?2, params = ?3, fingerprint = ?4
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![run, run_type, params, fingerprint])?;
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO dag (dag_id, fingerprint) VALUES (?1, ?2)
+                         ON CONFLICT (dag_id) DO UPDATE SET fingerprint = excluded.fingerprint",
+                    )?
+                    .execute(params![dag_id, fingerprint])?;
+            }
             Change::TaskInstance(ti) => {
-                let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, ti.map_index);
+                let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, &*ti.map_path);
                 let writes_try = last_try.get(&(key, ti.try_number)) == Some(&at);
                 let writes_state = last_state.get(&key) == Some(&at);
                 if !writes_try && !writes_state {
                     continue;
                 }
                 let run = run_row(&transaction, runs, &ti.dag_id, &ti.run_id)?;
-                let map_index = map_index_column(ti.map_index);
+                let map_path = path_column(&ti.map_path);
                 if writes_try {
                     transaction
                         .prepare_cached(
-                            "INSERT INTO task_try (run, task_id, map_index, try_number, state,
+                            "INSERT INTO task_try (run, task_id, map_path, try_number, state,
                                  start_date, end_date, error)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                             ON CONFLICT (run, task_id, map_index, try_number) DO UPDATE SET
+                             ON CONFLICT (run, task_id, map_path, try_number) DO UPDATE SET
                                  state = excluded.state,
                                  start_date = coalesce(start_date, excluded.start_date),
                                  end_date = excluded.end_date, error = excluded.error",
@@ -503,7 +763,7 @@ fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
                         .execute(params![
                             run,
                             &*ti.task_id,
-                            map_index,
+                            &map_path,
                             ti.try_number,
                             ti.state.as_str(),
                             date_column(ti.start_date),
@@ -515,10 +775,11 @@ fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
                     *seq += 1;
                     transaction
                         .prepare_cached(
-                            "INSERT INTO task_instance (run, task_id, map_index, seq, state,
-                                 try_number, start_date, end_date, error, pool, priority_weight)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                             ON CONFLICT (run, task_id, map_index) DO UPDATE SET
+                            "INSERT INTO task_instance (run, task_id, map_path, map_index, seq,
+                                 state, try_number, start_date, end_date, error, pool,
+                                 priority_weight)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                             ON CONFLICT (run, task_id, map_path) DO UPDATE SET
                                  state = excluded.state, try_number = excluded.try_number,
                                  start_date = coalesce(excluded.start_date, start_date),
                                  end_date = excluded.end_date, error = excluded.error",
@@ -526,7 +787,8 @@ fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
                         .execute(params![
                             run,
                             &*ti.task_id,
-                            map_index,
+                            &map_path,
+                            map_index_column(&ti.map_path),
                             *seq,
                             ti.state.as_str(),
                             ti.try_number,
@@ -542,25 +804,94 @@ fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
                 dag_id,
                 run_id,
                 task_id,
-                map_index,
+                map_path,
                 key,
+                type_name,
                 value,
             } => {
                 let run = run_row(&transaction, runs, dag_id, run_id)?;
                 transaction
                     .prepare_cached(
-                        "INSERT INTO xcom (run, task_id, map_index, key, value)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT (run, task_id, map_index, key) DO UPDATE SET
-                             value = excluded.value",
+                        "INSERT INTO xcom (run, task_id, map_path, key, type_name, value)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (run, task_id, map_path, key) DO UPDATE SET
+                             type_name = excluded.type_name, value = excluded.value",
                     )?
                     .execute(params![
                         run,
                         task_id,
-                        map_index_column(*map_index),
+                        path_column(map_path),
                         key,
+                        type_name,
                         value.to_string(),
                     ])?;
+            }
+            Change::TryInterrupted {
+                dag_id,
+                run_id,
+                task_id,
+                map_path,
+                try_number,
+            } => {
+                let run = run_row(&transaction, runs, dag_id, run_id)?;
+                transaction
+                    .prepare_cached(
+                        "UPDATE task_try SET state = 'failed', error = ?5, interrupted = 1
+                         WHERE run = ?1 AND task_id = ?2 AND map_path = ?3 AND try_number = ?4",
+                    )?
+                    .execute(params![
+                        run,
+                        task_id,
+                        path_column(map_path),
+                        try_number,
+                        INTERRUPTED
+                    ])?;
+            }
+            Change::SetState {
+                dag_id,
+                run_id,
+                task_id,
+                map_path,
+                state,
+                note,
+            } => {
+                let run = run_row(&transaction, runs, dag_id, run_id)?;
+                *seq += 1;
+                // A cleared instance's tries so far no longer count against its retries.
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO task_instance (run, task_id, map_path, map_index, seq,
+                             state, try_number, error, pool, priority_weight)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'default_pool', 1)
+                         ON CONFLICT (run, task_id, map_path) DO UPDATE SET
+                             state = excluded.state, error = excluded.error,
+                             end_date = CASE WHEN excluded.state = 'none' THEN NULL
+                                 ELSE end_date END,
+                             clear_base = CASE WHEN excluded.state = 'none' THEN try_number
+                                 ELSE clear_base END",
+                    )?
+                    .execute(params![
+                        run,
+                        task_id,
+                        path_column(map_path),
+                        map_index_column(map_path),
+                        *seq,
+                        state.as_str(),
+                        note.as_deref(),
+                    ])?;
+                if *state == TaskState::None {
+                    transaction
+                        .prepare_cached(
+                            "UPDATE dag_run SET state = 'queued', end_date = NULL WHERE id = ?1",
+                        )?
+                        .execute([run])?;
+                    // Its values go with it, as Airflow's clear deletes the XComs.
+                    transaction
+                        .prepare_cached(
+                            "DELETE FROM xcom WHERE run = ?1 AND task_id = ?2 AND map_path = ?3",
+                        )?
+                        .execute(params![run, task_id, path_column(map_path)])?;
+                }
             }
         }
     }
