@@ -529,3 +529,60 @@ fn clearing_an_unknown_task_is_an_error() {
         .to_string();
     assert!(error.contains("nope"), "{error}");
 }
+
+static PUSHED: Bodies = Bodies(Mutex::new(Vec::new()));
+
+#[task]
+fn measure(ctx: &Context) -> u32 {
+    PUSHED.ran("measure");
+    ctx.xcom_push("label", format!("rows in {}", ctx.run_id()));
+    ctx.xcom_push("rows", 42u64);
+    1
+}
+
+#[task]
+fn label(ctx: &Context, _done: u32) -> String {
+    let rows: u64 = ctx.xcom_pull("measure", "rows").unwrap();
+    let label: String = ctx.xcom_pull("measure", "label").unwrap();
+    format!("{label}: {rows}")
+}
+
+#[task]
+fn per_word(ctx: &Context, word: String) -> usize {
+    ctx.xcom_push("upper", word.to_uppercase());
+    word.len()
+}
+
+#[task]
+fn uppers(ctx: &Context, _lengths: Vec<usize>) -> Vec<String> {
+    ctx.xcom_pull_mapped("per_word", "upper").unwrap()
+}
+
+#[test]
+fn keyed_pushes_are_stored_and_a_resumed_run_pulls_them_back() {
+    let folder = Folder::new("pushes");
+    let store = folder.store();
+    let dag = Dag::build("pushes", || {
+        label(measure());
+        uppers(per_word::expand(each(vec![
+            "a".to_owned(),
+            "bc".to_owned(),
+        ])));
+    })
+    .unwrap();
+    test(&dag, options(&store).run_id("r"));
+    let stored = store.load_run("pushes", "r").unwrap().unwrap();
+    let measure = stored
+        .instances
+        .iter()
+        .find(|instance| instance.task_id == "measure")
+        .unwrap();
+    assert_eq!(measure.xcom("rows"), Some(("u64", &serde_json::json!(42))));
+    dag.clear(&*store, &Clear::run("r").tasks(["label", "uppers"]))
+        .unwrap();
+    let report = test(&dag, options(&store).resume("r"));
+    assert!(report.succeeded());
+    assert_eq!(PUSHED.count("measure"), 1);
+    assert_eq!(report.xcom::<String>("label").unwrap(), "rows in r: 42");
+    assert_eq!(report.xcom::<Vec<String>>("uppers").unwrap(), ["A", "BC"]);
+}

@@ -53,7 +53,7 @@ impl Observer {
     pub(crate) fn new(
         audience: Audience,
         run_id: &str,
-        store: Option<Arc<dyn crate::store::Store>>,
+        store: Option<(Arc<dyn crate::store::Store>, crate::store::Durability)>,
     ) -> Option<Box<Self>> {
         let dispatch = tracing::dispatcher::get_default(|dispatch| {
             (!dispatch.is::<tracing::subscriber::NoSubscriber>()).then(|| dispatch.clone())
@@ -73,7 +73,7 @@ impl Observer {
             run_span: Mutex::new(None),
             run_id: run_id.into(),
             dropped: AtomicU64::new(0),
-            store: store.map(StoreSink::start),
+            store: store.map(|(store, durability)| StoreSink::start(store, durability)),
             store_error: std::sync::OnceLock::new(),
         }))
     }
@@ -91,6 +91,11 @@ impl Observer {
             store: self.store.clone(),
             store_error: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The writer to the run's store, if it has one.
+    pub(crate) fn store_sink(&self) -> Option<StoreSink> {
+        self.store.clone()
     }
 
     /// Waits until the store has every change of the run sent so far; the error that kept it
@@ -119,7 +124,14 @@ impl Observer {
     fn send(&self, event: Event) {
         if let Some(store) = &self.store {
             match &event {
-                Event::TaskInstance(ti) => store.send(Change::TaskInstance(ti.clone())),
+                Event::TaskInstance(ti) => {
+                    store.send(Change::TaskInstance(ti.clone()));
+                    // Per task: a try's start is written before its body runs, its end
+                    // before its downstream tasks start.
+                    if store.per_task() && ti.try_number > 0 && ti.state != TaskState::Queued {
+                        self.flush_store();
+                    }
+                }
                 Event::DagRun(run) => store.send(Change::DagRun(run.clone())),
                 Event::Warning(_) => {}
             }

@@ -88,6 +88,8 @@ pub struct RunOptions {
     store: Option<Arc<dyn crate::store::Store>>,
     /// The stored run to resume (see [`RunOptions::resume`]).
     resume: Option<String>,
+    /// When the store writes (see [`RunOptions::durability`]).
+    durability: crate::store::Durability,
 }
 
 impl RunOptions {
@@ -277,6 +279,13 @@ impl RunOptions {
         self.resume = Some(run_id.into());
         self
     }
+
+    /// When the run's changes are written to its store: in groups (the default) or each
+    /// try's start and end before the run goes on (see [`Durability`](crate::store::Durability)).
+    pub fn durability(mut self, durability: crate::store::Durability) -> Self {
+        self.durability = durability;
+        self
+    }
 }
 
 impl Dag {
@@ -368,9 +377,14 @@ impl Dag {
             self.check_declared_pools(&options.pools)?;
         }
         let sched = self.sched(pool, logical_date)?;
-        let info = RunInfo::new(Arc::clone(&self.inner.dag_id), run_id, logical_date, params);
+        let mut info = RunInfo::new(Arc::clone(&self.inner.dag_id), run_id, logical_date, params);
         let (done, finished) = oneshot::channel();
-        let observer = changes::Observer::new(audience, &info.run_id, options.store.clone());
+        let store = options
+            .store
+            .clone()
+            .map(|store| (store, options.durability));
+        let observer = changes::Observer::new(audience, &info.run_id, store);
+        info.store = observer.as_ref().and_then(|observer| observer.store_sink());
         let run = Arc::new(
             RunState::new(
                 dag,

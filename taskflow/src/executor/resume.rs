@@ -23,6 +23,8 @@ pub(crate) const MAX_INTERRUPTIONS: u32 = 3;
 /// What a store kept of the run being resumed, by task id and map path.
 pub(crate) struct Resumed {
     instances: HashMap<(String, Vec<u32>), StoredInstance>,
+    /// The instances that pushed side values, by task id: their map paths.
+    pushed: HashMap<String, Vec<Vec<u32>>>,
     /// What resuming decided that a report should say (a task run again, a changed DAG).
     notes: Mutex<Vec<String>>,
 }
@@ -37,13 +39,18 @@ pub(crate) struct Restore {
     tries: HashMap<u32, (u32, u32)>,
 }
 
-/// A task's stored outcome: its state, tries, error and value (one, or one per part).
+/// A task's stored outcome: its state, tries, error and value (one, or one per part), and
+/// the side values it (or its instances) pushed: task id, map path, key, value.
 struct Restored {
     state: TaskState,
     tries: u32,
     error: Option<String>,
     values: Vec<Value>,
+    pushes: Vec<(String, Vec<u32>, String, serde_json::Value)>,
 }
+
+/// The key of the value a task returned, among its XComs.
+const RETURN_VALUE: &str = "return_value";
 
 impl Resumed {
     /// Loads run `run_id` of `dag` from `store`: what it kept, the run's record, and the
@@ -125,6 +132,15 @@ impl Resumed {
                 instance.state = TaskState::Removed;
             }
         }
+        let mut pushed: HashMap<String, Vec<Vec<u32>>> = HashMap::new();
+        for instance in &stored.instances {
+            if instance.xcoms.iter().any(|(key, _, _)| key != RETURN_VALUE) {
+                pushed
+                    .entry(instance.task_id.clone())
+                    .or_default()
+                    .push(instance.map_path.clone());
+            }
+        }
         let instances = std::mem::take(&mut stored.instances)
             .into_iter()
             .map(|instance| {
@@ -136,6 +152,7 @@ impl Resumed {
             .collect();
         let resumed = Self {
             instances,
+            pushed,
             notes: Mutex::new(notes),
         };
         Ok((Arc::new(resumed), stored, changes))
@@ -147,6 +164,46 @@ impl Resumed {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// The side values pushed by `task_id` at `map_path`, and for a mapped task (`whole`),
+    /// by its instances and the tasks of its copies (a mapped group's `group.task`).
+    fn pushes(
+        &self,
+        task_id: &str,
+        map_path: &[u32],
+        whole: bool,
+    ) -> Vec<(String, Vec<u32>, String, serde_json::Value)> {
+        let mut pushes = Vec::new();
+        for (task, paths) in &self.pushed {
+            let ours = task == task_id
+                || whole
+                    && task
+                        .strip_prefix(task_id)
+                        .is_some_and(|rest| rest.starts_with('.'));
+            if !ours {
+                continue;
+            }
+            for path in paths {
+                let under = if whole {
+                    path.len() > map_path.len() && path.starts_with(map_path)
+                } else {
+                    path == map_path
+                };
+                let Some(instance) = self.instances.get(&(task.clone(), path.clone())) else {
+                    continue;
+                };
+                if !under {
+                    continue;
+                }
+                for (key, _, value) in &instance.xcoms {
+                    if key != RETURN_VALUE {
+                        pushes.push((task.clone(), path.clone(), key.clone(), value.clone()));
+                    }
+                }
+            }
+        }
+        pushes
     }
 
     fn note(&self, note: String) {
@@ -207,11 +264,13 @@ pub(crate) fn restore_tasks(
         } else {
             Some(Vec::new())
         };
+        let whole = dag.mapping(node).is_some();
         let outcome = Restored {
             state: stored.state,
             tries: stored.try_number,
             error: stored.error.clone(),
             values: values.clone().unwrap_or_default(),
+            pushes: resumed.pushes(&key.0, &key.1, whole),
         };
         match values {
             Some(_) => {
@@ -279,7 +338,7 @@ fn rerun_note(task_id: &str, map_path: &[u32], reader: Option<&str>) -> String {
 /// The stored value of success `node` as its type: `None` if none was stored (or the type
 /// does not decode); an error if it no longer decodes as the task's type.
 fn decoded(dag: &DagInner, node: u32, stored: &StoredInstance) -> Result<Option<Vec<Value>>> {
-    let Some((stored_type, json)) = stored.xcom("return_value") else {
+    let Some((stored_type, json)) = stored.xcom(RETURN_VALUE) else {
         return Ok(None);
     };
     let body = dag.nodes[node as usize].body;
@@ -440,6 +499,11 @@ impl RunState {
                     self.slots[plan.slot(node, index as u32 + 1)].put(value);
                 }
             }
+        }
+        for (task_id, path, key, value) in restored.pushes {
+            let path = (!path.is_empty()).then_some(path.as_slice());
+            let value = Arc::new(crate::task::context::StoredPush(value));
+            self.info.push(&task_id, path, &key, value);
         }
         self.records
             .restore(node, restored.state, restored.tries, now, restored.error);

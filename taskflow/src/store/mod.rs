@@ -49,6 +49,26 @@ pub use sqlite::SqliteStore;
 
 use crate::Result;
 
+/// When a run's changes are written to its store ([`RunOptions::durability`](crate::RunOptions::durability)).
+///
+/// Either way the store always holds a consistent prefix of the run after a crash: the
+/// changes are written in the order they happened, in transactions, and a task's success
+/// is written after its value and after everything it read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// The writer writes whatever has come in since its last write in one transaction
+    /// (group commit, SQLite's WAL): tasks never wait for the store, and a crash loses the
+    /// changes of the last few milliseconds (their tasks run again on resume). A try that
+    /// the crash interrupted before its start was written is not known as interrupted.
+    #[default]
+    GroupCommit,
+    /// Each try's start is written before its body runs and its end before its downstream
+    /// tasks start: a crash loses nothing that happened, and every interrupted try is
+    /// known, at the cost of a commit per start and per end.
+    PerTask,
+}
+
 /// Where runs are kept: written by the runs given it, read for their history.
 ///
 /// Implement it to keep runs elsewhere; [`SqliteStore`] is the embedded one. Writes come

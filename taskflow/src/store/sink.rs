@@ -16,6 +16,7 @@ const BATCH: usize = 4096;
 pub(crate) struct StoreSink {
     to_writer: Sender<Change>,
     progress: Arc<Progress>,
+    per_task: bool,
 }
 
 /// How far the writer has got.
@@ -38,7 +39,7 @@ struct Written {
 
 impl StoreSink {
     /// A writer for `store`, on a thread of its own.
-    pub(crate) fn start(store: Arc<dyn Store>) -> Self {
+    pub(crate) fn start(store: Arc<dyn Store>, durability: super::Durability) -> Self {
         let (to_writer, from_runs) = channel();
         let progress = Arc::new(Progress::default());
         let writer = Arc::clone(&progress);
@@ -53,7 +54,13 @@ impl StoreSink {
         Self {
             to_writer,
             progress,
+            per_task: durability == super::Durability::PerTask,
         }
+    }
+
+    /// Whether each try's start and end is written before the run goes on.
+    pub(crate) fn per_task(&self) -> bool {
+        self.per_task
     }
 
     /// Queues `change` for writing.

@@ -81,7 +81,13 @@ pub(crate) struct RunInfo {
     side_values: Mutex<HashMap<(String, String), Arc<dyn Any + Send + Sync>>>,
     /// Where [`Context::upstream_states`] reads: set once per run, never per task.
     upstream: OnceLock<UpstreamSource>,
+    /// The run's store, which keeps the side values pushed (encoded as JSON).
+    pub(crate) store: Option<crate::store::StoreSink>,
 }
+
+/// A side value read back from a store, as JSON: decoded into the type asked for when
+/// pulled.
+pub(crate) struct StoredPush(pub(crate) serde_json::Value);
 
 /// Where a context finds the states of its task's upstream tasks.
 enum UpstreamSource {
@@ -146,6 +152,38 @@ impl RunInfo {
             params,
             side_values: Mutex::default(),
             upstream: OnceLock::new(),
+            store: None,
+        }
+    }
+
+    /// Keeps side value `value` of `task_id` (of the instance at `map_path` of a mapped
+    /// task) under `key`.
+    pub(crate) fn push(
+        &self,
+        task_id: &str,
+        map_path: Option<&[u32]>,
+        key: &str,
+        value: Arc<dyn Any + Send + Sync>,
+    ) {
+        let mut values = self.side_values.lock().unwrap_or_else(|e| e.into_inner());
+        let at = (task_id.to_owned(), key.to_owned());
+        let Some(path) = map_path else {
+            values.insert(at, value);
+            return;
+        };
+        let entry = values
+            .entry(at)
+            .or_insert_with(|| Arc::new(Mutex::new(MappedPushes::default())));
+        match entry.downcast_ref::<Mutex<MappedPushes>>() {
+            Some(pushes) => {
+                let mut pushes = pushes.lock().unwrap_or_else(|e| e.into_inner());
+                pushes.0.insert(path.to_vec(), value);
+            }
+            None => {
+                let mut pushes = MappedPushes::default();
+                pushes.0.insert(path.to_vec(), value);
+                *entry = Arc::new(Mutex::new(pushes));
+            }
         }
     }
 
@@ -493,37 +531,44 @@ impl Context {
     /// Stores a side value under `key` for this task, readable with [`Context::xcom_pull`].
     /// An instance of a mapped task pushes under its map index, as in Airflow: read them all
     /// with [`Context::xcom_pull_mapped`].
-    pub fn xcom_push<T: Send + Sync + 'static>(&self, key: &str, value: T) {
-        let mut values = self
-            .run
-            .side_values
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let at = (self.task_id.to_string(), key.to_owned());
-        let value: Arc<dyn Any + Send + Sync> = Arc::new(value);
-        let Some(path) = &self.map_path else {
-            values.insert(at, value);
-            return;
-        };
-        let entry = values
-            .entry(at)
-            .or_insert_with(|| Arc::new(Mutex::new(MappedPushes::default())));
-        match entry.downcast_ref::<Mutex<MappedPushes>>() {
-            Some(pushes) => {
-                let mut pushes = pushes.lock().unwrap_or_else(|e| e.into_inner());
-                pushes.0.insert(path.to_vec(), value);
-            }
-            None => {
-                let mut pushes = MappedPushes::default();
-                pushes.0.insert(path.to_vec(), value);
-                *entry = Arc::new(Mutex::new(pushes));
+    ///
+    /// In a run kept in a store ([`RunOptions::store`](crate::RunOptions::store)), the value
+    /// is stored too, as JSON, and a resumed run gives it back to [`Context::xcom_pull`]: side
+    /// values are JSON-like, as Airflow's XComs are.
+    pub fn xcom_push<T: serde::Serialize + Send + Sync + 'static>(&self, key: &str, value: T) {
+        if let Some(store) = &self.run.store {
+            // A value whose `Serialize` fails (or panics) is kept in memory only.
+            if let Ok(Ok(json)) = crate::quiet::catch(|| serde_json::to_value(&value)) {
+                store.send(crate::store::Change::XcomValue {
+                    dag_id: self.run.dag_id.to_string(),
+                    run_id: self.run.run_id.clone(),
+                    task_id: self.task_id.to_string(),
+                    map_path: self
+                        .map_path
+                        .as_deref()
+                        .map(<[u32]>::to_vec)
+                        .unwrap_or_default(),
+                    key: key.to_owned(),
+                    type_name: std::any::type_name::<T>().to_owned(),
+                    value: json,
+                });
             }
         }
+        self.run.push(
+            &self.task_id,
+            self.map_path.as_deref(),
+            key,
+            Arc::new(value),
+        );
     }
 
     /// A side value pushed by `task_id` under `key`. Values pushed by upstream tasks are
     /// always there; from other tasks, only if they ran first.
-    pub fn xcom_pull<T: Clone + 'static>(&self, task_id: &str, key: &str) -> Result<T> {
+    pub fn xcom_pull<T: Clone + serde::de::DeserializeOwned + 'static>(
+        &self,
+        task_id: &str,
+        key: &str,
+    ) -> Result<T> {
         let value = self.side_value(task_id, key)?;
         if value.downcast_ref::<Mutex<MappedPushes>>().is_some() {
             return Err(Error::XcomMissing {
@@ -561,7 +606,11 @@ impl Context {
     /// assert_eq!(report.xcom::<Vec<String>>("gather")?, ["A", "B"]);
     /// # Ok::<(), taskflow::Error>(())
     /// ```
-    pub fn xcom_pull_mapped<T: Clone + 'static>(&self, task_id: &str, key: &str) -> Result<Vec<T>> {
+    pub fn xcom_pull_mapped<T: Clone + serde::de::DeserializeOwned + 'static>(
+        &self,
+        task_id: &str,
+        key: &str,
+    ) -> Result<Vec<T>> {
         let value = self.side_value(task_id, key)?;
         let Some(pushes) = value.downcast_ref::<Mutex<MappedPushes>>() else {
             return Err(Error::XcomMissing {
@@ -599,11 +648,18 @@ impl Context {
 struct MappedPushes(std::collections::BTreeMap<Vec<u32>, Arc<dyn Any + Send + Sync>>);
 
 /// A side value as a `T`, or an error naming the task and key.
-fn typed<T: Clone + 'static>(
+fn typed<T: Clone + serde::de::DeserializeOwned + 'static>(
     value: &(dyn Any + Send + Sync),
     task_id: &str,
     key: &str,
 ) -> Result<T> {
+    if let Some(StoredPush(json)) = value.downcast_ref::<StoredPush>() {
+        return serde_json::from_value(json.clone()).map_err(|error| Error::XcomType {
+            task_id: task_id.to_owned(),
+            requested: std::any::type_name::<T>().to_owned(),
+            actual: format!("stored value under the key `{key}` that does not decode: {error}"),
+        });
+    }
     value
         .downcast_ref::<T>()
         .cloned()
