@@ -245,7 +245,11 @@ fn big(n: usize) -> Vec<String> {
 #[test]
 fn a_full_store_fails_the_run_loudly_and_stays_consistent() {
     let folder = Folder::new("full");
-    let store = Arc::new(SqliteStore::open(folder.file("runs.db")).unwrap());
+    // Every value in the database, so that the large one fills it.
+    let store = SqliteStore::open(folder.file("runs.db"))
+        .unwrap()
+        .large_value_threshold(u64::MAX);
+    let store = Arc::new(store);
     store.limit_size(64 * 1024).unwrap();
     let dag = Dag::build("too_big", || {
         big(50_000);
@@ -310,4 +314,204 @@ fn two_openers_of_one_store_write_in_turn_and_lose_nothing() {
         );
     }
     first.integrity_check().unwrap();
+}
+
+/// The first schema, as version 1 wrote it: a store written then must open and read.
+const SCHEMA_1: &str = "
+    CREATE TABLE dag_run (id INTEGER PRIMARY KEY, dag_id TEXT NOT NULL, run_id TEXT NOT NULL,
+        logical_date INTEGER NOT NULL, state TEXT NOT NULL, start_date INTEGER,
+        end_date INTEGER, UNIQUE (dag_id, run_id));
+    CREATE INDEX dag_run_by_date ON dag_run (dag_id, logical_date);
+    CREATE TABLE task_instance (run INTEGER NOT NULL REFERENCES dag_run (id),
+        task_id TEXT NOT NULL, map_index INTEGER NOT NULL, seq INTEGER NOT NULL,
+        state TEXT NOT NULL, try_number INTEGER NOT NULL, start_date INTEGER,
+        end_date INTEGER, error TEXT, pool TEXT NOT NULL, priority_weight INTEGER NOT NULL,
+        PRIMARY KEY (run, task_id, map_index)) WITHOUT ROWID;
+    CREATE TABLE task_try (run INTEGER NOT NULL REFERENCES dag_run (id),
+        task_id TEXT NOT NULL, map_index INTEGER NOT NULL, try_number INTEGER NOT NULL,
+        state TEXT NOT NULL, start_date INTEGER, end_date INTEGER, error TEXT,
+        PRIMARY KEY (run, task_id, map_index, try_number)) WITHOUT ROWID;
+    CREATE TABLE xcom (run INTEGER NOT NULL REFERENCES dag_run (id), task_id TEXT NOT NULL,
+        map_index INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (run, task_id, map_index, key)) WITHOUT ROWID;
+    PRAGMA application_id = 1952869495;
+    PRAGMA user_version = 1;
+    INSERT INTO dag_run VALUES (1, 'old', 'r', 1767225600000000, 'success',
+        1767225600000000, 1767225660000000);
+    INSERT INTO task_instance VALUES (1, 'extract', -1, 1, 'success', 1, 1767225600000000,
+        1767225610000000, NULL, 'default_pool', 1);
+    INSERT INTO task_instance VALUES (1, 'parse', 2, 2, 'failed', 2, NULL, NULL, 'bad row',
+        'default_pool', 1);
+    INSERT INTO task_try VALUES (1, 'parse', 2, 1, 'up_for_retry', NULL, NULL, 'bad row');
+    INSERT INTO xcom VALUES (1, 'extract', -1, 'return_value', '[1,2,3]');
+";
+
+#[test]
+fn a_store_of_the_first_schema_is_migrated_and_keeps_its_history() {
+    let folder = Folder::new("migrated");
+    let path = folder.file("runs.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(SCHEMA_1)
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    let runs = store.dag_runs("old", 10, 0).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].run_id.as_str(), runs[0].run_type.as_str()),
+        ("r", "manual")
+    );
+    let instances = store.task_instances("old", "r").unwrap();
+    let parse = instances.iter().find(|ti| ti.task_id == "parse").unwrap();
+    assert_eq!(
+        (parse.map_index, parse.map_path.as_slice()),
+        (Some(2), &[2][..])
+    );
+    assert_eq!(parse.error.as_deref(), Some("bad row"));
+    let tries = store.tries("old", "r", "parse", Some(2)).unwrap();
+    assert_eq!(tries[0].state, TaskState::UpForRetry);
+    assert_eq!(
+        store.xcom::<Vec<u32>>("old", "r", "extract", None).unwrap(),
+        Some(vec![1, 2, 3])
+    );
+    let version: i32 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    store.integrity_check().unwrap();
+    // Opening it again migrates nothing more.
+    drop(store);
+    assert_eq!(
+        SqliteStore::open(&path)
+            .unwrap()
+            .dag_runs("old", 10, 0)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[task]
+fn report_text(rows: usize) -> String {
+    "x".repeat(rows)
+}
+
+#[task]
+fn text_length(text: String) -> usize {
+    text.len()
+}
+
+/// A DAG whose first value is large, and a run of it kept in `store`, then resumed after
+/// its second task is cleared (so that the large value is read back into the run).
+fn run_and_resume_with_a_large_value(store: &Arc<SqliteStore>, dag_id: &str) -> RunReport {
+    let dag = Dag::build(dag_id, || {
+        text_length(report_text(5000));
+    })
+    .unwrap();
+    let report = run(&dag, store, "r");
+    assert!(report.succeeded());
+    dag.clear(
+        &**store,
+        &taskflow::store::Clear::run("r").task("text_length"),
+    )
+    .unwrap();
+    let options = RunOptions::new()
+        .log(false)
+        .resume("r")
+        .store(store.clone());
+    within(LIMIT, "the resumed run", move || {
+        dag.test_with(options).unwrap()
+    })
+}
+
+#[test]
+fn a_large_value_is_kept_as_a_file_and_read_back_as_any_other() {
+    let folder = Folder::new("large");
+    let store = SqliteStore::open(folder.file("runs.db"))
+        .unwrap()
+        .large_value_threshold(1000);
+    let store = Arc::new(store);
+    let resumed = run_and_resume_with_a_large_value(&store, "large");
+    assert_eq!(resumed.xcom::<usize>("text_length").unwrap(), 5000);
+    // The default folder, beside the store's file.
+    let kept = folder.file("runs.db.values/large/r/report_text/-/return_value.json");
+    let text = std::fs::read_to_string(&kept).unwrap();
+    assert_eq!(text.len(), 5002, "the JSON string");
+    let raw = rusqlite::Connection::open(folder.file("runs.db")).unwrap();
+    let (value, location): (String, Option<String>) = raw
+        .query_row(
+            "SELECT value, location FROM xcom WHERE task_id = 'report_text'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(value, "", "the database keeps only the key");
+    assert_eq!(
+        location.as_deref(),
+        Some("large/r/report_text/-/return_value.json")
+    );
+    let small: (String, Option<String>) = raw
+        .query_row(
+            "SELECT value, location FROM xcom WHERE task_id = 'text_length'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(small, ("5000".to_owned(), None));
+    assert_eq!(
+        store
+            .xcom::<String>("large", "r", "report_text", None)
+            .unwrap()
+            .map(|text| text.len()),
+        Some(5000)
+    );
+    // A value whose file went missing is an error that says where it was looked for.
+    std::fs::remove_file(&kept).unwrap();
+    let error = store
+        .xcom_json("large", "r", "report_text", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("report_text") && error.contains("cannot be read"),
+        "{error}"
+    );
+}
+
+#[test]
+fn large_values_go_to_an_s3_compatible_server() {
+    use taskflow::object_store::ObjectStore;
+    use taskflow::object_store::aws::AmazonS3Builder;
+    let moto = taskflow_tests::moto::Moto::start();
+    moto.create_bucket("xcoms");
+    let s3: Arc<dyn ObjectStore> = Arc::new(
+        AmazonS3Builder::new()
+            .with_endpoint(&moto.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+            .with_bucket_name("xcoms")
+            .build()
+            .unwrap(),
+    );
+    let folder = Folder::new("large-s3");
+    let store = SqliteStore::open(folder.file("runs.db"))
+        .unwrap()
+        .large_value_threshold(1000)
+        .large_values_in_objects(s3.clone(), "taskflow/values");
+    let store = Arc::new(store);
+    let resumed = run_and_resume_with_a_large_value(&store, "large_s3");
+    assert_eq!(resumed.xcom::<usize>("text_length").unwrap(), 5000);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let object = runtime
+        .block_on(async {
+            s3.get(&"taskflow/values/large_s3/r/report_text/-/return_value.json".into())
+                .await?
+                .bytes()
+                .await
+        })
+        .unwrap();
+    assert_eq!(object.len(), 5002);
+    assert!(!folder.file("runs.db.values").exists());
 }

@@ -35,12 +35,16 @@
 //! ```
 
 mod clear;
+#[cfg(feature = "sqlite")]
+mod large;
 mod records;
 mod sink;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use clear::{Clear, set_state};
+#[cfg(feature = "sqlite")]
+pub use large::DEFAULT_LARGE_VALUE;
 pub use records::{Change, DagRunRecord, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord};
 pub(crate) use sink::StoreSink;
 #[cfg(feature = "sqlite")]

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::large::{DEFAULT_LARGE_VALUE, Place, value_key};
 use super::{
     Change, DagRunRecord, Store, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord,
 };
@@ -131,6 +132,7 @@ const SCHEMA_2: &str = "
         key TEXT NOT NULL,
         type_name TEXT NOT NULL,
         value TEXT NOT NULL,
+        location TEXT,
         PRIMARY KEY (run, task_id, map_path, key)
     ) WITHOUT ROWID;
     INSERT INTO xcom_2 (run, task_id, map_path, key, type_name, value)
@@ -151,6 +153,15 @@ const SCHEMA_2: &str = "
 pub struct SqliteStore {
     inner: Mutex<Inner>,
     path: PathBuf,
+    large: Large,
+}
+
+/// Where values above a size are kept, instead of in the database.
+#[derive(Debug, Clone)]
+struct Large {
+    /// Bytes of JSON above which a value is kept at `place`.
+    threshold: u64,
+    place: Place,
 }
 
 /// The connection, and what writing through it keeps at hand.
@@ -172,6 +183,8 @@ impl SqliteStore {
             reason,
         };
         let connection = Connection::open(&path).map_err(|error| fail(error.to_string()))?;
+        let mut folder = path.clone().into_os_string();
+        folder.push(".values");
         let store = Self {
             inner: Mutex::new(Inner {
                 connection,
@@ -179,6 +192,10 @@ impl SqliteStore {
                 seq: 0,
             }),
             path,
+            large: Large {
+                threshold: DEFAULT_LARGE_VALUE,
+                place: Place::Folder(folder.into()),
+            },
         };
         store.prepare().map_err(fail)?;
         let mut inner = store.lock();
@@ -197,6 +214,66 @@ impl SqliteStore {
     /// Where the store is.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Keeps values whose JSON is longer than `bytes` out of the database, as objects of
+    /// their own (default: [`DEFAULT_LARGE_VALUE`], 1 MiB; `u64::MAX` keeps every value in
+    /// the database). Reading one back is the same as reading any other.
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use std::sync::Arc;
+    /// use taskflow::prelude::*;
+    /// use taskflow::store::{SqliteStore, Store};
+    ///
+    /// #[task]
+    /// fn rows() -> Vec<u32> {
+    ///     (0..1000).collect()
+    /// }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("taskflow-large-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let store = SqliteStore::open(dir.join("runs.db"))?
+    ///     .large_value_threshold(1024)
+    ///     .large_values_in(dir.join("values"));
+    /// let store = Arc::new(store);
+    /// let dag = Dag::build("large", || {
+    ///     rows();
+    /// })?;
+    /// dag.test_with(RunOptions::new().log(false).run_id("r").store(store.clone()))?;
+    /// let rows: Vec<u32> = store.xcom("large", "r", "rows", None)?.unwrap();
+    /// assert_eq!(rows.len(), 1000);
+    /// assert!(dir.join("values/large/r/rows/-/return_value.json").exists());
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn large_value_threshold(mut self, bytes: u64) -> Self {
+        self.large.threshold = bytes;
+        self
+    }
+
+    /// Keeps large values as files in `folder` (default: the store's file name with
+    /// `.values` added, beside it).
+    pub fn large_values_in(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.large.place = Place::Folder(folder.into());
+        self
+    }
+
+    /// Keeps large values as objects of `store` under `prefix` (S3 and friends: build the
+    /// store with the `object_store` crate, re-exported as `taskflow::object_store`).
+    #[cfg(feature = "object-store")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
+    pub fn large_values_in_objects(
+        mut self,
+        store: std::sync::Arc<dyn object_store::ObjectStore>,
+        prefix: impl Into<String>,
+    ) -> Self {
+        self.large.place = Place::Objects {
+            store,
+            prefix: prefix.into(),
+        };
+        self
     }
 
     /// Keeps the file at most about `bytes` long (SQLite's `max_page_count`, for this
@@ -423,7 +500,7 @@ fn run_record(
 impl Store for SqliteStore {
     fn write(&self, changes: &[Change]) -> Result<()> {
         let mut inner = self.lock();
-        let written = write_batch(&mut inner, changes);
+        let written = write_batch(&mut inner, &self.large, changes);
         if written.is_err() {
             // Rows of the rolled-back transaction may be cached.
             inner.runs.clear();
@@ -528,18 +605,19 @@ impl Store for SqliteStore {
         map_index: Option<u32>,
     ) -> Result<Option<serde_json::Value>> {
         let inner = self.lock();
-        let text: Option<String> = inner
+        let text: Option<(String, Option<String>)> = inner
             .connection
             .query_row(
-                "SELECT value FROM xcom JOIN dag_run ON dag_run.id = xcom.run
+                "SELECT value, location FROM xcom JOIN dag_run ON dag_run.id = xcom.run
                  WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_path = ?4
                      AND key = 'return_value'",
                 params![dag_id, run_id, task_id, path_of_index(map_index)],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
             .map_err(|e| self.error(e))?;
-        text.map(|text| self.json(task_id, &text)).transpose()
+        text.map(|(text, location)| self.json(task_id, text, location))
+            .transpose()
     }
 
     fn load_run(&self, dag_id: &str, run_id: &str) -> Result<Option<StoredRun>> {
@@ -610,7 +688,8 @@ impl Store for SqliteStore {
         {
             let mut query = connection
                 .prepare_cached(
-                    "SELECT task_id, map_path, key, type_name, value FROM xcom WHERE run = ?1",
+                    "SELECT task_id, map_path, key, type_name, value, location FROM xcom
+                     WHERE run = ?1",
                 )
                 .map_err(|e| self.error(e))?;
             let mut rows = query.query([row]).map_err(|e| self.error(e))?;
@@ -620,7 +699,8 @@ impl Store for SqliteStore {
                     row.get(1).map_err(|e| self.error(e))?,
                 );
                 let text: String = row.get(4).map_err(|e| self.error(e))?;
-                let value = self.json(&key.0, &text)?;
+                let location: Option<String> = row.get(5).map_err(|e| self.error(e))?;
+                let value = self.json(&key.0, text, location)?;
                 let xcom = (
                     row.get(2).map_err(|e| self.error(e))?,
                     row.get(3).map_err(|e| self.error(e))?,
@@ -646,9 +726,28 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    /// The stored JSON `text` of a value of `task_id`.
-    fn json(&self, task_id: &str, text: &str) -> Result<serde_json::Value> {
-        serde_json::from_str(text).map_err(|error| Error::Store {
+    /// The stored JSON `text` of a value of `task_id`, or the large value at `location`.
+    fn json(
+        &self,
+        task_id: &str,
+        text: String,
+        location: Option<String>,
+    ) -> Result<serde_json::Value> {
+        let text = match location {
+            None => text,
+            Some(location) => self
+                .large
+                .place
+                .get(&location)
+                .map_err(|error| Error::Store {
+                    path: self.path.display().to_string(),
+                    reason: format!(
+                        "the large value of task `{task_id}` kept at {:?} cannot be read: {error}",
+                        self.large.place
+                    ),
+                })?,
+        };
+        serde_json::from_str(&text).map_err(|error| Error::Store {
             path: self.path.display().to_string(),
             reason: format!("the stored value of task `{task_id}` is not JSON: {error}"),
         })
@@ -674,7 +773,7 @@ type InstanceKey<'a> = (&'a str, &'a str, &'a str, &'a [u32]);
 /// only its last state is written to its row, and for each try only the last change that
 /// ends it (a try's row has its start and end from that change): a batch of a busy run
 /// writes each instance about once.
-fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
+fn write_batch(inner: &mut Inner, large: &Large, changes: &[Change]) -> rusqlite::Result<()> {
     let mut last_state: HashMap<InstanceKey<'_>, usize> = HashMap::new();
     let mut last_try: HashMap<(InstanceKey<'_>, u32), usize> = HashMap::new();
     for (at, change) in changes.iter().enumerate() {
@@ -810,20 +909,33 @@ fn write_batch(inner: &mut Inner, changes: &[Change]) -> rusqlite::Result<()> {
                 value,
             } => {
                 let run = run_row(&transaction, runs, dag_id, run_id)?;
+                let map_path = path_column(map_path);
+                let mut text = value.to_string();
+                let mut location = None;
+                if text.len() as u64 > large.threshold {
+                    // Written before the row that points at it is committed.
+                    let at = value_key(dag_id, run_id, task_id, &map_path, key);
+                    large
+                        .place
+                        .put(&at, std::mem::take(&mut text))
+                        .map_err(|error| {
+                            rusqlite::Error::ToSqlConversionFailure(
+                                format!("keeping a large value at {:?}: {error}", large.place)
+                                    .into(),
+                            )
+                        })?;
+                    location = Some(at);
+                }
                 transaction
                     .prepare_cached(
-                        "INSERT INTO xcom (run, task_id, map_path, key, type_name, value)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                        "INSERT INTO xcom (run, task_id, map_path, key, type_name, value, location)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                          ON CONFLICT (run, task_id, map_path, key) DO UPDATE SET
-                             type_name = excluded.type_name, value = excluded.value",
+                             type_name = excluded.type_name, value = excluded.value,
+                             location = excluded.location",
                     )?
                     .execute(params![
-                        run,
-                        task_id,
-                        path_column(map_path),
-                        key,
-                        type_name,
-                        value.to_string(),
+                        run, task_id, map_path, key, type_name, text, location
                     ])?;
             }
             Change::TryInterrupted {
