@@ -124,6 +124,8 @@ impl Observer {
     fn send(&self, event: Event) {
         if let Some(store) = &self.store {
             match &event {
+                // A queued instance is, to a store, one that has not started: nothing to keep.
+                Event::TaskInstance(ti) if ti.state == TaskState::Queued => {}
                 Event::TaskInstance(ti) => {
                     store.send(Change::TaskInstance(ti.clone()));
                     // Per task: a try's start is written before its body runs, its end

@@ -85,7 +85,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn dag_runs(&self, dag_id: &str, limit: usize, offset: usize) -> Result<Vec<DagRunRecord>>;
 
     /// The task instances of run `run_id` of DAG `dag_id`, in the order they were first
-    /// queued (or ended without running).
+    /// written (as they started, or ended without running).
     fn task_instances(&self, dag_id: &str, run_id: &str) -> Result<Vec<TaskInstanceRecord>>;
 
     /// The tries of one task instance, in order.

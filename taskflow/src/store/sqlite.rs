@@ -357,6 +357,10 @@ impl SqliteStore {
         connection
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(not_a_store)?;
+        // The pages of the runs being written stay in memory (64 MiB at most).
+        connection
+            .pragma_update(None, "cache_size", -65536)
+            .map_err(not_a_store)?;
         connection
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|error| error.to_string())?;
@@ -769,13 +773,68 @@ fn task_state(text: &str) -> TaskState {
 /// A task instance of a batch: DAG, run, task, map path.
 type InstanceKey<'a> = (&'a str, &'a str, &'a str, &'a [u32]);
 
+/// A map with a fast hasher, for the keys of one batch (hashed once per change).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The statements a batch writes with, prepared (from the connection's cache) once per
+/// batch rather than once per row.
+struct Statements<'t> {
+    run: rusqlite::CachedStatement<'t>,
+    instance: rusqlite::CachedStatement<'t>,
+    attempt: rusqlite::CachedStatement<'t>,
+    xcom: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> Statements<'t> {
+    fn prepare(transaction: &'t rusqlite::Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            run: transaction.prepare_cached(
+                "INSERT INTO dag_run (dag_id, run_id, logical_date, state, start_date, end_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (dag_id, run_id) DO UPDATE SET
+                     state = excluded.state, end_date = excluded.end_date
+                 RETURNING id",
+            )?,
+            instance: transaction.prepare_cached(
+                "INSERT INTO task_instance (run, task_id, map_path, map_index, seq,
+                     state, try_number, start_date, end_date, error, pool,
+                     priority_weight)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (run, task_id, map_path) DO UPDATE SET
+                     state = excluded.state, try_number = excluded.try_number,
+                     start_date = coalesce(excluded.start_date, start_date),
+                     end_date = excluded.end_date, error = excluded.error",
+            )?,
+            attempt: transaction.prepare_cached(
+                "INSERT INTO task_try (run, task_id, map_path, try_number, state,
+                     start_date, end_date, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (run, task_id, map_path, try_number) DO UPDATE SET
+                     state = excluded.state,
+                     start_date = coalesce(start_date, excluded.start_date),
+                     end_date = excluded.end_date, error = excluded.error",
+            )?,
+            xcom: transaction.prepare_cached(
+                "INSERT INTO xcom (run, task_id, map_path, key, type_name, value, location)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (run, task_id, map_path, key) DO UPDATE SET
+                     type_name = excluded.type_name, value = excluded.value,
+                     location = excluded.location",
+            )?,
+        })
+    }
+}
+
 /// Writes `changes` in one transaction. Of the changes of one task instance in the batch,
 /// only its last state is written to its row, and for each try only the last change that
 /// ends it (a try's row has its start and end from that change): a batch of a busy run
 /// writes each instance about once.
 fn write_batch(inner: &mut Inner, large: &Large, changes: &[Change]) -> rusqlite::Result<()> {
-    let mut last_state: HashMap<InstanceKey<'_>, usize> = HashMap::new();
-    let mut last_try: HashMap<(InstanceKey<'_>, u32), usize> = HashMap::new();
+    let hasher = foldhash::fast::RandomState::default();
+    let mut last_state: FastMap<InstanceKey<'_>, usize> =
+        HashMap::with_capacity_and_hasher(changes.len(), hasher.clone());
+    let mut last_try: FastMap<(InstanceKey<'_>, u32), usize> =
+        HashMap::with_capacity_and_hasher(changes.len(), hasher);
     for (at, change) in changes.iter().enumerate() {
         if let Change::TaskInstance(ti) = change {
             let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, &*ti.map_path);
@@ -791,53 +850,37 @@ fn write_batch(inner: &mut Inner, large: &Large, changes: &[Change]) -> rusqlite
         seq,
     } = inner;
     let transaction = connection.transaction()?;
+    let mut statements = Statements::prepare(&transaction)?;
+    // The run of the last change, which the next one is most likely of too.
+    let mut last_run: Option<(&str, &str, i64)> = None;
+    let mut run_of = |dag_id, run_id, runs: &mut HashMap<_, _>| -> rusqlite::Result<i64> {
+        if let Some((dag, run, id)) = last_run
+            && dag == dag_id
+            && run == run_id
+        {
+            return Ok(id);
+        }
+        let id = run_row(&transaction, runs, dag_id, run_id)?;
+        last_run = Some((dag_id, run_id, id));
+        Ok(id)
+    };
     for (at, change) in changes.iter().enumerate() {
         match change {
             Change::DagRun(run) => {
-                let id: i64 = transaction
-                    .prepare_cached(
-                        "INSERT INTO dag_run (dag_id, run_id, logical_date, state, start_date, end_date)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (dag_id, run_id) DO UPDATE SET
-                             state = excluded.state, end_date = excluded.end_date
-                         RETURNING id",
-                    )?
-                    .query_row(
-                        params![
-                            &*run.dag_id,
-                            &*run.run_id,
-                            run.logical_date.timestamp_micros(),
-                            run.state.as_str(),
-                            run.start_date.timestamp_micros(),
-                            date_column(run.end_date),
-                        ],
-                        |row| row.get(0),
-                    )?;
+                let id: i64 = statements.run.query_row(
+                    params![
+                        &*run.dag_id,
+                        &*run.run_id,
+                        run.logical_date.timestamp_micros(),
+                        run.state.as_str(),
+                        run.start_date.timestamp_micros(),
+                        date_column(run.end_date),
+                    ],
+                    |row| row.get(0),
+                )?;
                 runs.entry(run.dag_id.to_string())
                     .or_default()
                     .insert(run.run_id.to_string(), id);
-            }
-            Change::DagRunConf {
-                dag_id,
-                run_id,
-                run_type,
-                params,
-                fingerprint,
-            } => {
-                let run = run_row(&transaction, runs, dag_id, run_id)?;
-                let params = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());
-                transaction
-                    .prepare_cached(
-                        "UPDATE dag_run SET run_type = ?2, params = ?3, fingerprint = ?4
-                         WHERE id = ?1",
-                    )?
-                    .execute(params![run, run_type, params, fingerprint])?;
-                transaction
-                    .prepare_cached(
-                        "INSERT INTO dag (dag_id, fingerprint) VALUES (?1, ?2)
-                         ON CONFLICT (dag_id) DO UPDATE SET fingerprint = excluded.fingerprint",
-                    )?
-                    .execute(params![dag_id, fingerprint])?;
             }
             Change::TaskInstance(ti) => {
                 let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, &*ti.map_path);
@@ -846,57 +889,36 @@ fn write_batch(inner: &mut Inner, large: &Large, changes: &[Change]) -> rusqlite
                 if !writes_try && !writes_state {
                     continue;
                 }
-                let run = run_row(&transaction, runs, &ti.dag_id, &ti.run_id)?;
+                let run = run_of(&ti.dag_id, &ti.run_id, runs)?;
                 let map_path = path_column(&ti.map_path);
                 if writes_try {
-                    transaction
-                        .prepare_cached(
-                            "INSERT INTO task_try (run, task_id, map_path, try_number, state,
-                                 start_date, end_date, error)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                             ON CONFLICT (run, task_id, map_path, try_number) DO UPDATE SET
-                                 state = excluded.state,
-                                 start_date = coalesce(start_date, excluded.start_date),
-                                 end_date = excluded.end_date, error = excluded.error",
-                        )?
-                        .execute(params![
-                            run,
-                            &*ti.task_id,
-                            &map_path,
-                            ti.try_number,
-                            ti.state.as_str(),
-                            date_column(ti.start_date),
-                            date_column(ti.end_date),
-                            ti.error.as_deref(),
-                        ])?;
+                    statements.attempt.execute(params![
+                        run,
+                        &*ti.task_id,
+                        &map_path,
+                        ti.try_number,
+                        ti.state.as_str(),
+                        date_column(ti.start_date),
+                        date_column(ti.end_date),
+                        ti.error.as_deref(),
+                    ])?;
                 }
                 if writes_state {
                     *seq += 1;
-                    transaction
-                        .prepare_cached(
-                            "INSERT INTO task_instance (run, task_id, map_path, map_index, seq,
-                                 state, try_number, start_date, end_date, error, pool,
-                                 priority_weight)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                             ON CONFLICT (run, task_id, map_path) DO UPDATE SET
-                                 state = excluded.state, try_number = excluded.try_number,
-                                 start_date = coalesce(excluded.start_date, start_date),
-                                 end_date = excluded.end_date, error = excluded.error",
-                        )?
-                        .execute(params![
-                            run,
-                            &*ti.task_id,
-                            &map_path,
-                            map_index_column(&ti.map_path),
-                            *seq,
-                            ti.state.as_str(),
-                            ti.try_number,
-                            date_column(ti.start_date),
-                            date_column(ti.end_date),
-                            ti.error.as_deref(),
-                            &*ti.pool,
-                            ti.priority_weight,
-                        ])?;
+                    statements.instance.execute(params![
+                        run,
+                        &*ti.task_id,
+                        &map_path,
+                        map_index_column(&ti.map_path),
+                        *seq,
+                        ti.state.as_str(),
+                        ti.try_number,
+                        date_column(ti.start_date),
+                        date_column(ti.end_date),
+                        ti.error.as_deref(),
+                        &*ti.pool,
+                        ti.priority_weight,
+                    ])?;
                 }
             }
             Change::XcomValue {
@@ -908,7 +930,7 @@ fn write_batch(inner: &mut Inner, large: &Large, changes: &[Change]) -> rusqlite
                 type_name,
                 value,
             } => {
-                let run = run_row(&transaction, runs, dag_id, run_id)?;
+                let run = run_of(dag_id, run_id, runs)?;
                 let map_path = path_column(map_path);
                 let mut text = value.to_string();
                 let mut location = None;
@@ -926,88 +948,118 @@ fn write_batch(inner: &mut Inner, large: &Large, changes: &[Change]) -> rusqlite
                         })?;
                     location = Some(at);
                 }
-                transaction
-                    .prepare_cached(
-                        "INSERT INTO xcom (run, task_id, map_path, key, type_name, value, location)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                         ON CONFLICT (run, task_id, map_path, key) DO UPDATE SET
-                             type_name = excluded.type_name, value = excluded.value,
-                             location = excluded.location",
-                    )?
-                    .execute(params![
-                        run, task_id, map_path, key, type_name, text, location
-                    ])?;
+                statements.xcom.execute(params![
+                    run, task_id, map_path, key, type_name, text, location
+                ])?;
             }
-            Change::TryInterrupted {
-                dag_id,
-                run_id,
-                task_id,
-                map_path,
-                try_number,
-            } => {
-                let run = run_row(&transaction, runs, dag_id, run_id)?;
-                transaction
-                    .prepare_cached(
-                        "UPDATE task_try SET state = 'failed', error = ?5, interrupted = 1
-                         WHERE run = ?1 AND task_id = ?2 AND map_path = ?3 AND try_number = ?4",
-                    )?
-                    .execute(params![
-                        run,
-                        task_id,
-                        path_column(map_path),
-                        try_number,
-                        INTERRUPTED
-                    ])?;
-            }
-            Change::SetState {
-                dag_id,
-                run_id,
-                task_id,
-                map_path,
-                state,
-                note,
-            } => {
-                let run = run_row(&transaction, runs, dag_id, run_id)?;
-                *seq += 1;
-                // A cleared instance's tries so far no longer count against its retries.
-                transaction
-                    .prepare_cached(
-                        "INSERT INTO task_instance (run, task_id, map_path, map_index, seq,
-                             state, try_number, error, pool, priority_weight)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'default_pool', 1)
-                         ON CONFLICT (run, task_id, map_path) DO UPDATE SET
-                             state = excluded.state, error = excluded.error,
-                             end_date = CASE WHEN excluded.state = 'none' THEN NULL
-                                 ELSE end_date END,
-                             clear_base = CASE WHEN excluded.state = 'none' THEN try_number
-                                 ELSE clear_base END",
-                    )?
-                    .execute(params![
-                        run,
-                        task_id,
-                        path_column(map_path),
-                        map_index_column(map_path),
-                        *seq,
-                        state.as_str(),
-                        note.as_deref(),
-                    ])?;
-                if *state == TaskState::None {
-                    transaction
-                        .prepare_cached(
-                            "UPDATE dag_run SET state = 'queued', end_date = NULL WHERE id = ?1",
-                        )?
-                        .execute([run])?;
-                    // Its values go with it, as Airflow's clear deletes the XComs.
-                    transaction
-                        .prepare_cached(
-                            "DELETE FROM xcom WHERE run = ?1 AND task_id = ?2 AND map_path = ?3",
-                        )?
-                        .execute(params![run, task_id, path_column(map_path)])?;
-                }
-            }
+            other => write_other(&transaction, runs, seq, other)?,
         }
     }
+    drop(statements);
     transaction.commit()
+}
+
+/// Writes a change that comes once per run or from outside runs (few: prepared each time).
+fn write_other(
+    transaction: &rusqlite::Transaction<'_>,
+    runs: &mut HashMap<String, HashMap<String, i64>>,
+    seq: &mut i64,
+    change: &Change,
+) -> rusqlite::Result<()> {
+    match change {
+        Change::DagRunConf {
+            dag_id,
+            run_id,
+            run_type,
+            params,
+            fingerprint,
+        } => {
+            let run = run_row(transaction, runs, dag_id, run_id)?;
+            let params = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());
+            transaction
+                .prepare_cached(
+                    "UPDATE dag_run SET run_type = ?2, params = ?3, fingerprint = ?4
+                     WHERE id = ?1",
+                )?
+                .execute(params![run, run_type, params, fingerprint])?;
+            transaction
+                .prepare_cached(
+                    "INSERT INTO dag (dag_id, fingerprint) VALUES (?1, ?2)
+                     ON CONFLICT (dag_id) DO UPDATE SET fingerprint = excluded.fingerprint",
+                )?
+                .execute(params![dag_id, fingerprint])?;
+        }
+        Change::TryInterrupted {
+            dag_id,
+            run_id,
+            task_id,
+            map_path,
+            try_number,
+        } => {
+            let run = run_row(transaction, runs, dag_id, run_id)?;
+            transaction
+                .prepare_cached(
+                    "UPDATE task_try SET state = 'failed', error = ?5, interrupted = 1
+                     WHERE run = ?1 AND task_id = ?2 AND map_path = ?3 AND try_number = ?4",
+                )?
+                .execute(params![
+                    run,
+                    task_id,
+                    path_column(map_path),
+                    try_number,
+                    INTERRUPTED
+                ])?;
+        }
+        Change::SetState {
+            dag_id,
+            run_id,
+            task_id,
+            map_path,
+            state,
+            note,
+        } => {
+            let run = run_row(transaction, runs, dag_id, run_id)?;
+            *seq += 1;
+            // A cleared instance's tries so far no longer count against its retries.
+            transaction
+                .prepare_cached(
+                    "INSERT INTO task_instance (run, task_id, map_path, map_index, seq,
+                         state, try_number, error, pool, priority_weight)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'default_pool', 1)
+                     ON CONFLICT (run, task_id, map_path) DO UPDATE SET
+                         state = excluded.state, error = excluded.error,
+                         end_date = CASE WHEN excluded.state = 'none' THEN NULL
+                             ELSE end_date END,
+                         clear_base = CASE WHEN excluded.state = 'none' THEN try_number
+                             ELSE clear_base END",
+                )?
+                .execute(params![
+                    run,
+                    task_id,
+                    path_column(map_path),
+                    map_index_column(map_path),
+                    *seq,
+                    state.as_str(),
+                    note.as_deref(),
+                ])?;
+            if *state == TaskState::None {
+                transaction
+                    .prepare_cached(
+                        "UPDATE dag_run SET state = 'queued', end_date = NULL WHERE id = ?1",
+                    )?
+                    .execute([run])?;
+                // Its values go with it, as Airflow's clear deletes the XComs.
+                transaction
+                    .prepare_cached(
+                        "DELETE FROM xcom WHERE run = ?1 AND task_id = ?2 AND map_path = ?3",
+                    )?
+                    .execute(params![run, task_id, path_column(map_path)])?;
+            }
+        }
+        // Written by `write_batch` itself.
+        Change::DagRun(_) | Change::TaskInstance(_) | Change::XcomValue { .. } => {}
+    }
+    Ok(())
 }
 
 /// The row of DAG run `run_id` of `dag_id`: cached, or read (it was written before any of
