@@ -11,6 +11,7 @@
 //!   `TASKFLOW_BENCH_IMPL=taskflow,tokio,sequential` and `TASKFLOW_BENCH_REPS=3`, or the same
 //!   as arguments after `--`: `cargo bench -p taskflow --bench executor -- --n=1m --shape=fan`.
 //!   `TASKFLOW_BENCH_WEIGHTS=1` (`--weights=1`) adds the priority-weight rows to a subset.
+//! - The store rows alone (feature `sqlite`): `TASKFLOW_BENCH_ONLY=store`.
 //! - `--features sqlite` adds the rows of runs kept in a `SqliteStore`.
 //!
 //! Columns, per task (a node of the graph: chain N, fan N + 2, tree 2N - 1):
@@ -941,6 +942,12 @@ fn main() {
         tokio_on(&runtime, shape, 16);
     }
 
+    // `TASKFLOW_BENCH_ONLY=store` (feature `sqlite`): the store rows alone, at 100k.
+    #[cfg(feature = "sqlite")]
+    if std::env::var("TASKFLOW_BENCH_ONLY").is_ok_and(|only| only == "store") {
+        store::run(&runtime, 100_000, 3);
+        return;
+    }
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "taskflow executor benchmark ({} mode, {cores} cores): medians; per task = per graph node",

@@ -82,6 +82,9 @@ pub struct TaskReport {
     /// `up_for_reschedule`, and the last one ends in the task's state. Empty for a task that
     /// never ran; the latest 1,024 waits at most.
     pub history: Vec<TryReport>,
+    /// Whether it kept the outcome its store held, in a resumed run
+    /// ([`RunOptions::resume`](crate::RunOptions::resume)): it did not run again.
+    pub restored: bool,
 }
 
 /// One try of a task, or one check of a sensor in reschedule mode.
@@ -585,6 +588,7 @@ impl RunReport {
             map_index: self.run.map_index(node),
             map_path: self.run.map_path(node),
             history,
+            restored: self.run.features(node).has(crate::dag::Features::RESTORED),
         }
     }
 }

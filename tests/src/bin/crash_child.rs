@@ -247,5 +247,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for note in report.resume_notes() {
         println!("note={note}");
     }
+    for state in [TaskState::Failed, TaskState::UpstreamFailed] {
+        for task in report.task_ids_in(state) {
+            let error = report.error(&task).unwrap_or_default();
+            println!("{state}={task}: {error}");
+        }
+    }
     Ok(())
 }
