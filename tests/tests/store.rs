@@ -441,7 +441,8 @@ fn a_large_value_is_kept_as_a_file_and_read_back_as_any_other() {
     let raw = rusqlite::Connection::open(folder.file("runs.db")).unwrap();
     let (value, location): (String, Option<String>) = raw
         .query_row(
-            "SELECT value, location FROM xcom WHERE task_id = 'report_text'",
+            "SELECT value, value_location FROM task_instance
+             JOIN dag_task USING (task) WHERE task_id = 'report_text'",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -453,7 +454,8 @@ fn a_large_value_is_kept_as_a_file_and_read_back_as_any_other() {
     );
     let small: (String, Option<String>) = raw
         .query_row(
-            "SELECT value, location FROM xcom WHERE task_id = 'text_length'",
+            "SELECT value, value_location FROM task_instance
+             JOIN dag_task USING (task) WHERE task_id = 'text_length'",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )

@@ -105,6 +105,16 @@ pub(crate) struct DagInner {
     pub(crate) default_args: TaskOptions,
     pub(crate) callbacks: RunCallbacks,
     pub(crate) limits: DagLimits,
+    /// What observed runs name the tasks by, worked out on first use.
+    names: Names,
+}
+
+/// The task ids as shared strings, and the DAG's fingerprint: formatted once per DAG
+/// rather than per state change (a generated id such as `inc__41` is formatted).
+#[derive(Clone, Default)]
+struct Names {
+    task_ids: std::sync::OnceLock<Box<[Arc<str>]>>,
+    fingerprint: std::sync::OnceLock<String>,
 }
 
 /// A DAG's own limits on an executor (Airflow's `max_active_tasks`, `max_active_runs`).
@@ -140,6 +150,7 @@ impl DagInner {
             default_args,
             callbacks: RunCallbacks::default(),
             limits,
+            names: Names::default(),
         }
     }
 
@@ -164,7 +175,18 @@ impl DagInner {
             default_args,
             callbacks,
             limits,
+            names: Names::default(),
         }
+    }
+
+    /// The id of task `node` as a shared string (formatted once per DAG).
+    pub(crate) fn task_id_shared(&self, node: u32) -> Arc<str> {
+        let ids = self.names.task_ids.get_or_init(|| {
+            (0..self.nodes.len() as u32)
+                .map(|node| Arc::from(&*self.task_id(node)))
+                .collect()
+        });
+        Arc::clone(&ids[node as usize])
     }
 
     /// The id of task `node`.
@@ -176,6 +198,13 @@ impl DagInner {
     /// See [`Dag::fingerprint`]: FNV-1a over each task's id and type and its downstream
     /// tasks' ids, in node order.
     pub(crate) fn fingerprint(&self) -> String {
+        self.names
+            .fingerprint
+            .get_or_init(|| self.compute_fingerprint())
+            .clone()
+    }
+
+    fn compute_fingerprint(&self) -> String {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let mut add = |bytes: &[u8]| {
             for &byte in bytes.iter().chain(&[0xff]) {

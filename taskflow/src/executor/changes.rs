@@ -248,7 +248,7 @@ impl RunState {
             store.send(Change::XcomValue {
                 dag_id: self.info.dag_id.to_string(),
                 run_id: observer.run_id.to_string(),
-                task_id: self.dag.task_id(node).into_owned(),
+                task_id: self.dag.task_id_shared(node).to_string(),
                 map_path: self.map_path(node),
                 key: "return_value".to_owned(),
                 type_name: type_name.to_owned(),
@@ -352,7 +352,7 @@ impl RunState {
             observer.send(Event::Warning(WarningEvent {
                 dag_id: Arc::clone(&self.info.dag_id),
                 run_id: Arc::clone(&observer.run_id),
-                task_id: self.dag.task_id(node).into(),
+                task_id: self.dag.task_id_shared(node),
                 timestamp: self.date_at(self.now()),
                 message,
             }));
@@ -584,7 +584,9 @@ impl RunState {
                 ),
             }
         });
-        if observer.delivery.is_some() || observer.store.is_some() {
+        // A store keeps no queued states (see `Observer::send`).
+        let stored = observer.store.is_some() && state != TaskState::Queued;
+        if observer.delivery.is_some() || stored {
             let event = self.task_event(observer, node, state, try_number, error);
             observer.send(Event::TaskInstance(event));
         }

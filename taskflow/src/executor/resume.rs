@@ -22,7 +22,7 @@ pub(crate) const MAX_INTERRUPTIONS: u32 = 3;
 
 /// What a store kept of the run being resumed, by task id and map path.
 pub(crate) struct Resumed {
-    instances: HashMap<(String, Vec<u32>), StoredInstance>,
+    instances: HashMap<String, HashMap<Vec<u32>, StoredInstance>>,
     /// The instances that pushed side values, by task id: their map paths.
     pushed: HashMap<String, Vec<Vec<u32>>>,
     /// What resuming decided that a report should say (a task run again, a changed DAG).
@@ -141,15 +141,13 @@ impl Resumed {
                     .push(instance.map_path.clone());
             }
         }
-        let instances = std::mem::take(&mut stored.instances)
-            .into_iter()
-            .map(|instance| {
-                (
-                    (instance.task_id.clone(), instance.map_path.clone()),
-                    instance,
-                )
-            })
-            .collect();
+        let mut instances: HashMap<String, HashMap<Vec<u32>, StoredInstance>> = HashMap::new();
+        for instance in std::mem::take(&mut stored.instances) {
+            instances
+                .entry(instance.task_id.clone())
+                .or_default()
+                .insert(instance.map_path.clone(), instance);
+        }
         let resumed = Self {
             instances,
             pushed,
@@ -175,31 +173,31 @@ impl Resumed {
         whole: bool,
     ) -> Vec<(String, Vec<u32>, String, serde_json::Value)> {
         let mut pushes = Vec::new();
+        let of = |task: &str, path: &[u32], pushes: &mut Vec<_>| {
+            let instance = self.instances.get(task).and_then(|paths| paths.get(path));
+            for (key, _, value) in instance.map_or(&[][..], |i| &i.xcoms[..]) {
+                if key != RETURN_VALUE {
+                    pushes.push((task.to_owned(), path.to_vec(), key.clone(), value.clone()));
+                }
+            }
+        };
+        if !whole {
+            if self.pushed.contains_key(task_id) {
+                of(task_id, map_path, &mut pushes);
+            }
+            return pushes;
+        }
         for (task, paths) in &self.pushed {
             let ours = task == task_id
-                || whole
-                    && task
-                        .strip_prefix(task_id)
-                        .is_some_and(|rest| rest.starts_with('.'));
+                || task
+                    .strip_prefix(task_id)
+                    .is_some_and(|rest| rest.starts_with('.'));
             if !ours {
                 continue;
             }
             for path in paths {
-                let under = if whole {
-                    path.len() > map_path.len() && path.starts_with(map_path)
-                } else {
-                    path == map_path
-                };
-                let Some(instance) = self.instances.get(&(task.clone(), path.clone())) else {
-                    continue;
-                };
-                if !under {
-                    continue;
-                }
-                for (key, _, value) in &instance.xcoms {
-                    if key != RETURN_VALUE {
-                        pushes.push((task.clone(), path.clone(), key.clone(), value.clone()));
-                    }
+                if path.len() > map_path.len() && path.starts_with(map_path) {
+                    of(task, path, &mut pushes);
                 }
             }
         }
@@ -251,10 +249,16 @@ pub(crate) fn restore_tasks(
     let mut without_value = HashMap::new();
     let mut tries = HashMap::new();
     for node in 0..dag.nodes.len() as u32 {
-        let key = (dag.task_id(node).into_owned(), path(node));
-        let Some(stored) = resumed.instances.get(&key) else {
+        let task_id = dag.task_id_shared(node);
+        let map_path = path(node);
+        let stored = resumed
+            .instances
+            .get(&*task_id)
+            .and_then(|paths| paths.get(&map_path));
+        let Some(stored) = stored else {
             continue;
         };
+        let key = (task_id.to_string(), map_path);
         if !finished(stored.state) {
             tries.insert(node, (stored.try_number, stored.uncounted_tries));
             continue;

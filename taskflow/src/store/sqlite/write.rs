@@ -1,0 +1,590 @@
+//! Writing a batch of changes in one transaction, coalesced: of the changes of one task
+//! instance in a batch, only its last state is written, in one row with the value it
+//! returned; rows go in statements of many rows each.
+
+use std::collections::HashMap;
+
+use rusqlite::{Transaction, params};
+
+use super::{INTERRUPTED, Inner, Large, map_index_column, path_column};
+use crate::TaskState;
+use crate::store::Change;
+use crate::store::large::value_key;
+
+/// A map with a fast hasher, for the keys of one batch (hashed once or twice per change).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A task instance of a batch: DAG, run, task, map path.
+type InstanceKey<'a> = (&'a str, &'a str, &'a str, &'a [u32]);
+
+/// The key of a return value among the XComs.
+const RETURN_VALUE: &str = "return_value";
+
+/// Task instance rows per statement.
+const CHUNK: usize = 32;
+
+/// The columns of a task instance row, in the order the statements bind them.
+const INSTANCE_COLUMNS: usize = 15;
+
+/// The insert of task instance rows (as `VALUES` of `rows` rows).
+fn insert_instances(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; INSTANCE_COLUMNS].join(", "));
+    format!(
+        "INSERT INTO task_instance (run, task, map_path, map_index, seq, state, try_number,
+             start_date, end_date, error, pool, priority_weight, value, value_type,
+             value_location)
+         VALUES {}
+         ON CONFLICT (run, task, map_path) DO UPDATE SET
+             state = excluded.state, try_number = excluded.try_number,
+             start_date = coalesce(excluded.start_date, start_date),
+             end_date = excluded.end_date, error = excluded.error,
+             value = coalesce(excluded.value, value),
+             value_type = coalesce(excluded.value_type, value_type),
+             value_location = CASE WHEN excluded.value IS NULL THEN value_location
+                 ELSE excluded.value_location END",
+        vec![row.as_str(); rows].join(", ")
+    )
+}
+
+/// A value as a row keeps it: its JSON (empty when kept elsewhere), type and location.
+struct Stored<'a> {
+    text: String,
+    type_name: &'a str,
+    location: Option<String>,
+}
+
+/// One task instance row to write.
+struct InstanceRow<'a> {
+    run: i64,
+    task: i64,
+    map_path: String,
+    map_index: i64,
+    state: &'a str,
+    try_number: u32,
+    start_date: Option<i64>,
+    end_date: Option<i64>,
+    error: Option<&'a str>,
+    pool: &'a str,
+    priority_weight: i32,
+    value: Option<Stored<'a>>,
+}
+
+impl InstanceRow<'_> {
+    /// Binds the row's columns from parameter `first` (1-based) on.
+    fn bind(
+        &self,
+        statement: &mut rusqlite::Statement<'_>,
+        first: usize,
+        seq: i64,
+    ) -> rusqlite::Result<()> {
+        let value = self.value.as_ref();
+        statement.raw_bind_parameter(first, self.run)?;
+        statement.raw_bind_parameter(first + 1, self.task)?;
+        statement.raw_bind_parameter(first + 2, &self.map_path)?;
+        statement.raw_bind_parameter(first + 3, self.map_index)?;
+        statement.raw_bind_parameter(first + 4, seq)?;
+        statement.raw_bind_parameter(first + 5, self.state)?;
+        statement.raw_bind_parameter(first + 6, self.try_number)?;
+        statement.raw_bind_parameter(first + 7, self.start_date)?;
+        statement.raw_bind_parameter(first + 8, self.end_date)?;
+        statement.raw_bind_parameter(first + 9, self.error)?;
+        statement.raw_bind_parameter(first + 10, self.pool)?;
+        statement.raw_bind_parameter(first + 11, self.priority_weight)?;
+        statement.raw_bind_parameter(first + 12, value.map(|v| v.text.as_str()))?;
+        statement.raw_bind_parameter(first + 13, value.map(|v| v.type_name))?;
+        statement.raw_bind_parameter(first + 14, value.and_then(|v| v.location.as_deref()))?;
+        Ok(())
+    }
+}
+
+/// Writes `changes` in one transaction.
+pub(super) fn write_batch(
+    inner: &mut Inner,
+    large: &Large,
+    changes: &[Change],
+) -> rusqlite::Result<()> {
+    let hasher = foldhash::fast::RandomState::default();
+    let mut last_state: FastMap<InstanceKey<'_>, usize> =
+        HashMap::with_capacity_and_hasher(changes.len(), hasher.clone());
+    let mut values: FastMap<InstanceKey<'_>, usize> =
+        HashMap::with_capacity_and_hasher(changes.len(), hasher);
+    for (at, change) in changes.iter().enumerate() {
+        match change {
+            Change::TaskInstance(ti) => {
+                last_state.insert((&ti.dag_id, &ti.run_id, &ti.task_id, &ti.map_path), at);
+            }
+            Change::XcomValue {
+                dag_id,
+                run_id,
+                task_id,
+                map_path,
+                key,
+                ..
+            } if key == RETURN_VALUE => {
+                values.insert((dag_id, run_id, task_id, map_path), at);
+            }
+            _ => {}
+        }
+    }
+    // The write lock from the start: a transaction that read first could not take it later
+    // if another process wrote meanwhile (it waits for it instead, up to the busy timeout).
+    let transaction = inner
+        .connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut ids = Ids {
+        transaction: &transaction,
+        runs: &mut inner.runs,
+        tasks: &mut inner.tasks,
+        last_run: None,
+        new_tasks: Vec::new(),
+    };
+    let mut rows: Vec<InstanceRow<'_>> = Vec::with_capacity(last_state.len());
+    for (at, change) in changes.iter().enumerate() {
+        match change {
+            Change::DagRun(run) => {
+                let id: i64 = transaction
+                    .prepare_cached(
+                        "INSERT INTO dag_run (dag_id, run_id, logical_date, state, start_date,
+                             end_date)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (dag_id, run_id) DO UPDATE SET
+                             state = excluded.state, end_date = excluded.end_date
+                         RETURNING id",
+                    )?
+                    .query_row(
+                        params![
+                            &*run.dag_id,
+                            &*run.run_id,
+                            run.logical_date.timestamp_micros(),
+                            run.state.as_str(),
+                            run.start_date.timestamp_micros(),
+                            run.end_date.map(|date| date.timestamp_micros()),
+                        ],
+                        |row| row.get(0),
+                    )?;
+                ids.runs
+                    .insert((run.dag_id.to_string(), run.run_id.to_string()), id);
+            }
+            Change::TaskInstance(ti) => {
+                let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, &*ti.map_path);
+                let last = last_state.get(&key) == Some(&at);
+                if !last && ti.state != TaskState::UpForRetry {
+                    continue;
+                }
+                let run = ids.run(&ti.dag_id, &ti.run_id)?;
+                let task = ids.task(&ti.dag_id, &ti.task_id)?;
+                let map_path = path_column(&ti.map_path);
+                if ti.state == TaskState::UpForRetry {
+                    // A try that ended with another to come: kept in the tries' history.
+                    transaction
+                        .prepare_cached(
+                            "INSERT INTO task_try (run, task, map_path, try_number, state,
+                                 start_date, end_date, error)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                             ON CONFLICT (run, task, map_path, try_number) DO UPDATE SET
+                                 state = excluded.state, end_date = excluded.end_date,
+                                 error = excluded.error",
+                        )?
+                        .execute(params![
+                            run,
+                            task,
+                            &map_path,
+                            ti.try_number,
+                            ti.state.as_str(),
+                            ti.start_date.map(|date| date.timestamp_micros()),
+                            ti.end_date.map(|date| date.timestamp_micros()),
+                            ti.error.as_deref(),
+                        ])?;
+                }
+                if !last {
+                    continue;
+                }
+                let value = match values.remove(&key) {
+                    Some(value) => stored_value(&changes[value], large)?,
+                    None => None,
+                };
+                rows.push(InstanceRow {
+                    run,
+                    task,
+                    map_index: map_index_column(&ti.map_path),
+                    map_path,
+                    state: ti.state.as_str(),
+                    try_number: ti.try_number,
+                    start_date: ti.start_date.map(|date| date.timestamp_micros()),
+                    end_date: ti.end_date.map(|date| date.timestamp_micros()),
+                    error: ti.error.as_deref(),
+                    pool: &ti.pool,
+                    priority_weight: ti.priority_weight,
+                    value,
+                });
+            }
+            Change::XcomValue {
+                dag_id,
+                run_id,
+                task_id,
+                map_path,
+                key,
+                ..
+            } => {
+                let instance = (&**dag_id, &**run_id, &**task_id, &**map_path);
+                if key == RETURN_VALUE {
+                    // Its instance's last state in this batch takes it along; else it goes
+                    // to the instance's row on its own.
+                    if last_state.contains_key(&instance) || values.get(&instance) != Some(&at) {
+                        continue;
+                    }
+                    values.remove(&instance);
+                    let run = ids.run(dag_id, run_id)?;
+                    let task = ids.task(dag_id, task_id)?;
+                    if let Some(stored) = stored_value(change, large)? {
+                        inner.seq += 1;
+                        transaction
+                            .prepare_cached(
+                                "INSERT INTO task_instance (run, task, map_path, map_index, seq,
+                                     state, try_number, pool, priority_weight, value, value_type,
+                                     value_location)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, 'none', 0, 'default_pool', 1, ?6, ?7,
+                                     ?8)
+                                 ON CONFLICT (run, task, map_path) DO UPDATE SET
+                                     value = excluded.value, value_type = excluded.value_type,
+                                     value_location = excluded.value_location",
+                            )?
+                            .execute(params![
+                                run,
+                                task,
+                                path_column(map_path),
+                                map_index_column(map_path),
+                                inner.seq,
+                                stored.text,
+                                stored.type_name,
+                                stored.location
+                            ])?;
+                    }
+                    continue;
+                }
+                let run = ids.run(dag_id, run_id)?;
+                let task = ids.task(dag_id, task_id)?;
+                let Some(stored) = stored_value(change, large)? else {
+                    continue;
+                };
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO xcom (run, task, map_path, key, type_name, value, location)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (run, task, map_path, key) DO UPDATE SET
+                             type_name = excluded.type_name, value = excluded.value,
+                             location = excluded.location",
+                    )?
+                    .execute(params![
+                        run,
+                        task,
+                        path_column(map_path),
+                        key,
+                        stored.type_name,
+                        stored.text,
+                        stored.location
+                    ])?;
+            }
+            other => {
+                // What comes from outside runs goes after the rows it follows.
+                ids.write_new_tasks()?;
+                write_instances(&transaction, &rows, &mut inner.seq)?;
+                rows.clear();
+                write_other(&transaction, &mut ids, &mut inner.seq, other)?;
+            }
+        }
+    }
+    ids.write_new_tasks()?;
+    write_instances(&transaction, &rows, &mut inner.seq)?;
+    drop(ids);
+    transaction.commit()
+}
+
+/// The value of an [`Change::XcomValue`] as a row keeps it: large values are written at
+/// their place first (before the row that points at them is committed).
+fn stored_value<'a>(change: &'a Change, large: &Large) -> rusqlite::Result<Option<Stored<'a>>> {
+    let Change::XcomValue {
+        dag_id,
+        run_id,
+        task_id,
+        map_path,
+        key,
+        type_name,
+        value,
+    } = change
+    else {
+        return Ok(None);
+    };
+    let mut text = value.to_string();
+    let mut location = None;
+    if text.len() as u64 > large.threshold {
+        let at = value_key(dag_id, run_id, task_id, &path_column(map_path), key);
+        large
+            .place
+            .put(&at, std::mem::take(&mut text))
+            .map_err(|error| {
+                rusqlite::Error::ToSqlConversionFailure(
+                    format!("keeping a large value at {:?}: {error}", large.place).into(),
+                )
+            })?;
+        location = Some(at);
+    }
+    Ok(Some(Stored {
+        text,
+        type_name,
+        location,
+    }))
+}
+
+/// Writes `rows`, [`CHUNK`] to a statement.
+fn write_instances(
+    transaction: &Transaction<'_>,
+    rows: &[InstanceRow<'_>],
+    seq: &mut i64,
+) -> rusqlite::Result<()> {
+    let mut chunks = rows.chunks_exact(CHUNK);
+    if rows.len() >= CHUNK {
+        let mut statement = transaction.prepare_cached(&insert_instances(CHUNK))?;
+        for chunk in &mut chunks {
+            for (at, row) in chunk.iter().enumerate() {
+                *seq += 1;
+                row.bind(&mut statement, 1 + at * INSTANCE_COLUMNS, *seq)?;
+            }
+            statement.raw_execute()?;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut statement = transaction.prepare_cached(&insert_instances(1))?;
+        for row in rest {
+            *seq += 1;
+            row.bind(&mut statement, 1, *seq)?;
+            statement.raw_execute()?;
+        }
+    }
+    Ok(())
+}
+
+/// The row ids of runs and the numbers of tasks, from the connection's caches or the
+/// database (a DAG's new task gets the next number).
+struct Ids<'t, 'c> {
+    transaction: &'t Transaction<'c>,
+    runs: &'t mut HashMap<(String, String), i64>,
+    tasks: &'t mut HashMap<String, DagTasks>,
+    /// The run of the last change, which the next one is most likely of too.
+    last_run: Option<(String, String, i64)>,
+    /// Tasks numbered in this batch, to write before the rows that use their numbers:
+    /// DAG, number, task id.
+    new_tasks: Vec<(String, i64, String)>,
+}
+
+/// The numbers of one DAG's tasks.
+#[derive(Default)]
+pub(super) struct DagTasks {
+    numbers: FastMap<String, i64>,
+    next: i64,
+}
+
+impl Ids<'_, '_> {
+    fn run(&mut self, dag_id: &str, run_id: &str) -> rusqlite::Result<i64> {
+        if let Some((dag, run, id)) = &self.last_run
+            && dag == dag_id
+            && run == run_id
+        {
+            return Ok(*id);
+        }
+        let key = (dag_id.to_owned(), run_id.to_owned());
+        let id = match self.runs.get(&key) {
+            Some(&id) => id,
+            None => {
+                let id = self
+                    .transaction
+                    .prepare_cached("SELECT id FROM dag_run WHERE dag_id = ?1 AND run_id = ?2")?
+                    .query_row(params![dag_id, run_id], |row| row.get(0))?;
+                self.runs.insert(key, id);
+                id
+            }
+        };
+        self.last_run = Some((dag_id.to_owned(), run_id.to_owned(), id));
+        Ok(id)
+    }
+
+    fn task(&mut self, dag_id: &str, task_id: &str) -> rusqlite::Result<i64> {
+        if !self.tasks.contains_key(dag_id) {
+            let mut known = DagTasks::default();
+            let mut query = self
+                .transaction
+                .prepare_cached("SELECT task, task_id FROM dag_task WHERE dag_id = ?1")?;
+            let mut rows = query.query([dag_id])?;
+            while let Some(row) = rows.next()? {
+                let number: i64 = row.get(0)?;
+                known.numbers.insert(row.get(1)?, number);
+                known.next = known.next.max(number + 1);
+            }
+            self.tasks.insert(dag_id.to_owned(), known);
+        }
+        let Some(known) = self.tasks.get_mut(dag_id) else {
+            return Err(rusqlite::Error::QueryReturnedNoRows);
+        };
+        if let Some(&number) = known.numbers.get(task_id) {
+            return Ok(number);
+        }
+        let number = known.next;
+        known.numbers.insert(task_id.to_owned(), number);
+        known.next += 1;
+        self.new_tasks
+            .push((dag_id.to_owned(), number, task_id.to_owned()));
+        Ok(number)
+    }
+
+    /// Writes the tasks numbered since the last call, [`CHUNK`] to a statement.
+    fn write_new_tasks(&mut self) -> rusqlite::Result<()> {
+        let insert = |rows: usize| {
+            format!(
+                "INSERT INTO dag_task (dag_id, task, task_id) VALUES {}",
+                vec!["(?, ?, ?)"; rows].join(", ")
+            )
+        };
+        let tasks = std::mem::take(&mut self.new_tasks);
+        let mut chunks = tasks.chunks_exact(CHUNK);
+        if tasks.len() >= CHUNK {
+            let mut statement = self.transaction.prepare_cached(&insert(CHUNK))?;
+            for chunk in &mut chunks {
+                for (at, (dag_id, number, task_id)) in chunk.iter().enumerate() {
+                    statement.raw_bind_parameter(1 + at * 3, dag_id)?;
+                    statement.raw_bind_parameter(2 + at * 3, number)?;
+                    statement.raw_bind_parameter(3 + at * 3, task_id)?;
+                }
+                statement.raw_execute()?;
+            }
+        }
+        let mut statement = self.transaction.prepare_cached(&insert(1))?;
+        for (dag_id, number, task_id) in chunks.remainder() {
+            statement.execute(params![dag_id, number, task_id])?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a change that comes once per run or from outside runs.
+fn write_other(
+    transaction: &Transaction<'_>,
+    ids: &mut Ids<'_, '_>,
+    seq: &mut i64,
+    change: &Change,
+) -> rusqlite::Result<()> {
+    match change {
+        Change::DagRunConf {
+            dag_id,
+            run_id,
+            run_type,
+            params,
+            fingerprint,
+        } => {
+            let run = ids.run(dag_id, run_id)?;
+            let params = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());
+            transaction
+                .prepare_cached(
+                    "UPDATE dag_run SET run_type = ?2, params = ?3, fingerprint = ?4
+                     WHERE id = ?1",
+                )?
+                .execute(params![run, run_type, params, fingerprint])?;
+            transaction
+                .prepare_cached(
+                    "INSERT INTO dag (dag_id, fingerprint) VALUES (?1, ?2)
+                     ON CONFLICT (dag_id) DO UPDATE SET fingerprint = excluded.fingerprint",
+                )?
+                .execute(params![dag_id, fingerprint])?;
+        }
+        Change::TryInterrupted {
+            dag_id,
+            run_id,
+            task_id,
+            map_path,
+            try_number,
+        } => {
+            let run = ids.run(dag_id, run_id)?;
+            let task = ids.task(dag_id, task_id)?;
+            transaction
+                .prepare_cached(
+                    "INSERT INTO task_try (run, task, map_path, try_number, state, start_date,
+                         end_date, error, interrupted)
+                     SELECT run, task, map_path, ?4, 'failed', start_date, NULL, ?5, 1
+                     FROM task_instance WHERE run = ?1 AND task = ?2 AND map_path = ?3
+                     ON CONFLICT (run, task, map_path, try_number) DO UPDATE SET
+                         state = 'failed', error = excluded.error, interrupted = 1",
+                )?
+                .execute(params![
+                    run,
+                    task,
+                    path_column(map_path),
+                    try_number,
+                    INTERRUPTED
+                ])?;
+        }
+        Change::SetState {
+            dag_id,
+            run_id,
+            task_id,
+            map_path,
+            state,
+            note,
+        } => {
+            let run = ids.run(dag_id, run_id)?;
+            let task = ids.task(dag_id, task_id)?;
+            let path = path_column(map_path);
+            // The latest try keeps its outcome in the tries' history.
+            transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO task_try (run, task, map_path, try_number, state,
+                         start_date, end_date, error)
+                     SELECT run, task, map_path, try_number, state, start_date, end_date, error
+                     FROM task_instance
+                     WHERE run = ?1 AND task = ?2 AND map_path = ?3 AND try_number > 0",
+                )?
+                .execute(params![run, task, &path])?;
+            *seq += 1;
+            let cleared = *state == TaskState::None;
+            // A cleared instance's tries so far no longer count against its retries, and its
+            // value goes, as Airflow's clear deletes the XComs.
+            transaction
+                .prepare_cached(
+                    "INSERT INTO task_instance (run, task, map_path, map_index, seq, state,
+                         try_number, error, pool, priority_weight)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'default_pool', 1)
+                     ON CONFLICT (run, task, map_path) DO UPDATE SET
+                         state = excluded.state, error = excluded.error,
+                         end_date = CASE WHEN ?8 THEN NULL ELSE end_date END,
+                         clear_base = CASE WHEN ?8 THEN try_number ELSE clear_base END,
+                         value = CASE WHEN ?8 THEN NULL ELSE value END,
+                         value_type = CASE WHEN ?8 THEN NULL ELSE value_type END,
+                         value_location = CASE WHEN ?8 THEN NULL ELSE value_location END",
+                )?
+                .execute(params![
+                    run,
+                    task,
+                    &path,
+                    map_index_column(map_path),
+                    *seq,
+                    state.as_str(),
+                    note.as_deref(),
+                    cleared,
+                ])?;
+            if cleared {
+                transaction
+                    .prepare_cached(
+                        "UPDATE dag_run SET state = 'queued', end_date = NULL WHERE id = ?1",
+                    )?
+                    .execute([run])?;
+                transaction
+                    .prepare_cached(
+                        "DELETE FROM xcom WHERE run = ?1 AND task = ?2 AND map_path = ?3",
+                    )?
+                    .execute(params![run, task, &path])?;
+            }
+        }
+        // Written by `write_batch` itself.
+        Change::DagRun(_) | Change::TaskInstance(_) | Change::XcomValue { .. } => {}
+    }
+    Ok(())
+}
