@@ -622,7 +622,7 @@ impl RunState {
             dag_id: Arc::clone(&self.info.dag_id),
             run_id: Arc::clone(&observer.run_id),
             logical_date: self.info.logical_date,
-            task_id: self.dag.task_id(node).into(),
+            task_id: self.dag.task_id_shared(node),
             map_index: self.map_index(node),
             map_path: self.map_path(node),
             try_number,
