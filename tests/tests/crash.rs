@@ -144,7 +144,10 @@ fn outcome(store: &Path) -> Outcome {
             states.insert(key.clone(), instance.state).is_none(),
             "instance {key:?} is stored twice"
         );
-        for (xcom_key, _, value) in instance.xcoms {
+        let value = instance
+            .value
+            .map(|(type_name, value)| ("return_value".to_owned(), type_name, value));
+        for (xcom_key, _, value) in value.into_iter().chain(instance.pushes) {
             let at = (key.0.clone(), key.1.clone(), xcom_key);
             assert!(
                 xcoms.insert(at.clone(), value).is_none(),

@@ -213,14 +213,14 @@ impl DagInner {
             }
         };
         for node in 0..self.nodes.len() as u32 {
-            add(self.task_id(node).as_bytes());
+            add(self.task_id_shared(node).as_bytes());
             let output = match self.mapping(node) {
                 Some(spec) => spec.output_type,
                 None => self.nodes[node as usize].body.output_type(),
             };
             add(output.as_bytes());
             for &down in self.plan.downstream(node) {
-                add(self.task_id(down).as_bytes());
+                add(self.task_id_shared(down).as_bytes());
             }
             add(b"");
         }

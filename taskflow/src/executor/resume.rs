@@ -20,9 +20,54 @@ use crate::{Error, Result, TaskState};
 /// instance fails instead of running again: a task that kills its process each time.
 pub(crate) const MAX_INTERRUPTIONS: u32 = 3;
 
+/// A map with a fast hasher, for the many tasks of a stored run.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The stored instances of one task: one (the common case, kept without a map of its own),
+/// or several by map path (a mapped task's).
+enum Paths {
+    One(StoredInstance),
+    Many(FastMap<Vec<u32>, StoredInstance>),
+}
+
+impl Paths {
+    fn get(&self, map_path: &[u32]) -> Option<&StoredInstance> {
+        match self {
+            Paths::One(instance) => (instance.map_path == map_path).then_some(instance),
+            Paths::Many(instances) => instances.get(map_path),
+        }
+    }
+
+    fn add(&mut self, instance: StoredInstance) {
+        if let Paths::One(first) = self {
+            let mut many = FastMap::default();
+            let first = std::mem::replace(
+                first,
+                StoredInstance {
+                    task_id: String::new(),
+                    map_path: Vec::new(),
+                    state: TaskState::None,
+                    try_number: 0,
+                    uncounted_tries: 0,
+                    interrupted: 0,
+                    running_try: None,
+                    error: None,
+                    value: None,
+                    pushes: Vec::new(),
+                },
+            );
+            many.insert(first.map_path.clone(), first);
+            *self = Paths::Many(many);
+        }
+        if let Paths::Many(many) = self {
+            many.insert(instance.map_path.clone(), instance);
+        }
+    }
+}
+
 /// What a store kept of the run being resumed, by task id and map path.
 pub(crate) struct Resumed {
-    instances: HashMap<String, HashMap<Vec<u32>, StoredInstance>>,
+    instances: FastMap<String, Paths>,
     /// The instances that pushed side values, by task id: their map paths.
     pushed: HashMap<String, Vec<Vec<u32>>>,
     /// What resuming decided that a report should say (a task run again, a changed DAG).
@@ -32,11 +77,11 @@ pub(crate) struct Resumed {
 /// What one run (or the run of a mapped task's instances) restores of its tasks.
 pub(crate) struct Restore {
     resumed: Arc<Resumed>,
-    /// The tasks that keep their stored outcome, until each is restored.
-    restored: Mutex<HashMap<u32, Restored>>,
+    /// Per task: its stored outcome if it keeps it, until it is restored.
+    restored: Box<[Mutex<Option<Restored>>]>,
     /// Per task that runs again: its stored tries, and how many of them do not count
     /// against its retries.
-    tries: HashMap<u32, (u32, u32)>,
+    tries: FastMap<u32, (u32, u32)>,
 }
 
 /// A task's stored outcome: its state, tries, error and value (one, or one per part), and
@@ -134,19 +179,21 @@ impl Resumed {
         }
         let mut pushed: HashMap<String, Vec<Vec<u32>>> = HashMap::new();
         for instance in &stored.instances {
-            if instance.xcoms.iter().any(|(key, _, _)| key != RETURN_VALUE) {
+            if !instance.pushes.is_empty() {
                 pushed
                     .entry(instance.task_id.clone())
                     .or_default()
                     .push(instance.map_path.clone());
             }
         }
-        let mut instances: HashMap<String, HashMap<Vec<u32>, StoredInstance>> = HashMap::new();
+        let mut instances: FastMap<String, Paths> = FastMap::default();
         for instance in std::mem::take(&mut stored.instances) {
-            instances
-                .entry(instance.task_id.clone())
-                .or_default()
-                .insert(instance.map_path.clone(), instance);
+            match instances.get_mut(&instance.task_id) {
+                Some(paths) => paths.add(instance),
+                None => {
+                    instances.insert(instance.task_id.clone(), Paths::One(instance));
+                }
+            }
         }
         let resumed = Self {
             instances,
@@ -175,10 +222,8 @@ impl Resumed {
         let mut pushes = Vec::new();
         let of = |task: &str, path: &[u32], pushes: &mut Vec<_>| {
             let instance = self.instances.get(task).and_then(|paths| paths.get(path));
-            for (key, _, value) in instance.map_or(&[][..], |i| &i.xcoms[..]) {
-                if key != RETURN_VALUE {
-                    pushes.push((task.to_owned(), path.to_vec(), key.clone(), value.clone()));
-                }
+            for (key, _, value) in instance.map_or(&[][..], |i| &i.pushes[..]) {
+                pushes.push((task.to_owned(), path.to_vec(), key.clone(), value.clone()));
             }
         };
         if !whole {
@@ -244,10 +289,10 @@ pub(crate) fn restore_tasks(
     resumed: &Arc<Resumed>,
     instances: bool,
 ) -> Result<Option<Box<Restore>>> {
-    let mut restored = HashMap::new();
+    let mut restored = FastMap::default();
     // Successes without a stored value: run again if a task that runs needs it.
-    let mut without_value = HashMap::new();
-    let mut tries = HashMap::new();
+    let mut without_value = FastMap::default();
+    let mut tries = FastMap::default();
     for node in 0..dag.nodes.len() as u32 {
         let task_id = dag.task_id_shared(node);
         let map_path = path(node);
@@ -311,13 +356,16 @@ pub(crate) fn restore_tasks(
             restored.insert(node, outcome);
         }
     }
-    for &node in restored.keys() {
+    let mut by_node: Vec<Mutex<Option<Restored>>> =
+        (0..dag.nodes.len()).map(|_| Mutex::new(None)).collect();
+    for (node, outcome) in restored {
         let features = &mut dag.plan.features[node as usize];
         *features = features.with(Features::RESTORED, true);
+        by_node[node as usize] = Mutex::new(Some(outcome));
     }
     Ok(Some(Box::new(Restore {
         resumed: Arc::clone(resumed),
-        restored: Mutex::new(restored),
+        restored: by_node.into_boxed_slice(),
         tries,
     })))
 }
@@ -445,9 +493,10 @@ impl Restore {
 
     fn take(&self, node: u32) -> Option<Restored> {
         self.restored
+            .get(node as usize)?
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&node)
+            .take()
     }
 }
 

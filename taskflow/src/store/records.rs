@@ -153,7 +153,7 @@ pub struct StoredRun {
     pub run: DagRunRecord,
     /// The fingerprint of the DAG's structure when the run was started.
     pub fingerprint: Option<String>,
-    /// Its task instances, in the order they were first written.
+    /// Its task instances, task by task in the order the tasks were first written.
     pub instances: Vec<StoredInstance>,
 }
 
@@ -178,14 +178,23 @@ pub struct StoredInstance {
     pub running_try: Option<u32>,
     /// The error of its latest try.
     pub error: Option<String>,
-    /// Its XComs: (key, Rust type name, value).
-    pub xcoms: Vec<(String, String, serde_json::Value)>,
+    /// The value it returned: its Rust type's name, and the value as JSON.
+    pub value: Option<(String, serde_json::Value)>,
+    /// The side values it pushed: key, Rust type name, value.
+    pub pushes: Vec<(String, String, serde_json::Value)>,
 }
 
 impl StoredInstance {
-    /// Its value under `key` (`"return_value"`: what the task returned).
+    /// Its XCom under `key` (`"return_value"`: what the task returned): the Rust type's
+    /// name and the value.
     pub fn xcom(&self, key: &str) -> Option<(&str, &serde_json::Value)> {
-        self.xcoms
+        if key == "return_value" {
+            return self
+                .value
+                .as_ref()
+                .map(|(type_name, value)| (type_name.as_str(), value));
+        }
+        self.pushes
             .iter()
             .find(|(at, _, _)| at == key)
             .map(|(_, type_name, value)| (type_name.as_str(), value))

@@ -17,6 +17,9 @@ use super::{
 use crate::{DagRunState, Error, Result, TaskState};
 use schema::{MIGRATIONS, SCHEMA_VERSION};
 
+/// A map with a fast hasher, for the many rows of a stored run.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The mark in a store's file header that tells it from other SQLite databases
 /// (`PRAGMA application_id`: "tflw").
 const APPLICATION_ID: i32 = 0x7466_6c77;
@@ -572,7 +575,7 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         // The DAG's task ids by number, read once rather than joined to every row.
-        let mut names: HashMap<i64, String> = HashMap::new();
+        let mut names: FastMap<i64, String> = FastMap::default();
         {
             let mut query = connection
                 .prepare_cached("SELECT task, task_id FROM dag_task WHERE dag_id = ?1")
@@ -584,14 +587,15 @@ impl Store for SqliteStore {
             }
         }
         let mut instances: Vec<StoredInstance> = Vec::new();
-        // Where each instance is in `instances`, by task number and map path.
-        let mut at: HashMap<(i64, String), usize> = HashMap::new();
+        // The task number of each instance.
+        let mut numbers: Vec<i64> = Vec::new();
         {
+            // In key order: tasks are numbered as they are first written.
             let mut query = connection
                 .prepare_cached(
                     "SELECT task, task, map_path, state, try_number, error, clear_base, value,
                          value_type, value_location
-                     FROM task_instance WHERE run = ?1 ORDER BY seq",
+                     FROM task_instance WHERE run = ?1",
                 )
                 .map_err(|e| self.error(e))?;
             let mut rows = query.query(params![run_row]).map_err(|e| self.error(e))?;
@@ -602,21 +606,24 @@ impl Store for SqliteStore {
                     continue; // a row whose task is not numbered (a store written by hand)
                 };
                 let path: String = row.get(2).map_err(get)?;
-                let state = task_state(&row.get::<_, String>(3).map_err(get)?);
+                let state = match row.get_ref(3).map_err(get)? {
+                    rusqlite::types::ValueRef::Text(text) => {
+                        task_state(std::str::from_utf8(text).unwrap_or_default())
+                    }
+                    _ => TaskState::None,
+                };
                 let try_number: u32 = row.get(4).map_err(get)?;
                 let value: Option<String> = row.get(7).map_err(get)?;
-                let mut xcoms = Vec::new();
-                if let Some(text) = value {
-                    let type_name: Option<String> = row.get(8).map_err(get)?;
-                    let location: Option<String> = row.get(9).map_err(get)?;
-                    let value = self.json(&task_id, text, location)?;
-                    xcoms.push((
-                        "return_value".to_owned(),
-                        type_name.unwrap_or_default(),
-                        value,
-                    ));
-                }
-                at.insert((row.get(1).map_err(get)?, path.clone()), instances.len());
+                let value = match value {
+                    Some(text) => {
+                        let type_name: Option<String> = row.get(8).map_err(get)?;
+                        let location: Option<String> = row.get(9).map_err(get)?;
+                        let value = self.json(&task_id, text, location)?;
+                        Some((type_name.unwrap_or_default(), value))
+                    }
+                    None => None,
+                };
+                numbers.push(number);
                 instances.push(StoredInstance {
                     task_id,
                     map_path: path_of(&path),
@@ -627,10 +634,28 @@ impl Store for SqliteStore {
                     running_try: (state == TaskState::Running && try_number > 0)
                         .then_some(try_number),
                     error: row.get(5).map_err(get)?,
-                    xcoms,
+                    value,
+                    pushes: Vec::new(),
                 });
             }
         }
+        // Where each instance is in `instances`, by task number and map path: made only if
+        // some try was interrupted or some value pushed.
+        let mut at: Option<FastMap<(i64, String), usize>> = None;
+        let mut index = |key: &(i64, String), instances: &[StoredInstance]| {
+            at.get_or_insert_with(|| {
+                instances
+                    .iter()
+                    .zip(&numbers)
+                    .enumerate()
+                    .map(|(index, (instance, &number))| {
+                        ((number, path_column(&instance.map_path)), index)
+                    })
+                    .collect()
+            })
+            .get(key)
+            .copied()
+        };
         {
             // Interrupted tries since each instance was last cleared; one that is its latest
             // try was counted before (the run resumed, and ended again before it ran).
@@ -647,8 +672,8 @@ impl Store for SqliteStore {
                 let get = |error| self.error(error);
                 let key: (i64, String) = (row.get(0).map_err(get)?, row.get(1).map_err(get)?);
                 let try_number: u32 = row.get(2).map_err(get)?;
-                if let Some(&index) = at.get(&key) {
-                    let instance = &mut instances[index];
+                if let Some(at) = index(&key, &instances) {
+                    let instance = &mut instances[at];
                     instance.interrupted += 1;
                     if instance.running_try == Some(try_number) {
                         instance.running_try = None;
@@ -668,14 +693,14 @@ impl Store for SqliteStore {
                 let get = |error| self.error(error);
                 let key: (i64, String) = (row.get(0).map_err(get)?, row.get(1).map_err(get)?);
                 // A value whose instance row is not there (a store written by hand).
-                let Some(&index) = at.get(&key) else {
+                let Some(at) = index(&key, &instances) else {
                     continue;
                 };
                 let text: String = row.get(4).map_err(get)?;
                 let location: Option<String> = row.get(5).map_err(get)?;
-                let value = self.json(&instances[index].task_id, text, location)?;
-                let xcom = (row.get(2).map_err(get)?, row.get(3).map_err(get)?, value);
-                instances[index].xcoms.push(xcom);
+                let value = self.json(&instances[at].task_id, text, location)?;
+                let push = (row.get(2).map_err(get)?, row.get(3).map_err(get)?, value);
+                instances[at].pushes.push(push);
             }
         }
         for instance in &mut instances {
