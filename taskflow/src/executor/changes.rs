@@ -122,22 +122,38 @@ impl Observer {
     }
 
     fn send(&self, event: Event) {
-        if let Some(store) = &self.store {
-            match &event {
-                // A queued instance is, to a store, one that has not started: nothing to keep.
-                Event::TaskInstance(ti) if ti.state == TaskState::Queued => {}
-                Event::TaskInstance(ti) => {
-                    store.send(Change::TaskInstance(ti.clone()));
-                    // Per task: a try's start is written before its body runs, its end
-                    // before its downstream tasks start.
-                    if store.per_task() && ti.try_number > 0 && ti.state != TaskState::Queued {
-                        self.flush_store();
-                    }
-                }
-                Event::DagRun(run) => store.send(Change::DagRun(run.clone())),
-                Event::Warning(_) => {}
+        let Some(store) = &self.store else {
+            return self.deliver(event);
+        };
+        match event {
+            // A queued instance is, to a store, one that has not started: nothing to keep.
+            Event::TaskInstance(ti) if ti.state == TaskState::Queued => {
+                self.deliver(Event::TaskInstance(ti));
             }
+            Event::TaskInstance(ti) => {
+                // Per task: a try's start is written before its body runs, its end before
+                // its downstream tasks start.
+                let flush = store.per_task() && ti.try_number > 0;
+                if self.delivery.is_some() {
+                    store.send(Change::TaskInstance(ti.clone()));
+                    self.deliver(Event::TaskInstance(ti));
+                } else {
+                    store.send(Change::TaskInstance(ti)); // nobody else hears it
+                }
+                if flush {
+                    self.flush_store();
+                }
+            }
+            Event::DagRun(run) => {
+                store.send(Change::DagRun(run.clone()));
+                self.deliver(Event::DagRun(run));
+            }
+            event @ Event::Warning(_) => self.deliver(event),
         }
+    }
+
+    /// Hands `event` to the run's listeners, if it has any.
+    fn deliver(&self, event: Event) {
         if let Some(delivery) = &self.delivery
             && !delivery.send(&self.listeners, event)
         {
@@ -246,12 +262,12 @@ impl RunState {
         };
         if let Some((type_name, value)) = self.encoded_value(node) {
             store.send(Change::XcomValue {
-                dag_id: self.info.dag_id.to_string(),
-                run_id: observer.run_id.to_string(),
-                task_id: self.dag.task_id_shared(node).to_string(),
+                dag_id: Arc::clone(&self.info.dag_id),
+                run_id: Arc::clone(&observer.run_id),
+                task_id: self.dag.task_id_shared(node),
                 map_path: self.map_path(node),
-                key: "return_value".to_owned(),
-                type_name: type_name.to_owned(),
+                key: Arc::clone(&crate::store::RETURN_VALUE),
+                type_name,
                 value,
             });
         }

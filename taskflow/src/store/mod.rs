@@ -45,6 +45,7 @@ mod sqlite;
 pub use clear::{Clear, set_state};
 #[cfg(feature = "sqlite")]
 pub use large::DEFAULT_LARGE_VALUE;
+pub(crate) use records::RETURN_VALUE;
 pub use records::{Change, DagRunRecord, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord};
 pub(crate) use sink::StoreSink;
 #[cfg(feature = "sqlite")]
@@ -84,8 +85,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The runs of DAG `dag_id`, newest logical date first: `limit` of them from `offset`.
     fn dag_runs(&self, dag_id: &str, limit: usize, offset: usize) -> Result<Vec<DagRunRecord>>;
 
-    /// The task instances of run `run_id` of DAG `dag_id`, in the order they were first
-    /// written (as they started, or ended without running).
+    /// The task instances of run `run_id` of DAG `dag_id`: task by task, in the order the
+    /// tasks were first written (as they started, or ended without running), and a mapped
+    /// task's instances by map index.
     fn task_instances(&self, dag_id: &str, run_id: &str) -> Result<Vec<TaskInstanceRecord>>;
 
     /// The tries of one task instance, in order.

@@ -1,5 +1,7 @@
 //! What a store writes ([`Change`]) and what it gives back of a run's history.
 
+use std::sync::{Arc, LazyLock};
+
 use chrono::{DateTime, Utc};
 
 use crate::events::{DagRunEvent, TaskInstanceEvent};
@@ -17,17 +19,17 @@ pub enum Change {
     /// task returned, as in Airflow).
     XcomValue {
         /// The DAG.
-        dag_id: String,
+        dag_id: Arc<str>,
         /// The run.
-        run_id: String,
+        run_id: Arc<str>,
         /// The task.
-        task_id: String,
+        task_id: Arc<str>,
         /// The instance's map indexes, outermost first (empty: not mapped).
         map_path: Vec<u32>,
         /// The XCom key.
-        key: String,
+        key: Arc<str>,
         /// The Rust type of the value, to name it when it no longer decodes.
-        type_name: String,
+        type_name: &'static str,
         /// The value.
         value: serde_json::Value,
     },
@@ -76,6 +78,9 @@ pub enum Change {
         note: Option<String>,
     },
 }
+
+/// The XCom key of the value a task returned, shared by every change that carries one.
+pub(crate) static RETURN_VALUE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("return_value"));
 
 /// A DAG run as a store keeps it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -111,8 +111,11 @@ impl Progress {
 /// The writer's loop: waits for a change, takes every change queued behind it (up to
 /// [`BATCH`]), writes them in one transaction, and says so.
 fn write_all(store: &dyn Store, from_runs: &Receiver<Change>, progress: &Progress) {
+    // One buffer for every batch: a change is large, and a growing buffer copies them all.
+    let mut batch = Vec::with_capacity(BATCH);
     while let Ok(first) = from_runs.recv() {
-        let mut batch = vec![first];
+        batch.clear();
+        batch.push(first);
         batch.extend(from_runs.try_iter().take(BATCH - 1));
         let outcome = crate::quiet::catch(|| store.write(&batch)).unwrap_or_else(|panic| {
             Err(crate::Error::Store {

@@ -540,16 +540,16 @@ impl Context {
             // A value whose `Serialize` fails (or panics) is kept in memory only.
             if let Ok(Ok(json)) = crate::quiet::catch(|| serde_json::to_value(&value)) {
                 store.send(crate::store::Change::XcomValue {
-                    dag_id: self.run.dag_id.to_string(),
-                    run_id: self.run.run_id.clone(),
-                    task_id: self.task_id.to_string(),
+                    dag_id: Arc::clone(&self.run.dag_id),
+                    run_id: self.run.run_id.as_str().into(),
+                    task_id: Arc::clone(&self.task_id),
                     map_path: self
                         .map_path
                         .as_deref()
                         .map(<[u32]>::to_vec)
                         .unwrap_or_default(),
-                    key: key.to_owned(),
-                    type_name: std::any::type_name::<T>().to_owned(),
+                    key: key.into(),
+                    type_name: std::any::type_name::<T>(),
                     value: json,
                 });
             }

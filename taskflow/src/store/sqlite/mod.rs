@@ -56,8 +56,6 @@ struct Inner {
     runs: HashMap<(String, String), i64>,
     /// The numbers of each DAG's tasks written or read.
     tasks: HashMap<String, write::DagTasks>,
-    /// The order of the last task instance first written.
-    seq: i64,
 }
 
 impl SqliteStore {
@@ -77,7 +75,6 @@ impl SqliteStore {
                 connection,
                 runs: HashMap::new(),
                 tasks: HashMap::new(),
-                seq: 0,
             }),
             path,
             large: Large {
@@ -86,16 +83,6 @@ impl SqliteStore {
             },
         };
         store.prepare().map_err(fail)?;
-        let mut inner = store.lock();
-        inner.seq = inner
-            .connection
-            .query_row(
-                "SELECT coalesce(max(seq), 0) FROM task_instance",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(|error| fail(error.to_string()))?;
-        drop(inner);
         Ok(store)
     }
 
@@ -479,7 +466,8 @@ impl Store for SqliteStore {
                  FROM task_instance AS ti
                  JOIN dag_run ON dag_run.id = ti.run
                  JOIN dag_task AS dt ON dt.dag_id = dag_run.dag_id AND dt.task = ti.task
-                 WHERE dag_run.dag_id = ?1 AND dag_run.run_id = ?2 ORDER BY ti.seq",
+                 WHERE dag_run.dag_id = ?1 AND dag_run.run_id = ?2
+                 ORDER BY ti.task, ti.map_index, ti.map_path",
             )
             .map_err(|e| self.error(e))?;
         collect(self, &mut query, params![dag_id, run_id], |row| {

@@ -85,7 +85,6 @@ const SCHEMA_2: &str = "
         task INTEGER NOT NULL,
         map_path TEXT NOT NULL,
         map_index INTEGER NOT NULL,
-        seq INTEGER NOT NULL,
         state TEXT NOT NULL,
         try_number INTEGER NOT NULL,
         start_date INTEGER,
@@ -99,10 +98,10 @@ const SCHEMA_2: &str = "
         value_location TEXT,
         PRIMARY KEY (run, task, map_path)
     ) WITHOUT ROWID;
-    INSERT INTO task_instance_2 (run, task, map_path, map_index, seq, state, try_number,
+    INSERT INTO task_instance_2 (run, task, map_path, map_index, state, try_number,
             start_date, end_date, error, pool, priority_weight, value, value_type)
         SELECT ti.run, dt.task, CASE WHEN ti.map_index < 0 THEN '' ELSE ti.map_index END,
-            ti.map_index, ti.seq, ti.state, ti.try_number, ti.start_date, ti.end_date,
+            ti.map_index, ti.state, ti.try_number, ti.start_date, ti.end_date,
             ti.error, ti.pool, ti.priority_weight, x.value,
             CASE WHEN x.value IS NULL THEN NULL ELSE '' END
         FROM task_instance AS ti

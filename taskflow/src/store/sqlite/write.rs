@@ -24,13 +24,13 @@ const RETURN_VALUE: &str = "return_value";
 const CHUNK: usize = 32;
 
 /// The columns of a task instance row, in the order the statements bind them.
-const INSTANCE_COLUMNS: usize = 15;
+const INSTANCE_COLUMNS: usize = 14;
 
 /// The insert of task instance rows (as `VALUES` of `rows` rows).
 fn insert_instances(rows: usize) -> String {
     let row = format!("({})", vec!["?"; INSTANCE_COLUMNS].join(", "));
     format!(
-        "INSERT INTO task_instance (run, task, map_path, map_index, seq, state, try_number,
+        "INSERT INTO task_instance (run, task, map_path, map_index, state, try_number,
              start_date, end_date, error, pool, priority_weight, value, value_type,
              value_location)
          VALUES {}
@@ -71,28 +71,22 @@ struct InstanceRow<'a> {
 
 impl InstanceRow<'_> {
     /// Binds the row's columns from parameter `first` (1-based) on.
-    fn bind(
-        &self,
-        statement: &mut rusqlite::Statement<'_>,
-        first: usize,
-        seq: i64,
-    ) -> rusqlite::Result<()> {
+    fn bind(&self, statement: &mut rusqlite::Statement<'_>, first: usize) -> rusqlite::Result<()> {
         let value = self.value.as_ref();
         statement.raw_bind_parameter(first, self.run)?;
         statement.raw_bind_parameter(first + 1, self.task)?;
         statement.raw_bind_parameter(first + 2, &self.map_path)?;
         statement.raw_bind_parameter(first + 3, self.map_index)?;
-        statement.raw_bind_parameter(first + 4, seq)?;
-        statement.raw_bind_parameter(first + 5, self.state)?;
-        statement.raw_bind_parameter(first + 6, self.try_number)?;
-        statement.raw_bind_parameter(first + 7, self.start_date)?;
-        statement.raw_bind_parameter(first + 8, self.end_date)?;
-        statement.raw_bind_parameter(first + 9, self.error)?;
-        statement.raw_bind_parameter(first + 10, self.pool)?;
-        statement.raw_bind_parameter(first + 11, self.priority_weight)?;
-        statement.raw_bind_parameter(first + 12, value.map(|v| v.text.as_str()))?;
-        statement.raw_bind_parameter(first + 13, value.map(|v| v.type_name))?;
-        statement.raw_bind_parameter(first + 14, value.and_then(|v| v.location.as_deref()))?;
+        statement.raw_bind_parameter(first + 4, self.state)?;
+        statement.raw_bind_parameter(first + 5, self.try_number)?;
+        statement.raw_bind_parameter(first + 6, self.start_date)?;
+        statement.raw_bind_parameter(first + 7, self.end_date)?;
+        statement.raw_bind_parameter(first + 8, self.error)?;
+        statement.raw_bind_parameter(first + 9, self.pool)?;
+        statement.raw_bind_parameter(first + 10, self.priority_weight)?;
+        statement.raw_bind_parameter(first + 11, value.map(|v| v.text.as_str()))?;
+        statement.raw_bind_parameter(first + 12, value.map(|v| v.type_name))?;
+        statement.raw_bind_parameter(first + 13, value.and_then(|v| v.location.as_deref()))?;
         Ok(())
     }
 }
@@ -120,7 +114,7 @@ pub(super) fn write_batch(
                 map_path,
                 key,
                 ..
-            } if key == RETURN_VALUE => {
+            } if &**key == RETURN_VALUE => {
                 values.insert((dag_id, run_id, task_id, map_path), at);
             }
             _ => {}
@@ -227,7 +221,7 @@ pub(super) fn write_batch(
                 ..
             } => {
                 let instance = (&**dag_id, &**run_id, &**task_id, &**map_path);
-                if key == RETURN_VALUE {
+                if &**key == RETURN_VALUE {
                     // Its instance's last state in this batch takes it along; else it goes
                     // to the instance's row on its own.
                     if last_state.contains_key(&instance) || values.get(&instance) != Some(&at) {
@@ -237,14 +231,13 @@ pub(super) fn write_batch(
                     let run = ids.run(dag_id, run_id)?;
                     let task = ids.task(dag_id, task_id)?;
                     if let Some(stored) = stored_value(change, large)? {
-                        inner.seq += 1;
                         transaction
                             .prepare_cached(
-                                "INSERT INTO task_instance (run, task, map_path, map_index, seq,
+                                "INSERT INTO task_instance (run, task, map_path, map_index,
                                      state, try_number, pool, priority_weight, value, value_type,
                                      value_location)
-                                 VALUES (?1, ?2, ?3, ?4, ?5, 'none', 0, 'default_pool', 1, ?6, ?7,
-                                     ?8)
+                                 VALUES (?1, ?2, ?3, ?4, 'none', 0, 'default_pool', 1, ?5, ?6,
+                                     ?7)
                                  ON CONFLICT (run, task, map_path) DO UPDATE SET
                                      value = excluded.value, value_type = excluded.value_type,
                                      value_location = excluded.value_location",
@@ -254,7 +247,6 @@ pub(super) fn write_batch(
                                 task,
                                 path_column(map_path),
                                 map_index_column(map_path),
-                                inner.seq,
                                 stored.text,
                                 stored.type_name,
                                 stored.location
@@ -288,14 +280,14 @@ pub(super) fn write_batch(
             other => {
                 // What comes from outside runs goes after the rows it follows.
                 ids.write_new_tasks()?;
-                write_instances(&transaction, &rows, &mut inner.seq)?;
+                write_instances(&transaction, &rows)?;
                 rows.clear();
-                write_other(&transaction, &mut ids, &mut inner.seq, other)?;
+                write_other(&transaction, &mut ids, other)?;
             }
         }
     }
     ids.write_new_tasks()?;
-    write_instances(&transaction, &rows, &mut inner.seq)?;
+    write_instances(&transaction, &rows)?;
     drop(ids);
     transaction.commit()
 }
@@ -340,15 +332,13 @@ fn stored_value<'a>(change: &'a Change, large: &Large) -> rusqlite::Result<Optio
 fn write_instances(
     transaction: &Transaction<'_>,
     rows: &[InstanceRow<'_>],
-    seq: &mut i64,
 ) -> rusqlite::Result<()> {
     let mut chunks = rows.chunks_exact(CHUNK);
     if rows.len() >= CHUNK {
         let mut statement = transaction.prepare_cached(&insert_instances(CHUNK))?;
         for chunk in &mut chunks {
             for (at, row) in chunk.iter().enumerate() {
-                *seq += 1;
-                row.bind(&mut statement, 1 + at * INSTANCE_COLUMNS, *seq)?;
+                row.bind(&mut statement, 1 + at * INSTANCE_COLUMNS)?;
             }
             statement.raw_execute()?;
         }
@@ -357,8 +347,7 @@ fn write_instances(
     if !rest.is_empty() {
         let mut statement = transaction.prepare_cached(&insert_instances(1))?;
         for row in rest {
-            *seq += 1;
-            row.bind(&mut statement, 1, *seq)?;
+            row.bind(&mut statement, 1)?;
             statement.raw_execute()?;
         }
     }
@@ -470,7 +459,6 @@ impl Ids<'_, '_> {
 fn write_other(
     transaction: &Transaction<'_>,
     ids: &mut Ids<'_, '_>,
-    seq: &mut i64,
     change: &Change,
 ) -> rusqlite::Result<()> {
     match change {
@@ -543,29 +531,27 @@ fn write_other(
                      WHERE run = ?1 AND task = ?2 AND map_path = ?3 AND try_number > 0",
                 )?
                 .execute(params![run, task, &path])?;
-            *seq += 1;
             let cleared = *state == TaskState::None;
             // A cleared instance's tries so far no longer count against its retries, and its
             // value goes, as Airflow's clear deletes the XComs.
             transaction
                 .prepare_cached(
-                    "INSERT INTO task_instance (run, task, map_path, map_index, seq, state,
+                    "INSERT INTO task_instance (run, task, map_path, map_index, state,
                          try_number, error, pool, priority_weight)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'default_pool', 1)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 'default_pool', 1)
                      ON CONFLICT (run, task, map_path) DO UPDATE SET
                          state = excluded.state, error = excluded.error,
-                         end_date = CASE WHEN ?8 THEN NULL ELSE end_date END,
-                         clear_base = CASE WHEN ?8 THEN try_number ELSE clear_base END,
-                         value = CASE WHEN ?8 THEN NULL ELSE value END,
-                         value_type = CASE WHEN ?8 THEN NULL ELSE value_type END,
-                         value_location = CASE WHEN ?8 THEN NULL ELSE value_location END",
+                         end_date = CASE WHEN ?7 THEN NULL ELSE end_date END,
+                         clear_base = CASE WHEN ?7 THEN try_number ELSE clear_base END,
+                         value = CASE WHEN ?7 THEN NULL ELSE value END,
+                         value_type = CASE WHEN ?7 THEN NULL ELSE value_type END,
+                         value_location = CASE WHEN ?7 THEN NULL ELSE value_location END",
                 )?
                 .execute(params![
                     run,
                     task,
                     &path,
                     map_index_column(map_path),
-                    *seq,
                     state.as_str(),
                     note.as_deref(),
                     cleared,
