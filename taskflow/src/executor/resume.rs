@@ -303,7 +303,6 @@ pub(crate) fn restore_tasks(
         let Some(stored) = stored else {
             continue;
         };
-        let key = (task_id.to_string(), map_path);
         if !finished(stored.state) {
             tries.insert(node, (stored.try_number, stored.uncounted_tries));
             continue;
@@ -314,23 +313,24 @@ pub(crate) fn restore_tasks(
             Some(Vec::new())
         };
         let whole = dag.mapping(node).is_some();
+        let has_value = values.is_some();
         let outcome = Restored {
             state: stored.state,
             tries: stored.try_number,
             error: stored.error.clone(),
-            values: values.clone().unwrap_or_default(),
-            pushes: resumed.pushes(&key.0, &key.1, whole),
+            values: values.unwrap_or_default(),
+            pushes: resumed.pushes(&task_id, &map_path, whole),
         };
-        match values {
-            Some(_) => {
+        match has_value {
+            true => {
                 restored.insert(node, outcome);
             }
-            None if instances => {
-                resumed.note(rerun_note(&key.0, &key.1, None));
+            false if instances => {
+                resumed.note(rerun_note(&task_id, &map_path, None));
                 tries.insert(node, (stored.try_number, stored.try_number));
             }
-            None => {
-                without_value.insert(node, (outcome, key));
+            false => {
+                without_value.insert(node, (outcome, (task_id.to_string(), map_path)));
             }
         }
     }

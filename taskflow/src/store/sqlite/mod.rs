@@ -406,10 +406,15 @@ impl SqliteStore {
                     ),
                 })?,
         };
-        serde_json::from_str(&text).map_err(|error| Error::Store {
+        serde_json::from_str(&text).map_err(|error| self.not_json(task_id, &error))
+    }
+
+    /// The error of a stored value of `task_id` that is not JSON.
+    fn not_json(&self, task_id: &str, error: &serde_json::Error) -> Error {
+        Error::Store {
             path: self.path.display().to_string(),
             reason: format!("the stored value of task `{task_id}` is not JSON: {error}"),
-        })
+        }
     }
 }
 
@@ -601,12 +606,20 @@ impl Store for SqliteStore {
                     _ => TaskState::None,
                 };
                 let try_number: u32 = row.get(4).map_err(get)?;
-                let value: Option<String> = row.get(7).map_err(get)?;
-                let value = match value {
+                // Parsed from the row's bytes, without a copy of them.
+                let text = match row.get_ref(7).map_err(get)? {
+                    rusqlite::types::ValueRef::Text(text) => Some(text),
+                    _ => None,
+                };
+                let value = match text {
                     Some(text) => {
-                        let type_name: Option<String> = row.get(8).map_err(get)?;
                         let location: Option<String> = row.get(9).map_err(get)?;
-                        let value = self.json(&task_id, text, location)?;
+                        let value = match location {
+                            None => serde_json::from_slice(text)
+                                .map_err(|error| self.not_json(&task_id, &error))?,
+                            location => self.json(&task_id, String::new(), location)?,
+                        };
+                        let type_name: Option<String> = row.get(8).map_err(get)?;
                         Some((type_name.unwrap_or_default(), value))
                     }
                     None => None,
