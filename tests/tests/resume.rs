@@ -586,3 +586,89 @@ fn keyed_pushes_are_stored_and_a_resumed_run_pulls_them_back() {
     assert_eq!(report.xcom::<String>("label").unwrap(), "rows in r: 42");
     assert_eq!(report.xcom::<Vec<String>>("uppers").unwrap(), ["A", "BC"]);
 }
+
+static ON_EXECUTOR: Bodies = Bodies(Mutex::new(Vec::new()));
+
+#[task]
+fn nightly_extract() -> u32 {
+    ON_EXECUTOR.ran("nightly_extract");
+    4
+}
+
+#[task]
+fn nightly_load(rows: u32) -> u32 {
+    ON_EXECUTOR.ran("nightly_load");
+    rows * 10
+}
+
+#[test]
+fn an_executor_resumes_a_stored_run_by_its_id() {
+    let folder = Folder::new("executor");
+    let store = folder.store();
+    let dag = Dag::build("on_executor", || {
+        nightly_load(nightly_extract());
+    })
+    .unwrap();
+    let executor = Executor::builder().virtual_time(true).build().unwrap();
+    let first = executor
+        .submit(&dag, options(&store).run_id("nightly"))
+        .unwrap();
+    assert!(within(LIMIT, "the first run", move || first.wait().unwrap()).succeeded());
+    dag.clear(&*store, &Clear::run("nightly").task("nightly_load"))
+        .unwrap();
+    let resumed = executor
+        .submit(&dag, options(&store).resume("nightly"))
+        .unwrap();
+    let report = within(LIMIT, "the resumed run", move || resumed.wait().unwrap());
+    assert!(report.succeeded());
+    assert_eq!(report.xcom::<u32>("nightly_load").unwrap(), 40);
+    assert!(report.task("nightly_extract").unwrap().restored);
+    assert!(!report.task("nightly_load").unwrap().restored);
+    assert_eq!(ON_EXECUTOR.count("nightly_extract"), 1);
+    assert_eq!(ON_EXECUTOR.count("nightly_load"), 2);
+}
+
+#[task]
+fn observed_start(ctx: &Context) -> u32 {
+    // By the time the body runs, its try's start is in the store (per-task durability).
+    let path = ctx.param::<String>("store").unwrap();
+    let store = SqliteStore::open(path).unwrap();
+    let tries = store
+        .tries("per_task", ctx.run_id(), "observed_start", None)
+        .unwrap();
+    tries.len() as u32 * 100 + u32::from(tries[0].state == TaskState::Running)
+}
+
+#[task]
+fn observed_end(ctx: &Context, _start: u32) -> String {
+    // Its upstream task's success is in the store before this task starts.
+    let path = ctx.param::<String>("store").unwrap();
+    let store = SqliteStore::open(path).unwrap();
+    let instances = store.task_instances("per_task", ctx.run_id()).unwrap();
+    let upstream = instances
+        .iter()
+        .find(|ti| ti.task_id == "observed_start")
+        .unwrap();
+    upstream.state.to_string()
+}
+
+#[test]
+fn per_task_durability_writes_a_start_before_the_body_and_an_end_before_the_downstream_tasks() {
+    let folder = Folder::new("per-task");
+    let store = folder.store();
+    let dag = Dag::build("per_task", || {
+        observed_end(observed_start());
+    })
+    .unwrap();
+    let path = folder.0.join("runs.db").display().to_string();
+    let report = test(
+        &dag,
+        options(&store)
+            .run_id("r")
+            .param("store", path)
+            .durability(taskflow::store::Durability::PerTask),
+    );
+    assert!(report.succeeded(), "{:?}", report.error("observed_start"));
+    assert_eq!(report.xcom::<u32>("observed_start").unwrap(), 101);
+    assert_eq!(report.xcom::<String>("observed_end").unwrap(), "success");
+}
