@@ -12,12 +12,13 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use taskflow::TaskState;
 use taskflow::store::{SqliteStore, Store, StoredRun};
+use taskflow_tests::folder::Folder;
 use wait_timeout::ChildExt;
 
 /// The longest one child process may take before it counts as hung.
@@ -27,29 +28,6 @@ const CHILD_LIMIT: Duration = Duration::from_secs(120);
 const KILLS: u32 = 2;
 const DAG: &str = "crash_harness";
 const RUN: &str = "nightly";
-
-/// A fresh folder, removed when dropped.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("taskflow-crash-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// How a child process ended.
 #[derive(Debug, PartialEq)]
@@ -233,7 +211,7 @@ fn crash_and_resume(seed: u64, folder: &Folder) -> Outcome {
 
 #[test]
 fn a_run_killed_at_random_instants_resumes_to_the_values_of_an_uninterrupted_run() {
-    let folder = Folder::new("seeds");
+    let folder = Folder::new("crash", "seeds");
     let reference_store = folder.file("reference.db");
     let reference_log = folder.file("reference.log");
     let ended = child(&reference_store, &reference_log, &["run"], false);
@@ -266,7 +244,7 @@ fn a_run_killed_at_random_instants_resumes_to_the_values_of_an_uninterrupted_run
 
 #[test]
 fn a_task_that_kills_its_process_each_time_fails_after_three_interruptions() {
-    let folder = Folder::new("die-in");
+    let folder = Folder::new("crash", "die-in");
     let store = folder.file("runs.db");
     let log = folder.file("bodies.log");
     for attempt in 1..=3 {
@@ -281,7 +259,11 @@ fn a_task_that_kills_its_process_each_time_fails_after_three_interruptions() {
     let bodies = log_lines(&log);
     assert_eq!(bodies.iter().filter(|b| *b == "fatal").count(), 3);
     // Everything else ran once: what was stored stayed stored across the crashes.
-    assert_eq!(bodies.iter().filter(|b| *b == "summary").count(), 1);
+    assert_eq!(
+        bodies.iter().filter(|b| *b == "summary").count(),
+        1,
+        "{output}"
+    );
     let opened = SqliteStore::open(&store).unwrap();
     let tries = opened.tries(DAG, RUN, "fatal", None).unwrap();
     assert_eq!(tries.len(), 3);
@@ -300,7 +282,7 @@ fn a_task_that_kills_its_process_each_time_fails_after_three_interruptions() {
 
 #[test]
 fn an_interrupted_try_does_not_use_up_a_retry() {
-    let folder = Folder::new("die-once");
+    let folder = Folder::new("crash", "die-once");
     let store = folder.file("runs.db");
     let log = folder.file("bodies.log");
     assert_eq!(

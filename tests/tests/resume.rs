@@ -2,7 +2,6 @@
 //! values, tries go on, marked states hold, a changed DAG resumes, and what cannot resume
 //! says why.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,31 +9,14 @@ use std::time::Duration;
 use taskflow::prelude::*;
 use taskflow::store::{Clear, SqliteStore, Store, set_state};
 use taskflow_tests::bounded::within;
+use taskflow_tests::folder::Folder;
 
 /// The longest a run of these tests may take before it counts as hung.
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// A fresh folder for one test's store, removed when dropped.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(test: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("taskflow-resume-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn store(&self) -> Arc<SqliteStore> {
-        Arc::new(SqliteStore::open(self.0.join("runs.db")).unwrap())
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The store of one test, in its folder.
+fn open_store(folder: &Folder) -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open(folder.file("runs.db")).unwrap())
 }
 
 fn options(store: &Arc<SqliteStore>) -> RunOptions {
@@ -82,8 +64,8 @@ fn twice(rows: u32) -> u32 {
 
 #[test]
 fn a_cleared_task_runs_again_and_its_upstream_gives_its_stored_value() {
-    let folder = Folder::new("cleared");
-    let store = folder.store();
+    let folder = Folder::new("resume", "cleared");
+    let store = open_store(&folder);
     let dag = Dag::build("cleared", || {
         twice(plus_one(source()));
     })
@@ -163,8 +145,8 @@ fn independent() -> u32 {
 
 #[test]
 fn only_failed_clears_the_failed_tasks_and_downstream_with_retries_anew() {
-    let folder = Folder::new("only-failed");
-    let store = folder.store();
+    let folder = Folder::new("resume", "only-failed");
+    let store = open_store(&folder);
     let dag = Dag::build("only_failed", || {
         report_rows(fragile());
         independent();
@@ -207,8 +189,8 @@ fn always_fails() -> Result<u32, TaskError> {
 
 #[test]
 fn a_cleared_instance_has_its_retries_anew() {
-    let folder = Folder::new("retries-anew");
-    let store = folder.store();
+    let folder = Folder::new("resume", "retries-anew");
+    let store = open_store(&folder);
     let dag = Dag::build("retries_anew", || {
         always_fails();
     })
@@ -242,8 +224,8 @@ fn publish() -> u32 {
 
 #[test]
 fn a_task_marked_success_by_hand_lets_its_downstream_tasks_run_on_resume() {
-    let folder = Folder::new("marked");
-    let store = folder.store();
+    let folder = Folder::new("resume", "marked");
+    let store = open_store(&folder);
     let dag = Dag::build("marked", || {
         let checked = check_source();
         let published = publish();
@@ -303,8 +285,8 @@ fn added(rows: u32) -> u32 {
 
 #[test]
 fn a_changed_dag_runs_its_new_tasks_and_marks_the_missing_ones_removed() {
-    let folder = Folder::new("changed");
-    let store = folder.store();
+    let folder = Folder::new("resume", "changed");
+    let store = open_store(&folder);
     let before = Dag::build("changed", || {
         dropped(kept());
     })
@@ -346,8 +328,8 @@ fn show(_value: String) {}
 
 #[test]
 fn a_stored_value_that_no_longer_decodes_is_an_error_naming_the_task_and_both_types() {
-    let folder = Folder::new("retyped");
-    let store = folder.store();
+    let folder = Folder::new("resume", "retyped");
+    let store = open_store(&folder);
     let before = Dag::build("retyped", || {
         count_rows::with(TaskOptions::new().task_id("rows")).add();
     })
@@ -386,8 +368,8 @@ fn query(connection: Connection) -> u32 {
 
 #[test]
 fn a_success_whose_value_was_not_stored_runs_again_when_a_task_that_runs_needs_it() {
-    let folder = Folder::new("opaque");
-    let store = folder.store();
+    let folder = Folder::new("resume", "opaque");
+    let store = open_store(&folder);
     let dag = Dag::build("opaque", || {
         query(connect());
     })
@@ -409,8 +391,8 @@ fn a_success_whose_value_was_not_stored_runs_again_when_a_task_that_runs_needs_i
 
 #[test]
 fn resuming_a_run_the_store_does_not_have_is_an_error() {
-    let folder = Folder::new("missing");
-    let store = folder.store();
+    let folder = Folder::new("resume", "missing");
+    let store = open_store(&folder);
     let dag = Dag::build("missing", || {
         count_rows();
     })
@@ -442,8 +424,8 @@ fn total(values: Vec<u32>) -> u32 {
 
 #[test]
 fn a_cleared_instance_of_a_mapped_task_runs_alone_on_resume() {
-    let folder = Folder::new("mapped");
-    let store = folder.store();
+    let folder = Folder::new("resume", "mapped");
+    let store = open_store(&folder);
     let dag = Dag::build("mapped", || {
         total(triple::expand(each(vec![1u32, 2, 3])));
     })
@@ -477,8 +459,8 @@ fn a_cleared_instance_of_a_mapped_task_runs_alone_on_resume() {
 
 #[test]
 fn clear_over_a_range_of_dates_clears_the_runs_in_it_only() {
-    let folder = Folder::new("range");
-    let store = folder.store();
+    let folder = Folder::new("resume", "range");
+    let store = open_store(&folder);
     let dag = Dag::build("range", || {
         count_rows();
     })
@@ -517,8 +499,8 @@ fn clear_over_a_range_of_dates_clears_the_runs_in_it_only() {
 
 #[test]
 fn clearing_an_unknown_task_is_an_error() {
-    let folder = Folder::new("unknown");
-    let store = folder.store();
+    let folder = Folder::new("resume", "unknown");
+    let store = open_store(&folder);
     let dag = Dag::build("unknown", || {
         count_rows();
     })
@@ -560,8 +542,8 @@ fn uppers(ctx: &Context, _lengths: Vec<usize>) -> Vec<String> {
 
 #[test]
 fn keyed_pushes_are_stored_and_a_resumed_run_pulls_them_back() {
-    let folder = Folder::new("pushes");
-    let store = folder.store();
+    let folder = Folder::new("resume", "pushes");
+    let store = open_store(&folder);
     let dag = Dag::build("pushes", || {
         label(measure());
         uppers(per_word::expand(each(vec![
@@ -603,8 +585,8 @@ fn nightly_load(rows: u32) -> u32 {
 
 #[test]
 fn an_executor_resumes_a_stored_run_by_its_id() {
-    let folder = Folder::new("executor");
-    let store = folder.store();
+    let folder = Folder::new("resume", "executor");
+    let store = open_store(&folder);
     let dag = Dag::build("on_executor", || {
         nightly_load(nightly_extract());
     })
@@ -654,13 +636,13 @@ fn observed_end(ctx: &Context, _start: u32) -> String {
 
 #[test]
 fn per_task_durability_writes_a_start_before_the_body_and_an_end_before_the_downstream_tasks() {
-    let folder = Folder::new("per-task");
-    let store = folder.store();
+    let folder = Folder::new("resume", "per-task");
+    let store = open_store(&folder);
     let dag = Dag::build("per_task", || {
         observed_end(observed_start());
     })
     .unwrap();
-    let path = folder.0.join("runs.db").display().to_string();
+    let path = folder.file("runs.db").display().to_string();
     let report = test(
         &dag,
         options(&store)

@@ -1,7 +1,6 @@
 //! The durable store: what a run keeps in a `SqliteStore`, the history read back from it,
 //! and files it refuses to open.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,32 +8,10 @@ use taskflow::DagRunState;
 use taskflow::prelude::*;
 use taskflow::store::{SqliteStore, Store};
 use taskflow_tests::bounded::within;
+use taskflow_tests::folder::Folder;
 
 /// The longest a run of these tests may take before it counts as hung.
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// A fresh folder for one test's store, removed when dropped.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(test: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("taskflow-store-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[task]
 fn numbers() -> Vec<u32> {
@@ -85,7 +62,7 @@ fn run(dag: &Dag, store: &Arc<SqliteStore>, run_id: &str) -> RunReport {
 
 #[test]
 fn a_run_is_kept_with_its_task_instances_tries_and_values() {
-    let folder = Folder::new("kept");
+    let folder = Folder::new("store", "kept");
     let store = Arc::new(SqliteStore::open(folder.file("runs.db")).unwrap());
     let report = run(&pipeline(), &store, "first");
     assert!(!report.succeeded());
@@ -159,7 +136,7 @@ fn chrono_minutes(minutes: i64) -> taskflow::chrono::Duration {
 
 #[test]
 fn history_lists_a_dags_runs_newest_first_a_page_at_a_time() {
-    let folder = Folder::new("history");
+    let folder = Folder::new("store", "history");
     let store = Arc::new(SqliteStore::open(folder.file("runs.db")).unwrap());
     let dag = Dag::build("daily", || {
         numbers();
@@ -192,7 +169,7 @@ fn history_lists_a_dags_runs_newest_first_a_page_at_a_time() {
 
 #[test]
 fn a_file_that_is_not_a_database_is_refused_and_left_as_it_was() {
-    let folder = Folder::new("garbage");
+    let folder = Folder::new("store", "garbage");
     let path = folder.file("runs.db");
     let garbage = "this is not a database, it is a note\n".repeat(200);
     std::fs::write(&path, &garbage).unwrap();
@@ -204,7 +181,7 @@ fn a_file_that_is_not_a_database_is_refused_and_left_as_it_was() {
 
 #[test]
 fn a_database_of_another_application_is_refused_and_left_as_it_was() {
-    let folder = Folder::new("foreign");
+    let folder = Folder::new("store", "foreign");
     let path = folder.file("other.db");
     let other = rusqlite::Connection::open(&path).unwrap();
     other
@@ -222,7 +199,7 @@ fn a_database_of_another_application_is_refused_and_left_as_it_was() {
 
 #[test]
 fn a_store_written_by_a_newer_version_is_refused() {
-    let folder = Folder::new("newer");
+    let folder = Folder::new("store", "newer");
     let path = folder.file("runs.db");
     drop(SqliteStore::open(&path).unwrap());
     let raw = rusqlite::Connection::open(&path).unwrap();
@@ -244,7 +221,7 @@ fn big(n: usize) -> Vec<String> {
 
 #[test]
 fn a_full_store_fails_the_run_loudly_and_stays_consistent() {
-    let folder = Folder::new("full");
+    let folder = Folder::new("store", "full");
     // Every value in the database, so that the large one fills it.
     let store = SqliteStore::open(folder.file("runs.db"))
         .unwrap()
@@ -276,7 +253,7 @@ fn a_full_store_fails_the_run_loudly_and_stays_consistent() {
 fn two_openers_of_one_store_write_in_turn_and_lose_nothing() {
     // Each opening has its own connection to the file, as another process would: WAL lets
     // them read while one writes, and their writes take turns.
-    let folder = Folder::new("two");
+    let folder = Folder::new("store", "two");
     let path = folder.file("runs.db");
     let first = Arc::new(SqliteStore::open(&path).unwrap());
     let second = Arc::new(SqliteStore::open(&path).unwrap());
@@ -348,7 +325,7 @@ const SCHEMA_1: &str = "
 
 #[test]
 fn a_store_of_the_first_schema_is_migrated_and_keeps_its_history() {
-    let folder = Folder::new("migrated");
+    let folder = Folder::new("store", "migrated");
     let path = folder.file("runs.db");
     rusqlite::Connection::open(&path)
         .unwrap()
@@ -427,7 +404,7 @@ fn run_and_resume_with_a_large_value(store: &Arc<SqliteStore>, dag_id: &str) -> 
 
 #[test]
 fn a_large_value_is_kept_as_a_file_and_read_back_as_any_other() {
-    let folder = Folder::new("large");
+    let folder = Folder::new("store", "large");
     let store = SqliteStore::open(folder.file("runs.db"))
         .unwrap()
         .large_value_threshold(1000);
@@ -497,7 +474,7 @@ fn large_values_go_to_an_s3_compatible_server() {
             .build()
             .unwrap(),
     );
-    let folder = Folder::new("large-s3");
+    let folder = Folder::new("store", "large-s3");
     let store = SqliteStore::open(folder.file("runs.db"))
         .unwrap()
         .large_value_threshold(1000)

@@ -232,7 +232,9 @@ impl RunOptions {
     /// gives its stored value to its downstream tasks without running again; the others run,
     /// their try numbers going on from the stored ones. A try that was running when the
     /// process ended is kept as interrupted and does not use up a retry; an instance
-    /// interrupted 3 times fails instead of running again. A finished task whose value could
+    /// interrupted 3 times fails instead of running again. Every instance running when the
+    /// process ends counts the interruption: a task that kills its process is best run
+    /// alone (a pool of one slot), so that what runs beside it is not failed with it. A finished task whose value could
     /// not be stored (its type does not encode as JSON) runs again if a task that runs needs
     /// its value ([`RunReport::resume_notes`] says so). Tasks added to the DAG since run; tasks
     /// no longer in it are kept as `removed`. A stored value that no longer decodes as its

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use super::run::{RunState, Step};
 use crate::dag::{DagInner, Features, Input};
-use crate::store::{Change, Store, StoredInstance, StoredRun};
+use crate::store::{Change, InstanceId, Store, StoredInstance, StoredRun};
 use crate::xcom::Value;
 use crate::{Error, Result, TaskState};
 
@@ -125,22 +125,18 @@ impl Resumed {
                  in it are removed"
             ));
         }
-        let change = |instance: &StoredInstance| {
-            (
-                dag.dag_id.to_string(),
-                run_id.to_owned(),
-                instance.task_id.clone(),
+        let id = |instance: &StoredInstance| {
+            InstanceId::new(
+                &*dag.dag_id,
+                run_id,
+                &instance.task_id,
                 instance.map_path.clone(),
             )
         };
         for instance in &mut stored.instances {
             if let Some(try_number) = instance.running_try {
-                let (dag_id, run_id, task_id, map_path) = change(instance);
                 changes.push(Change::TryInterrupted {
-                    dag_id,
-                    run_id,
-                    task_id,
-                    map_path,
+                    instance: id(instance),
                     try_number,
                 });
                 instance.interrupted += 1;
@@ -151,12 +147,8 @@ impl Resumed {
                          last {} tries, so it is not run again",
                         instance.interrupted, instance.interrupted
                     );
-                    let (dag_id, run_id, task_id, map_path) = change(instance);
                     changes.push(Change::SetState {
-                        dag_id,
-                        run_id,
-                        task_id,
-                        map_path,
+                        instance: id(instance),
                         state: TaskState::Failed,
                         note: Some(note.clone()),
                     });
@@ -165,12 +157,8 @@ impl Resumed {
                 }
             }
             if instance.state != TaskState::Removed && !in_dag(dag, &instance.task_id) {
-                let (dag_id, run_id, task_id, map_path) = change(instance);
                 changes.push(Change::SetState {
-                    dag_id,
-                    run_id,
-                    task_id,
-                    map_path,
+                    instance: id(instance),
                     state: TaskState::Removed,
                     note: Some("the task is no longer in the DAG".to_owned()),
                 });

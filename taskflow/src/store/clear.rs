@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Change, Store};
+use super::{Change, InstanceId, Store};
 use crate::{Dag, Result, TaskState};
 
 /// Which task instances [`Dag::clear`] clears: of which runs, which tasks, and how far
@@ -108,10 +108,12 @@ impl Dag {
                 );
                 if chosen && (!clear.only_failed || failed) && instance.state != TaskState::None {
                     changes.push(Change::SetState {
-                        dag_id: self.dag_id().to_owned(),
-                        run_id: run_id.clone(),
-                        task_id: instance.task_id,
-                        map_path: instance.map_path,
+                        instance: InstanceId::new(
+                            self.dag_id(),
+                            &run_id,
+                            instance.task_id,
+                            instance.map_path,
+                        ),
                         state: TaskState::None,
                         note: None,
                     });
@@ -222,10 +224,7 @@ pub fn set_state(
         _ => None,
     };
     store.write(&[Change::SetState {
-        dag_id: dag_id.to_owned(),
-        run_id: run_id.to_owned(),
-        task_id: task_id.to_owned(),
-        map_path: map_index.into_iter().collect(),
+        instance: InstanceId::new(dag_id, run_id, task_id, map_index.into_iter().collect()),
         state,
         note,
     }])

@@ -46,7 +46,9 @@ pub use clear::{Clear, set_state};
 #[cfg(feature = "sqlite")]
 pub use large::DEFAULT_LARGE_VALUE;
 pub(crate) use records::RETURN_VALUE;
-pub use records::{Change, DagRunRecord, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord};
+pub use records::{
+    Change, DagRunRecord, InstanceId, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord,
+};
 pub(crate) use sink::StoreSink;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

@@ -50,28 +50,16 @@ pub enum Change {
     /// A try that was running when the process running it ended: it is kept as
     /// interrupted, and does not use up a retry.
     TryInterrupted {
-        /// The DAG.
-        dag_id: String,
-        /// The run.
-        run_id: String,
-        /// The task.
-        task_id: String,
-        /// The instance's map indexes, outermost first (empty: not mapped).
-        map_path: Vec<u32>,
+        /// The task instance.
+        instance: InstanceId,
         /// The try.
         try_number: u32,
     },
     /// A task instance's state set from outside a run: cleared (`TaskState::None`, to run
     /// again on resume), marked `success` or `failed` by hand, or `removed` from its DAG.
     SetState {
-        /// The DAG.
-        dag_id: String,
-        /// The run.
-        run_id: String,
-        /// The task.
-        task_id: String,
-        /// The instance's map indexes, outermost first (empty: not mapped).
-        map_path: Vec<u32>,
+        /// The task instance.
+        instance: InstanceId,
         /// Its new state.
         state: TaskState,
         /// Why, kept as the instance's error (`None` clears it).
@@ -81,6 +69,37 @@ pub enum Change {
 
 /// The XCom key of the value a task returned, shared by every change that carries one.
 pub(crate) static RETURN_VALUE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("return_value"));
+
+/// Which task instance a change is about: its DAG, run, task and map path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct InstanceId {
+    /// The DAG.
+    pub dag_id: String,
+    /// The run.
+    pub run_id: String,
+    /// The task.
+    pub task_id: String,
+    /// The instance's map indexes, outermost first (empty: not mapped).
+    pub map_path: Vec<u32>,
+}
+
+impl InstanceId {
+    /// The instance at `map_path` of task `task_id` in run `run_id` of DAG `dag_id`.
+    pub fn new(
+        dag_id: impl Into<String>,
+        run_id: impl Into<String>,
+        task_id: impl Into<String>,
+        map_path: Vec<u32>,
+    ) -> Self {
+        Self {
+            dag_id: dag_id.into(),
+            run_id: run_id.into(),
+            task_id: task_id.into(),
+            map_path,
+        }
+    }
+}
 
 /// A DAG run as a store keeps it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

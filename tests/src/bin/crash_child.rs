@@ -158,7 +158,8 @@ fn dies_once(ctx: &Context) -> Result<u32, TaskError> {
 }
 
 /// The DAG: 10 chains of 56 links, a fan of 430 leaves gathered, a mapped task of 40
-/// instances reduced, and a summary of all three (1,006 tasks, 1,046 with the instances).
+/// instances reduced, and a summary of all three (1,006 tasks, 1,046 with the instances);
+/// with `extra`, a task after the summary that kills the process.
 fn build(extra: Option<(&str, String)>) -> taskflow::Result<Dag> {
     Dag::build("crash_harness", || {
         let start = seed();
@@ -173,13 +174,15 @@ fn build(extra: Option<(&str, String)>) -> taskflow::Result<Dag> {
         let leaves: Vec<_> = (0..LEAVES).map(|index| leaf(start, index)).collect();
         let counts = gather_leaves(leaves);
         let squares = sum_squares(square::expand(each(elements(start))));
-        summary(ends, counts, squares);
+        let done = summary(ends, counts, squares);
+        // The dying task runs last, alone: every instance running when a process dies is
+        // interrupted, and these tests count the dying task's interruptions.
         match extra {
             Some(("die-in", _)) => {
-                fatal();
+                done >> fatal();
             }
             Some(("die-once", _)) => {
-                dies_once();
+                done >> dies_once();
             }
             _ => {}
         }

@@ -398,6 +398,13 @@ impl Ids<'_, '_> {
         Ok(id)
     }
 
+    /// The run row and task number of `instance`.
+    fn instance(&mut self, instance: &crate::store::InstanceId) -> rusqlite::Result<(i64, i64)> {
+        let run = self.run(&instance.dag_id, &instance.run_id)?;
+        let task = self.task(&instance.dag_id, &instance.task_id)?;
+        Ok((run, task))
+    }
+
     fn task(&mut self, dag_id: &str, task_id: &str) -> rusqlite::Result<i64> {
         if !self.tasks.contains_key(dag_id) {
             let mut known = DagTasks::default();
@@ -485,14 +492,11 @@ fn write_other(
                 .execute(params![dag_id, fingerprint])?;
         }
         Change::TryInterrupted {
-            dag_id,
-            run_id,
-            task_id,
-            map_path,
+            instance,
             try_number,
         } => {
-            let run = ids.run(dag_id, run_id)?;
-            let task = ids.task(dag_id, task_id)?;
+            let (run, task) = ids.instance(instance)?;
+            let map_path = &instance.map_path;
             transaction
                 .prepare_cached(
                     "INSERT INTO task_try (run, task, map_path, try_number, state, start_date,
@@ -511,15 +515,12 @@ fn write_other(
                 ])?;
         }
         Change::SetState {
-            dag_id,
-            run_id,
-            task_id,
-            map_path,
+            instance,
             state,
             note,
         } => {
-            let run = ids.run(dag_id, run_id)?;
-            let task = ids.task(dag_id, task_id)?;
+            let (run, task) = ids.instance(instance)?;
+            let map_path = &instance.map_path;
             let path = path_column(map_path);
             // The latest try keeps its outcome in the tries' history.
             transaction
