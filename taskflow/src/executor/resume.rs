@@ -174,7 +174,8 @@ impl Resumed {
                     .push(instance.map_path.clone());
             }
         }
-        let mut instances: FastMap<String, Paths> = FastMap::default();
+        let mut instances: FastMap<String, Paths> =
+            FastMap::with_capacity_and_hasher(stored.instances.len(), Default::default());
         for instance in std::mem::take(&mut stored.instances) {
             match instances.get_mut(&instance.task_id) {
                 Some(paths) => paths.add(instance),

@@ -579,14 +579,15 @@ impl Store for SqliteStore {
                 names.insert(row.get(0).map_err(get)?, row.get(1).map_err(get)?);
             }
         }
-        let mut instances: Vec<StoredInstance> = Vec::new();
+        // About one instance per task.
+        let mut instances: Vec<StoredInstance> = Vec::with_capacity(names.len());
         // The task number of each instance.
-        let mut numbers: Vec<i64> = Vec::new();
+        let mut numbers: Vec<i64> = Vec::with_capacity(names.len());
         {
             // In key order: tasks are numbered as they are first written.
             let mut query = connection
                 .prepare_cached(
-                    "SELECT task, task, map_path, state, try_number, error, clear_base, value,
+                    "SELECT task, map_path, state, try_number, error, clear_base, value,
                          value_type, value_location
                      FROM task_instance WHERE run = ?1",
                 )
@@ -598,43 +599,44 @@ impl Store for SqliteStore {
                 let Some(task_id) = names.get(&number).cloned() else {
                     continue; // a row whose task is not numbered (a store written by hand)
                 };
-                let path: String = row.get(2).map_err(get)?;
-                let state = match row.get_ref(3).map_err(get)? {
-                    rusqlite::types::ValueRef::Text(text) => {
-                        task_state(std::str::from_utf8(text).unwrap_or_default())
-                    }
-                    _ => TaskState::None,
-                };
-                let try_number: u32 = row.get(4).map_err(get)?;
-                // Parsed from the row's bytes, without a copy of them.
-                let text = match row.get_ref(7).map_err(get)? {
-                    rusqlite::types::ValueRef::Text(text) => Some(text),
+                // Text columns are read in place, without a copy, where they may be.
+                let text = |at: usize| match row.get_ref(at) {
+                    Ok(rusqlite::types::ValueRef::Text(text)) => Some(text),
                     _ => None,
                 };
-                let value = match text {
-                    Some(text) => {
-                        let location: Option<String> = row.get(9).map_err(get)?;
-                        let value = match location {
-                            None => serde_json::from_slice(text)
+                let map_path = text(1).map_or_else(Vec::new, |path| {
+                    path_of(std::str::from_utf8(path).unwrap_or_default())
+                });
+                let state = text(2).map_or(TaskState::None, |state| {
+                    task_state(std::str::from_utf8(state).unwrap_or_default())
+                });
+                let try_number: u32 = row.get(3).map_err(get)?;
+                let value = match text(6) {
+                    Some(json) => {
+                        let value = match text(8) {
+                            None => serde_json::from_slice(json)
                                 .map_err(|error| self.not_json(&task_id, &error))?,
-                            location => self.json(&task_id, String::new(), location)?,
+                            Some(location) => {
+                                let location = String::from_utf8_lossy(location).into_owned();
+                                self.json(&task_id, String::new(), Some(location))?
+                            }
                         };
-                        let type_name: Option<String> = row.get(8).map_err(get)?;
-                        Some((type_name.unwrap_or_default(), value))
+                        let type_name = text(7).map(String::from_utf8_lossy).unwrap_or_default();
+                        Some((type_name.into_owned(), value))
                     }
                     None => None,
                 };
                 numbers.push(number);
                 instances.push(StoredInstance {
                     task_id,
-                    map_path: path_of(&path),
+                    map_path,
                     state,
                     try_number,
-                    uncounted_tries: row.get(6).map_err(get)?,
+                    uncounted_tries: row.get(5).map_err(get)?,
                     interrupted: 0,
                     running_try: (state == TaskState::Running && try_number > 0)
                         .then_some(try_number),
-                    error: row.get(5).map_err(get)?,
+                    error: text(4).map(|error| String::from_utf8_lossy(error).into_owned()),
                     value,
                     pushes: Vec::new(),
                 });
