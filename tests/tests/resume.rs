@@ -498,7 +498,7 @@ fn clear_over_a_range_of_dates_clears_the_runs_in_it_only() {
 }
 
 #[test]
-fn clearing_an_unknown_task_is_an_error() {
+fn clearing_an_unknown_task_or_marking_an_unknown_run_is_an_error() {
     let folder = Folder::new("resume", "unknown");
     let store = open_store(&folder);
     let dag = Dag::build("unknown", || {
@@ -510,6 +510,17 @@ fn clearing_an_unknown_task_is_an_error() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("nope"), "{error}");
+    let error = set_state(
+        &*store,
+        "unknown",
+        "never",
+        "count_rows",
+        None,
+        TaskState::Success,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("no run `never` of dag `unknown`"), "{error}");
 }
 
 static PUSHED: Bodies = Bodies(Mutex::new(Vec::new()));

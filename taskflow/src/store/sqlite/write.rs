@@ -389,7 +389,15 @@ impl Ids<'_, '_> {
                 let id = self
                     .transaction
                     .prepare_cached("SELECT id FROM dag_run WHERE dag_id = ?1 AND run_id = ?2")?
-                    .query_row(params![dag_id, run_id], |row| row.get(0))?;
+                    .query_row(params![dag_id, run_id], |row| row.get(0))
+                    .map_err(|error| match error {
+                        rusqlite::Error::QueryReturnedNoRows => {
+                            rusqlite::Error::ToSqlConversionFailure(
+                                format!("the store has no run `{run_id}` of dag `{dag_id}`").into(),
+                            )
+                        }
+                        error => error,
+                    })?;
                 self.runs.insert(key, id);
                 id
             }
