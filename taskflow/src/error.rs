@@ -64,6 +64,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A schedule (a cron string, a preset, an interval) or its time zone is not valid.
+    #[error("schedule `{schedule}`: {reason}")]
+    Schedule {
+        /// The schedule as given.
+        schedule: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A run to resume is not in the store.
     #[error("dag `{dag_id}`: the store has no run `{run_id}` to resume")]
     NoStoredRun {

@@ -82,6 +82,9 @@ mod executor;
 mod policy;
 mod quiet;
 mod report;
+#[cfg(feature = "schedule")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schedule")))]
+pub mod schedule;
 #[cfg(feature = "macros")]
 pub mod sensors;
 mod size;
