@@ -181,6 +181,50 @@ mod tests {
     }
 
     #[test]
+    fn new_york_skips_0230_in_march_and_runs_0130_once_in_november() {
+        let tz = "America/New_York".parse().unwrap();
+        let daily = CronSchedule::new("30 2 * * *", tz).unwrap();
+        assert_eq!(
+            ticks(&daily, "2025-03-08T12:00:00Z", 2),
+            [
+                utc("2025-03-09T07:30:00Z"), // 02:30 does not exist: 03:30 EDT
+                utc("2025-03-10T06:30:00Z"), // 02:30 EDT
+            ]
+        );
+        let nightly = CronSchedule::new("30 1 * * *", tz).unwrap();
+        assert_eq!(
+            ticks(&nightly, "2025-11-01T12:00:00Z", 2),
+            [
+                utc("2025-11-02T06:30:00Z"), // the second 01:30, EST
+                utc("2025-11-03T06:30:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_half_hourly_schedule_moves_by_real_time_across_both_changes() {
+        let half_hourly = zurich("*/30 * * * *");
+        let spring = ticks(&half_hourly, "2025-03-30T00:40:00Z", 3);
+        assert_eq!(
+            spring,
+            [
+                utc("2025-03-30T01:00:00Z"), // 03:00 CEST
+                utc("2025-03-30T01:30:00Z"),
+                utc("2025-03-30T02:00:00Z"),
+            ]
+        );
+        let fall = ticks(&half_hourly, "2025-10-26T00:10:00Z", 3);
+        assert_eq!(
+            fall,
+            [
+                utc("2025-10-26T00:30:00Z"), // 02:30 CEST
+                utc("2025-10-26T01:00:00Z"), // 02:00 CET, again
+                utc("2025-10-26T01:30:00Z"), // 02:30 CET
+            ]
+        );
+    }
+
+    #[test]
     fn aligning_keeps_a_tick_and_moves_anything_else() {
         let daily = zurich("0 3 * * *");
         let tick = utc("2025-06-01T01:00:00Z"); // 03:00 CEST
