@@ -8,6 +8,8 @@ mod ids;
 mod mapping;
 mod outcome;
 mod plan;
+#[cfg(feature = "schedule")]
+mod schedule;
 mod template;
 mod waits;
 
@@ -107,6 +109,9 @@ pub(crate) struct DagInner {
     pub(crate) limits: DagLimits,
     /// What observed runs name the tasks by, worked out on first use.
     names: Names,
+    /// When the DAG runs on its own.
+    #[cfg(feature = "schedule")]
+    pub(crate) schedule: Option<Arc<schedule::DagSchedule>>,
 }
 
 /// The task ids as shared strings, and the DAG's fingerprint: formatted once per DAG
@@ -151,6 +156,8 @@ impl DagInner {
             callbacks: RunCallbacks::default(),
             limits,
             names: Names::default(),
+            #[cfg(feature = "schedule")]
+            schedule: None,
         }
     }
 
@@ -161,6 +168,7 @@ impl DagInner {
         dag_id: Arc<str>,
         default_args: TaskOptions,
         (callbacks, limits): (RunCallbacks, DagLimits),
+        #[cfg(feature = "schedule")] schedule: Option<Arc<schedule::DagSchedule>>,
     ) -> Self {
         Self {
             dag_id,
@@ -176,6 +184,8 @@ impl DagInner {
             callbacks,
             limits,
             names: Names::default(),
+            #[cfg(feature = "schedule")]
+            schedule,
         }
     }
 
@@ -351,6 +361,8 @@ impl Dag {
             default_args: TaskOptions::EMPTY,
             callbacks: RunCallbacks::default(),
             limits: DagLimits::default(),
+            #[cfg(feature = "schedule")]
+            schedule: schedule::ScheduleOptions::default(),
         }
     }
 
@@ -532,6 +544,8 @@ pub struct DagBuilder {
     default_args: TaskOptions,
     callbacks: RunCallbacks,
     limits: DagLimits,
+    #[cfg(feature = "schedule")]
+    schedule: schedule::ScheduleOptions,
 }
 
 impl DagBuilder {
@@ -613,6 +627,8 @@ impl DagBuilder {
             default_args,
             callbacks,
             limits,
+            #[cfg(feature = "schedule")]
+            schedule,
         } = self;
         if !is_valid_id(&dag_id) {
             return Err(Error::InvalidDagId { dag_id });
@@ -630,6 +646,8 @@ impl DagBuilder {
                 reason: "it must be at least 1, or no task could run".into(),
             });
         }
+        #[cfg(feature = "schedule")]
+        let schedule = schedule.resolve(&dag_id)?;
         let (mut builder, outcome) = builder::with_builder(dag_id, body);
         match outcome.map(IntoBuildResult::into_build_result) {
             Ok(Ok(())) => {}
@@ -656,6 +674,8 @@ impl DagBuilder {
                 dag_id,
                 default_args,
                 (callbacks, limits),
+                #[cfg(feature = "schedule")]
+                schedule,
             )),
         })
     }

@@ -77,6 +77,8 @@ impl Template {
             Arc::clone(&of.dag_id),
             of.default_args.clone(),
             (RunCallbacks::default(), of.limits),
+            #[cfg(feature = "schedule")]
+            None,
         ))
     }
 
