@@ -494,3 +494,34 @@ fn large_values_go_to_an_s3_compatible_server() {
     assert_eq!(object.len(), 5002);
     assert!(!folder.file("runs.db.values").exists());
 }
+
+#[test]
+fn a_task_numbered_by_another_opener_of_the_store_is_found_not_numbered_again() {
+    let folder = Folder::new("store", "numbered");
+    let path = folder.file("runs.db");
+    let first = Arc::new(SqliteStore::open(&path).unwrap());
+    let second = Arc::new(SqliteStore::open(&path).unwrap());
+    let small = Dag::build("grows", || {
+        numbers();
+    })
+    .unwrap();
+    let grown = Dag::build("grows", || {
+        double::expand(each(numbers()));
+    })
+    .unwrap();
+    // The first opener knows the small DAG's task; the second numbers the grown DAG's new one.
+    assert!(run(&small, &first, "one").succeeded());
+    assert!(run(&grown, &second, "two").succeeded());
+    // The first opener meets that task for the first time: it must use the second's number.
+    let third = run(&grown, &first, "three");
+    assert_eq!(third.store_error(), None);
+    assert!(third.succeeded());
+    for run_id in ["two", "three"] {
+        let instances = second.task_instances("grows", run_id).unwrap();
+        assert!(
+            instances.iter().any(|ti| ti.task_id == "double"),
+            "{run_id}"
+        );
+    }
+    first.integrity_check().unwrap();
+}

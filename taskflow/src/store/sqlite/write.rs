@@ -131,6 +131,7 @@ pub(super) fn write_batch(
         tasks: &mut inner.tasks,
         last_run: None,
         new_tasks: Vec::new(),
+        refreshed: std::collections::HashSet::new(),
     };
     let mut rows: Vec<InstanceRow<'_>> = Vec::with_capacity(last_state.len());
     for (at, change) in changes.iter().enumerate() {
@@ -365,6 +366,8 @@ struct Ids<'t, 'c> {
     /// Tasks numbered in this batch, to write before the rows that use their numbers:
     /// DAG, number, task id.
     new_tasks: Vec<(String, i64, String)>,
+    /// The DAGs whose numbers were read again in this transaction.
+    refreshed: std::collections::HashSet<String>,
 }
 
 /// The numbers of one DAG's tasks.
@@ -414,8 +417,18 @@ impl Ids<'_, '_> {
     }
 
     fn task(&mut self, dag_id: &str, task_id: &str) -> rusqlite::Result<i64> {
-        if !self.tasks.contains_key(dag_id) {
-            let mut known = DagTasks::default();
+        if let Some(&number) = self
+            .tasks
+            .get(dag_id)
+            .and_then(|known| known.numbers.get(task_id))
+        {
+            return Ok(number);
+        }
+        // Not known here: read the DAG's numbers again, once per transaction (another
+        // process may have numbered tasks since; this transaction holds the write lock, so
+        // what it reads now stays true until it commits).
+        if self.refreshed.insert(dag_id.to_owned()) {
+            let known = self.tasks.entry(dag_id.to_owned()).or_default();
             let mut query = self
                 .transaction
                 .prepare_cached("SELECT task, task_id FROM dag_task WHERE dag_id = ?1")?;
@@ -425,11 +438,8 @@ impl Ids<'_, '_> {
                 known.numbers.insert(row.get(1)?, number);
                 known.next = known.next.max(number + 1);
             }
-            self.tasks.insert(dag_id.to_owned(), known);
         }
-        let Some(known) = self.tasks.get_mut(dag_id) else {
-            return Err(rusqlite::Error::QueryReturnedNoRows);
-        };
+        let known = self.tasks.entry(dag_id.to_owned()).or_default();
         if let Some(&number) = known.numbers.get(task_id) {
             return Ok(number);
         }
