@@ -191,7 +191,11 @@ mod tests {
             .stdout(std::process::Stdio::null());
         let stored = crash(child, &path).unwrap();
         assert!((KILL_AFTER..BATCHES as usize).contains(&stored), "{stored}");
-        let report = resume(&path).await.unwrap();
+        // Bounded: a resume that hangs fails the test.
+        let report = tokio::time::timeout(Duration::from_secs(60), resume(&path))
+            .await
+            .expect("the resumed run ends within a minute")
+            .unwrap();
         assert!(report.succeeded());
         let expected: u64 = (1..=BATCHES)
             .map(|batch| (1..=1000).map(|row| row * batch % 97).sum::<u64>())
