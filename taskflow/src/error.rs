@@ -72,6 +72,34 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A scheduler's settings or call are not valid.
+    #[error("scheduler: {reason}")]
+    InvalidScheduler {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A scheduler, or the command line, was asked about a DAG it does not hold.
+    #[error("no dag `{dag_id}` here")]
+    UnknownDag {
+        /// The DAG asked for.
+        dag_id: String,
+    },
+    /// A run to create has the id of a run the store has already.
+    #[error("dag `{dag_id}`: a run `{run_id}` exists already")]
+    RunExists {
+        /// The DAG.
+        dag_id: String,
+        /// The run's id.
+        run_id: String,
+    },
+    /// A backfill cannot be made as asked.
+    #[error("dag `{dag_id}`: cannot backfill: {reason}")]
+    InvalidBackfill {
+        /// The DAG.
+        dag_id: String,
+        /// Why.
+        reason: String,
+    },
     /// A run to resume is not in the store.
     #[error("dag `{dag_id}`: the store has no run `{run_id}` to resume")]
     NoStoredRun {

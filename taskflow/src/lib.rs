@@ -85,6 +85,9 @@ mod report;
 #[cfg(feature = "schedule")]
 #[cfg_attr(docsrs, doc(cfg(feature = "schedule")))]
 pub mod schedule;
+#[cfg(feature = "schedule")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schedule")))]
+pub mod scheduler;
 #[cfg(feature = "macros")]
 pub mod sensors;
 mod size;

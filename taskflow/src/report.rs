@@ -19,6 +19,9 @@ pub use summary::{RunSummary, TaskSummary};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DagRunState {
+    /// Created and waiting to start (a scheduled run behind its DAG's `max_active_runs`, a
+    /// triggered or backfill run not yet picked up, a cleared run to run again).
+    Queued,
     /// Its tasks are running (a [`DagRunEvent`](crate::events::DagRunEvent) of a run that
     /// started; a report is never in this state).
     Running,
@@ -32,6 +35,7 @@ impl DagRunState {
     /// Airflow's name of the state.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Queued => "queued",
             Self::Running => "running",
             Self::Success => "success",
             Self::Failed => "failed",

@@ -172,6 +172,11 @@ impl Dag {
             .map_or("UTC", |schedule| schedule.timezone.as_str())
     }
 
+    /// The DAG's own `max_active_runs`, if it set one.
+    pub(crate) fn max_active_runs_limit(&self) -> Option<u32> {
+        self.inner.limits.max_active_runs
+    }
+
     /// How long a run may take (Airflow's `dagrun_timeout`), if limited.
     pub fn dagrun_timeout(&self) -> Option<Duration> {
         self.inner.schedule.as_deref()?.dagrun_timeout

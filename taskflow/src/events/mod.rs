@@ -224,6 +224,7 @@ pub trait Listener: Send + Sync + 'static {
                 DagRunState::Running => self.on_dag_run_running(run),
                 DagRunState::Success => self.on_dag_run_success(run),
                 DagRunState::Failed => self.on_dag_run_failed(run),
+                DagRunState::Queued => {}
             },
             Event::Warning(_) => {}
         }

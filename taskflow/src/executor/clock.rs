@@ -90,10 +90,19 @@ pub(crate) struct TimerId(u64);
 
 impl Clock {
     pub(crate) fn new(virtual_time: bool, handle: Handle) -> Arc<Self> {
+        Self::new_at(virtual_time, handle, chrono::Utc::now())
+    }
+
+    /// A clock whose run time 0 is `date`.
+    pub(crate) fn new_at(
+        virtual_time: bool,
+        handle: Handle,
+        date: chrono::DateTime<chrono::Utc>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             started: ticks().raw(),
             ticks: ticks(),
-            started_date: chrono::Utc::now(),
+            started_date: date,
             virtual_time,
             skipped_nanos: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
@@ -102,6 +111,18 @@ impl Clock {
             #[cfg(test)]
             slow_ppm: 0,
         })
+    }
+
+    /// Whether waits skip ahead.
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.virtual_time
+    }
+
+    /// The run time at which this clock reads `date` (0 for a date before it started).
+    pub(crate) fn run_time_at(&self, date: chrono::DateTime<chrono::Utc>) -> Duration {
+        (date - self.started_date)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
     }
 
     /// The date now on this clock: real in real time, ahead of the wall clock by the skipped

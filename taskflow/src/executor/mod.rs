@@ -28,7 +28,7 @@ pub use args::Args;
 pub(crate) use run::{RunSched, RunState};
 pub use shared::{Executor, ExecutorBuilder, RunHandle, TimeHold};
 
-pub(crate) use clock::{Clock, TrySleeps};
+pub(crate) use clock::{Clock, TimerId, TrySleeps};
 pub(crate) use registry::{Found, Runs};
 pub(crate) use slot::SlotValue;
 pub(crate) use unwind::panic_message;
@@ -54,7 +54,8 @@ use pool::Pool;
 pub struct RunOptions {
     /// The run id. Default: Airflow's `manual__<logical date in ISO 8601>`.
     pub run_id: Option<String>,
-    /// The logical date. Default: now.
+    /// The logical date. Default: now (on the run's clock: an executor's
+    /// [`virtual_start`](crate::ExecutorBuilder::virtual_start) moves it).
     pub logical_date: Option<DateTime<Utc>>,
     /// The run's params, read with `Context::param`.
     pub params: Params,
@@ -90,6 +91,24 @@ pub struct RunOptions {
     resume: Option<String>,
     /// When the store writes (see [`RunOptions::durability`]).
     durability: crate::store::Durability,
+    /// The data interval (see [`RunOptions::data_interval`]).
+    data_interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Told when the run ends, before anything else hears of it (a scheduler).
+    pub(crate) on_end: Option<EndHook>,
+    /// Whether the run starts at once, whatever its DAG's `max_active_runs` on the
+    /// executor (a scheduler counts runs itself).
+    pub(crate) unlimited_runs: bool,
+}
+
+/// What a scheduler is told as a run it started ends: the run's id and whether it failed,
+/// while the run's last task still holds the clock.
+#[derive(Clone)]
+pub(crate) struct EndHook(pub(crate) Arc<dyn Fn(&str, bool) + Send + Sync>);
+
+impl std::fmt::Debug for EndHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EndHook")
+    }
 }
 
 impl RunOptions {
@@ -107,6 +126,14 @@ impl RunOptions {
     /// Sets the logical date.
     pub fn logical_date(mut self, logical_date: DateTime<Utc>) -> Self {
         self.logical_date = Some(logical_date);
+        self
+    }
+
+    /// Sets the data interval the run covers (read with
+    /// [`Context::data_interval_start`](crate::Context::data_interval_start)). Default: the
+    /// logical date, start and end.
+    pub fn data_interval(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        self.data_interval = Some((start, end));
         self
     }
 
@@ -354,13 +381,19 @@ impl Dag {
         };
         let resumed = self.resumed(&options)?;
         let mut params = options.params;
+        let mut data_interval = options.data_interval;
         let (logical_date, run_id) = match &resumed {
             Some((_, stored)) => {
                 params = stored.run.params.clone();
+                if let (Some(start), Some(end)) =
+                    (stored.run.data_interval_start, stored.run.data_interval_end)
+                {
+                    data_interval = Some((start, end));
+                }
                 (stored.run.logical_date, stored.run.run_id.clone())
             }
             None => {
-                let logical_date = options.logical_date.unwrap_or_else(Utc::now);
+                let logical_date = options.logical_date.unwrap_or_else(|| clock.date_now());
                 let run_id = options
                     .run_id
                     .unwrap_or_else(|| default_run_id(logical_date));
@@ -378,8 +411,14 @@ impl Dag {
         if !pool.limits().strict_pools {
             self.check_declared_pools(&options.pools)?;
         }
-        let sched = self.sched(pool, logical_date)?;
+        let mut sched = self.sched(pool, logical_date)?;
+        if options.unlimited_runs {
+            sched.max_active_runs = u32::MAX;
+        }
         let mut info = RunInfo::new(Arc::clone(&self.inner.dag_id), run_id, logical_date, params);
+        if let Some(interval) = data_interval {
+            info.data_interval = interval;
+        }
         let (done, finished) = oneshot::channel();
         let store = options
             .store
@@ -397,7 +436,8 @@ impl Dag {
                 (pool.clone(), sched),
                 (done, observer, None),
             )
-            .resumed(restore),
+            .resumed(restore)
+            .on_end(options.on_end),
         );
         // Once per run: lets a task's context read its upstream states.
         run.info.attach(&run);
@@ -604,7 +644,7 @@ fn global_delivery() -> Option<Delivery> {
 
 /// Airflow's id of a manual run: `manual__` and the logical date in ISO 8601, to the
 /// microsecond when it has a fraction (`manual__2026-01-02T03:04:05.123456+00:00`).
-fn default_run_id(logical_date: DateTime<Utc>) -> String {
+pub(crate) fn default_run_id(logical_date: DateTime<Utc>) -> String {
     use chrono::{SecondsFormat, Timelike};
     let micros = logical_date
         .with_nanosecond(logical_date.nanosecond() / 1000 * 1000)

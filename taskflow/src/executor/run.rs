@@ -56,6 +56,8 @@ pub(crate) struct RunState {
     pub(crate) expansions: Mutex<Vec<(u32, Arc<RunState>)>>,
     /// For a resumed run: what its tasks restore from its store.
     pub(crate) restore: Option<Box<super::resume::Restore>>,
+    /// Told first when the run ends (see [`RunOptions::on_end`](crate::RunOptions)).
+    on_end: Option<super::EndHook>,
 }
 
 /// A run that has ended: dropping it tells whoever waits, after the run callback if one
@@ -204,6 +206,7 @@ impl RunState {
             mapped,
             expansions: Mutex::new(Vec::new()),
             restore: None,
+            on_end: None,
         }
     }
 
@@ -216,6 +219,12 @@ impl RunState {
             }
         }
         self.restore = restore;
+        self
+    }
+
+    /// Has `on_end` told first when the run ends.
+    pub(crate) fn on_end(mut self, on_end: Option<super::EndHook>) -> Self {
+        self.on_end = on_end;
         self
     }
 
@@ -547,6 +556,15 @@ impl RunState {
         self.ended_at.store(self.now_nanos(), Ordering::Release);
         if let Some(mapped) = &self.mapped {
             return mapped.instances_ended(self);
+        }
+        if let Some(on_end) = &self.on_end {
+            let hook = || (on_end.0)(&self.info.run_id, self.has_failures());
+            if let Err(message) = crate::quiet::catch(hook) {
+                tracing::warn!(
+                    "the end of run `{}` went unheard: {message}",
+                    self.info.run_id
+                );
+            }
         }
         self.pool.run_ended(self);
         self.mark_run_ended();

@@ -118,6 +118,7 @@ impl Drop for RuntimeOwner {
 pub struct ExecutorBuilder {
     limits: Limits,
     virtual_time: bool,
+    virtual_start: Option<chrono::DateTime<chrono::Utc>>,
     listeners: Listeners,
     event_queue_capacity: usize,
 }
@@ -136,6 +137,7 @@ impl Default for ExecutorBuilder {
                 max_map_length: None,
             },
             virtual_time: false,
+            virtual_start: None,
             listeners: Listeners::default(),
             event_queue_capacity: crate::events::EVENT_QUEUE_CAPACITY,
         }
@@ -225,12 +227,40 @@ impl ExecutorBuilder {
         self
     }
 
+    /// The date the shared virtual clock starts at (default: now), turning virtual time
+    /// on: a simulated month of schedules then begins where a test says.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    /// use taskflow::Executor;
+    ///
+    /// #[task]
+    /// fn when(ctx: &Context) -> i64 {
+    ///     ctx.logical_date().timestamp()
+    /// }
+    ///
+    /// let start = "2026-01-01T00:00:00Z".parse()?;
+    /// let executor = Executor::builder().virtual_start(start).build()?;
+    /// let dag = Dag::build("when", || {
+    ///     when();
+    /// })?;
+    /// let report = executor.submit(&dag, RunOptions::new())?.wait()?;
+    /// assert!(report.xcom::<i64>("when")? - start.timestamp() < 60);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn virtual_start(mut self, date: chrono::DateTime<chrono::Utc>) -> Self {
+        self.virtual_time = true;
+        self.virtual_start = Some(date);
+        self
+    }
+
     /// Starts the executor's workers. An error if a limit is zero, or if the threads of its
     /// async runtime cannot start.
     pub fn build(self) -> Result<Executor> {
         let Self {
             limits,
             virtual_time,
+            virtual_start,
             listeners,
             event_queue_capacity,
         } = self;
@@ -262,7 +292,8 @@ impl ExecutorBuilder {
             })?;
         let pool = Pool::with_limits(limits);
         let clock = virtual_time.then(|| {
-            let clock = super::Clock::new(true, runtime.handle().clone());
+            let start = virtual_start.unwrap_or_else(chrono::Utc::now);
+            let clock = super::Clock::new_at(true, runtime.handle().clone(), start);
             pool.share_clock(&clock);
             clock
         });
@@ -281,6 +312,16 @@ impl ExecutorBuilder {
 }
 
 impl Executor {
+    /// The clock a scheduler of this executor's runs goes by: the shared virtual clock, or
+    /// a real one.
+    #[cfg(feature = "schedule")]
+    pub(crate) fn scheduling_clock(&self) -> Arc<super::Clock> {
+        match &self.inner.clock {
+            Some(clock) => Arc::clone(clock),
+            None => super::Clock::new(false, self.inner.handle.clone()),
+        }
+    }
+
     /// An executor with Airflow's default limits.
     ///
     /// # Panics

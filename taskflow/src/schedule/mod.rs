@@ -171,6 +171,12 @@ impl Timetable {
         })
     }
 
+    /// Whether it makes a run per period (cron and interval timetables), so that a range of
+    /// dates can be backfilled; not `Never` or `@once`.
+    pub fn is_periodic(&self) -> bool {
+        !matches!(self.kind, Kind::Never | Kind::Once)
+    }
+
     /// Airflow's run id of a scheduled run: `scheduled__<logical date, ISO 8601>`.
     pub fn run_id(info: &DagRunInfo) -> String {
         format!(

@@ -47,7 +47,8 @@ pub use clear::{Clear, set_state};
 pub use large::DEFAULT_LARGE_VALUE;
 pub(crate) use records::RETURN_VALUE;
 pub use records::{
-    Change, DagRunRecord, InstanceId, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord,
+    BackfillRecord, Change, DagRunRecord, InstanceId, StoredInstance, StoredRun,
+    TaskInstanceRecord, TryRecord,
 };
 pub(crate) use sink::StoreSink;
 #[cfg(feature = "sqlite")]
@@ -114,6 +115,43 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Everything kept of run `run_id` of DAG `dag_id`, as resuming it needs it; `None` if
     /// the store has no such run.
     fn load_run(&self, dag_id: &str, run_id: &str) -> Result<Option<StoredRun>>;
+
+    /// The run `run_id` of DAG `dag_id`, if the store has it.
+    fn dag_run(&self, dag_id: &str, run_id: &str) -> Result<Option<DagRunRecord>>;
+
+    /// Adds `run` (a run a scheduler is to start) unless its DAG has a run of that id
+    /// already; whether it did. With `run.backfill_id`, it belongs to that backfill.
+    fn create_dag_run(&self, run: &DagRunRecord) -> Result<bool>;
+
+    /// The runs of every DAG in `state`, the earliest due (`run_after`, else logical date)
+    /// first: what a scheduler picks up as it starts (`queued`, and `running` ones that a
+    /// process ended).
+    fn dag_runs_in_state(&self, state: crate::DagRunState) -> Result<Vec<DagRunRecord>>;
+
+    /// The scheduled or backfill run of DAG `dag_id` with the latest logical date: where
+    /// its schedule goes on from (Airflow's last automated data interval).
+    fn last_automated_run(&self, dag_id: &str) -> Result<Option<DagRunRecord>>;
+
+    /// Pauses DAG `dag_id` (no new runs are scheduled) or unpauses it.
+    fn set_paused(&self, dag_id: &str, paused: bool) -> Result<()>;
+
+    /// Whether DAG `dag_id` is paused; `false` for a DAG the store does not know.
+    fn is_paused(&self, dag_id: &str) -> Result<bool>;
+
+    /// Adds `backfill` and, in the same transaction, its new `runs` (queued) and the
+    /// existing runs it reprocesses (`requeued`: queued again, as its runs); its id.
+    fn create_backfill(
+        &self,
+        backfill: &BackfillRecord,
+        runs: &[DagRunRecord],
+        requeued: &[String],
+    ) -> Result<i64>;
+
+    /// The backfills of DAG `dag_id`, newest first.
+    fn backfills(&self, dag_id: &str) -> Result<Vec<BackfillRecord>>;
+
+    /// Marks backfill `id` complete (its runs all ended) at `at`.
+    fn complete_backfill(&self, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
 
     /// The value a task instance returned, as a `T`; `None` if there is none.
     fn xcom<T: serde::de::DeserializeOwned>(

@@ -121,6 +121,69 @@ pub struct DagRunRecord {
     pub run_type: String,
     /// The params it was started with.
     pub params: Params,
+    /// The start of the data interval it covers (Airflow's `data_interval_start`); `None`
+    /// for a run made before the store kept it.
+    pub data_interval_start: Option<DateTime<Utc>>,
+    /// The end of its data interval.
+    pub data_interval_end: Option<DateTime<Utc>>,
+    /// When it was due to run (Airflow's `run_after`).
+    pub run_after: Option<DateTime<Utc>>,
+    /// The backfill that made it (see [`BackfillRecord`]).
+    pub backfill_id: Option<i64>,
+}
+
+impl DagRunRecord {
+    /// A run to be started by a scheduler: queued, with its data interval.
+    pub(crate) fn queued(
+        dag_id: &str,
+        run_id: String,
+        run_type: &str,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        run_after: DateTime<Utc>,
+        params: Params,
+    ) -> Self {
+        Self {
+            dag_id: dag_id.to_owned(),
+            run_id,
+            logical_date: start,
+            state: DagRunState::Queued,
+            start_date: None,
+            end_date: None,
+            run_type: run_type.to_owned(),
+            params,
+            data_interval_start: Some(start),
+            data_interval_end: Some(end),
+            run_after: Some(run_after),
+            backfill_id: None,
+        }
+    }
+}
+
+/// A backfill as a store keeps it: the runs of a date range, made at once (Airflow 3's
+/// backfill).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct BackfillRecord {
+    /// Its id, given by the store.
+    pub id: i64,
+    /// The DAG.
+    pub dag_id: String,
+    /// The first logical date it covers, inclusive.
+    pub from_date: DateTime<Utc>,
+    /// The last, inclusive.
+    pub to_date: DateTime<Utc>,
+    /// Whether its runs go newest first.
+    pub run_backwards: bool,
+    /// What it does with runs that exist already: `none`, `failed` or `completed`.
+    pub reprocess_behavior: String,
+    /// How many of its runs may be active at once.
+    pub max_active_runs: u32,
+    /// The params its runs get.
+    pub params: Params,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When its last run ended; `None` while some are queued or running.
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 /// A task instance as a store keeps it: its latest state.

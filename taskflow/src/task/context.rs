@@ -77,6 +77,8 @@ pub(crate) struct RunInfo {
     pub(crate) dag_id: Arc<str>,
     pub(crate) run_id: String,
     pub(crate) logical_date: DateTime<Utc>,
+    /// The run's data interval (the logical date twice unless a schedule says otherwise).
+    pub(crate) data_interval: (DateTime<Utc>, DateTime<Utc>),
     pub(crate) params: Params,
     side_values: Mutex<HashMap<(String, String), Arc<dyn Any + Send + Sync>>>,
     /// Where [`Context::upstream_states`] reads: set once per run, never per task.
@@ -149,6 +151,7 @@ impl RunInfo {
             dag_id,
             run_id,
             logical_date,
+            data_interval: (logical_date, logical_date),
             params,
             side_values: Mutex::default(),
             upstream: OnceLock::new(),
@@ -374,6 +377,36 @@ impl Context {
     /// The run's logical date.
     pub fn logical_date(&self) -> DateTime<Utc> {
         self.run.logical_date
+    }
+
+    /// The start of the data interval the run covers (Airflow's `data_interval_start`):
+    /// the logical date for a run of a trigger schedule and for a manual run; the interval's
+    /// start for a run of a data-interval timetable.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn window(ctx: &Context) -> (String, String) {
+    ///     (ctx.data_interval_start().to_rfc3339(), ctx.data_interval_end().to_rfc3339())
+    /// }
+    ///
+    /// let dag = Dag::build("window", || {
+    ///     window();
+    /// })?;
+    /// let date = "2026-03-01T00:00:00Z".parse()?;
+    /// let report = dag.test_with(RunOptions::new().log(false).logical_date(date))?;
+    /// let (start, end) = report.xcom::<(String, String)>("window")?;
+    /// assert_eq!((start.as_str(), end.as_str()), ("2026-03-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn data_interval_start(&self) -> DateTime<Utc> {
+        self.run.data_interval.0
+    }
+
+    /// The end of the data interval the run covers (Airflow's `data_interval_end`).
+    pub fn data_interval_end(&self) -> DateTime<Utc> {
+        self.run.data_interval.1
     }
 
     /// This task's id.

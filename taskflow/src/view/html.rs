@@ -84,6 +84,7 @@ pub(super) fn text_colour(background: &str) -> &'static str {
 /// The colour of a run's state: its tasks' colour of the same name.
 fn run_colour(state: DagRunState) -> &'static str {
     colour(match state {
+        DagRunState::Queued => TaskState::Queued,
         DagRunState::Running => TaskState::Running,
         DagRunState::Success => TaskState::Success,
         DagRunState::Failed => TaskState::Failed,

@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: runs kept in one SQLite file, with a versioned schema, in WAL mode.
 
+mod schedule;
 mod schema;
 mod write;
 
@@ -12,7 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::large::{DEFAULT_LARGE_VALUE, Place};
 use super::{
-    Change, DagRunRecord, Store, StoredInstance, StoredRun, TaskInstanceRecord, TryRecord,
+    BackfillRecord, Change, DagRunRecord, Store, StoredInstance, StoredRun, TaskInstanceRecord,
+    TryRecord,
 };
 use crate::{DagRunState, Error, Result, TaskState};
 use schema::{MIGRATIONS, SCHEMA_VERSION};
@@ -311,6 +313,7 @@ fn run_state(text: &str) -> DagRunState {
     match text {
         "success" => DagRunState::Success,
         "failed" => DagRunState::Failed,
+        "queued" => DagRunState::Queued,
         _ => DagRunState::Running,
     }
 }
@@ -318,6 +321,10 @@ fn run_state(text: &str) -> DagRunState {
 fn task_state(text: &str) -> TaskState {
     TaskState::from_name(text).unwrap_or(TaskState::None)
 }
+
+/// The columns [`run_record`] reads, in its order.
+const RUN_COLUMNS: &str = "logical_date, state, start_date, end_date, run_type, params,
+    data_interval_start, data_interval_end, run_after, backfill_id";
 
 /// A [`DagRunRecord`] from the columns of `row` from `first` on: logical date, state, start,
 /// end, run type, params.
@@ -337,6 +344,10 @@ fn run_record(
         end_date: date_of(row.get(first + 3)?),
         run_type: row.get(first + 4)?,
         params: serde_json::from_str(&params).unwrap_or_default(),
+        data_interval_start: date_of(row.get(first + 6)?),
+        data_interval_end: date_of(row.get(first + 7)?),
+        run_after: date_of(row.get(first + 8)?),
+        backfill_id: row.get(first + 9)?,
     })
 }
 
@@ -350,15 +361,16 @@ impl SqliteStore {
     ) -> Result<Option<(i64, DagRunRecord, Option<String>)>> {
         connection
             .query_row(
-                "SELECT id, logical_date, state, start_date, end_date, run_type, params,
-                     fingerprint
-                 FROM dag_run WHERE dag_id = ?1 AND run_id = ?2",
+                &format!(
+                    "SELECT id, fingerprint, {RUN_COLUMNS}
+                     FROM dag_run WHERE dag_id = ?1 AND run_id = ?2"
+                ),
                 params![dag_id, run_id],
                 |row| {
                     Ok((
                         row.get::<_, i64>(0)?,
-                        run_record(dag_id, run_id.to_owned(), row, 1)?,
-                        row.get::<_, Option<String>>(7)?,
+                        run_record(dag_id, run_id.to_owned(), row, 2)?,
+                        row.get::<_, Option<String>>(1)?,
                     ))
                 },
             )
@@ -444,15 +456,59 @@ impl Store for SqliteStore {
         written.map_err(|e| self.error(e))
     }
 
+    fn dag_run(&self, dag_id: &str, run_id: &str) -> Result<Option<DagRunRecord>> {
+        let inner = self.lock();
+        Ok(self
+            .run_record(&inner.connection, dag_id, run_id)?
+            .map(|(_, run, _)| run))
+    }
+
+    fn create_dag_run(&self, run: &DagRunRecord) -> Result<bool> {
+        self.create_run(run)
+    }
+
+    fn dag_runs_in_state(&self, state: DagRunState) -> Result<Vec<DagRunRecord>> {
+        self.runs_in_state(state)
+    }
+
+    fn last_automated_run(&self, dag_id: &str) -> Result<Option<DagRunRecord>> {
+        self.last_automated(dag_id)
+    }
+
+    fn set_paused(&self, dag_id: &str, paused: bool) -> Result<()> {
+        self.pause(dag_id, paused)
+    }
+
+    fn is_paused(&self, dag_id: &str) -> Result<bool> {
+        self.paused(dag_id)
+    }
+
+    fn create_backfill(
+        &self,
+        backfill: &BackfillRecord,
+        runs: &[DagRunRecord],
+        requeued: &[String],
+    ) -> Result<i64> {
+        self.add_backfill(backfill, runs, requeued)
+    }
+
+    fn backfills(&self, dag_id: &str) -> Result<Vec<BackfillRecord>> {
+        self.backfills_of(dag_id)
+    }
+
+    fn complete_backfill(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.backfill_completed(id, at)
+    }
+
     fn dag_runs(&self, dag_id: &str, limit: usize, offset: usize) -> Result<Vec<DagRunRecord>> {
         let inner = self.lock();
         let mut query = inner
             .connection
-            .prepare_cached(
-                "SELECT run_id, logical_date, state, start_date, end_date, run_type, params
+            .prepare_cached(&format!(
+                "SELECT run_id, {RUN_COLUMNS}
                  FROM dag_run
-                 WHERE dag_id = ?1 ORDER BY logical_date DESC, run_id DESC LIMIT ?2 OFFSET ?3",
-            )
+                 WHERE dag_id = ?1 ORDER BY logical_date DESC, run_id DESC LIMIT ?2 OFFSET ?3"
+            ))
             .map_err(|e| self.error(e))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);

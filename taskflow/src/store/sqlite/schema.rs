@@ -2,10 +2,10 @@
 //! version `i` to `i + 1`. A schema that landed never changes; a change is a new migration.
 
 /// The schema this version writes; older ones are migrated, newer ones refused.
-pub(super) const SCHEMA_VERSION: i32 = 2;
+pub(super) const SCHEMA_VERSION: i32 = 3;
 
 /// Each migration, from the schema before it: `MIGRATIONS[0]` makes version 1.
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2];
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3];
 
 /// The first schema: runs, task instances, tries and values.
 const SCHEMA_1: &str = "
@@ -151,4 +151,27 @@ const SCHEMA_2: &str = "
     ALTER TABLE task_instance_2 RENAME TO task_instance;
     ALTER TABLE task_try_2 RENAME TO task_try;
     ALTER TABLE xcom_2 RENAME TO xcom;
+";
+
+/// The third, for the scheduler: a run's data interval, when it was due (`run_after`) and
+/// the backfill that made it; whether a DAG is paused; backfills.
+const SCHEMA_3: &str = "
+    CREATE TABLE backfill (
+        id INTEGER PRIMARY KEY,
+        dag_id TEXT NOT NULL,
+        from_date INTEGER NOT NULL,
+        to_date INTEGER NOT NULL,
+        run_backwards INTEGER NOT NULL,
+        reprocess_behavior TEXT NOT NULL,
+        max_active_runs INTEGER NOT NULL,
+        params TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        completed_at INTEGER
+    );
+    ALTER TABLE dag_run ADD COLUMN data_interval_start INTEGER;
+    ALTER TABLE dag_run ADD COLUMN data_interval_end INTEGER;
+    ALTER TABLE dag_run ADD COLUMN run_after INTEGER;
+    ALTER TABLE dag_run ADD COLUMN backfill_id INTEGER REFERENCES backfill (id);
+    CREATE INDEX dag_run_by_state ON dag_run (state);
+    ALTER TABLE dag ADD COLUMN is_paused INTEGER NOT NULL DEFAULT 0;
 ";

@@ -143,7 +143,8 @@ pub(super) fn write_batch(
                              end_date)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                          ON CONFLICT (dag_id, run_id) DO UPDATE SET
-                             state = excluded.state, end_date = excluded.end_date
+                             state = excluded.state, end_date = excluded.end_date,
+                             start_date = coalesce(dag_run.start_date, excluded.start_date)
                          RETURNING id",
                     )?
                     .query_row(
@@ -498,7 +499,8 @@ fn write_other(
             let params = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());
             transaction
                 .prepare_cached(
-                    "UPDATE dag_run SET run_type = ?2, params = ?3, fingerprint = ?4
+                    "UPDATE dag_run SET params = ?3, fingerprint = ?4,
+                         run_type = CASE WHEN backfill_id IS NULL THEN ?2 ELSE 'backfill' END
                      WHERE id = ?1",
                 )?
                 .execute(params![run, run_type, params, fingerprint])?;

@@ -1,0 +1,217 @@
+//! What a scheduler's loop keeps in memory: per DAG, where its schedule stands and its
+//! queued and active runs; per backfill, its queue.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::schedule::{DagRunInfo, DataInterval};
+use crate::store::{DagRunRecord, Store};
+use crate::{Dag, Result};
+
+/// One DAG's schedule and runs.
+pub(super) struct DagState {
+    pub(super) dag: Arc<Dag>,
+    /// The data interval of its latest automated run.
+    pub(super) last: Option<DataInterval>,
+    /// Its next automated run, if one is to come.
+    pub(super) next: Option<DagRunInfo>,
+    /// Whether `next` waits for a run to end because the DAG was at its `max_active_runs`
+    /// (it is worked out again then, as Airflow does).
+    pub(super) stale: bool,
+    pub(super) paused: bool,
+    pub(super) max_active_runs: u32,
+    /// Its runs other than backfills': started and not ended.
+    pub(super) active: u32,
+    /// And waiting to start, the earliest due first.
+    pub(super) queued: VecDeque<DagRunRecord>,
+}
+
+impl DagState {
+    pub(super) fn new(dag: &Arc<Dag>, last: Option<DataInterval>) -> Self {
+        Self {
+            dag: Arc::clone(dag),
+            last,
+            next: None,
+            stale: false,
+            paused: false,
+            max_active_runs: dag
+                .max_active_runs_limit()
+                .unwrap_or(super::DEFAULT_MAX_ACTIVE_RUNS),
+            active: 0,
+            queued: VecDeque::new(),
+        }
+    }
+}
+
+/// A backfill's runs still to start, and how many of its runs are active.
+struct BackfillQueue {
+    dag: usize,
+    run_backwards: bool,
+    max_active_runs: u32,
+    active: u32,
+    queued: VecDeque<DagRunRecord>,
+}
+
+/// A run a scheduler started: its DAG, and its backfill.
+pub(super) struct Active {
+    pub(super) dag: usize,
+    pub(super) backfill: Option<i64>,
+}
+
+/// Everything the loop keeps.
+pub(super) struct State {
+    pub(super) dags: Vec<DagState>,
+    by_id: HashMap<String, usize>,
+    backfills: HashMap<i64, BackfillQueue>,
+    /// The runs started and not ended, by DAG and run id.
+    active: HashMap<(usize, String), Active>,
+}
+
+impl State {
+    pub(super) fn new(dags: Vec<DagState>) -> Self {
+        let by_id = dags
+            .iter()
+            .enumerate()
+            .map(|(index, dag)| (dag.dag.dag_id().to_owned(), index))
+            .collect();
+        Self {
+            dags,
+            by_id,
+            backfills: HashMap::new(),
+            active: HashMap::new(),
+        }
+    }
+
+    /// Queues stored run `run` to start, unless it is not of these DAGs, or already
+    /// queued or active.
+    pub(super) fn enqueue(&mut self, run: DagRunRecord, store: &dyn Store) -> Result<()> {
+        let Some(&dag) = self.by_id.get(&run.dag_id) else {
+            return Ok(());
+        };
+        if self.active.contains_key(&(dag, run.run_id.clone())) {
+            return Ok(());
+        }
+        let mut newest_first = false;
+        let queue = match run.backfill_id {
+            None => &mut self.dags[dag].queued,
+            Some(id) => {
+                if !self.backfills.contains_key(&id) {
+                    let record = store
+                        .backfills(&run.dag_id)?
+                        .into_iter()
+                        .find(|backfill| backfill.id == id);
+                    let max_active_runs = record
+                        .as_ref()
+                        .map_or(super::DEFAULT_BACKFILL_MAX_ACTIVE_RUNS, |b| {
+                            b.max_active_runs
+                        });
+                    let backfill = BackfillQueue {
+                        dag,
+                        run_backwards: record.is_some_and(|b| b.run_backwards),
+                        max_active_runs,
+                        active: 0,
+                        queued: VecDeque::new(),
+                    };
+                    self.backfills.insert(id, backfill);
+                }
+                match self.backfills.get_mut(&id) {
+                    Some(backfill) => {
+                        newest_first = backfill.run_backwards;
+                        &mut backfill.queued
+                    }
+                    None => return Ok(()),
+                }
+            }
+        };
+        if queue.iter().any(|queued| queued.run_id == run.run_id) {
+            return Ok(());
+        }
+        // Stored runs come the earliest due first.
+        if newest_first {
+            queue.push_front(run);
+        } else {
+            queue.push_back(run);
+        }
+        Ok(())
+    }
+
+    /// The next queued run of DAG `dag` (not a backfill's) its limit lets start.
+    pub(super) fn startable(&mut self, dag: usize) -> Option<DagRunRecord> {
+        let state = &mut self.dags[dag];
+        if state.paused || state.active >= state.max_active_runs {
+            return None;
+        }
+        state.queued.pop_front()
+    }
+
+    /// The backfills that may start a run, with their DAG.
+    pub(super) fn backfills_with_room(&self) -> Vec<(i64, usize)> {
+        let mut ids: Vec<(i64, usize)> = self
+            .backfills
+            .iter()
+            .filter(|(_, b)| !b.queued.is_empty() && b.active < b.max_active_runs)
+            .map(|(&id, b)| (id, b.dag))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The next run of backfill `id` its limit lets start.
+    pub(super) fn startable_backfill(&mut self, id: i64) -> Option<DagRunRecord> {
+        let backfill = self.backfills.get_mut(&id)?;
+        if self.dags[backfill.dag].paused || backfill.active >= backfill.max_active_runs {
+            return None;
+        }
+        backfill.queued.pop_front()
+    }
+
+    /// Counts `run` of DAG `dag` as started.
+    pub(super) fn started(&mut self, dag: usize, run: &DagRunRecord) {
+        match run.backfill_id.and_then(|id| self.backfills.get_mut(&id)) {
+            Some(backfill) => backfill.active += 1,
+            None => self.dags[dag].active += 1,
+        }
+        let active = Active {
+            dag,
+            backfill: run.backfill_id,
+        };
+        self.active.insert((dag, run.run_id.clone()), active);
+    }
+
+    /// Counts run `run_id` of DAG `dag` as ended; what it was, if this scheduler started
+    /// it.
+    pub(super) fn ended(&mut self, dag: usize, run_id: &str) -> Option<Active> {
+        let ended = self.active.remove(&(dag, run_id.to_owned()))?;
+        match ended.backfill.and_then(|id| self.backfills.get_mut(&id)) {
+            Some(backfill) => backfill.active -= 1,
+            None => self.dags[dag].active -= 1,
+        }
+        Some(ended)
+    }
+
+    /// Whether backfill `id` has no run queued or active any more; forgets it then.
+    pub(super) fn backfill_done(&mut self, id: i64) -> bool {
+        let done = self
+            .backfills
+            .get(&id)
+            .is_none_or(|b| b.active == 0 && b.queued.is_empty());
+        if done {
+            self.backfills.remove(&id);
+        }
+        done
+    }
+
+    /// The runs started and not ended.
+    pub(super) fn active_runs(&self) -> usize {
+        self.active.len()
+    }
+
+    /// When the next automated run of an unpaused DAG is due.
+    pub(super) fn next_due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.dags
+            .iter()
+            .filter(|dag| !dag.paused && !dag.stale)
+            .filter_map(|dag| dag.next.map(|info| info.run_after))
+            .min()
+    }
+}
