@@ -93,15 +93,16 @@ pub struct RunOptions {
     durability: crate::store::Durability,
     /// The data interval (see [`RunOptions::data_interval`]).
     data_interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    /// Told when the run ends, before anything else hears of it (a scheduler).
+    /// Told when the run has ended and its changes are stored (a scheduler).
     pub(crate) on_end: Option<EndHook>,
     /// Whether the run starts at once, whatever its DAG's `max_active_runs` on the
     /// executor (a scheduler counts runs itself).
     pub(crate) unlimited_runs: bool,
 }
 
-/// What a scheduler is told as a run it started ends: the run's id and whether it failed,
-/// while the run's last task still holds the clock.
+/// What a scheduler is told as a run it started ends, once the run's changes are stored:
+/// the run's id and whether it failed. It takes over a hold on the run's clock (let go of
+/// with `Clock::work_done`), so that virtual time does not move on before it has looked.
 #[derive(Clone)]
 pub(crate) struct EndHook(pub(crate) Arc<dyn Fn(&str, bool) + Send + Sync>);
 

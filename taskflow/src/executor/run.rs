@@ -56,7 +56,8 @@ pub(crate) struct RunState {
     pub(crate) expansions: Mutex<Vec<(u32, Arc<RunState>)>>,
     /// For a resumed run: what its tasks restore from its store.
     pub(crate) restore: Option<Box<super::resume::Restore>>,
-    /// Told first when the run ends (see [`RunOptions::on_end`](crate::RunOptions)).
+    /// Told when the run has ended and its changes are stored, with a hold on the clock
+    /// that it takes over.
     on_end: Option<super::EndHook>,
 }
 
@@ -222,7 +223,7 @@ impl RunState {
         self
     }
 
-    /// Has `on_end` told first when the run ends.
+    /// Has `on_end` told when the run ends.
     pub(crate) fn on_end(mut self, on_end: Option<super::EndHook>) -> Self {
         self.on_end = on_end;
         self
@@ -557,14 +558,10 @@ impl RunState {
         if let Some(mapped) = &self.mapped {
             return mapped.instances_ended(self);
         }
-        if let Some(on_end) = &self.on_end {
-            let hook = || (on_end.0)(&self.info.run_id, self.has_failures());
-            if let Err(message) = crate::quiet::catch(hook) {
-                tracing::warn!(
-                    "the end of run `{}` went unheard: {message}",
-                    self.info.run_id
-                );
-            }
+        if self.on_end.is_some() {
+            // Virtual time stands still until whoever hears of the end has looked; the hook
+            // takes this hold over once the run's changes are stored.
+            self.clock.work_added(1);
         }
         self.pool.run_ended(self);
         self.mark_run_ended();
@@ -592,6 +589,15 @@ impl RunState {
     pub(crate) fn tell_waiters(&self) {
         if let Some(observer) = &self.observer {
             observer.flush_store();
+        }
+        if let Some(on_end) = &self.on_end {
+            let hook = || (on_end.0)(&self.info.run_id, self.has_failures());
+            if let Err(message) = crate::quiet::catch(hook) {
+                tracing::warn!(
+                    "the end of run `{}` went unheard: {message}",
+                    self.info.run_id
+                );
+            }
         }
         let sender = self
             .done

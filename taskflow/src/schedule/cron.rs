@@ -44,6 +44,9 @@ impl CronSchedule {
 
     /// The first tick strictly after `current`.
     pub(crate) fn next_after(&self, current: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // Ticks fall on whole seconds: the next one after a fraction is the next one after
+        // its whole second.
+        let current = whole_second(current);
         let naive = self.naive(current);
         let scheduled = self
             .cron
@@ -58,10 +61,14 @@ impl CronSchedule {
 
     /// The last tick strictly before `current`.
     pub(crate) fn prev_before(&self, current: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // Past a whole second, that second itself may be the tick before.
+        let whole = whole_second(current);
+        let inclusive = whole != current;
+        let current = whole;
         let naive = self.naive(current);
         let scheduled = self
             .cron
-            .find_previous_occurrence(&naive.and_utc(), false)
+            .find_previous_occurrence(&naive.and_utc(), inclusive)
             .ok()?
             .naive_utc();
         if self.every_hour {
@@ -89,6 +96,12 @@ impl CronSchedule {
             Some(prev)
         }
     }
+}
+
+/// `at` without its fraction of a second.
+fn whole_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike;
+    at.with_nanosecond(0).unwrap_or(at)
 }
 
 /// The instant of wall-clock time `naive` in `timezone`: in a folded hour the later one, in
@@ -236,6 +249,24 @@ mod tests {
             Some(utc("2025-06-02T01:00:00Z"))
         );
         assert_eq!(daily.align_to_prev(between), Some(tick));
+    }
+
+    #[test]
+    fn ticks_fall_on_whole_seconds_whatever_the_fraction_of_the_time_asked_about() {
+        let daily = zurich("0 0 * * *");
+        let now = utc("2026-01-10T12:00:00.000799Z");
+        assert_eq!(daily.align_to_prev(now), Some(utc("2026-01-09T23:00:00Z")));
+        assert_eq!(daily.align_to_next(now), Some(utc("2026-01-10T23:00:00Z")));
+        let hourly = zurich("0 * * * *");
+        let on_the_hour = utc("2026-01-10T12:00:00.5Z");
+        assert_eq!(
+            hourly.prev_before(on_the_hour),
+            Some(utc("2026-01-10T12:00:00Z"))
+        );
+        assert_eq!(
+            hourly.next_after(on_the_hour),
+            Some(utc("2026-01-10T13:00:00Z"))
+        );
     }
 
     #[test]

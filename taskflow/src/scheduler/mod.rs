@@ -59,7 +59,7 @@ pub use backfill::{
 
 use crate::executor::{Clock, EndHook, TimerId};
 use crate::schedule::{DagRunInfo, DataInterval, Timetable};
-use crate::store::{DagRunRecord, Store};
+use crate::store::{DagRunRecord, Durability, Store};
 use crate::{Dag, DagRunState, Error, Executor, Params, Result, RunOptions};
 use queue::DagState;
 
@@ -77,9 +77,16 @@ pub struct SchedulerBuilder {
     store: Arc<dyn Store>,
     dags: Vec<Arc<Dag>>,
     poll_interval: Duration,
+    durability: Durability,
 }
 
 impl SchedulerBuilder {
+    /// When its runs write to the store (default [`Durability::GroupCommit`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
     /// Adds a DAG (a `Dag` or an `Arc<Dag>`) to schedule.
     pub fn dag(mut self, dag: impl Into<Arc<Dag>>) -> Self {
         self.dags.push(dag.into());
@@ -123,6 +130,7 @@ impl SchedulerBuilder {
             dags: self.dags,
             clock,
             poll_interval: self.poll_interval,
+            durability: self.durability,
             wakes,
             woken: Mutex::new(woken),
         })
@@ -142,6 +150,7 @@ pub struct Scheduler {
     dags: Vec<Arc<Dag>>,
     clock: Arc<Clock>,
     poll_interval: Duration,
+    durability: Durability,
     wakes: Sender<Wake>,
     /// Taken by the one loop running ([`Scheduler::run_until`]).
     woken: Mutex<Receiver<Wake>>,
@@ -166,6 +175,7 @@ impl Scheduler {
             store,
             dags: Vec::new(),
             poll_interval: DEFAULT_POLL_INTERVAL,
+            durability: Durability::default(),
         }
     }
 
@@ -434,7 +444,7 @@ impl Scheduler {
         let wakes = self.wakes.clone();
         let clock = Arc::clone(&self.clock);
         let on_end = EndHook(Arc::new(move |run_id: &str, _failed: bool| {
-            clock.work_added(1);
+            // The run's hold on the clock goes with the message.
             let ended = Wake::Ended {
                 dag: index,
                 run_id: run_id.to_owned(),
@@ -446,6 +456,7 @@ impl Scheduler {
         let mut options = RunOptions::new()
             .store(Arc::clone(&self.store))
             .resume(run.run_id.clone())
+            .durability(self.durability)
             .keep_xcoms(false);
         options.on_end = Some(on_end);
         options.unlimited_runs = true;

@@ -1,0 +1,533 @@
+//! The embedded scheduler on the virtual clock: runs created when due, with Airflow 3's run
+//! ids, logical dates and data intervals; catchup; `max_active_runs`; restarts without a
+//! duplicate or a missing run; pausing; triggered runs; backfills.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use taskflow::chrono::{DateTime, Utc};
+use taskflow::prelude::*;
+use taskflow::scheduler::{Backfill, Reprocess, Scheduler};
+use taskflow::store::{DagRunRecord, SqliteStore, Store};
+use taskflow::{DagRunState, Executor};
+use taskflow_tests::bounded::within;
+use taskflow_tests::folder::Folder;
+
+fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// What a task saw of its run: the logical date and the data interval, as RFC 3339.
+#[task]
+fn seen(ctx: &Context) -> (String, String, String) {
+    (
+        ctx.logical_date().to_rfc3339(),
+        ctx.data_interval_start().to_rfc3339(),
+        ctx.data_interval_end().to_rfc3339(),
+    )
+}
+
+/// Takes `hours` of virtual time.
+#[task]
+async fn busy(ctx: &Context, hours: u64) {
+    ctx.sleep(Duration::from_secs(hours * 3600)).await;
+}
+
+#[task]
+fn fails_before_march(ctx: &Context) -> Result<(), TaskError> {
+    if ctx.params().get::<bool>("fixed").unwrap_or(false) {
+        return Ok(());
+    }
+    Err(TaskError::msg("the source was not there yet"))
+}
+
+fn store(test: &str) -> (Folder, Arc<SqliteStore>) {
+    let folder = Folder::new("scheduler", test);
+    let store = Arc::new(SqliteStore::open(folder.file("runs.db")).unwrap());
+    (folder, store)
+}
+
+fn executor(start: &str) -> Executor {
+    Executor::builder()
+        .virtual_start(utc(start))
+        .build()
+        .unwrap()
+}
+
+/// Every run of `dag_id` in the store, oldest logical date first.
+fn runs(store: &SqliteStore, dag_id: &str) -> Vec<DagRunRecord> {
+    let mut runs = store.dag_runs(dag_id, usize::MAX, 0).unwrap();
+    runs.reverse();
+    runs
+}
+
+fn ids(runs: &[DagRunRecord]) -> Vec<&str> {
+    runs.iter().map(|run| run.run_id.as_str()).collect()
+}
+
+fn daily(dag_id: &str, catchup: bool) -> Dag {
+    Dag::builder(dag_id)
+        .schedule("@daily")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .catchup(catchup)
+        .build(|| {
+            seen();
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_month_of_daily_and_hourly_schedules_runs_each_run_when_due_with_its_interval() {
+    let (_folder, store) = store("month");
+    let hourly = Dag::builder("hourly")
+        .schedule("0 * * * *")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .end_date(utc("2026-01-31T00:00:00Z"))
+        .catchup(true)
+        .build(|| {
+            seen();
+        })
+        .unwrap();
+    let nightly = Dag::builder("nightly")
+        .schedule("30 2 * * *")
+        .timezone("Europe/Zurich")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .build(|| {
+            seen();
+        })
+        .unwrap();
+    let intervals = Dag::builder("intervals")
+        .timetable(taskflow::schedule::Timetable::cron_data_intervals("@daily", "UTC").unwrap())
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .build(|| {
+            seen();
+        })
+        .unwrap();
+    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
+        .dag(daily("daily", false))
+        .dag(hourly)
+        .dag(nightly)
+        .dag(intervals)
+        .build()
+        .unwrap();
+    within(Duration::from_secs(120), "the scheduler", move || {
+        scheduler.run_until(utc("2026-02-01T00:00:00Z")).unwrap()
+    });
+
+    let daily = runs(&store, "daily");
+    assert_eq!(daily.len(), 32, "{:?}", ids(&daily)); // Jan 1 to Feb 1, both included
+    for (day, run) in daily.iter().enumerate() {
+        let date = utc("2026-01-01T00:00:00Z") + taskflow::chrono::Duration::days(day as i64);
+        let iso = date.to_rfc3339();
+        assert_eq!(run.run_id, format!("scheduled__{iso}"));
+        assert_eq!(run.run_type, "scheduled");
+        assert_eq!(run.state, DagRunState::Success);
+        assert_eq!(run.logical_date, date);
+        assert_eq!(
+            (run.data_interval_start, run.data_interval_end),
+            (Some(date), Some(date))
+        );
+        // It started when due: at its logical date, on the virtual clock.
+        let started = run.start_date.unwrap();
+        assert!(
+            started >= date && (started - date).num_seconds() < 5,
+            "{run:?}"
+        );
+        let value: (String, String, String) = store
+            .xcom("daily", &run.run_id, "seen", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(value, (iso.clone(), iso.clone(), iso));
+    }
+
+    let hourly = runs(&store, "hourly");
+    // 30 days of 24 runs and the end date's own run (the end date is inclusive).
+    assert_eq!(hourly.len(), 30 * 24 + 1);
+    assert_eq!(
+        hourly.last().unwrap().logical_date,
+        utc("2026-01-31T00:00:00Z")
+    );
+    for pair in hourly.windows(2) {
+        assert_eq!(
+            (pair[1].logical_date - pair[0].logical_date).num_minutes(),
+            60
+        );
+    }
+
+    // 02:30 in Zurich is 01:30 UTC in winter.
+    let nightly = runs(&store, "nightly");
+    assert_eq!(nightly.len(), 31);
+    assert_eq!(nightly[0].logical_date, utc("2026-01-01T01:30:00Z"));
+    assert_eq!(nightly[30].logical_date, utc("2026-01-31T01:30:00Z"));
+
+    // A data-interval timetable runs a day's interval once the day is over.
+    let intervals = runs(&store, "intervals");
+    assert_eq!(intervals.len(), 31);
+    let first = &intervals[0];
+    assert_eq!(first.logical_date, utc("2026-01-01T00:00:00Z"));
+    assert_eq!(first.data_interval_end, Some(utc("2026-01-02T00:00:00Z")));
+    let started = first.start_date.unwrap();
+    assert!(started >= utc("2026-01-02T00:00:00Z"), "{first:?}");
+    let value: (String, String, String) = store
+        .xcom("intervals", &first.run_id, "seen", None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(value.1, "2026-01-01T00:00:00+00:00");
+    assert_eq!(value.2, "2026-01-02T00:00:00+00:00");
+}
+
+#[test]
+fn without_catchup_a_dag_started_late_gets_only_its_latest_run() {
+    let (_folder, store) = store("no_catchup");
+    // The clock starts on the 10th at noon; the schedule started on the 1st.
+    let scheduler = Scheduler::builder(executor("2026-01-10T12:00:00Z"), store.clone())
+        .dag(daily("late", false))
+        .build()
+        .unwrap();
+    within(Duration::from_secs(60), "the scheduler", move || {
+        scheduler.run_until(utc("2026-01-12T06:00:00Z")).unwrap()
+    });
+    let late = runs(&store, "late");
+    assert_eq!(
+        ids(&late),
+        [
+            "scheduled__2026-01-10T00:00:00+00:00",
+            "scheduled__2026-01-11T00:00:00+00:00",
+            "scheduled__2026-01-12T00:00:00+00:00",
+        ]
+    );
+    // The missed run of the 10th started at once, not at its logical date.
+    assert!(late[0].start_date.unwrap() >= utc("2026-01-10T12:00:00Z"));
+}
+
+#[test]
+fn with_catchup_a_dag_started_late_runs_every_missed_interval() {
+    let (_folder, store) = store("catchup");
+    let scheduler = Scheduler::builder(executor("2026-01-10T12:00:00Z"), store.clone())
+        .dag(daily("late", true))
+        .build()
+        .unwrap();
+    within(Duration::from_secs(60), "the scheduler", move || {
+        scheduler.run_until(utc("2026-01-12T06:00:00Z")).unwrap()
+    });
+    let late = runs(&store, "late");
+    assert_eq!(late.len(), 12); // the 1st to the 12th
+    assert_eq!(late[0].run_id, "scheduled__2026-01-01T00:00:00+00:00");
+    assert!(late.iter().all(|run| run.state == DagRunState::Success));
+}
+
+#[test]
+fn a_restarted_scheduler_goes_on_without_a_duplicate_or_a_missing_run() {
+    let (_folder, store) = store("restart");
+    for (start, until) in [
+        ("2026-01-01T00:00:00Z", "2026-01-05T12:00:00Z"),
+        // The second scheduler starts where the first stopped.
+        ("2026-01-05T12:00:00Z", "2026-01-10T12:00:00Z"),
+    ] {
+        let scheduler = Scheduler::builder(executor(start), store.clone())
+            .dag(daily("daily", true))
+            .build()
+            .unwrap();
+        within(Duration::from_secs(60), "the scheduler", move || {
+            scheduler.run_until(utc(until)).unwrap()
+        });
+    }
+    let daily = runs(&store, "daily");
+    let expected: Vec<String> = (1..=10)
+        .map(|day| format!("scheduled__2026-01-{day:02}T00:00:00+00:00"))
+        .collect();
+    assert_eq!(ids(&daily), expected);
+}
+
+#[test]
+fn a_scheduler_killed_mid_run_resumes_that_run_and_goes_on_without_a_duplicate() {
+    let (folder, store) = store("killed");
+    let path = folder.file("runs.db");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scheduler_child"))
+        .arg(&path)
+        .spawn()
+        .unwrap();
+    let status = within(Duration::from_secs(60), "the child scheduler", move || {
+        child.wait().unwrap()
+    });
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the child was to kill itself: {status:?}"
+    );
+    let before = runs(&store, "daily");
+    // It died inside the run of the 4th: the store has it running, and the three before.
+    assert_eq!(before.len(), 4, "{:?}", ids(&before));
+    assert_eq!(before[3].state, DagRunState::Running);
+
+    #[task]
+    fn work(ctx: &Context) -> String {
+        ctx.run_id().to_owned()
+    }
+    let dag = Dag::builder("daily")
+        .schedule("@daily")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .catchup(true)
+        .build(|| {
+            work();
+        })
+        .unwrap();
+    let scheduler = Scheduler::builder(executor("2026-01-04T00:00:10Z"), store.clone())
+        .dag(dag)
+        .build()
+        .unwrap();
+    within(Duration::from_secs(60), "the scheduler", move || {
+        scheduler.run_until(utc("2026-01-06T12:00:00Z")).unwrap()
+    });
+    let after = runs(&store, "daily");
+    let expected: Vec<String> = (1..=6)
+        .map(|day| format!("scheduled__2026-01-{day:02}T00:00:00+00:00"))
+        .collect();
+    assert_eq!(ids(&after), expected);
+    assert!(
+        after.iter().all(|run| run.state == DagRunState::Success),
+        "{after:?}"
+    );
+    // The run of the 4th kept its id, and its task's try that the kill cut short is kept
+    // as interrupted.
+    let tries = store.tries("daily", &expected[3], "work", None).unwrap();
+    assert_eq!(tries.len(), 2, "{tries:?}");
+    assert!(tries[0].interrupted);
+}
+
+#[test]
+fn max_active_runs_keeps_runs_of_a_slow_dag_from_overlapping() {
+    let (_folder, store) = store("max_active_runs");
+    // Hourly runs of three hours each, at most two at once.
+    let slow = Dag::builder("slow")
+        .schedule("@hourly")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .catchup(true)
+        .max_active_runs(2)
+        .build(|| {
+            busy(3);
+        })
+        .unwrap();
+    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
+        .dag(slow)
+        .build()
+        .unwrap();
+    within(Duration::from_secs(60), "the scheduler", move || {
+        scheduler.run_until(utc("2026-01-02T00:00:00Z")).unwrap()
+    });
+    let slow = runs(&store, "slow");
+    assert!(slow.len() >= 10, "{}", slow.len());
+    // At no instant were more than two runs running.
+    for run in &slow {
+        let at = run.start_date.unwrap();
+        let overlapping = slow
+            .iter()
+            .filter(|other| other.start_date.unwrap() <= at && other.end_date.unwrap() > at)
+            .count();
+        assert!(overlapping <= 2, "{overlapping} runs at {at}");
+    }
+    // With catchup, no hour was left out: each run is the hour after the one before.
+    for pair in slow.windows(2) {
+        assert_eq!(
+            (pair[1].logical_date - pair[0].logical_date).num_minutes(),
+            60
+        );
+    }
+}
+
+#[test]
+fn a_paused_dag_gets_no_runs_and_once_unpaused_only_its_latest_missed_one() {
+    let (_folder, store) = store("pause");
+    store.set_paused("daily", true).unwrap();
+    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
+        .dag(daily("daily", false))
+        .build()
+        .unwrap();
+    let scheduler = Arc::new(scheduler);
+    let looping = Arc::clone(&scheduler);
+    within(Duration::from_secs(60), "the scheduler", move || {
+        looping.run_until(utc("2026-01-05T12:00:00Z")).unwrap()
+    });
+    assert!(runs(&store, "daily").is_empty());
+    scheduler.unpause("daily").unwrap();
+    let looping = Arc::clone(&scheduler);
+    within(Duration::from_secs(60), "the scheduler", move || {
+        looping.run_until(utc("2026-01-06T12:00:00Z")).unwrap()
+    });
+    assert_eq!(
+        ids(&runs(&store, "daily")),
+        [
+            "scheduled__2026-01-05T00:00:00+00:00",
+            "scheduled__2026-01-06T00:00:00+00:00",
+        ]
+    );
+}
+
+#[test]
+fn a_triggered_run_gets_its_params_and_a_manual_run_id() {
+    let (_folder, store) = store("trigger");
+    let manual = Dag::build("manual", || {
+        fails_before_march();
+    })
+    .unwrap();
+    let scheduler = Scheduler::builder(executor("2026-03-01T08:00:00Z"), store.clone())
+        .dag(manual)
+        .build()
+        .unwrap();
+    let mut params = Params::new();
+    params.insert("fixed", true);
+    let run_id = scheduler.trigger("manual", params).unwrap();
+    // Airflow's manual run id: the trigger time, to the microsecond.
+    assert!(
+        run_id.starts_with("manual__2026-03-01T08:00:00"),
+        "{run_id}"
+    );
+    let unknown = scheduler.trigger("nope", Params::new()).unwrap_err();
+    assert_eq!(unknown.to_string(), "no dag `nope` here");
+    within(Duration::from_secs(60), "the scheduler", move || {
+        scheduler.run_for(Duration::from_secs(60)).unwrap()
+    });
+    let run = store.dag_run("manual", &run_id).unwrap().unwrap();
+    assert_eq!(run.state, DagRunState::Success);
+    assert_eq!(run.run_type, "manual");
+    assert_eq!(run.params.get::<bool>("fixed").unwrap(), true);
+}
+
+#[test]
+fn a_backfill_runs_its_range_oldest_first_within_its_own_max_active_runs() {
+    let (_folder, store) = store("backfill");
+    let dag = Dag::builder("daily")
+        .schedule("@daily")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .build(|| {
+            busy(1);
+        })
+        .unwrap();
+    let scheduler = Scheduler::builder(executor("2026-02-01T00:30:00Z"), store.clone())
+        .dag(dag)
+        .build()
+        .unwrap();
+    scheduler.pause("daily").unwrap(); // only the backfill's runs
+    let backfill = Backfill::new(
+        "daily",
+        utc("2026-01-01T00:00:00Z"),
+        utc("2026-01-10T00:00:00Z"),
+    )
+    .max_active_runs(2);
+    let made = scheduler.backfill(&backfill).unwrap();
+    assert_eq!(made.run_ids.len(), 10);
+    assert_eq!(made.run_ids[0], "backfill__2026-01-01T00:00:00+00:00");
+    // Paused, nothing starts; unpaused, the backfill runs.
+    scheduler.unpause("daily").unwrap();
+    within(Duration::from_secs(60), "the scheduler", move || {
+        scheduler.run_for(Duration::from_secs(24 * 3600)).unwrap()
+    });
+    let backfilled: Vec<DagRunRecord> = runs(&store, "daily")
+        .into_iter()
+        .filter(|run| run.run_type == "backfill")
+        .collect();
+    assert_eq!(backfilled.len(), 10);
+    assert!(
+        backfilled
+            .iter()
+            .all(|run| run.backfill_id == Some(made.id))
+    );
+    for run in &backfilled {
+        let at = run.start_date.unwrap();
+        let overlapping = backfilled
+            .iter()
+            .filter(|other| other.start_date.unwrap() <= at && other.end_date.unwrap() > at)
+            .count();
+        assert!(overlapping <= 2, "{overlapping} backfill runs at {at}");
+    }
+    // Oldest first: start dates follow logical dates.
+    for pair in backfilled.windows(2) {
+        assert!(pair[0].start_date <= pair[1].start_date);
+    }
+    let record = &store.backfills("daily").unwrap()[0];
+    assert!(record.completed_at.is_some());
+}
+
+#[test]
+fn a_backfill_run_backwards_starts_with_the_newest_date() {
+    let (_folder, store) = store("backwards");
+    let dag = daily("daily", false);
+    let scheduler = Scheduler::builder(executor("2026-02-01T00:30:00Z"), store.clone())
+        .dag(dag)
+        .build()
+        .unwrap();
+    let backfill = Backfill::new(
+        "daily",
+        utc("2026-01-01T00:00:00Z"),
+        utc("2026-01-05T00:00:00Z"),
+    )
+    .max_active_runs(1)
+    .run_backwards(true);
+    let made = scheduler.backfill(&backfill).unwrap();
+    assert_eq!(made.run_ids[0], "backfill__2026-01-05T00:00:00+00:00");
+    within(Duration::from_secs(60), "the scheduler", move || {
+        scheduler.run_for(Duration::from_secs(3600)).unwrap()
+    });
+    let mut backfilled: Vec<DagRunRecord> = runs(&store, "daily")
+        .into_iter()
+        .filter(|run| run.run_type == "backfill")
+        .collect();
+    backfilled.sort_by_key(|run| run.start_date);
+    let order: Vec<_> = backfilled.iter().map(|run| run.logical_date).collect();
+    let mut newest_first = order.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(order, newest_first);
+}
+
+#[test]
+fn a_backfill_reprocesses_failed_runs_only_when_told_and_keeps_their_ids() {
+    let (_folder, store) = store("reprocess");
+    let dag = Dag::builder("flaky")
+        .schedule("@daily")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .end_date(utc("2026-01-03T00:00:00Z"))
+        .catchup(true)
+        .build(|| {
+            fails_before_march();
+        })
+        .unwrap();
+    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
+        .dag(dag)
+        .build()
+        .unwrap();
+    let scheduler = Arc::new(scheduler);
+    let looping = Arc::clone(&scheduler);
+    within(Duration::from_secs(60), "the scheduler", move || {
+        looping.run_until(utc("2026-01-03T12:00:00Z")).unwrap()
+    });
+    let flaky = runs(&store, "flaky");
+    assert!(
+        flaky.iter().all(|run| run.state == DagRunState::Failed),
+        "{flaky:?}"
+    );
+    let range = (utc("2026-01-01T00:00:00Z"), utc("2026-01-03T00:00:00Z"));
+    let mut fixed = Params::new();
+    fixed.insert("fixed", true);
+    // `none` leaves the existing runs.
+    let none = Backfill::new("flaky", range.0, range.1).params(fixed.clone());
+    let made = scheduler.backfill(&none).unwrap();
+    assert!(made.run_ids.is_empty());
+    assert_eq!(made.skipped.len(), 3);
+    assert_eq!(made.skipped[0].1, "already exists");
+    // `failed` runs them again, under their own ids.
+    let failed = none.clone().reprocess_behavior(Reprocess::Failed);
+    let made = scheduler.backfill(&failed).unwrap();
+    assert_eq!(made.run_ids[0], "scheduled__2026-01-01T00:00:00+00:00");
+    let looping = Arc::clone(&scheduler);
+    within(Duration::from_secs(60), "the scheduler", move || {
+        looping.run_for(Duration::from_secs(3600)).unwrap()
+    });
+    let flaky = runs(&store, "flaky");
+    assert_eq!(flaky.len(), 3, "{:?}", ids(&flaky));
+    assert!(
+        flaky.iter().all(|run| run.state == DagRunState::Success),
+        "{flaky:?}"
+    );
+    assert!(flaky.iter().all(|run| run.run_type == "backfill"));
+}
