@@ -531,3 +531,65 @@ fn a_backfill_reprocesses_failed_runs_only_when_told_and_keeps_their_ids() {
     );
     assert!(flaky.iter().all(|run| run.run_type == "backfill"));
 }
+
+#[task]
+fn after() -> u32 {
+    1
+}
+
+#[test]
+fn a_run_past_its_dagrun_timeout_fails_and_its_unfinished_tasks_are_skipped() {
+    let (_folder, store) = store("dagrun_timeout");
+    // Runs of one hour at most; the first task takes three.
+    let slow = Dag::builder("slow")
+        .schedule("@daily")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .dagrun_timeout(Duration::from_secs(3600))
+        .build(|| {
+            busy(3) >> after();
+        })
+        .unwrap();
+    // The same limit, never reached.
+    let quick = Dag::builder("quick")
+        .schedule("@daily")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .dagrun_timeout(Duration::from_secs(12 * 3600))
+        .build(|| {
+            seen();
+        })
+        .unwrap();
+    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
+        .dag(slow)
+        .dag(quick)
+        .build()
+        .unwrap();
+    within(Duration::from_secs(60), "the scheduler", move || {
+        scheduler.run_until(utc("2026-01-02T06:00:00Z")).unwrap()
+    });
+    let slow = runs(&store, "slow");
+    assert_eq!(slow.len(), 2);
+    for run in &slow {
+        assert_eq!(run.state, DagRunState::Failed, "{run:?}");
+        let took = run.end_date.unwrap() - run.start_date.unwrap();
+        assert_eq!(took.num_minutes(), 60, "{run:?}");
+        let states: Vec<_> = store
+            .task_instances("slow", &run.run_id)
+            .unwrap()
+            .into_iter()
+            .map(|ti| (ti.task_id, ti.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("busy".to_owned(), TaskState::Skipped),
+                ("after".to_owned(), TaskState::Skipped)
+            ]
+        );
+    }
+    // A run that ends in time succeeds, and its limit's timer does not move the clock: the
+    // next run still starts when due.
+    let quick = runs(&store, "quick");
+    assert!(quick.iter().all(|run| run.state == DagRunState::Success));
+    let second = quick[1].start_date.unwrap();
+    assert!((second - utc("2026-01-02T00:00:00Z")).num_seconds() < 5, "{second}");
+}

@@ -132,6 +132,17 @@ pub(crate) struct DagLimits {
 }
 
 impl DagInner {
+    /// This DAG, with every task's try endable from outside when runs are limited by a
+    /// `dagrun_timeout`.
+    pub(crate) fn timed_by_run(mut self, timeout: Option<std::time::Duration>) -> Arc<Self> {
+        if timeout.is_some() {
+            for features in &mut self.plan.features {
+                *features = features.with(Features::TIMEOUT, true);
+            }
+        }
+        Arc::new(self)
+    }
+
     /// A DAG of `nodes` laid out by `plan`, with no literals, fan-ins or mappings of its own
     /// (the instances of a mapped task).
     pub(crate) fn assemble(

@@ -36,6 +36,12 @@ impl RunState {
         if features.has(Features::RESTORED) {
             return self.restore_task(node, now, step);
         }
+        if features.has(Features::TIMEOUT) && self.timed_out() {
+            // Past the run's `dagrun_timeout`: nothing more runs.
+            let try_number = self.start_try(node, now);
+            let outcome = Err(TaskError::skip(RUN_TIMED_OUT));
+            return self.complete(node, try_number, outcome, step);
+        }
         if features.has(Features::MAPPED) {
             return self.expand_mapped(node, now, step);
         }
@@ -300,6 +306,13 @@ impl RunState {
                 self.dag.task_id(node)
             );
         }
+    }
+
+    /// Ends try `try_number` of `node`, in flight when the run reached its
+    /// `dagrun_timeout`, as skipped (unless it ended first); an async body is cancelled.
+    pub(crate) fn end_timed_out_try(self: &Arc<Self>, node: u32, try_number: u32) {
+        let outcome = Err(TaskError::skip(RUN_TIMED_OUT));
+        self.complete_and_push(node, try_number, outcome);
     }
 
     fn time_out(self: &Arc<Self>, node: u32, try_number: u32) {
@@ -717,3 +730,6 @@ impl RunState {
         self.schedule_after(wait, Box::new(move || run.requeue(node)));
     }
 }
+
+/// Why the tasks of a run that reached its `dagrun_timeout` were skipped.
+const RUN_TIMED_OUT: &str = "the dag run timed out (dagrun_timeout)";

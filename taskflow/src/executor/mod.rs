@@ -28,7 +28,9 @@ pub use args::Args;
 pub(crate) use run::{RunSched, RunState};
 pub use shared::{Executor, ExecutorBuilder, RunHandle, TimeHold};
 
-pub(crate) use clock::{Clock, TimerId, TrySleeps};
+#[cfg(feature = "schedule")]
+pub(crate) use clock::TimerId;
+pub(crate) use clock::{Clock, TrySleeps};
 pub(crate) use registry::{Found, Runs};
 pub(crate) use slot::SlotValue;
 pub(crate) use unwind::panic_message;
@@ -401,11 +403,15 @@ impl Dag {
                 (logical_date, run_id)
             }
         };
+        let run_timeout = self.run_timeout();
         let (dag, restore) = match resumed {
             Some((resumed, _)) => {
                 let mut dag = DagInner::clone(&self.inner);
                 let restore = resume::restore_tasks(&mut dag, |_| Vec::new(), &resumed, false)?;
-                (Arc::new(dag), restore)
+                (dag.timed_by_run(run_timeout), restore)
+            }
+            None if run_timeout.is_some() => {
+                (DagInner::clone(&self.inner).timed_by_run(run_timeout), None)
             }
             None => (Arc::clone(&self.inner), None),
         };
@@ -438,11 +444,20 @@ impl Dag {
                 (done, observer, None),
             )
             .resumed(restore)
-            .on_end(options.on_end),
+            .on_end(options.on_end)
+            .timed(run_timeout),
         );
         // Once per run: lets a task's context read its upstream states.
         run.info.attach(&run);
         Ok((run, finished))
+    }
+
+    /// How long a run may take (Airflow's `dagrun_timeout`), if the DAG says.
+    fn run_timeout(&self) -> Option<std::time::Duration> {
+        #[cfg(feature = "schedule")]
+        return self.dagrun_timeout();
+        #[cfg(not(feature = "schedule"))]
+        None
     }
 
     /// For a run that resumes a stored one: what its store kept, once the changes resuming

@@ -59,6 +59,12 @@ pub(crate) struct RunState {
     /// Told when the run has ended and its changes are stored, with a hold on the clock
     /// that it takes over.
     on_end: Option<super::EndHook>,
+    /// How long the run may take (Airflow's `dagrun_timeout`), and the timer set for it.
+    run_timeout: Option<Duration>,
+    run_timer: Mutex<Option<TimerId>>,
+    /// Whether the run reached its `dagrun_timeout`: what had not ended is skipped, and the
+    /// run fails.
+    timed_out: AtomicBool,
 }
 
 /// A run that has ended: dropping it tells whoever waits, after the run callback if one
@@ -208,6 +214,9 @@ impl RunState {
             expansions: Mutex::new(Vec::new()),
             restore: None,
             on_end: None,
+            run_timeout: None,
+            run_timer: Mutex::new(None),
+            timed_out: AtomicBool::new(false),
         }
     }
 
@@ -227,6 +236,30 @@ impl RunState {
     pub(crate) fn on_end(mut self, on_end: Option<super::EndHook>) -> Self {
         self.on_end = on_end;
         self
+    }
+
+    /// Limits the run to `timeout` from its start (Airflow's `dagrun_timeout`).
+    pub(crate) fn timed(mut self, timeout: Option<Duration>) -> Self {
+        self.run_timeout = timeout;
+        self
+    }
+
+    /// Whether the run reached its `dagrun_timeout`.
+    pub(crate) fn timed_out(&self) -> bool {
+        self.timed_out.load(Ordering::Acquire)
+    }
+
+    /// Ends the run at its `dagrun_timeout`, as Airflow's scheduler does: every try in flight
+    /// ends skipped (a sync body still running is left to finish, its outcome dropped), and
+    /// so does every task that had not started yet once it is due; the run fails.
+    fn time_out_run(self: &Arc<Self>) {
+        self.timed_out.store(true, Ordering::Release);
+        for node in 0..self.dag.nodes.len() as u32 {
+            if self.records.state(node) == TaskState::Running {
+                let try_number = self.records.tries(node);
+                self.end_timed_out_try(node, try_number);
+            }
+        }
     }
 
     /// Calls the DAG's `on_success_callback` or `on_failure_callback` with the report of the
@@ -255,6 +288,14 @@ impl RunState {
     pub(crate) fn start(self: &Arc<Self>) {
         self.pool.runs().started(self);
         self.mark_run_started();
+        if let Some(timeout) = self.run_timeout {
+            let run = Arc::clone(self);
+            let timer = self.schedule_after(timeout, Box::new(move || run.time_out_run()));
+            *self
+                .run_timer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(timer);
+        }
         if self.dag.nodes.is_empty() {
             self.signal_done();
             return;
@@ -298,7 +339,7 @@ impl RunState {
     /// Whether the run failed: a task other than a teardown task ended failed or
     /// upstream_failed.
     pub(crate) fn has_failures(&self) -> bool {
-        self.failures.load(Ordering::Acquire) > 0
+        self.failures.load(Ordering::Acquire) > 0 || self.timed_out()
     }
 
     /// The context of try `try_number` of `node`.
@@ -557,6 +598,14 @@ impl RunState {
         self.ended_at.store(self.now_nanos(), Ordering::Release);
         if let Some(mapped) = &self.mapped {
             return mapped.instances_ended(self);
+        }
+        let run_timer = self
+            .run_timer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(timer) = run_timer {
+            self.clock.cancel(timer);
         }
         if self.on_end.is_some() {
             // Virtual time stands still until whoever hears of the end has looked; the hook
