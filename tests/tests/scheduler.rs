@@ -591,5 +591,87 @@ fn a_run_past_its_dagrun_timeout_fails_and_its_unfinished_tasks_are_skipped() {
     let quick = runs(&store, "quick");
     assert!(quick.iter().all(|run| run.state == DagRunState::Success));
     let second = quick[1].start_date.unwrap();
-    assert!((second - utc("2026-01-02T00:00:00Z")).num_seconds() < 5, "{second}");
+    assert!(
+        (second - utc("2026-01-02T00:00:00Z")).num_seconds() < 5,
+        "{second}"
+    );
+}
+
+/// Loads one day of history for an hour.
+#[task(priority_weight = 1)]
+async fn load_day(ctx: &Context) {
+    ctx.sleep(Duration::from_secs(3600)).await;
+}
+
+/// The morning report: urgent.
+#[task(priority_weight = 1000)]
+fn morning_report(ctx: &Context) -> String {
+    ctx.run_id().to_owned()
+}
+
+#[test]
+fn a_long_backfill_does_not_hold_back_a_high_priority_daily_run() {
+    let (_folder, store) = store("backfill_vs_live");
+    let history = Dag::builder("history")
+        .schedule("@daily")
+        .start_date(utc("2025-01-01T00:00:00Z"))
+        .build(|| {
+            load_day();
+        })
+        .unwrap();
+    let report = Dag::builder("report")
+        .schedule("0 6 * * *")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .build(|| {
+            morning_report();
+        })
+        .unwrap();
+    // Two tries at once on this executor; the backfill alone keeps both busy for 90 hours.
+    let executor = Executor::builder()
+        .virtual_start(utc("2026-01-01T05:00:00Z"))
+        .parallelism(2)
+        .build()
+        .unwrap();
+    let scheduler = Scheduler::builder(executor, store.clone())
+        .dag(history)
+        .dag(report)
+        .build()
+        .unwrap();
+    let backfill = Backfill::new(
+        "history",
+        utc("2025-06-01T00:00:00Z"),
+        utc("2025-08-30T00:00:00Z"),
+    )
+    .max_active_runs(10);
+    assert_eq!(scheduler.backfill(&backfill).unwrap().run_ids.len(), 91);
+    within(Duration::from_secs(120), "the scheduler", move || {
+        scheduler.run_until(utc("2026-01-03T07:00:00Z")).unwrap()
+    });
+    // The report ran every morning within the hour its slot took to free, ahead of every
+    // backfill task that was waiting.
+    let loads: Vec<DateTime<Utc>> = runs(&store, "history")
+        .iter()
+        .filter(|run| run.run_type == "backfill")
+        .flat_map(|run| store.task_instances("history", &run.run_id).unwrap())
+        .filter_map(|ti| ti.start_date)
+        .collect();
+    for report in runs(&store, "report") {
+        let due = report.logical_date;
+        let started = store.task_instances("report", &report.run_id).unwrap()[0]
+            .start_date
+            .unwrap();
+        assert!(
+            started - due <= taskflow::chrono::Duration::hours(1),
+            "{started} for {due}"
+        );
+        let overtaken = loads
+            .iter()
+            .filter(|&&load| load > due && load < started)
+            .count();
+        assert_eq!(
+            overtaken, 0,
+            "backfill tasks started between {due} and {started}"
+        );
+    }
+    assert_eq!(runs(&store, "report").len(), 3); // the 1st, 2nd and 3rd
 }
