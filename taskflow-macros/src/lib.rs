@@ -9,6 +9,7 @@ mod duration;
 mod expand;
 mod fallback;
 mod group;
+mod schedule;
 mod sensor;
 mod settings;
 mod valid;
