@@ -81,7 +81,11 @@ fn a_dag_with_schedule_options_has_the_schedule_of_the_builder_made_one() {
         .into_iter()
         .filter(|run| run.end <= utc("2026-02-15T12:00:00Z"))
         .count();
-    assert_eq!(due, 31 + 15, "every night of January and of February to the 15th");
+    assert_eq!(
+        due,
+        31 + 15,
+        "every night of January and of February to the 15th"
+    );
 }
 
 #[dag(
@@ -108,7 +112,10 @@ fn rfc_3339_dates_keep_their_offset_and_an_interval_is_a_delta_timetable() {
     let restriction = made.time_restriction();
     assert_eq!(restriction.earliest, Some(utc("2025-12-31T21:00:00Z")));
     assert_eq!(restriction.latest, Some(utc("2025-12-31T23:00:00Z")));
-    assert!(!restriction.catchup, "catchup is off by default, as in Airflow 3");
+    assert!(
+        !restriction.catchup,
+        "catchup is off by default, as in Airflow 3"
+    );
     assert_eq!(made.timezone(), "UTC");
     assert_eq!(made.dagrun_timeout(), None);
 }

@@ -118,10 +118,7 @@ mod options {
         timetable::check(&lit.value()).map_err(|reason| {
             syn::Error::new(
                 lit.span(),
-                format_args!(
-                    "invalid `schedule`: {reason}; expected a cron string (\"0 3 * * *\"), \
-                     a preset (\"@daily\"), \"@once\" or an interval (\"30m\")"
-                ),
+                format_args!("invalid `schedule`: {}", reason.trim_end_matches('.')),
             )
         })?;
         Ok(lit)

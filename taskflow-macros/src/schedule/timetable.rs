@@ -30,7 +30,8 @@ pub(crate) fn check(schedule: &str) -> Result<(), String> {
     if schedule.starts_with('@') && schedule.split_whitespace().count() == 1 {
         let presets: Vec<&str> = PRESETS.iter().map(|(preset, _)| *preset).collect();
         return Err(format!(
-            "unknown preset `{schedule}` (the presets are @once, {})",
+            "unknown preset `{schedule}`; expected a cron string (\"0 3 * * *\"), \
+             an interval (\"30m\") or one of @once, {}",
             presets.join(", ")
         ));
     }
