@@ -157,3 +157,56 @@ fn presets_become_the_timetables_the_builder_makes_of_them() {
         .unwrap();
     assert_eq!(first.logical_date(), utc("2026-02-08T00:00:00Z")); // the next Sunday
 }
+
+/// Declares a DAG with every schedule option given through `$x:literal` fragments.
+macro_rules! scheduled_dag {
+    ($name:ident, $schedule:literal, $timezone:literal, $start:literal, $end:literal,
+     $catchup:literal, $timeout:literal) => {
+        #[dag(
+                    schedule = $schedule,
+                    timezone = $timezone,
+                    start_date = $start,
+                    end_date = $end,
+                    catchup = $catchup,
+                    dagrun_timeout = $timeout
+                )]
+        fn $name() {
+            report();
+        }
+    };
+}
+
+scheduled_dag!(
+    forwarded,
+    "@hourly",
+    "Asia/Seoul",
+    "2026-01-01T09:00:00+09:00",
+    "2026-01-01",
+    true,
+    "90m"
+);
+
+#[test]
+fn schedule_options_forwarded_through_macro_rules_read_like_written_ones() {
+    let made = forwarded().unwrap();
+    let built = Dag::builder("forwarded")
+        .schedule("@hourly")
+        .timezone("Asia/Seoul")
+        .start_date(utc("2026-01-01T00:00:00Z"))
+        .end_date(utc("2026-01-01T00:00:00Z"))
+        .catchup(true)
+        .dagrun_timeout(Duration::from_secs(90 * 60))
+        .build(|| {
+            report();
+        })
+        .unwrap();
+    assert_same_schedule(&made, &built, "2026-01-02T00:00:00Z");
+    assert_eq!(
+        runs(&made, "2026-01-02T00:00:00Z", 5)
+            .iter()
+            .map(|run| run.start)
+            .collect::<Vec<_>>(),
+        [utc("2026-01-01T00:00:00Z")],
+        "one run: start and end date are the same instant, and both are inclusive"
+    );
+}
