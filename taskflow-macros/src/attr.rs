@@ -5,6 +5,7 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::{ParseStream, Parser};
 use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
+use crate::schedule::ScheduleAttr;
 use crate::sensor::SensorAttr;
 use crate::settings::{self, Settings};
 
@@ -19,7 +20,8 @@ const SENSOR_OPTIONS: &str = "poke_interval, timeout, mode, soft_fail, exponenti
      on_retry_callback, on_skipped_callback, priority_weight, weight_rule, pool, pool_slots, \
      max_active_tis_per_dag, crate";
 const DAG_OPTIONS: &str = "dag_id, default_args, on_success_callback, on_failure_callback, \
-     max_active_tasks, max_active_runs, crate";
+     max_active_tasks, max_active_runs, schedule, timezone, start_date, end_date, catchup, \
+     dagrun_timeout, crate";
 
 /// The options of `#[task(...)]`.
 #[derive(Default)]
@@ -52,6 +54,8 @@ pub(crate) struct DagAttr {
     pub(crate) max_active_tasks: Option<syn::LitInt>,
     /// `max_active_runs = N`.
     pub(crate) max_active_runs: Option<syn::LitInt>,
+    /// `schedule`, `timezone`, `start_date`, `end_date`, `catchup`, `dagrun_timeout`.
+    pub(crate) schedule: ScheduleAttr,
     pub(crate) krate: Option<Path>,
 }
 
@@ -136,6 +140,8 @@ pub(crate) fn parse_dag(tokens: TokenStream) -> syn::Result<DagAttr> {
         } else if meta.path.is_ident("max_active_runs") {
             let limit = settings::positive(&meta, "max_active_runs")?;
             set_once(&meta, &mut attr.max_active_runs, limit)
+        } else if attr.schedule.parse(&meta)? {
+            Ok(())
         } else if meta.path.is_ident("crate") {
             let path = crate_path(&meta)?;
             set_once(&meta, &mut attr.krate, path)
@@ -144,6 +150,7 @@ pub(crate) fn parse_dag(tokens: TokenStream) -> syn::Result<DagAttr> {
         }
     })
     .parse2(tokens)?;
+    attr.schedule.check()?;
     Ok(attr)
 }
 

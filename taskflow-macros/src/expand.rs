@@ -106,7 +106,9 @@ pub(crate) fn dag(attr: TokenStream, item: TokenStream) -> TokenStream {
         .max_active_runs
         .iter()
         .map(|limit| quote!(.max_active_runs(#limit)));
-    let run_callbacks = quote!(#(#success)* #(#failure)* #(#tasks_limit)* #(#runs_limit)*);
+    let schedule = attr.schedule.builder_calls(&krate);
+    let run_callbacks =
+        quote!(#(#success)* #(#failure)* #(#tasks_limit)* #(#runs_limit)* #schedule);
     let default_args = attr.default_args.map_or_else(
         || quote!(#krate::TaskOptions::EMPTY),
         |args| args.options(&krate),

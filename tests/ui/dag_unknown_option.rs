@@ -5,7 +5,7 @@ fn extract() -> u64 {
     1
 }
 
-#[dag(schedule = "@daily")]
+#[dag(schedule_interval = "@daily")]
 fn pipeline() {
     extract();
 }
