@@ -12,6 +12,8 @@
 //!   as arguments after `--`: `cargo bench -p taskflow --bench executor -- --n=1m --shape=fan`.
 //!   `TASKFLOW_BENCH_WEIGHTS=1` (`--weights=1`) adds the priority-weight rows to a subset.
 //! - The store rows alone (feature `sqlite`): `TASKFLOW_BENCH_ONLY=store`.
+//! - The scheduler rows alone (features `sqlite` and `schedule`):
+//!   `TASKFLOW_BENCH_ONLY=scheduler`.
 //! - `--features sqlite` adds the rows of runs kept in a `SqliteStore`.
 //!
 //! Columns, per task (a node of the graph: chain N, fan N + 2, tree 2N - 1):
@@ -140,6 +142,9 @@ mod mapping;
 mod mixed_priorities;
 #[path = "executor/rerun.rs"]
 mod rerun;
+#[cfg(all(feature = "sqlite", feature = "schedule"))]
+#[path = "executor/scheduler.rs"]
+mod scheduler;
 #[cfg(feature = "sqlite")]
 #[path = "executor/store.rs"]
 mod store;
@@ -948,6 +953,12 @@ fn main() {
         store::run(&runtime, 100_000, 3);
         return;
     }
+    // `TASKFLOW_BENCH_ONLY=scheduler` (features `sqlite` and `schedule`): the scheduler rows.
+    #[cfg(all(feature = "sqlite", feature = "schedule"))]
+    if std::env::var("TASKFLOW_BENCH_ONLY").is_ok_and(|only| only == "scheduler") {
+        scheduler::run(config.full);
+        return;
+    }
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "taskflow executor benchmark ({} mode, {cores} cores): medians; per task = per graph node",
@@ -1006,6 +1017,8 @@ fn main() {
         mapping::run(&runtime, n, config.reps(n));
         #[cfg(feature = "sqlite")]
         store::run(&runtime, n, config.reps(n).min(3));
+        #[cfg(all(feature = "sqlite", feature = "schedule"))]
+        scheduler::run(config.full);
     }
     if config.shapes.len() == Shape::ALL.len() || config.weights {
         weight_shapes::run(config.full, if config.full { 3 } else { 1 });

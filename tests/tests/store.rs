@@ -355,7 +355,7 @@ fn a_store_of_the_first_schema_is_migrated_and_keeps_its_history() {
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     store.integrity_check().unwrap();
     // Opening it again migrates nothing more.
     drop(store);

@@ -53,7 +53,7 @@ impl Observer {
     pub(crate) fn new(
         audience: Audience,
         run_id: &str,
-        store: Option<(Arc<dyn crate::store::Store>, crate::store::Durability)>,
+        store: Option<(crate::store::Writer, crate::store::Durability)>,
     ) -> Option<Box<Self>> {
         let dispatch = tracing::dispatcher::get_default(|dispatch| {
             (!dispatch.is::<tracing::subscriber::NoSubscriber>()).then(|| dispatch.clone())
@@ -73,7 +73,7 @@ impl Observer {
             run_span: Mutex::new(None),
             run_id: run_id.into(),
             dropped: AtomicU64::new(0),
-            store: store.map(|(store, durability)| StoreSink::start(store, durability)),
+            store: store.map(|(writer, durability)| StoreSink::on(&writer, durability)),
             store_error: std::sync::OnceLock::new(),
         }))
     }

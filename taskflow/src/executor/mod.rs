@@ -97,6 +97,9 @@ pub struct RunOptions {
     data_interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Told when the run has ended and its changes are stored (a scheduler).
     pub(crate) on_end: Option<EndHook>,
+    /// The store's writer the run shares with others (a scheduler's runs); else it gets a
+    /// writer of its own.
+    pub(crate) writer: Option<crate::store::Writer>,
     /// Whether the run starts at once, whatever its DAG's `max_active_runs` on the
     /// executor (a scheduler counts runs itself).
     pub(crate) unlimited_runs: bool,
@@ -427,10 +430,11 @@ impl Dag {
             info.data_interval = interval;
         }
         let (done, finished) = oneshot::channel();
-        let store = options
-            .store
-            .clone()
-            .map(|store| (store, options.durability));
+        let writer = options.writer;
+        let store = options.store.clone().map(|store| {
+            let writer = writer.unwrap_or_else(|| crate::store::Writer::start(store));
+            (writer, options.durability)
+        });
         let observer = changes::Observer::new(audience, &info.run_id, store);
         info.store = observer.as_ref().and_then(|observer| observer.store_sink());
         let run = Arc::new(

@@ -124,6 +124,7 @@ impl SchedulerBuilder {
         }
         let (wakes, woken) = channel();
         let clock = self.executor.scheduling_clock();
+        let writer = crate::store::Writer::start(Arc::clone(&self.store));
         Ok(Scheduler {
             executor: self.executor,
             store: self.store,
@@ -131,6 +132,7 @@ impl SchedulerBuilder {
             clock,
             poll_interval: self.poll_interval,
             durability: self.durability,
+            writer,
             wakes,
             woken: Mutex::new(woken),
         })
@@ -151,6 +153,8 @@ pub struct Scheduler {
     clock: Arc<Clock>,
     poll_interval: Duration,
     durability: Durability,
+    /// The store's writer, shared by every run it starts.
+    writer: crate::store::Writer,
     wakes: Sender<Wake>,
     /// Taken by the one loop running ([`Scheduler::run_until`]).
     woken: Mutex<Receiver<Wake>>,
@@ -421,7 +425,7 @@ impl Scheduler {
                 }
                 let run = scheduled_run(&dag.dag, &info);
                 if self.store.create_dag_run(&run)? {
-                    dag.queued.push_back(run);
+                    dag.queued.push_back(queue::Queued { run, fresh: true });
                 }
                 dag.last = Some(info.data_interval);
                 dag.next = dag.dag.next_dagrun_info(dag.last.as_ref(), horizon);
@@ -439,7 +443,8 @@ impl Scheduler {
     }
 
     /// Starts (or resumes) the stored run `run` of DAG `index` on the executor.
-    fn start(&self, state: &mut queue::State, index: usize, run: DagRunRecord) -> Result<()> {
+    fn start(&self, state: &mut queue::State, index: usize, queued: queue::Queued) -> Result<()> {
+        let queue::Queued { run, fresh } = queued;
         let dag = Arc::clone(&state.dags[index].dag);
         let wakes = self.wakes.clone();
         let clock = Arc::clone(&self.clock);
@@ -453,12 +458,24 @@ impl Scheduler {
                 clock.work_done();
             }
         }));
-        let mut options = RunOptions::new()
+        let options = RunOptions::new()
             .store(Arc::clone(&self.store))
-            .resume(run.run_id.clone())
             .durability(self.durability)
             .keep_xcoms(false);
+        let mut options = if fresh {
+            // Nothing stored to resume: the run as the store has it.
+            let start = run.data_interval_start.unwrap_or(run.logical_date);
+            let end = run.data_interval_end.unwrap_or(run.logical_date);
+            options
+                .run_id(run.run_id.clone())
+                .logical_date(run.logical_date)
+                .data_interval(start, end)
+                .params(run.params.clone())
+        } else {
+            options.resume(run.run_id.clone())
+        };
         options.on_end = Some(on_end);
+        options.writer = Some(self.writer.clone());
         options.unlimited_runs = true;
         state.started(index, &run);
         self.executor.submit(&*dag, options)?;

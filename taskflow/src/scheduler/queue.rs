@@ -23,7 +23,15 @@ pub(super) struct DagState {
     /// Its runs other than backfills': started and not ended.
     pub(super) active: u32,
     /// And waiting to start, the earliest due first.
-    pub(super) queued: VecDeque<DagRunRecord>,
+    pub(super) queued: VecDeque<Queued>,
+}
+
+/// A run waiting to start.
+pub(super) struct Queued {
+    pub(super) run: DagRunRecord,
+    /// Whether this scheduler created it just now, so that it has nothing stored to resume
+    /// (a run read from the store may have been cleared, or left running by a process).
+    pub(super) fresh: bool,
 }
 
 impl DagState {
@@ -49,7 +57,7 @@ struct BackfillQueue {
     run_backwards: bool,
     max_active_runs: u32,
     active: u32,
-    queued: VecDeque<DagRunRecord>,
+    queued: VecDeque<Queued>,
 }
 
 /// A run a scheduler started: its DAG, and its backfill.
@@ -123,9 +131,10 @@ impl State {
                 }
             }
         };
-        if queue.iter().any(|queued| queued.run_id == run.run_id) {
+        if queue.iter().any(|queued| queued.run.run_id == run.run_id) {
             return Ok(());
         }
+        let run = Queued { run, fresh: false };
         // Stored runs come the earliest due first.
         if newest_first {
             queue.push_front(run);
@@ -136,7 +145,7 @@ impl State {
     }
 
     /// The next queued run of DAG `dag` (not a backfill's) its limit lets start.
-    pub(super) fn startable(&mut self, dag: usize) -> Option<DagRunRecord> {
+    pub(super) fn startable(&mut self, dag: usize) -> Option<Queued> {
         let state = &mut self.dags[dag];
         if state.paused || state.active >= state.max_active_runs {
             return None;
@@ -157,7 +166,7 @@ impl State {
     }
 
     /// The next run of backfill `id` its limit lets start.
-    pub(super) fn startable_backfill(&mut self, id: i64) -> Option<DagRunRecord> {
+    pub(super) fn startable_backfill(&mut self, id: i64) -> Option<Queued> {
         let backfill = self.backfills.get_mut(&id)?;
         if self.dags[backfill.dag].paused || backfill.active >= backfill.max_active_runs {
             return None;

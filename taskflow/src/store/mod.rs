@@ -50,7 +50,7 @@ pub use records::{
     BackfillRecord, Change, DagRunRecord, InstanceId, StoredInstance, StoredRun,
     TaskInstanceRecord, TryRecord,
 };
-pub(crate) use sink::StoreSink;
+pub(crate) use sink::{StoreSink, Writer};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;

@@ -1,6 +1,8 @@
-//! The writer of a run's changes into its store: a thread of its own that writes whatever
-//! has come in since its last write in one transaction (group commit), in order, and lets the
-//! run wait until all it sent is written.
+//! The writer of runs' changes into a store: a thread that writes whatever has come in since
+//! its last write in one transaction (group commit), in order, and lets each run wait until
+//! all it sent is written. A run has a writer of its own, or shares one (a scheduler's runs
+//! share their store's, so that a run costs no thread and many runs' changes go in one
+//! transaction).
 
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
@@ -14,9 +16,40 @@ const BATCH: usize = 4096;
 /// Sends a run's changes to its store's writer; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct StoreSink {
-    to_writer: Sender<Change>,
+    to_writer: Sender<(Arc<Progress>, Change)>,
     progress: Arc<Progress>,
     per_task: bool,
+}
+
+/// A writer thread for one store, shared by the runs given it.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    to_writer: Sender<(Arc<Progress>, Change)>,
+    /// Why the writer's thread is not there, if it could not start.
+    failed: Option<String>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// A writer for `store`, on a thread of its own; it ends when every run's sink and this
+    /// writer are dropped.
+    pub(crate) fn start(store: Arc<dyn Store>) -> Self {
+        let (to_writer, from_runs) = channel();
+        let started = std::thread::Builder::new()
+            .name("taskflow-store".into())
+            .spawn(move || write_all(&*store, &from_runs));
+        Self {
+            to_writer,
+            failed: started
+                .err()
+                .map(|error| format!("could not start the store's writer: {error}")),
+        }
+    }
 }
 
 /// How far the writer has got.
@@ -38,21 +71,16 @@ struct Written {
 }
 
 impl StoreSink {
-    /// A writer for `store`, on a thread of its own.
-    pub(crate) fn start(store: Arc<dyn Store>, durability: super::Durability) -> Self {
-        let (to_writer, from_runs) = channel();
+    /// A run's sink into `writer`.
+    pub(crate) fn on(writer: &Writer, durability: super::Durability) -> Self {
         let progress = Arc::new(Progress::default());
-        let writer = Arc::clone(&progress);
-        let started = std::thread::Builder::new()
-            .name("taskflow-store".into())
-            .spawn(move || write_all(&*store, &from_runs, &writer));
-        if let Err(error) = started {
+        if let Some(failed) = &writer.failed {
             let mut state = progress.lock();
-            state.error = Some(format!("could not start the store's writer: {error}"));
+            state.error = Some(failed.clone());
             state.gone = true;
         }
         Self {
-            to_writer,
+            to_writer: writer.to_writer.clone(),
             progress,
             per_task: durability == super::Durability::PerTask,
         }
@@ -71,8 +99,13 @@ impl StoreSink {
         }
         state.sent += 1;
         drop(state);
-        if self.to_writer.send(change).is_err() {
+        if self
+            .to_writer
+            .send((Arc::clone(&self.progress), change))
+            .is_err()
+        {
             self.progress.lock().gone = true;
+            self.progress.changed.notify_all();
         }
     }
 
@@ -109,33 +142,53 @@ impl Progress {
 }
 
 /// The writer's loop: waits for a change, takes every change queued behind it (up to
-/// [`BATCH`]), writes them in one transaction, and says so.
-fn write_all(store: &dyn Store, from_runs: &Receiver<Change>, progress: &Progress) {
+/// [`BATCH`]), writes them in one transaction, and tells each run how far it got. A run whose
+/// write failed has its later changes dropped (its store keeps a consistent prefix); the
+/// other runs go on.
+fn write_all(store: &dyn Store, from_runs: &Receiver<(Arc<Progress>, Change)>) {
     // One buffer for every batch: a change is large, and a growing buffer copies them all.
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut batch: Vec<Change> = Vec::with_capacity(BATCH);
+    // The runs of the batch, with how many of its changes each sent, in order of arrival.
+    let mut senders: Vec<(Arc<Progress>, u64)> = Vec::new();
     while let Ok(first) = from_runs.recv() {
         batch.clear();
-        batch.push(first);
-        batch.extend(from_runs.try_iter().take(BATCH - 1));
+        senders.clear();
+        for (progress, change) in std::iter::once(first).chain(from_runs.try_iter().take(BATCH - 1))
+        {
+            if progress.lock().error.is_some() {
+                continue; // after a failed write of its run
+            }
+            match senders.last_mut() {
+                Some((last, count)) if Arc::ptr_eq(last, &progress) => *count += 1,
+                _ => match senders
+                    .iter_mut()
+                    .find(|(known, _)| Arc::ptr_eq(known, &progress))
+                {
+                    Some((_, count)) => *count += 1,
+                    None => senders.push((progress, 1)),
+                },
+            }
+            batch.push(change);
+        }
+        if batch.is_empty() {
+            continue;
+        }
         let outcome = crate::quiet::catch(|| store.write(&batch)).unwrap_or_else(|panic| {
             Err(crate::Error::Store {
                 path: String::new(),
                 reason: format!("the store panicked while writing: {panic}"),
             })
         });
-        let mut state = progress.lock();
-        match outcome {
-            Ok(()) => state.written += batch.len() as u64,
-            Err(error) => {
-                state.error.get_or_insert_with(|| error.to_string());
+        for (progress, count) in &senders {
+            let mut state = progress.lock();
+            match &outcome {
+                Ok(()) => state.written += count,
+                Err(error) => {
+                    state.error.get_or_insert_with(|| error.to_string());
+                }
             }
-        }
-        drop(state);
-        progress.changed.notify_all();
-        if progress.lock().error.is_some() {
-            break;
+            drop(state);
+            progress.changed.notify_all();
         }
     }
-    progress.lock().gone = true;
-    progress.changed.notify_all();
 }
