@@ -18,7 +18,7 @@ pub(crate) fn progress_bar(always: bool, never: bool) -> Option<ProgressBar> {
     always.then(|| ProgressBar::with_target(ProgressDrawTarget::term_like(Box::new(Stderr))))
 }
 
-/// Standard error as a terminal of 80 columns, for a bar asked for where it is not one
+/// Standard error as a terminal of 160 columns (the bar's line fits on one), for a bar asked for where it is not one
 /// (a log file, a CI job's output): the bar's lines and cursor moves as ANSI sequences.
 #[derive(Debug)]
 struct Stderr;
@@ -38,7 +38,7 @@ impl Stderr {
 
 impl TermLike for Stderr {
     fn width(&self) -> u16 {
-        80
+        160
     }
 
     fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {

@@ -12,7 +12,7 @@ use super::home::open_store;
 use super::output::Listing;
 use super::{Failure, Session};
 use crate::Dag;
-use crate::store::{Clear, Store};
+use crate::store::{Clear, Store, TaskInstanceRecord};
 
 pub(crate) fn execute(session: &mut Session<'_>, command: TasksCommand) -> Result<u8, Failure> {
     match command {
@@ -63,11 +63,20 @@ fn states_for_dag_run(session: &mut Session<'_>, args: StatesForDagRun) -> Resul
         Some(store) => store.task_instances(dag.dag_id(), &run.run_id)?,
         None => Vec::new(),
     };
-    for instance in instances {
+    // A mapped task as a whole is left out once it has instances, as Airflow lists them.
+    let mapped: Vec<&str> = instances
+        .iter()
+        .filter(|instance| instance.map_index.is_some())
+        .map(|instance| instance.task_id.as_str())
+        .collect();
+    let whole = |instance: &TaskInstanceRecord| {
+        instance.map_index.is_none() && mapped.contains(&instance.task_id.as_str())
+    };
+    for instance in instances.iter().filter(|instance| !whole(instance)) {
         listing.push(vec![
             json!(dag.dag_id()),
             json!(iso(run.logical_date)),
-            json!(instance.task_id),
+            json!(instance.task_id.as_str()),
             // Airflow's map index of an instance that is not mapped.
             json!(instance.map_index.map_or(-1, i64::from)),
             json!(instance.state.as_str()),
