@@ -23,6 +23,7 @@ fn bare(folder: &Folder) -> assert_cmd::Command {
     command
         .env_remove("TASKFLOW_HOME")
         .env_remove("PIPELINES_BROKEN")
+        .env_remove("PIPELINES_NO_POOLS")
         .env("HOME", folder.path())
         .timeout(LIMIT);
     command
@@ -258,6 +259,33 @@ fn dags_test_of_a_run_that_fails_exits_1_with_the_error_in_its_table() {
             r#"{"fail": false}"#,
         ],
     );
+}
+
+#[test]
+fn a_task_printing_to_stdout_during_dags_test_does_not_hang_the_run() {
+    let folder = Folder::new("cli", "task-prints");
+    let out = ok(&folder, &["dags", "test", "intervals", "2026-01-01"]);
+    assert!(out.starts_with("report: written\n"), "{out}");
+    assert!(out.contains("dag intervals run manual__2026-01-01T00:00:00+00:00: success"));
+}
+
+#[test]
+fn dags_test_runs_tasks_in_the_pools_the_program_declares() {
+    let folder = Folder::new("cli", "pools");
+    let out = ok(&folder, &["dags", "test", "sales", "2026-01-01"]);
+    assert!(
+        out.lines()
+            .any(|line| line.starts_with("load") && line.contains("success"))
+    );
+    let undeclared = ran(bare(&folder)
+        .env("PIPELINES_NO_POOLS", "1")
+        .arg("--store")
+        .arg(folder.file("runs.db"))
+        .args(["dags", "test", "sales", "2026-01-02"])
+        .output()
+        .unwrap());
+    assert_eq!(undeclared.code, 1);
+    assert!(undeclared.err.contains("warehouse"), "{}", undeclared.err);
 }
 
 #[test]

@@ -90,6 +90,9 @@ fn test(session: &mut Session<'_>, args: TestDag) -> Result<u8, Failure> {
         .run_id(&run_id)
         .logical_date(logical_date)
         .store(Arc::clone(&store) as Arc<dyn Store>);
+    for (pool, slots) in session.pools {
+        options = options.pool(pool, *slots);
+    }
     if let Some(conf) = args.conf {
         options = options.params(conf);
     }

@@ -50,7 +50,7 @@ pub(crate) fn open_store(path: &Path, create: bool) -> Result<Option<Arc<SqliteS
     }
     SqliteStore::open(path)
         .map(|store| Some(Arc::new(store)))
-        .map_err(|error| format!("cannot open the store {}: {error}", path.display()))
+        .map_err(|error| error.to_string())
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@
 //!     7
 //! }
 //!
-//! #[dag(schedule = "@daily", start_date = "2026-01-01")]
-//! fn sales() {
-//!     extract();
+//! fn sales() -> taskflow::Result<Dag> {
+//!     Dag::builder("sales").schedule("@daily").build(|| {
+//!         extract();
+//!     })
 //! }
 //!
 //! fn main() -> std::process::ExitCode {
@@ -80,6 +81,8 @@ const FAILURE: u8 = 1;
 #[derive(Debug, Default)]
 pub struct Cli {
     dags: Vec<Dag>,
+    /// The pools the runs of `dags test` may use, with their slots.
+    pools: Vec<(String, u32)>,
     /// The messages of the DAGs that failed to build.
     broken: Vec<String>,
 }
@@ -125,9 +128,10 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-/// What a command works with: the DAGs, the store's place, and where to write.
+/// What a command works with: the DAGs and pools, the store's place, and where to write.
 pub(crate) struct Session<'a> {
     pub(crate) dags: &'a [Dag],
+    pub(crate) pools: &'a [(String, u32)],
     pub(crate) store: std::path::PathBuf,
     pub(crate) out: &'a mut dyn Write,
     pub(crate) err: &'a mut dyn Write,
@@ -176,12 +180,30 @@ impl Cli {
         self
     }
 
+    /// Declares a pool of `slots` for the runs of `dags test` (see [`RunOptions::pool`](crate::RunOptions::pool)),
+    /// as Airflow's pools are declared once for every DAG: a task naming a pool that is not
+    /// declared fails its run before anything runs.
+    ///
+    /// ```
+    /// use taskflow::cli::Cli;
+    ///
+    /// let cli = Cli::new().pool("warehouse", 4);
+    /// # let _ = cli;
+    /// ```
+    pub fn pool(mut self, name: impl Into<String>, slots: u32) -> Self {
+        let name = name.into();
+        self.pools.retain(|(known, _)| *known != name);
+        self.pools.push((name, slots));
+        self
+    }
+
     /// Runs the command of this process's arguments, writing to stdout and stderr: the
     /// exit code to return from `main`.
     pub fn run(&self) -> ExitCode {
+        // Not locked: the tasks of `dags test` print to stdout from threads of their own.
         let code = self.run_from(
             std::env::args_os(),
-            &mut std::io::stdout().lock(),
+            &mut std::io::stdout(),
             &mut std::io::stderr(),
         );
         ExitCode::from(code)
@@ -222,6 +244,7 @@ impl Cli {
         let store = home::store_path(args.store.as_deref(), |name: &str| std::env::var_os(name))?;
         let mut session = Session {
             dags: &self.dags,
+            pools: &self.pools,
             store,
             out,
             err,

@@ -1,12 +1,14 @@
 //! A user's binary speaking Airflow's command line through `taskflow::cli`, run by
 //! `tests/tests/cli.rs`. Its DAGs:
 //! - `sales`: `extract >> transform >> load`, daily from 2026-01-01 with catchup; `load`
-//!   fails when the run's conf has `"fail": true`;
-//! - `intervals`: one task, on Airflow 2's daily data intervals from 2026-01-01;
+//!   runs in the pool `warehouse`, which the program declares, and fails when the run's
+//!   conf has `"fail": true`;
+//! - `intervals`: one task that prints a line, on Airflow 2's daily data intervals from
+//!   2026-01-01;
 //! - `adhoc`: no schedule; a task mapped over two values, then their sum.
 //!
 //! With `PIPELINES_BROKEN=1` in the environment it also gets a DAG whose body fails to
-//! build, as a user's DAG function might.
+//! build, as a user's DAG function might; with `PIPELINES_NO_POOLS=1` it declares no pool.
 
 use taskflow::prelude::*;
 use taskflow::schedule::Timetable;
@@ -21,7 +23,7 @@ fn transform(rows: Vec<u32>) -> u32 {
     rows.iter().sum()
 }
 
-#[task]
+#[task(pool = "warehouse")]
 fn load(ctx: &Context, total: u32) -> Result<u32, TaskError> {
     if ctx.params().get::<bool>("fail").unwrap_or(false) {
         return Err(TaskError::msg("the warehouse is read-only"));
@@ -31,6 +33,7 @@ fn load(ctx: &Context, total: u32) -> Result<u32, TaskError> {
 
 #[task]
 fn report() -> &'static str {
+    println!("report: written");
     "done"
 }
 
@@ -86,6 +89,9 @@ fn main() -> std::process::ExitCode {
         .dag(sales())
         .dag(intervals())
         .dag(adhoc());
+    if std::env::var_os("PIPELINES_NO_POOLS").is_none() {
+        cli = cli.pool("warehouse", 2);
+    }
     if std::env::var_os("PIPELINES_BROKEN").is_some() {
         cli = cli.dag(broken());
     }
