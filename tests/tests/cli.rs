@@ -934,6 +934,7 @@ fn help_lists_the_commands_on_stdout_with_exit_code_0() {
     }
     let top = ok(&folder, &["--help"]);
     assert!(top.contains("TASKFLOW_HOME"), "{top}");
+    assert!(top.contains("Exit codes:"), "{top}");
 }
 
 #[test]

@@ -13,8 +13,8 @@ use crate::Params;
 #[derive(Debug, clap::Parser)]
 #[command(
     about = "Runs and inspects this program's DAGs, in the words of Airflow's command line",
-    after_help = "The store of runs is --store PATH, else $TASKFLOW_HOME/taskflow.db, \
-                  else ~/taskflow/taskflow.db."
+    after_help = "Exit codes: 0 when the command did its work; 1 when it could not (an unknown \
+                  DAG, task or run) or the run it ran failed; 2 for a mistake in the arguments."
 )]
 pub(crate) struct Args {
     /// The store file of runs [default: $TASKFLOW_HOME/taskflow.db, else ~/taskflow/taskflow.db]
