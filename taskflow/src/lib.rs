@@ -61,6 +61,7 @@
 //! | `macros` | on | `#[task]`, `#[sensor]`, `#[dag]`, and `taskflow::sensors`' `date_time_sensor`, `time_delta_sensor`, `external_task_sensor` |
 //! | `file-sensor` | on | `sensors::file_sensor`, with glob patterns (the dependency-free `glob` crate) |
 //! | `object-store` | off | `sensors::object_store_sensor` and `sensors::object_key_sensor` on the `object_store` crate (re-exported): local files, memory, stores built in code |
+//! | `cli` | off | `taskflow::cli`: a command line in Airflow's words (`dags test`, `dags list-runs`, `tasks clear`, ...) for the user's own binary, on `clap`; with `sqlite`, `schedule` and `progress` |
 //! | `aws`, `gcp`, `azure` | off | `s3://`, `gs://`, `az://` URLs and stores (each pulls an HTTP and TLS stack) |
 //!
 //! [`Dag::test`] needs nothing else. [`Dag::run`] is awaited inside a tokio runtime of the
@@ -74,6 +75,9 @@
 // reads is unused; the default build still checks for dead code.
 #![cfg_attr(not(feature = "macros"), allow(dead_code))]
 
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+pub mod cli;
 mod codec;
 mod dag;
 mod error;
