@@ -163,13 +163,13 @@ macro_rules! scheduled_dag {
     ($name:ident, $schedule:literal, $timezone:literal, $start:literal, $end:literal,
      $catchup:literal, $timeout:literal) => {
         #[dag(
-                            schedule = $schedule,
-                            timezone = $timezone,
-                            start_date = $start,
-                            end_date = $end,
-                            catchup = $catchup,
-                            dagrun_timeout = $timeout
-                        )]
+                                    schedule = $schedule,
+                                    timezone = $timezone,
+                                    start_date = $start,
+                                    end_date = $end,
+                                    catchup = $catchup,
+                                    dagrun_timeout = $timeout
+                                )]
         fn $name() {
             report();
         }

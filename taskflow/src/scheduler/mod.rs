@@ -410,26 +410,36 @@ impl Scheduler {
 
     /// Creates the scheduled runs due by `horizon` and starts what the limits allow.
     fn start_due(&self, state: &mut queue::State, horizon: DateTime<Utc>) -> Result<()> {
-        for index in 0..state.dags.len() {
-            loop {
-                let dag = &mut state.dags[index];
-                let Some(info) = dag.next.filter(|info| info.run_after <= horizon) else {
-                    break;
-                };
+        // The runs due, made in the store in one transaction before any starts.
+        let (mut made_for, mut made) = (Vec::new(), Vec::new());
+        for (index, dag) in state.dags.iter_mut().enumerate() {
+            let mut pending = 0;
+            while let Some(info) = dag.next.filter(|info| info.run_after <= horizon) {
                 if dag.paused {
                     break;
                 }
-                if dag.active + dag.queued.len() as u32 >= dag.max_active_runs {
+                if dag.active + dag.queued.len() as u32 + pending >= dag.max_active_runs {
                     dag.stale = true;
                     break;
                 }
-                let run = scheduled_run(&dag.dag, &info);
-                if self.store.create_dag_run(&run)? {
-                    dag.queued.push_back(queue::Queued { run, fresh: true });
-                }
+                made.push(scheduled_run(&dag.dag, &info));
+                made_for.push(index);
+                pending += 1;
                 dag.last = Some(info.data_interval);
                 dag.next = dag.dag.next_dagrun_info(dag.last.as_ref(), horizon);
             }
+        }
+        if !made.is_empty() {
+            let created = self.store.create_dag_runs(&made)?;
+            for ((index, run), created) in made_for.into_iter().zip(made).zip(created) {
+                // One that exists was made by an earlier scheduler, which queued it.
+                if created {
+                    let fresh = queue::Queued { run, fresh: true };
+                    state.dags[index].queued.push_back(fresh);
+                }
+            }
+        }
+        for index in 0..state.dags.len() {
             while let Some(run) = state.startable(index) {
                 self.start(state, index, run)?;
             }

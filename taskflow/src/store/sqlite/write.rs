@@ -291,7 +291,19 @@ pub(super) fn write_batch(
     ids.write_new_tasks()?;
     write_instances(&transaction, &rows)?;
     drop(ids);
-    transaction.commit()
+    transaction.commit()?;
+    // An ended run's row is looked up again if anything else of it comes (a clear, a
+    // resume): a long-lived writer (a scheduler's) keeps only the runs in flight.
+    for change in changes {
+        if let Change::DagRun(run) = change
+            && run.state != crate::DagRunState::Running
+        {
+            inner
+                .runs
+                .remove(&(run.dag_id.to_string(), run.run_id.to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// The value of an [`Change::XcomValue`] as a row keeps it: large values are written at
