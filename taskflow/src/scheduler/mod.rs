@@ -268,6 +268,7 @@ impl Scheduler {
         })?;
         let mut state = self.load()?;
         let mut timer: Option<TimerId> = None;
+        let mut last_refresh = std::time::Instant::now();
         // The loop holds the clock while it works, so that nothing it is about to start is
         // skipped over; it lets go only to wait.
         self.clock.work_added(1);
@@ -307,8 +308,10 @@ impl Scheduler {
                 self.handle(&mut state, wake)?;
                 self.clock.work_done();
             }
-            if !self.clock.is_virtual() {
+            // On real time, other processes' changes are read once per poll interval.
+            if !self.clock.is_virtual() && last_refresh.elapsed() >= self.poll_interval {
                 self.refresh(&mut state)?;
+                last_refresh = std::time::Instant::now();
             }
         })();
         if let Some(timer) = timer {
