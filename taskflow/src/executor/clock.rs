@@ -114,11 +114,13 @@ impl Clock {
     }
 
     /// Whether waits skip ahead.
+    #[cfg(feature = "schedule")]
     pub(crate) fn is_virtual(&self) -> bool {
         self.virtual_time
     }
 
     /// The run time at which this clock reads `date` (0 for a date before it started).
+    #[cfg(feature = "schedule")]
     pub(crate) fn run_time_at(&self, date: chrono::DateTime<chrono::Utc>) -> Duration {
         (date - self.started_date)
             .to_std()

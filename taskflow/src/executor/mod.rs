@@ -106,10 +106,10 @@ pub struct RunOptions {
 }
 
 /// What a scheduler is told as a run it started ends, once the run's changes are stored:
-/// the run's id and whether it failed. It takes over a hold on the run's clock (let go of
+/// the run's id. It takes over a hold on the run's clock (let go of
 /// with `Clock::work_done`), so that virtual time does not move on before it has looked.
 #[derive(Clone)]
-pub(crate) struct EndHook(pub(crate) Arc<dyn Fn(&str, bool) + Send + Sync>);
+pub(crate) struct EndHook(pub(crate) Arc<dyn Fn(&str) + Send + Sync>);
 
 impl std::fmt::Debug for EndHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

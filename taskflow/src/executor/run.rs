@@ -640,7 +640,7 @@ impl RunState {
             observer.flush_store();
         }
         if let Some(on_end) = &self.on_end {
-            let hook = || (on_end.0)(&self.info.run_id, self.has_failures());
+            let hook = || (on_end.0)(&self.info.run_id);
             if let Err(message) = crate::quiet::catch(hook) {
                 tracing::warn!(
                     "the end of run `{}` went unheard: {message}",

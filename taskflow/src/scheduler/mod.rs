@@ -461,7 +461,7 @@ impl Scheduler {
         let dag = Arc::clone(&state.dags[index].dag);
         let wakes = self.wakes.clone();
         let clock = Arc::clone(&self.clock);
-        let on_end = EndHook(Arc::new(move |run_id: &str, _failed: bool| {
+        let on_end = EndHook(Arc::new(move |run_id: &str| {
             // The run's hold on the clock goes with the message.
             let ended = Wake::Ended {
                 dag: index,

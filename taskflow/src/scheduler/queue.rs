@@ -103,7 +103,7 @@ impl State {
         let queue = match run.backfill_id {
             None => &mut self.dags[dag].queued,
             Some(id) => {
-                if !self.backfills.contains_key(&id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = self.backfills.entry(id) {
                     let record = store
                         .backfills(&run.dag_id)?
                         .into_iter()
@@ -113,14 +113,13 @@ impl State {
                         .map_or(super::DEFAULT_BACKFILL_MAX_ACTIVE_RUNS, |b| {
                             b.max_active_runs
                         });
-                    let backfill = BackfillQueue {
+                    slot.insert(BackfillQueue {
                         dag,
                         run_backwards: record.is_some_and(|b| b.run_backwards),
                         max_active_runs,
                         active: 0,
                         queued: VecDeque::new(),
-                    };
-                    self.backfills.insert(id, backfill);
+                    });
                 }
                 match self.backfills.get_mut(&id) {
                     Some(backfill) => {

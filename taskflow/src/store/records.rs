@@ -134,6 +134,7 @@ pub struct DagRunRecord {
 
 impl DagRunRecord {
     /// A run to be started by a scheduler: queued, with its data interval.
+    #[cfg(feature = "schedule")]
     pub(crate) fn queued(
         dag_id: &str,
         run_id: String,
