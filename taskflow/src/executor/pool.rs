@@ -542,19 +542,31 @@ impl Shared {
             } else {
                 self.continuation(&run, &local, &mut step)
             };
-            if step.taken {
-                run.try_ended();
-            }
+            // A run's end is counted before its last try is counted out of a virtual clock,
+            // so that the clock cannot skip ahead between the two: what hears of the end (a
+            // scheduler, the run's own `dagrun_timeout` timer) does at the instant it ended.
             if let Some(successor) = successor {
+                if step.taken {
+                    run.try_ended();
+                }
                 started = step.ended_at;
                 next = Some((run, successor));
             } else if next.is_some() {
                 run.count_ended(&mut step);
+                if step.taken {
+                    run.try_ended();
+                }
             } else if let Some(node) = local.pop_of(&run) {
+                if step.taken {
+                    run.try_ended();
+                }
                 local.took();
                 next = Some((run, node));
             } else {
                 run.count_ended(&mut step);
+                if step.taken {
+                    run.try_ended();
+                }
                 drop(run);
                 next = self.next_job(&local, extra);
             }
