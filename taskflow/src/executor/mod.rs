@@ -97,6 +97,8 @@ pub struct RunOptions {
     data_interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Told when the run has ended and its changes are stored (a scheduler).
     pub(crate) on_end: Option<EndHook>,
+    /// The one task a test runs (see [`Dag::test_task`]).
+    task_test: Option<String>,
     /// The store's writer the run shares with others (a scheduler's runs); else it gets a
     /// writer of its own.
     pub(crate) writer: Option<crate::store::Writer>,
@@ -407,8 +409,19 @@ impl Dag {
             }
         };
         let run_timeout = self.run_timeout();
-        let (dag, restore) = match resumed {
-            Some((resumed, _)) => {
+        let mut restore_from = resumed.map(|(resumed, _)| resumed);
+        if let Some(task_id) = &options.task_test {
+            let target = (0..self.len() as u32)
+                .find(|&node| self.inner.task_id(node) == task_id.as_str())
+                .ok_or_else(|| Error::UnknownTask {
+                    dag_id: self.dag_id().to_owned(),
+                    task_id: task_id.clone(),
+                })?;
+            let test = resume::Resumed::for_task_test(&self.inner, target, restore_from.take());
+            restore_from = Some(test);
+        }
+        let (dag, restore) = match restore_from {
+            Some(resumed) => {
                 let mut dag = DagInner::clone(&self.inner);
                 let restore = resume::restore_tasks(&mut dag, |_| Vec::new(), &resumed, false)?;
                 (dag.timed_by_run(run_timeout), restore)
@@ -431,7 +444,12 @@ impl Dag {
         }
         let (done, finished) = oneshot::channel();
         let writer = options.writer;
-        let store = options.store.clone().map(|store| {
+        // A test of one task writes nothing to the store it reads.
+        let kept_in = options
+            .store
+            .clone()
+            .filter(|_| options.task_test.is_none());
+        let store = kept_in.map(|store| {
             let writer = writer.unwrap_or_else(|| crate::store::Writer::start(store));
             (writer, options.durability)
         });
@@ -480,7 +498,8 @@ impl Dag {
             });
         };
         let (resumed, stored, changes) = resume::Resumed::load(&**store, &self.inner, run_id)?;
-        if !changes.is_empty() {
+        // A test of one task reads the stored run and writes nothing.
+        if !changes.is_empty() && options.task_test.is_none() {
             store.write(&changes)?;
         }
         Ok(Some((resumed, stored)))
@@ -576,6 +595,48 @@ impl Dag {
             max_active_runs: dag_limits.max_active_runs.unwrap_or(limits.max_active_runs),
             active: Arc::new(AtomicU32::new(0)),
             pools,
+        })
+    }
+
+    /// Runs task `task_id` alone, as Airflow's `tasks test` does: the tasks upstream of it
+    /// run first to give it its arguments, or, resuming a stored run
+    /// (`RunOptions::new().store(store).resume(run_id)`), give their stored values without
+    /// running; every other task ends skipped without running. Nothing is written to the
+    /// store. Like [`Dag::test`] otherwise.
+    ///
+    /// ```
+    /// use taskflow::prelude::*;
+    ///
+    /// #[task]
+    /// fn extract() -> u32 {
+    ///     20
+    /// }
+    ///
+    /// #[task]
+    /// fn double(n: u32) -> u32 {
+    ///     n * 2
+    /// }
+    ///
+    /// #[task]
+    /// fn publish(n: u32) {
+    ///     panic!("not run by a test of `double`: {n}");
+    /// }
+    ///
+    /// let dag = Dag::build("numbers", || {
+    ///     publish(double(extract()));
+    /// })?;
+    /// let report = dag.test_task("double", RunOptions::new().log(false))?;
+    /// assert_eq!(report.xcom::<u32>("double")?, 40);
+    /// assert_eq!(report.state("publish"), TaskState::Skipped);
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownTask`] if the DAG has no task `task_id`; else as [`Dag::test_with`].
+    pub fn test_task(&self, task_id: &str, options: RunOptions) -> Result<RunReport> {
+        self.test_with(RunOptions {
+            task_test: Some(task_id.to_owned()),
+            ..options
         })
     }
 

@@ -192,6 +192,60 @@ impl Resumed {
         Ok((Arc::new(resumed), stored, changes))
     }
 
+    /// For a test of task `target` alone (Airflow's `tasks test`): the tasks upstream of it
+    /// keep what `stored` kept of them (or run, without a stored run), `target` runs, and
+    /// every other task ends at once as skipped, without running.
+    pub(crate) fn for_task_test(
+        dag: &DagInner,
+        target: u32,
+        stored: Option<Arc<Self>>,
+    ) -> Arc<Self> {
+        let mut needed = vec![false; dag.nodes.len()];
+        needed[target as usize] = true;
+        for node in reverse_topological(dag) {
+            if dag
+                .plan
+                .downstream(node)
+                .iter()
+                .any(|&down| needed[down as usize])
+            {
+                needed[node as usize] = true;
+            }
+        }
+        let (mut instances, pushed) = match stored.map(Arc::try_unwrap) {
+            Some(Ok(stored)) => (stored.instances, stored.pushed),
+            _ => (FastMap::default(), HashMap::new()),
+        };
+        instances.remove(&*dag.task_id(target));
+        for node in 0..dag.nodes.len() as u32 {
+            if needed[node as usize] {
+                continue;
+            }
+            let task_id = dag.task_id(node).into_owned();
+            let skipped = StoredInstance {
+                task_id: task_id.clone(),
+                map_path: Vec::new(),
+                state: TaskState::Skipped,
+                try_number: 0,
+                uncounted_tries: 0,
+                interrupted: 0,
+                running_try: None,
+                error: Some(format!(
+                    "not run: a test of task `{}` alone",
+                    dag.task_id(target)
+                )),
+                value: None,
+                pushes: Vec::new(),
+            };
+            instances.insert(task_id, Paths::One(skipped));
+        }
+        Arc::new(Self {
+            instances,
+            pushed,
+            notes: Mutex::new(Vec::new()),
+        })
+    }
+
     /// What the report says about resuming.
     pub(crate) fn notes(&self) -> Vec<String> {
         self.notes
