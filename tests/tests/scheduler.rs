@@ -391,7 +391,7 @@ fn a_triggered_run_gets_its_params_and_a_manual_run_id() {
     let run = store.dag_run("manual", &run_id).unwrap().unwrap();
     assert_eq!(run.state, DagRunState::Success);
     assert_eq!(run.run_type, "manual");
-    assert_eq!(run.params.get::<bool>("fixed").unwrap(), true);
+    assert!(run.params.get::<bool>("fixed").unwrap());
 }
 
 #[test]

@@ -109,7 +109,10 @@ pub struct RunOptions {
 /// the run's id and whether it failed. It takes over a hold on the run's clock (let go of
 /// with `Clock::work_done`), so that virtual time does not move on before it has looked.
 #[derive(Clone)]
-pub(crate) struct EndHook(pub(crate) Arc<dyn Fn(&str, bool) + Send + Sync>);
+pub(crate) struct EndHook(pub(crate) Arc<EndFn>);
+
+/// The function of an [`EndHook`]: it is given the run's id and whether it failed.
+pub(crate) type EndFn = dyn Fn(&str, bool) + Send + Sync;
 
 impl std::fmt::Debug for EndHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -103,7 +103,7 @@ impl State {
         let queue = match run.backfill_id {
             None => &mut self.dags[dag].queued,
             Some(id) => {
-                if !self.backfills.contains_key(&id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = self.backfills.entry(id) {
                     let record = store
                         .backfills(&run.dag_id)?
                         .into_iter()
@@ -120,7 +120,7 @@ impl State {
                         active: 0,
                         queued: VecDeque::new(),
                     };
-                    self.backfills.insert(id, backfill);
+                    slot.insert(backfill);
                 }
                 match self.backfills.get_mut(&id) {
                     Some(backfill) => {
