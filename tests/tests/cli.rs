@@ -1,7 +1,8 @@
 //! The command line of `taskflow::cli`, through a real binary (`src/bin/pipelines.rs`, with
-//! the DAGs `sales`, `intervals` and `adhoc`): each command's output in each format, its exit
-//! code, where the store is, and what a mistake in the arguments gets. Each test keeps its
-//! store in a folder of its own.
+//! the DAGs `sales`, `intervals`, `adhoc` and `hourly`): each command's output in each
+//! format, its exit code, where the store is, and what a mistake in the arguments gets. Each
+//! test keeps its store in a folder of its own; the `scheduler` runs on real time for 3
+//! seconds at most.
 
 use std::path::Path;
 use std::process::Output;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use taskflow::prelude::*;
-use taskflow::store::SqliteStore;
+use taskflow::store::{SqliteStore, Store};
 use taskflow_tests::folder::Folder;
 
 /// The longest one command may take before it counts as hung.
@@ -113,33 +114,55 @@ fn dags_list_shows_every_dag_by_id_in_each_format() {
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(
         lines[0],
-        "dag_id    | tasks | timezone | start_date                | end_date | catchup"
+        "dag_id    | is_paused | schedule                   | tasks | timezone | start_date                | end_date | catchup"
     );
-    assert!(lines[1].starts_with("==========+=======+"), "{table}");
+    assert!(lines[1].starts_with("==========+===========+"), "{table}");
     assert!(
-        lines[2].starts_with("adhoc     | 2     | UTC      | None"),
+        lines[2].starts_with(
+            "adhoc     | false     | None                       | 2     | UTC      | None"
+        ),
         "{table}"
     );
-    assert!(lines[4].starts_with("sales     | 3     | UTC      | 2026-01-01T00:00:00+00:00"));
-    assert_eq!(lines.len(), 5);
+    assert!(
+        lines[3].starts_with("hourly    | false     | @hourly                    | 1"),
+        "{table}"
+    );
+    assert!(
+        lines[4].starts_with("intervals | false     | 0 0 * * * (data intervals) | 1"),
+        "{table}"
+    );
+    assert!(lines[5].starts_with(
+        "sales     | false     | @daily                     | 3     | UTC      | 2026-01-01T00:00:00+00:00"
+    ));
+    assert_eq!(lines.len(), 6);
 
     let rows = json_of(&folder, &["dags", "list", "-o", "json"]);
-    assert_eq!(column(&rows, "dag_id"), ["adhoc", "intervals", "sales"]);
     assert_eq!(
-        rows[2],
-        json!({"dag_id": "sales", "tasks": 3, "timezone": "UTC",
-               "start_date": "2026-01-01T00:00:00+00:00", "end_date": null, "catchup": true})
+        column(&rows, "dag_id"),
+        ["adhoc", "hourly", "intervals", "sales"]
+    );
+    assert_eq!(
+        rows[3],
+        json!({"dag_id": "sales", "is_paused": false, "schedule": "@daily", "tasks": 3,
+               "timezone": "UTC", "start_date": "2026-01-01T00:00:00+00:00", "end_date": null,
+               "catchup": true})
     );
 
     let yaml = ok(&folder, &["dags", "list", "--output", "yaml"]);
-    assert!(yaml.starts_with("- dag_id: adhoc\n  tasks: 2\n"), "{yaml}");
     assert!(
-        yaml.contains("- dag_id: sales\n  tasks: 3\n  timezone: UTC\n"),
+        yaml.starts_with("- dag_id: adhoc\n  is_paused: false\n  schedule: None\n  tasks: 2\n"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("- dag_id: sales\n  is_paused: false\n  schedule: '@daily'\n  tasks: 3\n"),
         "{yaml}"
     );
 
     let plain = ok(&folder, &["dags", "list", "-o", "plain"]);
-    assert!(plain.starts_with("dag_id     tasks  timezone"), "{plain}");
+    assert!(
+        plain.starts_with("dag_id     is_paused  schedule"),
+        "{plain}"
+    );
     assert!(!plain.contains('|') && !plain.contains("=="), "{plain}");
     assert!(
         !folder.file("runs.db").exists(),
@@ -850,8 +873,32 @@ fn reading_commands_make_no_store_where_there_is_none() {
 #[test]
 fn an_unknown_dag_is_a_short_message_and_exit_code_1_for_every_command() {
     let folder = Folder::new("cli", "unknown-dag");
-    let commands: [&[&str]; 8] = [
+    let commands: [&[&str]; 13] = [
         &["dags", "show", "nope"],
+        &["dags", "trigger", "nope"],
+        &["dags", "pause", "nope"],
+        &["dags", "unpause", "nope"],
+        &[
+            "backfill",
+            "create",
+            "--dag-id",
+            "nope",
+            "--from-date",
+            "2026-01-01",
+            "--to-date",
+            "2026-01-02",
+        ],
+        &[
+            "backfill",
+            "create",
+            "--dag-id",
+            "nope",
+            "--from-date",
+            "2026-01-01",
+            "--to-date",
+            "2026-01-02",
+            "--dry-run",
+        ],
         &["dags", "test", "nope"],
         &["dags", "list-runs", "nope"],
         &["dags", "next-execution", "nope"],
@@ -864,7 +911,8 @@ fn an_unknown_dag_is_a_short_message_and_exit_code_1_for_every_command() {
         let ran = run(&folder, args);
         assert_eq!(ran.code, 1, "{args:?}");
         assert_eq!(
-            ran.err, "error: unknown dag `nope` (this program has: sales, intervals, adhoc)\n",
+            ran.err,
+            "error: unknown dag `nope` (this program has: sales, intervals, adhoc, hourly)\n",
             "{args:?}"
         );
         assert_eq!(ran.out, "");
@@ -874,7 +922,33 @@ fn an_unknown_dag_is_a_short_message_and_exit_code_1_for_every_command() {
 #[test]
 fn bad_arguments_are_clap_errors_with_exit_code_2() {
     let folder = Folder::new("cli", "bad-arguments");
-    let cases: [(&[&str], &str); 7] = [
+    let backfill = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec![
+            "backfill",
+            "create",
+            "--dag-id",
+            "sales",
+            "--from-date",
+            "2026-01-01",
+        ];
+        args.extend(extra);
+        args
+    };
+    let missing_to = backfill(&[]);
+    let bad_reprocess = backfill(&["--to-date", "2026-01-02", "--reprocess-behavior", "all"]);
+    let zero_runs = backfill(&["--to-date", "2026-01-02", "--max-active-runs", "0"]);
+    let bad_conf = backfill(&["--to-date", "2026-01-02", "--dag-run-conf", "[1]"]);
+    let cases: [(&[&str], &str); 14] = [
+        (&missing_to, "--to-date <TO_DATE>"),
+        (&bad_reprocess, "invalid value 'all'"),
+        (&zero_runs, "0 is not in 1.."),
+        (&bad_conf, "the conf must be a JSON object"),
+        (
+            &["scheduler", "--run-for", "soon"],
+            "`soon` is not a duration",
+        ),
+        (&["scheduler", "--run-for", "0s"], "must be positive"),
+        (&["dags", "trigger", "sales", "-r", ""], "must not be empty"),
         (
             &["dags", "test", "sales", "yesterday"],
             "`yesterday` is not a date",
@@ -917,9 +991,34 @@ fn bad_arguments_are_clap_errors_with_exit_code_2() {
 fn help_lists_the_commands_on_stdout_with_exit_code_0() {
     let folder = Folder::new("cli", "help");
     let help = ok(&folder, &["dags", "--help"]);
-    for command in ["list", "show", "test", "list-runs", "next-execution"] {
+    for command in [
+        "list",
+        "show",
+        "test",
+        "list-runs",
+        "next-execution",
+        "trigger",
+        "pause",
+        "unpause",
+    ] {
         assert!(help.contains(command), "{command} in {help}");
     }
+    let backfill = ok(&folder, &["backfill", "create", "--help"]);
+    for flag in [
+        "--dag-id",
+        "--from-date",
+        "--to-date",
+        "--reprocess-behavior",
+        "--max-active-runs",
+        "--run-backwards",
+        "--dag-run-conf",
+        "--dry-run",
+    ] {
+        assert!(backfill.contains(flag), "{flag} in {backfill}");
+    }
+    let scheduler = ok(&folder, &["scheduler", "--help"]);
+    assert!(scheduler.contains("--run-for <DURATION>"), "{scheduler}");
+    assert!(scheduler.contains("-n, --num-runs"), "{scheduler}");
     let clear = ok(&folder, &["tasks", "clear", "--help"]);
     for flag in [
         "-t, --task-regex",
@@ -933,6 +1032,9 @@ fn help_lists_the_commands_on_stdout_with_exit_code_0() {
         assert!(clear.contains(flag), "{flag} in {clear}");
     }
     let top = ok(&folder, &["--help"]);
+    for group in ["dags", "tasks", "backfill", "scheduler"] {
+        assert!(top.contains(group), "{group} in {top}");
+    }
     assert!(top.contains("TASKFLOW_HOME"), "{top}");
     assert!(top.contains("Exit codes:"), "{top}");
 }
@@ -951,4 +1053,474 @@ fn a_dag_that_fails_to_build_fails_every_command_with_its_error() {
         "error: dag `broken`: building the DAG failed: no config file\n"
     );
     assert_eq!(ran.out, "");
+}
+
+/// Runs `pipelines scheduler --run-for 3s` on the folder's store: it exits 0 once the runs
+/// it started have ended.
+fn run_scheduler(folder: &Folder) -> Ran {
+    let ran = run(folder, &["scheduler", "--run-for", "3s"]);
+    assert_eq!(ran.code, 0, "the scheduler failed: {}{}", ran.out, ran.err);
+    assert!(ran.err.contains("it stops after 3s"), "{}", ran.err);
+    ran
+}
+
+/// Pauses the DAGs that catch up from 2026-01-01, so that a scheduler does not run a year
+/// of their runs.
+fn pause_catchup_dags(folder: &Folder) {
+    for dag in ["sales", "intervals"] {
+        ok(folder, &["dags", "pause", dag]);
+    }
+}
+
+#[test]
+fn dags_trigger_queues_a_manual_run_with_its_conf_and_prints_it() {
+    let folder = Folder::new("cli", "dags-trigger");
+    let before = taskflow::chrono::Utc::now();
+    let rows = json_of(
+        &folder,
+        &[
+            "dags",
+            "trigger",
+            "adhoc",
+            "-c",
+            r#"{"day": 3}"#,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    let created = &rows[0];
+    assert_eq!(created["dag_id"], "adhoc");
+    assert_eq!(created["state"], "queued");
+    assert_eq!(created["run_type"], "manual");
+    assert_eq!(created["conf"], json!({"day": 3}));
+    assert_eq!(created["start_date"], Value::Null);
+    let logical: taskflow::chrono::DateTime<taskflow::chrono::Utc> =
+        created["logical_date"].as_str().unwrap().parse().unwrap();
+    assert!(logical >= before - taskflow::chrono::Duration::seconds(1));
+    assert_eq!(
+        created["dag_run_id"].as_str().unwrap(),
+        format!("manual__{}", created["logical_date"].as_str().unwrap())
+    );
+    assert_eq!(created["data_interval_start"], created["logical_date"]);
+
+    let table = ok(
+        &folder,
+        &[
+            "dags",
+            "trigger",
+            "sales",
+            "--run-id",
+            "rerun_of_monday",
+            "--logical-date",
+            "2026-01-05",
+        ],
+    );
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("conf | dag_id | dag_run_id      | data_interval_start"));
+    assert!(
+        lines[2].starts_with("{}   | sales  | rerun_of_monday | 2026-01-05T00:00:00+00:00"),
+        "{table}"
+    );
+    assert!(
+        lines[2].ends_with("| manual   | None       | queued"),
+        "{table}"
+    );
+
+    let again = run(
+        &folder,
+        &["dags", "trigger", "sales", "-r", "rerun_of_monday"],
+    );
+    assert_eq!(again.code, 1);
+    assert_eq!(
+        again.err,
+        "error: dag `sales`: a run `rerun_of_monday` exists already\n"
+    );
+
+    let queued = json_of(
+        &folder,
+        &[
+            "dags",
+            "list-runs",
+            "sales",
+            "--state",
+            "queued",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(column(&queued, "run_id"), ["rerun_of_monday"]);
+    assert_eq!(column(&queued, "state"), ["queued"]);
+    assert_eq!(queued[0]["logical_date"], "2026-01-05T00:00:00+00:00");
+    let running = json_of(
+        &folder,
+        &[
+            "dags",
+            "list-runs",
+            "sales",
+            "--state",
+            "running",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(running, json!([]));
+    let store = SqliteStore::open(folder.file("runs.db")).unwrap();
+    let adhoc = store.dag_runs("adhoc", 10, 0).unwrap();
+    assert_eq!(adhoc.len(), 1);
+    assert_eq!(adhoc[0].params.get::<u32>("day").unwrap(), 3);
+}
+
+#[test]
+fn dags_pause_and_unpause_are_kept_in_the_store_and_shown_by_dags_list() {
+    let folder = Folder::new("cli", "dags-pause");
+    assert_eq!(
+        ok(&folder, &["dags", "pause", "sales"]),
+        "dag_id | is_paused\n=======+==========\nsales  | true\n"
+    );
+    let paused = |folder: &Folder| {
+        column(
+            &json_of(folder, &["dags", "list", "-o", "json"]),
+            "is_paused",
+        )
+    };
+    // adhoc, hourly, intervals, sales
+    assert_eq!(paused(&folder), [false, false, false, true]);
+    let store = SqliteStore::open(folder.file("runs.db")).unwrap();
+    assert!(store.is_paused("sales").unwrap());
+    assert_eq!(
+        json_of(&folder, &["dags", "unpause", "sales", "-o", "json"]),
+        json!([{"dag_id": "sales", "is_paused": false}])
+    );
+    assert_eq!(paused(&folder), [false, false, false, false]);
+    assert!(!store.is_paused("sales").unwrap());
+}
+
+#[test]
+fn a_triggered_run_runs_when_the_scheduler_runs_and_a_paused_dag_run_waits() {
+    let folder = Folder::new("cli", "scheduler-trigger");
+    pause_catchup_dags(&folder);
+    let triggered = json_of(
+        &folder,
+        &["dags", "trigger", "adhoc", "-r", "now_please", "-o", "json"],
+    );
+    assert_eq!(triggered[0]["state"], "queued");
+    ok(&folder, &["dags", "trigger", "sales", "-r", "while_paused"]);
+
+    run_scheduler(&folder);
+
+    let runs = json_of(&folder, &["dags", "list-runs", "adhoc", "-o", "json"]);
+    assert_eq!(column(&runs, "run_id"), ["now_please"]);
+    assert_eq!(column(&runs, "state"), ["success"]);
+    assert!(runs[0]["start_date"].is_string() && runs[0]["end_date"].is_string());
+    let states = json_of(
+        &folder,
+        &[
+            "tasks",
+            "states-for-dag-run",
+            "adhoc",
+            "now_please",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(
+        column(&states, "state")
+            .iter()
+            .all(|state| state == "success"),
+        "{states}"
+    );
+    // A paused DAG's triggered run stays queued, and it made no scheduled run.
+    let sales = json_of(&folder, &["dags", "list-runs", "sales", "-o", "json"]);
+    assert_eq!(column(&sales, "run_id"), ["while_paused"]);
+    assert_eq!(column(&sales, "state"), ["queued"]);
+}
+
+/// The hourly ticks a scheduler started between `before` and `after` may take as its first.
+fn hours_between(
+    before: taskflow::chrono::DateTime<taskflow::chrono::Utc>,
+    after: taskflow::chrono::DateTime<taskflow::chrono::Utc>,
+) -> Vec<String> {
+    use taskflow::chrono::{DurationRound, TimeDelta};
+    let hour = |at: taskflow::chrono::DateTime<taskflow::chrono::Utc>| {
+        at.duration_trunc(TimeDelta::hours(1))
+            .unwrap()
+            .to_rfc3339_opts(taskflow::chrono::SecondsFormat::Secs, false)
+    };
+    vec![hour(before), hour(after)]
+}
+
+#[test]
+fn the_scheduler_gives_a_dag_without_catchup_only_its_latest_run_and_runs_a_backfill() {
+    let folder = Folder::new("cli", "scheduler-latest");
+    pause_catchup_dags(&folder);
+    let made = run(
+        &folder,
+        &[
+            "backfill",
+            "create",
+            "--dag-id",
+            "hourly",
+            "--from-date",
+            "2026-01-01T00:00:00",
+            "--to-date",
+            "2026-01-01T02:00:00",
+            "--max-active-runs",
+            "2",
+        ],
+    );
+    assert_eq!(made.code, 0, "{}", made.err);
+    let before = taskflow::chrono::Utc::now();
+    run_scheduler(&folder);
+    let after = taskflow::chrono::Utc::now();
+
+    let runs = json_of(&folder, &["dags", "list-runs", "hourly", "-o", "json"]);
+    let scheduled: Vec<&Value> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|run| run["run_type"] == "scheduled")
+        .collect();
+    // Started since 2020 without catchup: the latest tick only (two if an hour struck
+    // while it ran), not six years of them.
+    assert!(
+        (1..=2).contains(&scheduled.len()),
+        "{}",
+        serde_json::to_string_pretty(&runs).unwrap()
+    );
+    let first = scheduled.last().unwrap();
+    let hours = hours_between(before, after);
+    let logical = first["logical_date"].as_str().unwrap();
+    assert!(
+        hours.iter().any(|hour| hour == logical),
+        "{logical} not in {hours:?}"
+    );
+    assert_eq!(first["run_id"], format!("scheduled__{logical}"));
+    assert!(scheduled.iter().all(|run| run["state"] == "success"));
+
+    let backfill = json_of(
+        &folder,
+        &[
+            "dags",
+            "list-runs",
+            "hourly",
+            "-e",
+            "2026-06-01",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(
+        column(&backfill, "run_id"),
+        [
+            "backfill__2026-01-01T02:00:00+00:00",
+            "backfill__2026-01-01T01:00:00+00:00",
+            "backfill__2026-01-01T00:00:00+00:00",
+        ]
+    );
+    assert_eq!(column(&backfill, "state"), ["success"; 3]);
+    assert_eq!(column(&backfill, "run_type"), ["backfill"; 3]);
+    // The paused DAGs got nothing.
+    assert_eq!(
+        ok(&folder, &["dags", "list-runs", "sales"]),
+        "No data found\n"
+    );
+}
+
+#[test]
+fn the_scheduler_with_num_runs_stops_after_that_many_passes() {
+    let folder = Folder::new("cli", "scheduler-num-runs");
+    pause_catchup_dags(&folder);
+    ok(&folder, &["dags", "trigger", "adhoc", "-r", "one_pass"]);
+    let ran = run(&folder, &["scheduler", "--num-runs", "1"]);
+    assert_eq!(ran.code, 0, "{}", ran.err);
+    assert!(ran.err.contains("it stops after 1 passes"), "{}", ran.err);
+    let runs = json_of(&folder, &["dags", "list-runs", "adhoc", "-o", "json"]);
+    assert_eq!(column(&runs, "state"), ["success"]);
+}
+
+#[test]
+fn backfill_create_dry_run_lists_what_it_would_make_and_writes_nothing() {
+    let folder = Folder::new("cli", "backfill-dry-run");
+    let args = [
+        "backfill",
+        "create",
+        "--dag-id",
+        "sales",
+        "--from-date",
+        "2026-01-01",
+        "--to-date",
+        "2026-01-03",
+        "--dry-run",
+    ];
+    let ran = run(&folder, &args);
+    assert_eq!(ran.code, 0, "{}", ran.err);
+    assert_eq!(
+        ran.out,
+        "logical_date              | run_id                              | action | reason\n\
+         ==========================+=====================================+========+=======\n\
+         2026-01-01T00:00:00+00:00 | backfill__2026-01-01T00:00:00+00:00 | create | None\n\
+         2026-01-02T00:00:00+00:00 | backfill__2026-01-02T00:00:00+00:00 | create | None\n\
+         2026-01-03T00:00:00+00:00 | backfill__2026-01-03T00:00:00+00:00 | create | None\n"
+    );
+    assert!(ran.err.contains("nothing is written"), "{}", ran.err);
+    assert!(!folder.file("runs.db").exists(), "a dry run makes no store");
+
+    // With a run on 2 January: it would be left, or with `completed` reprocessed.
+    ok(&folder, &["dags", "test", "sales", "2026-01-02"]);
+    let mut backwards = args.to_vec();
+    backwards.extend(["--run-backwards", "-o", "json"]);
+    let rows = json_of(&folder, &backwards);
+    assert_eq!(
+        column(&rows, "logical_date"),
+        [
+            "2026-01-03T00:00:00+00:00",
+            "2026-01-02T00:00:00+00:00",
+            "2026-01-01T00:00:00+00:00"
+        ]
+    );
+    assert_eq!(column(&rows, "action"), ["create", "skip", "create"]);
+    assert_eq!(rows[1]["run_id"], "manual__2026-01-02T00:00:00+00:00");
+    assert_eq!(rows[1]["reason"], "already exists");
+    let mut completed = args.to_vec();
+    completed.extend(["--reprocess-behavior", "completed", "-o", "json"]);
+    let rows = json_of(&folder, &completed);
+    assert_eq!(column(&rows, "action"), ["create", "reprocess", "create"]);
+    // Nothing was written: only the tested run is there, and it is not cleared.
+    let runs = json_of(&folder, &["dags", "list-runs", "sales", "-o", "json"]);
+    assert_eq!(column(&runs, "state"), ["success"]);
+    let store = SqliteStore::open(folder.file("runs.db")).unwrap();
+    assert!(store.backfills("sales").unwrap().is_empty());
+}
+
+#[test]
+fn backfill_create_queues_its_runs_reprocesses_failed_ones_and_refuses_a_second_open_one() {
+    let folder = Folder::new("cli", "backfill-create");
+    let failed = run(
+        &folder,
+        &[
+            "dags",
+            "test",
+            "sales",
+            "2026-01-02",
+            "-c",
+            r#"{"fail": true}"#,
+        ],
+    );
+    assert_eq!(failed.code, 1);
+    ok(&folder, &["dags", "test", "sales", "2026-01-03"]);
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "backfill",
+            "create",
+            "--dag-id",
+            "sales",
+            "--from-date",
+            "2026-01-01",
+            "--to-date",
+            "2026-01-04",
+        ];
+        args.extend(extra);
+        run(&folder, &args)
+    };
+    let made = create(&[
+        "--reprocess-behavior",
+        "failed",
+        "--max-active-runs",
+        "3",
+        "--dag-run-conf",
+        r#"{"region": "north"}"#,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(made.code, 0, "{}", made.err);
+    let rows: Value = serde_json::from_str(&made.out).unwrap();
+    assert_eq!(
+        column(&rows, "action"),
+        ["create", "reprocess", "skip", "create"]
+    );
+    assert_eq!(
+        column(&rows, "run_id"),
+        [
+            "backfill__2026-01-01T00:00:00+00:00",
+            "manual__2026-01-02T00:00:00+00:00",
+            "manual__2026-01-03T00:00:00+00:00",
+            "backfill__2026-01-04T00:00:00+00:00",
+        ]
+    );
+    assert!(
+        made.err.starts_with("Created backfill 1 of dag `sales`: 2 new runs are queued, 1 run reprocessed, 1 date skipped"),
+        "{}",
+        made.err
+    );
+
+    let queued = json_of(
+        &folder,
+        &[
+            "dags",
+            "list-runs",
+            "sales",
+            "--state",
+            "queued",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(
+        column(&queued, "run_id"),
+        [
+            "backfill__2026-01-04T00:00:00+00:00",
+            "manual__2026-01-02T00:00:00+00:00",
+            "backfill__2026-01-01T00:00:00+00:00",
+        ]
+    );
+    let no_backfill = json_of(
+        &folder,
+        &["dags", "list-runs", "sales", "--no-backfill", "-o", "json"],
+    );
+    // The reprocessed run keeps its id and becomes the backfill's, as in Airflow.
+    assert_eq!(
+        column(&no_backfill, "run_id"),
+        ["manual__2026-01-03T00:00:00+00:00"]
+    );
+    assert_eq!(column(&queued, "run_type"), ["backfill"; 3]);
+    let store = SqliteStore::open(folder.file("runs.db")).unwrap();
+    let backfills = store.backfills("sales").unwrap();
+    assert_eq!(backfills.len(), 1);
+    assert_eq!(backfills[0].max_active_runs, 3);
+    assert_eq!(backfills[0].reprocess_behavior, "failed");
+    let first = store
+        .dag_run("sales", "backfill__2026-01-01T00:00:00+00:00")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.params.get::<String>("region").unwrap(), "north");
+    assert_eq!(first.backfill_id, Some(backfills[0].id));
+
+    let second = create(&[]);
+    assert_eq!(second.code, 1);
+    assert_eq!(
+        second.err,
+        "error: dag `sales`: cannot backfill: backfill 1 of it has not completed yet\n"
+    );
+    let unscheduled = run(
+        &folder,
+        &[
+            "backfill",
+            "create",
+            "--dag-id",
+            "adhoc",
+            "--from-date",
+            "2026-01-01",
+            "--to-date",
+            "2026-01-04",
+        ],
+    );
+    assert_eq!(unscheduled.code, 1);
+    assert!(
+        unscheduled
+            .err
+            .contains("it has no periodic schedule to backfill"),
+        "{}",
+        unscheduled.err
+    );
 }

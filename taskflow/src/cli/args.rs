@@ -1,11 +1,11 @@
-//! The command line's grammar, in Airflow's words: groups (`dags`, `tasks`), their commands,
-//! and each command's arguments and flags.
+//! The command line's grammar, in Airflow's words: groups (`dags`, `tasks`, `backfill`,
+//! `scheduler`), their commands, and each command's arguments and flags.
 
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use super::dates::{parse_conf, parse_date};
+use super::dates::{parse_conf, parse_date, parse_duration, parse_run_id};
 use super::output::Output;
 use crate::Params;
 
@@ -33,6 +33,11 @@ pub(crate) enum Group {
     /// Manage tasks
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// Manage backfills
+    #[command(subcommand)]
+    Backfill(BackfillCommand),
+    /// Start a scheduler of this program's DAGs, until Ctrl-C or the bound given
+    Scheduler(RunScheduler),
 }
 
 /// `dags ...`.
@@ -48,6 +53,19 @@ pub(crate) enum DagsCommand {
     ListRuns(ListRuns),
     /// Get the next logical dates of a DAG
     NextExecution(NextExecution),
+    /// Trigger a new DAG run: queued in the store, it runs when a scheduler runs
+    Trigger(TriggerDag),
+    /// Pause a DAG: no new run of it starts
+    Pause(PauseDag),
+    /// Resume a paused DAG
+    Unpause(PauseDag),
+}
+
+/// `backfill ...`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum BackfillCommand {
+    /// Create a backfill: the runs of a date range, queued for a scheduler to run
+    Create(CreateBackfill),
 }
 
 /// `tasks ...`.
@@ -116,6 +134,7 @@ pub(crate) struct ListRuns {
 /// The states `--state` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum RunStateArg {
+    Queued,
     Running,
     Success,
     Failed,
@@ -128,6 +147,82 @@ pub(crate) struct NextExecution {
     /// The number of next logical dates to show
     #[arg(short = 'n', long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub(crate) num_executions: u32,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct TriggerDag {
+    /// The id of the dag
+    pub(crate) dag_id: String,
+    /// JSON object of the run's params
+    #[arg(short, long, value_parser = parse_conf, value_name = "CONF")]
+    pub(crate) conf: Option<Params>,
+    /// The id of the run [default: manual__<logical date>]
+    #[arg(short, long, value_parser = parse_run_id)]
+    pub(crate) run_id: Option<String>,
+    /// The logical date of the run (YYYY-MM-DD or ISO 8601) [default: now]
+    #[arg(short, long, value_parser = parse_date)]
+    pub(crate) logical_date: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub(crate) output: OutputArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PauseDag {
+    /// The id of the dag
+    pub(crate) dag_id: String,
+    #[command(flatten)]
+    pub(crate) output: OutputArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateBackfill {
+    /// The dag to backfill
+    #[arg(long)]
+    pub(crate) dag_id: String,
+    /// Earliest logical date to backfill (YYYY-MM-DD or ISO 8601)
+    #[arg(long, value_parser = parse_date)]
+    pub(crate) from_date: DateTime<Utc>,
+    /// Latest logical date to backfill, included (YYYY-MM-DD or ISO 8601)
+    #[arg(long, value_parser = parse_date)]
+    pub(crate) to_date: DateTime<Utc>,
+    /// What to do with dates that have a run already: leave them (none), run the failed
+    /// ones again (failed), or run every ended one again (completed)
+    #[arg(long, value_enum, default_value_t = ReprocessArg::None)]
+    pub(crate) reprocess_behavior: ReprocessArg,
+    /// How many of its runs may be active at once
+    #[arg(long, default_value_t = crate::scheduler::DEFAULT_BACKFILL_MAX_ACTIVE_RUNS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_active_runs: u32,
+    /// Run the newest date first
+    #[arg(long)]
+    pub(crate) run_backwards: bool,
+    /// JSON object of the params of its runs
+    #[arg(long, value_parser = parse_conf, value_name = "CONF")]
+    pub(crate) dag_run_conf: Option<Params>,
+    /// Print what it would do, writing nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArg,
+}
+
+/// The values `--reprocess-behavior` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ReprocessArg {
+    None,
+    Failed,
+    Completed,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunScheduler {
+    /// Stop after this long, once the runs it started have ended (`3s`, `10m`, `1h 30m`)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) run_for: Option<std::time::Duration>,
+    /// Stop after this many scheduling passes (one a second), once the runs it started
+    /// have ended
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) num_runs: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::args::{DagsCommand, ListDags, ListRuns, NextExecution, RunStateArg, ShowDag, TestDag};
+use super::args::{
+    DagsCommand, ListDags, ListRuns, NextExecution, PauseDag, RunStateArg, ShowDag, TestDag,
+    TriggerDag,
+};
 use super::dates::iso;
 use super::history::runs;
 use super::home::open_store;
@@ -13,7 +16,7 @@ use super::output::Listing;
 use super::progress::progress_bar;
 use super::{FAILURE, Failure, Session};
 use crate::schedule::{DataInterval, TimeRestriction};
-use crate::store::Store;
+use crate::store::{DagRunRecord, Store};
 use crate::{Dag, DagRunState, RunOptions};
 
 pub(crate) fn execute(session: &mut Session<'_>, command: DagsCommand) -> Result<u8, Failure> {
@@ -23,6 +26,9 @@ pub(crate) fn execute(session: &mut Session<'_>, command: DagsCommand) -> Result
         DagsCommand::Test(args) => test(session, args),
         DagsCommand::ListRuns(args) => list_runs(session, args),
         DagsCommand::NextExecution(args) => next_execution(session, args),
+        DagsCommand::Trigger(args) => trigger(session, args),
+        DagsCommand::Pause(args) => set_paused(session, args, true),
+        DagsCommand::Unpause(args) => set_paused(session, args, false),
     }
 }
 
@@ -31,12 +37,16 @@ fn date(at: Option<DateTime<Utc>>) -> Value {
     at.map_or(Value::Null, |at| Value::String(iso(at)))
 }
 
-/// `dags list`: the DAGs by id, with their task counts and schedule bounds.
+/// `dags list`: the DAGs by id, with whether they are paused, their schedules, task counts
+/// and schedule bounds.
 fn list(session: &mut Session<'_>, args: ListDags) -> Result<u8, Failure> {
     let mut dags: Vec<&Dag> = session.dags.iter().collect();
     dags.sort_by(|a, b| a.dag_id().cmp(b.dag_id()));
+    let store = open_store(&session.store, false)?;
     let mut listing = Listing::new(&[
         "dag_id",
+        "is_paused",
+        "schedule",
         "tasks",
         "timezone",
         "start_date",
@@ -45,8 +55,17 @@ fn list(session: &mut Session<'_>, args: ListDags) -> Result<u8, Failure> {
     ]);
     for dag in dags {
         let bounds = dag.time_restriction();
+        let paused = match &store {
+            Some(store) => store.is_paused(dag.dag_id())?,
+            None => false,
+        };
+        let schedule = dag
+            .timetable()
+            .map_or_else(|| "None".to_owned(), ToString::to_string);
         listing.push(vec![
             json!(dag.dag_id()),
+            json!(paused),
+            json!(schedule),
             json!(dag.len()),
             json!(dag.timezone()),
             date(bounds.earliest),
@@ -118,6 +137,7 @@ fn list_runs(session: &mut Session<'_>, args: ListRuns) -> Result<u8, Failure> {
     let dag = session.dag(&args.dag_id)?;
     let store = open_store(&session.store, false)?;
     let wanted = args.state.map(|state| match state {
+        RunStateArg::Queued => DagRunState::Queued,
         RunStateArg::Running => DagRunState::Running,
         RunStateArg::Success => DagRunState::Success,
         RunStateArg::Failed => DagRunState::Failed,
@@ -151,6 +171,71 @@ fn list_runs(session: &mut Session<'_>, args: ListRuns) -> Result<u8, Failure> {
             ]);
         }
     }
+    write!(session.out, "{}", listing.render(args.output.output)?)?;
+    Ok(0)
+}
+
+/// `dags trigger`: queues a manual run in the store (a scheduler on the store starts it)
+/// and prints it.
+fn trigger(session: &mut Session<'_>, args: TriggerDag) -> Result<u8, Failure> {
+    let dag = session.dag(&args.dag_id)?;
+    let store = open_store(&session.store, true)?
+        .ok_or_else(|| Failure(format!("no store at {}", session.store.display())))?;
+    let run = crate::scheduler::queue_manual_run(
+        &*store,
+        dag,
+        args.conf.unwrap_or_default(),
+        args.run_id,
+        args.logical_date,
+        Utc::now(),
+    )?;
+    let mut listing = Listing::new(&[
+        "conf",
+        "dag_id",
+        "dag_run_id",
+        "data_interval_start",
+        "data_interval_end",
+        "end_date",
+        "logical_date",
+        "run_after",
+        "run_type",
+        "start_date",
+        "state",
+    ]);
+    listing.push(run_row(&run));
+    write!(session.out, "{}", listing.render(args.output.output)?)?;
+    Ok(0)
+}
+
+/// A run as `dags trigger` prints it, in Airflow's names.
+fn run_row(run: &DagRunRecord) -> Vec<Value> {
+    vec![
+        serde_json::to_value(&run.params).unwrap_or(Value::Null),
+        json!(run.dag_id),
+        json!(run.run_id),
+        date(run.data_interval_start),
+        date(run.data_interval_end),
+        date(run.end_date),
+        json!(iso(run.logical_date)),
+        date(run.run_after),
+        json!(run.run_type),
+        date(run.start_date),
+        json!(run.state.as_str()),
+    ]
+}
+
+/// `dags pause` and `dags unpause`: kept in the store, so that a scheduler on it (in this
+/// process or another) sees it.
+fn set_paused(session: &mut Session<'_>, args: PauseDag, paused: bool) -> Result<u8, Failure> {
+    let dag = session.dag(&args.dag_id)?;
+    let store = open_store(&session.store, true)?
+        .ok_or_else(|| Failure(format!("no store at {}", session.store.display())))?;
+    store.set_paused(dag.dag_id(), paused)?;
+    let mut listing = Listing::new(&["dag_id", "is_paused"]);
+    listing.push(vec![
+        json!(dag.dag_id()),
+        json!(store.is_paused(dag.dag_id())?),
+    ]);
     write!(session.out, "{}", listing.render(args.output.output)?)?;
     Ok(0)
 }

@@ -38,6 +38,28 @@ pub(crate) fn parse_conf(text: &str) -> Result<Params, String> {
     }
 }
 
+/// A duration such as `3s`, `10m` or `1h 30m` (the `humantime` crate's format); not zero.
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(duration) if duration.is_zero() => Err("the duration must be positive".to_owned()),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(format!(
+            "`{text}` is not a duration ({error}): give one such as 3s, 10m or 1h 30m"
+        )),
+    }
+}
+
+/// A run id given on the command line: not empty, no surrounding spaces.
+pub(crate) fn parse_run_id(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("a run id must not be empty".to_owned());
+    }
+    if text.trim() != text {
+        return Err(format!("the run id `{text}` has spaces around it"));
+    }
+    Ok(text.to_owned())
+}
+
 /// A date as the command line prints it: ISO 8601 with the offset, to the microsecond when
 /// it has a fraction, as Python's `isoformat` (`2026-01-02T03:04:05.123456+00:00`).
 pub(crate) fn iso(date: DateTime<Utc>) -> String {
@@ -83,6 +105,32 @@ mod tests {
                 .contains("`yesterday` is not a date")
         );
         assert!(parse_date("2026-02-30").is_err());
+    }
+
+    #[test]
+    fn durations_are_humantime_and_positive() {
+        assert_eq!(parse_duration("3s"), Ok(std::time::Duration::from_secs(3)));
+        assert_eq!(
+            parse_duration("1h 30m"),
+            Ok(std::time::Duration::from_secs(5400))
+        );
+        assert!(parse_duration("0s").unwrap_err().contains("positive"));
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("`soon` is not a duration")
+        );
+    }
+
+    #[test]
+    fn run_ids_are_not_empty_or_padded() {
+        assert_eq!(parse_run_id("nightly_1"), Ok("nightly_1".to_owned()));
+        assert!(
+            parse_run_id("  ")
+                .unwrap_err()
+                .contains("must not be empty")
+        );
+        assert!(parse_run_id(" x").unwrap_err().contains("spaces"));
     }
 
     #[test]

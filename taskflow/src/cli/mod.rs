@@ -1,7 +1,15 @@
 //! A command line in Airflow's words for the user's own binary (feature `cli`): give
-//! [`Cli`] the program's DAGs and it answers `dags list`, `dags show`, `dags test`,
-//! `dags list-runs`, `dags next-execution`, `tasks list`, `tasks states-for-dag-run` and
-//! `tasks clear`, with Airflow's flags, keeping runs in a [`SqliteStore`](crate::store::SqliteStore).
+//! [`Cli`] the program's DAGs and it answers, with Airflow's flags:
+//! - `dags list` (with each DAG's schedule and whether it is paused), `dags show`,
+//!   `dags test`, `dags list-runs`, `dags next-execution`;
+//! - `dags trigger` (a manual run, queued in the store), `dags pause`, `dags unpause`;
+//! - `tasks list`, `tasks states-for-dag-run`, `tasks clear`;
+//! - `backfill create` (a date range's runs, queued; `--dry-run` to see them first);
+//! - `scheduler`: a [`Scheduler`](crate::scheduler::Scheduler) of the DAGs on real time,
+//!   which runs their schedules and the runs queued in the store (by `dags trigger` and
+//!   `backfill create`, from any process), until Ctrl-C or `--run-for`.
+//!
+//! Runs are kept in a [`SqliteStore`](crate::store::SqliteStore).
 //!
 //! ```no_run
 //! use taskflow::prelude::*;
@@ -27,6 +35,11 @@
 //! ```text
 //! $ pipelines dags list
 //! $ pipelines dags test sales 2026-01-05
+//! $ pipelines dags trigger sales -c '{"region": "north"}'
+//! $ pipelines backfill create --dag-id sales --from-date 2026-01-01 --to-date 2026-01-31 --dry-run
+//! $ pipelines backfill create --dag-id sales --from-date 2026-01-01 --to-date 2026-01-31 --max-active-runs 4
+//! $ pipelines scheduler            # runs them, and each day's run when due; Ctrl-C stops it
+//! $ pipelines dags pause sales
 //! $ pipelines dags list-runs sales -o json
 //! $ pipelines tasks clear sales -t extract -s 2026-01-01 -e 2026-01-31 --only-failed -y
 //! ```
@@ -38,12 +51,14 @@
 //! code 2; an unknown DAG, task or run, or a failed run, exit code 1.
 
 mod args;
+mod backfill;
 mod dags;
 mod dates;
 mod history;
 mod home;
 mod output;
 mod progress;
+mod scheduler;
 mod tasks;
 
 use std::ffi::OsString;
@@ -180,9 +195,10 @@ impl Cli {
         self
     }
 
-    /// Declares a pool of `slots` for the runs of `dags test` (see [`RunOptions::pool`](crate::RunOptions::pool)),
-    /// as Airflow's pools are declared once for every DAG: a task naming a pool that is not
-    /// declared fails its run before anything runs.
+    /// Declares a pool of `slots` for the runs of `dags test` and of the `scheduler` (see
+    /// [`RunOptions::pool`](crate::RunOptions::pool)), as Airflow's pools are declared once
+    /// for every DAG: a task naming a pool that is not declared fails its run before
+    /// anything runs.
     ///
     /// ```
     /// use taskflow::cli::Cli;
@@ -252,6 +268,8 @@ impl Cli {
         match args.group {
             Group::Dags(command) => dags::execute(&mut session, command),
             Group::Tasks(command) => tasks::execute(&mut session, command),
+            Group::Backfill(command) => backfill::execute(&mut session, command),
+            Group::Scheduler(args) => scheduler::run(&mut session, args),
         }
     }
 }

@@ -94,12 +94,13 @@ enum Kind {
     Never,
     /// One run, at the start date (`@once`).
     Once,
-    /// A run at each tick (`CronTriggerTimetable`).
-    CronTrigger(CronSchedule),
+    /// A run at each tick (`CronTriggerTimetable`), with the expression as given.
+    CronTrigger(CronSchedule, Box<str>),
     /// A run every interval (`DeltaTriggerTimetable`).
     DeltaTrigger(Duration),
-    /// A run per interval between ticks, after it ends (`CronDataIntervalTimetable`).
-    CronIntervals(CronSchedule),
+    /// A run per interval between ticks, after it ends (`CronDataIntervalTimetable`), with
+    /// the expression as given.
+    CronIntervals(CronSchedule, Box<str>),
     /// A run per interval, after it ends (`DeltaDataIntervalTimetable`).
     DeltaIntervals(Duration),
 }
@@ -145,7 +146,7 @@ impl Timetable {
     /// logical date is the tick, its data interval empty (Airflow 3's default for cron).
     pub fn cron_trigger(expression: &str, timezone: &str) -> Result<Self> {
         Ok(Self {
-            kind: Kind::CronTrigger(cron_schedule(expression, timezone)?),
+            kind: Kind::CronTrigger(cron_schedule(expression, timezone)?, expression.into()),
         })
     }
 
@@ -160,7 +161,7 @@ impl Timetable {
     /// interval ends; its logical date is the interval's start (Airflow 2's cron schedules).
     pub fn cron_data_intervals(expression: &str, timezone: &str) -> Result<Self> {
         Ok(Self {
-            kind: Kind::CronIntervals(cron_schedule(expression, timezone)?),
+            kind: Kind::CronIntervals(cron_schedule(expression, timezone)?, expression.into()),
         })
     }
 
@@ -205,10 +206,39 @@ impl Timetable {
                 let within = restriction.latest.is_none_or(|latest| at <= latest);
                 within.then_some(exact(at))
             }
-            Kind::CronTrigger(cron) => trigger(&Ticks::Cron(cron), last, restriction, now),
+            Kind::CronTrigger(cron, _) => trigger(&Ticks::Cron(cron), last, restriction, now),
             Kind::DeltaTrigger(delta) => trigger(&Ticks::Delta(*delta), last, restriction, now),
-            Kind::CronIntervals(cron) => intervals(&Ticks::Cron(cron), last, restriction, now),
+            Kind::CronIntervals(cron, _) => intervals(&Ticks::Cron(cron), last, restriction, now),
             Kind::DeltaIntervals(delta) => intervals(&Ticks::Delta(*delta), last, restriction, now),
+        }
+    }
+}
+
+/// The schedule as a DAG gives it: the cron expression or preset as given, `@once`,
+/// `None` (no schedule) or the interval (`30m`, `1h 30m`); Airflow 2's data-interval
+/// variants end in ` (data intervals)`.
+///
+/// ```
+/// use taskflow::schedule::Timetable;
+///
+/// assert_eq!(Timetable::parse("@daily", "UTC")?.to_string(), "@daily");
+/// assert_eq!(Timetable::parse("90m", "UTC")?.to_string(), "1h 30m");
+/// assert_eq!(Timetable::never().to_string(), "None");
+/// let intervals = Timetable::cron_data_intervals("0 3 * * *", "UTC")?;
+/// assert_eq!(intervals.to_string(), "0 3 * * * (data intervals)");
+/// # Ok::<(), taskflow::Error>(())
+/// ```
+impl std::fmt::Display for Timetable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            Kind::Never => f.write_str("None"),
+            Kind::Once => f.write_str("@once"),
+            Kind::CronTrigger(_, expression) => f.write_str(expression),
+            Kind::DeltaTrigger(delta) => write!(f, "{}", humantime::format_duration(*delta)),
+            Kind::CronIntervals(_, expression) => write!(f, "{expression} (data intervals)"),
+            Kind::DeltaIntervals(delta) => {
+                write!(f, "{} (data intervals)", humantime::format_duration(*delta))
+            }
         }
     }
 }

@@ -94,6 +94,27 @@ pub struct BackfillMade {
     pub skipped: Vec<(DateTime<Utc>, String)>,
 }
 
+/// What a backfill does with one date of its range (see [`Backfill::plan`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PlannedRun {
+    /// The schedule's run at that date.
+    pub(crate) info: DagRunInfo,
+    /// The run's id: the new run's, or the existing one's.
+    pub(crate) run_id: String,
+    pub(crate) action: Planned,
+}
+
+/// What happens to one date of a backfill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Planned {
+    /// A new run is made.
+    Create,
+    /// The existing run is cleared and queued again.
+    Reprocess,
+    /// The date is left, for this reason (`already exists`, `in flight`).
+    Skip(&'static str),
+}
+
 impl Backfill {
     /// A backfill of `dag_id` from `from_date` to `to_date`, oldest first, leaving dates
     /// that have a run, at most [`DEFAULT_BACKFILL_MAX_ACTIVE_RUNS`] runs at once.
@@ -172,13 +193,15 @@ impl Backfill {
         Ok(infos)
     }
 
-    /// Makes the backfill's runs in `store`, as of `now`.
-    pub(super) fn create(
+    /// What the backfill would do in `store` as of `now`, date by date in the order its
+    /// runs would run, without writing anything (Airflow's `--dry-run`); an error where
+    /// making it would fail.
+    pub(crate) fn plan(
         &self,
         dag: &Dag,
         store: &dyn Store,
         now: DateTime<Utc>,
-    ) -> Result<BackfillMade> {
+    ) -> Result<Vec<PlannedRun>> {
         if self.from_date > self.to_date {
             return Err(self.fail(format!(
                 "its from date {} is after its to date {}",
@@ -204,15 +227,61 @@ impl Backfill {
             .into_iter()
             .map(|run| (run.logical_date, run))
             .collect();
-        let (mut runs, mut requeued, mut run_ids, mut skipped) = (vec![], vec![], vec![], vec![]);
-        for info in &infos {
-            match existing.get(&info.logical_date()) {
+        let planned = infos.into_iter().map(|info| {
+            let (run_id, action) = match existing.get(&info.logical_date()) {
                 None => {
                     let run_id = format!(
                         "backfill__{}",
                         info.run_after
                             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
                     );
+                    (run_id, Planned::Create)
+                }
+                Some(run) if matches!(run.state, DagRunState::Queued | DagRunState::Running) => {
+                    (run.run_id.clone(), Planned::Skip("in flight"))
+                }
+                Some(run) if self.reprocess.reruns(run.state) => {
+                    (run.run_id.clone(), Planned::Reprocess)
+                }
+                Some(run) => (run.run_id.clone(), Planned::Skip("already exists")),
+            };
+            PlannedRun {
+                info,
+                run_id,
+                action,
+            }
+        });
+        Ok(planned.collect())
+    }
+
+    /// Makes the backfill's runs in `store`, as of `now`.
+    pub(super) fn create(
+        &self,
+        dag: &Dag,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<BackfillMade> {
+        self.create_planned(dag, store, now).map(|(made, _)| made)
+    }
+
+    /// Makes the backfill's runs in `store`, as of `now`: what it made, and what it did
+    /// with each date.
+    pub(crate) fn create_planned(
+        &self,
+        dag: &Dag,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<(BackfillMade, Vec<PlannedRun>)> {
+        let planned = self.plan(dag, store, now)?;
+        let (mut runs, mut requeued, mut run_ids, mut skipped) = (vec![], vec![], vec![], vec![]);
+        for PlannedRun {
+            info,
+            run_id,
+            action,
+        } in planned.iter().cloned()
+        {
+            match action {
+                Planned::Create => {
                     let interval = (info.data_interval.start, info.data_interval.end);
                     let mut run = DagRunRecord::queued(
                         &self.dag_id,
@@ -226,15 +295,12 @@ impl Backfill {
                     runs.push(run);
                     run_ids.push(run_id);
                 }
-                Some(run) if matches!(run.state, DagRunState::Queued | DagRunState::Running) => {
-                    skipped.push((info.logical_date(), "in flight".to_owned()));
+                Planned::Skip(reason) => skipped.push((info.logical_date(), reason.to_owned())),
+                Planned::Reprocess => {
+                    dag.clear(store, &Clear::run(run_id.clone()))?;
+                    requeued.push(run_id.clone());
+                    run_ids.push(run_id);
                 }
-                Some(run) if self.reprocess.reruns(run.state) => {
-                    dag.clear(store, &Clear::run(run.run_id.clone()))?;
-                    requeued.push(run.run_id.clone());
-                    run_ids.push(run.run_id.clone());
-                }
-                Some(_) => skipped.push((info.logical_date(), "already exists".to_owned())),
             }
         }
         let record = BackfillRecord {
@@ -253,10 +319,11 @@ impl Backfill {
         if run_ids.is_empty() {
             store.complete_backfill(id, now)?;
         }
-        Ok(BackfillMade {
+        let made = BackfillMade {
             id,
             run_ids,
             skipped,
-        })
+        };
+        Ok((made, planned))
     }
 }

@@ -56,6 +56,8 @@ use chrono::{DateTime, Utc};
 pub use backfill::{
     Backfill, BackfillMade, DEFAULT_BACKFILL_MAX_ACTIVE_RUNS, MAX_BACKFILL_RUNS, Reprocess,
 };
+#[cfg(feature = "cli")]
+pub(crate) use backfill::{Planned, PlannedRun};
 
 use crate::executor::{Clock, EndHook, TimerId};
 use crate::schedule::{DagRunInfo, DataInterval, Timetable};
@@ -237,16 +239,9 @@ impl Scheduler {
     /// starts as soon as the DAG's `max_active_runs` allows. Its id.
     pub fn trigger(&self, dag_id: &str, params: Params) -> Result<String> {
         let dag = self.dag(dag_id)?;
-        let run = manual_run(dag, params, self.now());
-        let run_id = run.run_id.clone();
-        if !self.store.create_dag_run(&run)? {
-            return Err(Error::RunExists {
-                dag_id: dag_id.to_owned(),
-                run_id,
-            });
-        }
+        let run = queue_manual_run(&*self.store, dag, params, None, None, self.now())?;
         self.wake(Wake::Refresh);
-        Ok(run_id)
+        Ok(run.run_id)
     }
 
     /// Makes the runs of a backfill (see [`Backfill`]) and queues them; what it made.
@@ -539,4 +534,30 @@ pub(crate) fn manual_run(dag: &Dag, params: Params, now: DateTime<Utc>) -> DagRu
         now,
         params,
     )
+}
+
+/// Queues a manual run of `dag` in `store` (Airflow's `dags trigger`), for whichever
+/// scheduler runs `dag` on that store: with `params`, id `run_id` (default
+/// `manual__<logical date>`) and logical date `logical_date` (default `now`), due at
+/// `now`. The run as stored; an error if `dag` has a run of that id already.
+pub(crate) fn queue_manual_run(
+    store: &dyn Store,
+    dag: &Dag,
+    params: Params,
+    run_id: Option<String>,
+    logical_date: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DagRunRecord> {
+    let mut run = manual_run(dag, params, logical_date.unwrap_or(now));
+    run.run_after = Some(now);
+    if let Some(run_id) = run_id {
+        run.run_id = run_id;
+    }
+    if !store.create_dag_run(&run)? {
+        return Err(Error::RunExists {
+            dag_id: dag.dag_id().to_owned(),
+            run_id: run.run_id,
+        });
+    }
+    Ok(run)
 }

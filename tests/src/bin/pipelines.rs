@@ -5,7 +5,9 @@
 //!   conf has `"fail": true`;
 //! - `intervals`: one task that prints a line, on Airflow 2's daily data intervals from
 //!   2026-01-01;
-//! - `adhoc`: no schedule; a task mapped over two values, then their sum.
+//! - `adhoc`: no schedule; a task mapped over two values, then their sum;
+//! - `hourly`: one task, hourly from 2020-01-01 without catchup, so that a scheduler
+//!   started now makes only its latest run.
 //!
 //! With `PIPELINES_BROKEN=1` in the environment it also gets a DAG whose body fails to
 //! build, as a user's DAG function might; with `PIPELINES_NO_POOLS=1` it declares no pool.
@@ -77,6 +79,20 @@ fn adhoc() -> taskflow::Result<Dag> {
     })
 }
 
+#[task]
+fn tick(ctx: &Context) -> String {
+    ctx.logical_date().to_rfc3339()
+}
+
+fn hourly() -> taskflow::Result<Dag> {
+    Dag::builder("hourly")
+        .schedule("@hourly")
+        .start_date("2020-01-01T00:00:00Z".parse().expect("a date"))
+        .build(|| {
+            tick();
+        })
+}
+
 fn broken() -> taskflow::Result<Dag> {
     Dag::build("broken", || -> Result<(), String> {
         report();
@@ -88,7 +104,8 @@ fn main() -> std::process::ExitCode {
     let mut cli = taskflow::cli::Cli::new()
         .dag(sales())
         .dag(intervals())
-        .dag(adhoc());
+        .dag(adhoc())
+        .dag(hourly());
     if std::env::var_os("PIPELINES_NO_POOLS").is_none() {
         cli = cli.pool("warehouse", 2);
     }
