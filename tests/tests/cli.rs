@@ -1524,3 +1524,38 @@ fn backfill_create_queues_its_runs_reprocesses_failed_ones_and_refuses_a_second_
         unscheduled.err
     );
 }
+
+#[test]
+fn tasks_test_runs_one_task_alone_and_records_nothing() {
+    let folder = Folder::new("cli", "tasks_test");
+    // Without a stored run: its upstream task runs first, nothing is kept.
+    let alone = ok(&folder, &["tasks", "test", "sales", "transform"]);
+    assert_eq!(alone, "transform: success\nreturned: 12\n");
+    assert!(!folder.file("runs.db").exists(), "a test wrote a store");
+    // On a stored run: it reads the run's upstream values, and the run stays as it was.
+    ok(&folder, &["dags", "test", "sales", "2026-01-05"]);
+    let before = ok(
+        &folder,
+        &["tasks", "states-for-dag-run", "sales", "2026-01-05"],
+    );
+    let on_run = ok(
+        &folder,
+        &["tasks", "test", "sales", "transform", "2026-01-05"],
+    );
+    assert_eq!(on_run, "transform: success\nreturned: 12\n");
+    let after = ok(
+        &folder,
+        &["tasks", "states-for-dag-run", "sales", "2026-01-05"],
+    );
+    assert_eq!(before, after);
+    // Mistakes: an unknown task, an unknown run.
+    let unknown = run(&folder, &["tasks", "test", "sales", "transfrom"]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.err.contains("transfrom"), "{}", unknown.err);
+    let no_run = run(
+        &folder,
+        &["tasks", "test", "sales", "transform", "2020-01-01"],
+    );
+    assert_eq!(no_run.code, 1);
+    assert!(no_run.err.contains("no run"), "{}", no_run.err);
+}

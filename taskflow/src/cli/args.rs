@@ -77,6 +77,23 @@ pub(crate) enum TasksCommand {
     StatesForDagRun(StatesForDagRun),
     /// Clear a set of task instances, as if they never ran
     Clear(ClearTasks),
+    /// Test a task instance: run it alone, without checking its dependencies or recording
+    /// its state in the store
+    Test(TestTask),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct TestTask {
+    /// The id of the dag
+    pub(crate) dag_id: String,
+    /// The id of the task
+    pub(crate) task_id: String,
+    /// A stored run (its id or logical date) whose upstream values the task reads; without
+    /// one, its upstream tasks run first
+    pub(crate) logical_date_or_run_id: Option<String>,
+    /// JSON object of the run's params
+    #[arg(short, long, value_parser = parse_conf, value_name = "CONF")]
+    pub(crate) task_params: Option<Params>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -3,7 +3,8 @@
 //! - `dags list` (with each DAG's schedule and whether it is paused), `dags show`,
 //!   `dags test`, `dags list-runs`, `dags next-execution`;
 //! - `dags trigger` (a manual run, queued in the store), `dags pause`, `dags unpause`;
-//! - `tasks list`, `tasks states-for-dag-run`, `tasks clear`;
+//! - `tasks list`, `tasks states-for-dag-run`, `tasks clear`, `tasks test` (one task alone,
+//!   recording nothing);
 //! - `backfill create` (a date range's runs, queued; `--dry-run` to see them first);
 //! - `scheduler`: a [`Scheduler`](crate::scheduler::Scheduler) of the DAGs on real time,
 //!   which runs their schedules and the runs queued in the store (by `dags trigger` and

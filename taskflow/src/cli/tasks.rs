@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal as _, Write};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::args::{ClearTasks, ListTasks, StatesForDagRun, TasksCommand};
+use super::args::{ClearTasks, ListTasks, StatesForDagRun, TasksCommand, TestTask};
 use super::dates::iso;
 use super::history::{find_run, runs};
 use super::home::open_store;
@@ -19,7 +19,58 @@ pub(crate) fn execute(session: &mut Session<'_>, command: TasksCommand) -> Resul
         TasksCommand::List(args) => list(session, args),
         TasksCommand::StatesForDagRun(args) => states_for_dag_run(session, args),
         TasksCommand::Clear(args) => clear(session, args),
+        TasksCommand::Test(args) => test(session, args),
     }
+}
+
+/// `tasks test`: the task alone (`Dag::test_task`), reading a stored run's upstream values if
+/// one is named; nothing is written. Exit code 1 if the task did not succeed.
+fn test(session: &mut Session<'_>, args: TestTask) -> Result<u8, Failure> {
+    let dag = session.dag(&args.dag_id)?;
+    let mut options = crate::RunOptions::new().log(false).virtual_time(false);
+    for (pool, slots) in session.pools {
+        options = options.pool(pool, *slots);
+    }
+    if let Some(params) = args.task_params {
+        options = options.params(params);
+    }
+    if let Some(key) = &args.logical_date_or_run_id {
+        let store = open_store(&session.store, false)?;
+        let store_ref = store.as_deref().map(|store| store as &dyn Store);
+        let Some(run) = find_run(store_ref, dag.dag_id(), key)? else {
+            return Err(Failure(format!(
+                "dag `{}` has no run `{key}` in the store {}",
+                dag.dag_id(),
+                session.store.display()
+            )));
+        };
+        let store = store.ok_or_else(|| Failure("no store".to_owned()))?;
+        options = options
+            .store(store as std::sync::Arc<dyn Store>)
+            .resume(run.run_id);
+    }
+    let report = dag.test_task(&args.task_id, options)?;
+    let Some(task) = report.task(&args.task_id) else {
+        return Err(Failure(format!("task `{}` did not run", args.task_id)));
+    };
+    writeln!(
+        session.out,
+        "{}: {}{}",
+        task.task_id,
+        task.state,
+        task.error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default()
+    )?;
+    if let Ok(value) = report.xcom_json(&args.task_id) {
+        writeln!(session.out, "returned: {value}")?;
+    }
+    Ok(if task.state == crate::TaskState::Success {
+        0
+    } else {
+        super::FAILURE
+    })
 }
 
 fn date(at: Option<DateTime<Utc>>) -> Value {
