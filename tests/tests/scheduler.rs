@@ -12,6 +12,7 @@ use taskflow::store::{DagRunRecord, SqliteStore, Store};
 use taskflow::{DagRunState, Executor};
 use taskflow_tests::bounded::within;
 use taskflow_tests::folder::Folder;
+use wait_timeout::ChildExt;
 
 fn utc(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
@@ -247,9 +248,15 @@ fn a_scheduler_killed_mid_run_resumes_that_run_and_goes_on_without_a_duplicate()
         .arg(&path)
         .spawn()
         .unwrap();
-    let status = within(Duration::from_secs(60), "the child scheduler", move || {
-        child.wait().unwrap()
-    });
+    // Bounded, and killed if it overruns: a hung child must not outlive the test.
+    let status = match child.wait_timeout(Duration::from_secs(60)).unwrap() {
+        Some(status) => status,
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child scheduler was still running after 60 s");
+        }
+    };
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(
         status.signal(),

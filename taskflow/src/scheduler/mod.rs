@@ -290,10 +290,29 @@ impl Scheduler {
                 let poll = chrono::Duration::from_std(self.poll_interval).unwrap_or_default();
                 wake_at.min(now + poll)
             };
-            timer = Some(self.set_timer(wake_at));
-            self.clock.work_done();
-            let wake = woken.recv();
-            let Ok(wake) = wake else {
+            let wake = if self.clock.is_virtual() {
+                // A timer of the virtual clock, which skips to it once nothing else can move:
+                // set before the loop lets go of the clock.
+                timer = Some(self.set_timer(wake_at));
+                self.clock.work_done();
+                woken.recv().ok()
+            } else {
+                self.clock.work_done();
+                // On real time, a timed wait: to the microsecond, not the async runtime's
+                // millisecond timer ticks.
+                let wait = (wake_at - self.clock.date_now())
+                    .to_std()
+                    .unwrap_or_default();
+                match woken.recv_timeout(wait) {
+                    Ok(wake) => Some(wake),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        self.clock.work_added(1); // as a timer's message would bring
+                        Some(Wake::Timer)
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
+                }
+            };
+            let Some(wake) = wake else {
                 return Ok(()); // cannot happen: the scheduler holds a sender
             };
             // The sender's hold now counts as the loop's.
