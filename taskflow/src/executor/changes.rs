@@ -20,7 +20,7 @@ use crate::{DagRunState, TaskError, TaskState};
 const DELIVERY_WAIT: Duration = Duration::from_secs(5);
 
 /// How long the end of a run waits for its store to write all its changes.
-const STORE_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const STORE_WAIT: Duration = Duration::from_secs(60);
 
 /// Who observes a run: its listeners and the `tracing` subscriber of the thread that
 /// started it.
@@ -96,6 +96,12 @@ impl Observer {
     /// The writer to the run's store, if it has one.
     pub(crate) fn store_sink(&self) -> Option<StoreSink> {
         self.store.clone()
+    }
+
+    /// Keeps `error`, which kept the store from writing the run's changes, for the report
+    /// (the first one).
+    pub(crate) fn keep_store_error(&self, error: String) {
+        let _ = self.store_error.set(error);
     }
 
     /// Waits until the store has every change of the run sent so far; the error that kept it
@@ -453,7 +459,7 @@ impl RunState {
 
     /// Calls `tell` once the listeners heard every event of the run so far, or after
     /// [`DELIVERY_WAIT`] if they are slower; at once without listeners.
-    pub(crate) fn after_delivery(self: &Arc<Self>, tell: fn(&RunState)) {
+    pub(crate) fn after_delivery(self: &Arc<Self>, tell: fn(&Arc<RunState>)) {
         let Some(delivery) = self.observer.as_ref().and_then(|o| o.delivery.clone()) else {
             return tell(self);
         };

@@ -73,7 +73,7 @@ struct RunEnded(Arc<RunState>);
 
 impl Drop for RunEnded {
     fn drop(&mut self) {
-        self.0.after_delivery(RunState::tell_waiters);
+        self.0.after_delivery(RunState::after_stored);
     }
 }
 
@@ -635,10 +635,49 @@ impl RunState {
     }
 
     /// Tells whoever waits for the run that it ended, and lets go of what it kept alive.
-    pub(crate) fn tell_waiters(&self) {
-        if let Some(observer) = &self.observer {
-            observer.flush_store();
+    /// Tells whoever waits for the run once its store has all its changes, without holding
+    /// the thread meanwhile (a worker); at once without a store.
+    fn after_stored(run: &Arc<RunState>) {
+        let Some(sink) = run.observer.as_ref().and_then(|o| o.store_sink()) else {
+            return run.tell_waiters();
+        };
+        let once = Arc::new(Mutex::new(Some(Arc::clone(run))));
+        let take = |once: &Mutex<Option<Arc<RunState>>>| {
+            once.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take()
+        };
+        let written = Arc::clone(&once);
+        sink.after_written(move |error| {
+            if let Some(run) = take(&written) {
+                if let (Some(error), Some(observer)) = (error, &run.observer) {
+                    observer.keep_store_error(error);
+                }
+                run.tell_waiters();
+            }
+        });
+        let told = once
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_none();
+        if !told {
+            // A store that never answers does not keep the run from ending.
+            drop(run.handle.spawn(async move {
+                tokio::time::sleep(super::changes::STORE_WAIT).await;
+                if let Some(run) = take(&once) {
+                    if let Some(observer) = &run.observer {
+                        observer.keep_store_error(format!(
+                            "the store had not written the run's changes after {:?}",
+                            super::changes::STORE_WAIT
+                        ));
+                    }
+                    run.tell_waiters();
+                }
+            }));
         }
+    }
+
+    pub(crate) fn tell_waiters(&self) {
         if let Some(on_end) = &self.on_end {
             let hook = || (on_end.0)(&self.info.run_id);
             if let Err(message) = crate::quiet::catch(hook) {

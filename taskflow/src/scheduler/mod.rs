@@ -61,7 +61,7 @@ pub(crate) use backfill::{Planned, PlannedRun};
 
 use crate::executor::{Clock, EndHook, TimerId};
 use crate::schedule::{DagRunInfo, DataInterval, Timetable};
-use crate::store::{DagRunRecord, Durability, Store};
+use crate::store::{Change, DagRunRecord, Durability, Store, StoreSink};
 use crate::{Dag, DagRunState, Error, Executor, Params, Result, RunOptions};
 use queue::DagState;
 
@@ -134,6 +134,7 @@ impl SchedulerBuilder {
             clock,
             poll_interval: self.poll_interval,
             durability: self.durability,
+            queued_runs: StoreSink::on(&writer, Durability::GroupCommit),
             writer,
             wakes,
             woken: Mutex::new(woken),
@@ -157,6 +158,8 @@ pub struct Scheduler {
     durability: Durability,
     /// The store's writer, shared by every run it starts.
     writer: crate::store::Writer,
+    /// Its own way into that writer, for the runs it makes.
+    queued_runs: StoreSink,
     wakes: Sender<Wake>,
     /// Taken by the one loop running ([`Scheduler::run_until`]).
     woken: Mutex<Receiver<Wake>>,
@@ -446,15 +449,14 @@ impl Scheduler {
                 dag.next = dag.dag.next_dagrun_info(dag.last.as_ref(), horizon);
             }
         }
-        if !made.is_empty() {
-            let created = self.store.create_dag_runs(&made)?;
-            for ((index, run), created) in made_for.into_iter().zip(made).zip(created) {
-                // One that exists was made by an earlier scheduler, which queued it.
-                if created {
-                    let fresh = queue::Queued { run, fresh: true };
-                    state.dags[index].queued.push_back(fresh);
-                }
-            }
+        // Written by the runs' writer ahead of each run's own changes, so that this loop
+        // never waits for the store: a run lost with the process before it was written is
+        // made again after a restart (the schedule goes on from the latest stored run).
+        for (index, run) in made_for.into_iter().zip(made) {
+            self.queued_runs
+                .send(Change::QueueDagRun(Box::new(run.clone())));
+            let fresh = queue::Queued { run, fresh: true };
+            state.dags[index].queued.push_back(fresh);
         }
         for index in 0..state.dags.len() {
             while let Some(run) = state.startable(index) {

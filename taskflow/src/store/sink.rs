@@ -68,7 +68,12 @@ struct Written {
     error: Option<String>,
     /// Whether the writer is gone (its thread could not start, or it stopped).
     gone: bool,
+    /// What to do once the changes sent up to a count are written (or a write failed).
+    waiters: Vec<(u64, AfterWritten)>,
 }
+
+/// Told once a run's changes are written: the error that kept them from it, if one did.
+type AfterWritten = Box<dyn FnOnce(Option<String>) + Send>;
 
 impl StoreSink {
     /// A run's sink into `writer`.
@@ -107,6 +112,23 @@ impl StoreSink {
             self.progress.lock().gone = true;
             self.progress.changed.notify_all();
         }
+    }
+
+    /// Calls `then` once everything sent so far is written (on the writer's thread, or here
+    /// if it is already), with the error of a write that failed, if one did. Nothing waits
+    /// meanwhile.
+    pub(crate) fn after_written(&self, then: impl FnOnce(Option<String>) + Send + 'static) {
+        let mut state = self.progress.lock();
+        if state.written >= state.sent || state.error.is_some() || state.gone {
+            let error = state.error.clone().or_else(|| {
+                (state.written < state.sent)
+                    .then(|| "the store's writer stopped before writing the run".to_owned())
+            });
+            drop(state);
+            return then(error);
+        }
+        let target = state.sent;
+        state.waiters.push((target, Box::new(then)));
     }
 
     /// Waits until everything sent so far is written, for at most `limit`; the first error
@@ -187,8 +209,22 @@ fn write_all(store: &dyn Store, from_runs: &Receiver<(Arc<Progress>, Change)>) {
                     state.error.get_or_insert_with(|| error.to_string());
                 }
             }
+            let (written, error) = (state.written, state.error.clone());
+            let waiters = std::mem::take(&mut state.waiters);
+            let (ready, waiting): (Vec<_>, Vec<_>) = waiters
+                .into_iter()
+                .partition(|(target, _)| *target <= written || error.is_some());
+            state.waiters = waiting;
             drop(state);
             progress.changed.notify_all();
+            for (_, then) in ready {
+                let error = error.clone();
+                if let Err(panic) = crate::quiet::catch(move || then(error)) {
+                    tracing::warn!(
+                        "what waited for a run's changes to be written panicked: {panic}"
+                    );
+                }
+            }
         }
     }
 }

@@ -18,7 +18,10 @@ fn params_column(params: &crate::Params) -> String {
 }
 
 /// Inserts `run` unless its DAG has a run of that id; whether it did.
-fn insert_run(connection: &rusqlite::Connection, run: &DagRunRecord) -> rusqlite::Result<bool> {
+pub(super) fn insert_run(
+    connection: &rusqlite::Connection,
+    run: &DagRunRecord,
+) -> rusqlite::Result<bool> {
     let inserted = connection
         .prepare_cached(
             "INSERT INTO dag_run (dag_id, run_id, logical_date, state, start_date, end_date,
