@@ -48,6 +48,18 @@ fn store(test: &str) -> (Folder, Arc<SqliteStore>) {
     (folder, store)
 }
 
+/// Runs a scheduler of `dags` on a virtual clock from `start` until `until`, bounded.
+fn run_scheduler(store: &Arc<SqliteStore>, start: &str, dags: Vec<Dag>, until: &str) {
+    let scheduler = Scheduler::builder(executor(start), store.clone())
+        .dags(dags)
+        .build()
+        .unwrap();
+    let until = utc(until);
+    within(Duration::from_secs(120), "the scheduler", move || {
+        scheduler.run_until(until).unwrap()
+    });
+}
+
 fn executor(start: &str) -> Executor {
     Executor::builder()
         .virtual_start(utc(start))
@@ -104,16 +116,12 @@ fn a_month_of_daily_and_hourly_schedules_runs_each_run_when_due_with_its_interva
             seen();
         })
         .unwrap();
-    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
-        .dag(daily("daily", false))
-        .dag(hourly)
-        .dag(nightly)
-        .dag(intervals)
-        .build()
-        .unwrap();
-    within(Duration::from_secs(120), "the scheduler", move || {
-        scheduler.run_until(utc("2026-02-01T00:00:00Z")).unwrap()
-    });
+    run_scheduler(
+        &store,
+        "2026-01-01T00:00:00Z",
+        vec![daily("daily", false), hourly, nightly, intervals],
+        "2026-02-01T00:00:00Z",
+    );
 
     let daily = runs(&store, "daily");
     assert_eq!(daily.len(), 32, "{:?}", ids(&daily)); // Jan 1 to Feb 1, both included
@@ -181,13 +189,12 @@ fn a_month_of_daily_and_hourly_schedules_runs_each_run_when_due_with_its_interva
 fn without_catchup_a_dag_started_late_gets_only_its_latest_run() {
     let (_folder, store) = store("no_catchup");
     // The clock starts on the 10th at noon; the schedule started on the 1st.
-    let scheduler = Scheduler::builder(executor("2026-01-10T12:00:00Z"), store.clone())
-        .dag(daily("late", false))
-        .build()
-        .unwrap();
-    within(Duration::from_secs(60), "the scheduler", move || {
-        scheduler.run_until(utc("2026-01-12T06:00:00Z")).unwrap()
-    });
+    run_scheduler(
+        &store,
+        "2026-01-10T12:00:00Z",
+        vec![daily("late", false)],
+        "2026-01-12T06:00:00Z",
+    );
     let late = runs(&store, "late");
     assert_eq!(
         ids(&late),
@@ -204,13 +211,12 @@ fn without_catchup_a_dag_started_late_gets_only_its_latest_run() {
 #[test]
 fn with_catchup_a_dag_started_late_runs_every_missed_interval() {
     let (_folder, store) = store("catchup");
-    let scheduler = Scheduler::builder(executor("2026-01-10T12:00:00Z"), store.clone())
-        .dag(daily("late", true))
-        .build()
-        .unwrap();
-    within(Duration::from_secs(60), "the scheduler", move || {
-        scheduler.run_until(utc("2026-01-12T06:00:00Z")).unwrap()
-    });
+    run_scheduler(
+        &store,
+        "2026-01-10T12:00:00Z",
+        vec![daily("late", true)],
+        "2026-01-12T06:00:00Z",
+    );
     let late = runs(&store, "late");
     assert_eq!(late.len(), 12); // the 1st to the 12th
     assert_eq!(late[0].run_id, "scheduled__2026-01-01T00:00:00+00:00");
@@ -280,13 +286,12 @@ fn a_scheduler_killed_mid_run_resumes_that_run_and_goes_on_without_a_duplicate()
             work();
         })
         .unwrap();
-    let scheduler = Scheduler::builder(executor("2026-01-04T00:00:10Z"), store.clone())
-        .dag(dag)
-        .build()
-        .unwrap();
-    within(Duration::from_secs(60), "the scheduler", move || {
-        scheduler.run_until(utc("2026-01-06T12:00:00Z")).unwrap()
-    });
+    run_scheduler(
+        &store,
+        "2026-01-04T00:00:10Z",
+        vec![dag],
+        "2026-01-06T12:00:00Z",
+    );
     let after = runs(&store, "daily");
     let expected: Vec<String> = (1..=6)
         .map(|day| format!("scheduled__2026-01-{day:02}T00:00:00+00:00"))
@@ -316,13 +321,12 @@ fn max_active_runs_keeps_runs_of_a_slow_dag_from_overlapping() {
             busy(3);
         })
         .unwrap();
-    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
-        .dag(slow)
-        .build()
-        .unwrap();
-    within(Duration::from_secs(60), "the scheduler", move || {
-        scheduler.run_until(utc("2026-01-02T00:00:00Z")).unwrap()
-    });
+    run_scheduler(
+        &store,
+        "2026-01-01T00:00:00Z",
+        vec![slow],
+        "2026-01-02T00:00:00Z",
+    );
     let slow = runs(&store, "slow");
     assert!(slow.len() >= 10, "{}", slow.len());
     // At no instant were more than two runs running.
@@ -556,13 +560,12 @@ fn a_run_past_its_dagrun_timeout_fails_and_its_unfinished_tasks_are_skipped() {
             busy(3) >> after();
         })
         .unwrap();
-    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
-        .dag(slow)
-        .build()
-        .unwrap();
-    within(Duration::from_secs(60), "the scheduler", move || {
-        scheduler.run_until(utc("2026-01-02T06:00:00Z")).unwrap()
-    });
+    run_scheduler(
+        &store,
+        "2026-01-01T00:00:00Z",
+        vec![slow],
+        "2026-01-02T06:00:00Z",
+    );
     let slow = runs(&store, "slow");
     assert_eq!(slow.len(), 2);
     for run in &slow {
@@ -676,13 +679,12 @@ fn a_run_that_ends_in_time_is_not_failed_by_its_dagrun_timeout_timer() {
             seen();
         })
         .unwrap();
-    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
-        .dag(quick)
-        .build()
-        .unwrap();
-    within(Duration::from_secs(60), "the scheduler", move || {
-        scheduler.run_until(utc("2026-01-20T06:00:00Z")).unwrap()
-    });
+    run_scheduler(
+        &store,
+        "2026-01-01T00:00:00Z",
+        vec![quick],
+        "2026-01-20T06:00:00Z",
+    );
     let quick = runs(&store, "quick");
     assert_eq!(quick.len(), 20);
     for run in &quick {

@@ -123,12 +123,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// already; whether it did. With `run.backfill_id`, it belongs to that backfill.
     fn create_dag_run(&self, run: &DagRunRecord) -> Result<bool>;
 
-    /// [`Store::create_dag_run`] for each of `runs`, in one transaction where the store
-    /// can; whether each was added.
-    fn create_dag_runs(&self, runs: &[DagRunRecord]) -> Result<Vec<bool>> {
-        runs.iter().map(|run| self.create_dag_run(run)).collect()
-    }
-
     /// The runs of every DAG in `state`, the earliest due (`run_after`, else logical date)
     /// first: what a scheduler picks up as it starts (`queued`, and `running` ones that a
     /// process ended).

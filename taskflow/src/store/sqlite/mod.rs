@@ -467,10 +467,6 @@ impl Store for SqliteStore {
         self.create_run(run)
     }
 
-    fn create_dag_runs(&self, runs: &[DagRunRecord]) -> Result<Vec<bool>> {
-        self.create_runs(runs)
-    }
-
     fn dag_runs_in_state(&self, state: DagRunState) -> Result<Vec<DagRunRecord>> {
         self.runs_in_state(state)
     }

@@ -53,22 +53,6 @@ impl SqliteStore {
         insert_run(&inner.connection, run).map_err(|e| self.error(e))
     }
 
-    pub(super) fn create_runs(&self, runs: &[DagRunRecord]) -> Result<Vec<bool>> {
-        let mut inner = self.lock();
-        let created = (|| {
-            let transaction = inner
-                .connection
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let created = runs
-                .iter()
-                .map(|run| insert_run(&transaction, run))
-                .collect::<rusqlite::Result<Vec<bool>>>()?;
-            transaction.commit()?;
-            Ok(created)
-        })();
-        created.map_err(|e: rusqlite::Error| self.error(e))
-    }
-
     pub(super) fn runs_in_state(&self, state: DagRunState) -> Result<Vec<DagRunRecord>> {
         let inner = self.lock();
         let mut query = inner
