@@ -150,7 +150,16 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let store = Arc::new(SqliteStore::open(dir.join("runs.db")).unwrap());
-        schedule(Arc::clone(&store)).unwrap();
+        // Bounded: a scheduler that hangs fails the test.
+        let (done, finished) = std::sync::mpsc::channel();
+        let scheduled = Arc::clone(&store);
+        std::thread::spawn(move || {
+            let _ = done.send(schedule(scheduled));
+        });
+        finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("five virtual days within a minute")
+            .unwrap();
         let mut runs = store.dag_runs("daily_sales", 100, 0).unwrap();
         runs.reverse();
         let scheduled: Vec<String> = runs

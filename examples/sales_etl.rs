@@ -310,6 +310,23 @@ mod tests {
 
     #[test]
     fn the_example_speaks_airflows_command_line_for_its_dag() {
+        // Bounded: a command that hangs fails the test.
+        let (done, finished) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            check_command_line();
+            let _ = done.send(());
+        });
+        match finished.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(()) => worker.join().unwrap(),
+            Err(_) if worker.is_finished() => match worker.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => panic!("the commands ended without saying so"),
+            },
+            Err(_) => panic!("the commands were still running after 60 s"),
+        }
+    }
+
+    fn check_command_line() {
         let dir = temp_dir("cli");
         let store = dir.join("taskflow.db");
         let cli = || taskflow::cli::Cli::new().dag(sales_etl(orders_csv(), dir.join("pivot.csv")));

@@ -6,7 +6,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use taskflow::prelude::*;
 use taskflow::store::{SqliteStore, Store};
+use taskflow_tests::bounded::within;
 use taskflow_tests::folder::Folder;
+
+/// The longest a test of one task may take before it counts as hung.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 static EXTRACTED: AtomicU32 = AtomicU32::new(0);
 
@@ -41,9 +45,10 @@ fn numbers() -> Dag {
 
 #[test]
 fn a_task_test_runs_the_task_after_its_upstream_tasks_and_skips_the_others() {
-    let report = numbers()
-        .test_task("double", RunOptions::new().log(false))
-        .unwrap();
+    let report = within(LIMIT, "a task test", || {
+        numbers().test_task("double", RunOptions::new().log(false))
+    })
+    .unwrap();
     assert_eq!(report.xcom::<u32>("double").unwrap(), 40);
     assert_eq!(report.state("extract"), TaskState::Success);
     assert_eq!(report.state("publish"), TaskState::Skipped);
@@ -84,8 +89,9 @@ fn a_task_test_on_a_stored_run_reads_its_upstream_values_and_writes_nothing() {
 
 #[test]
 fn a_task_test_of_an_unknown_task_is_an_error_naming_it() {
-    let error = numbers()
-        .test_task("dubble", RunOptions::new().log(false))
-        .unwrap_err();
+    let error = within(LIMIT, "a task test", || {
+        numbers().test_task("dubble", RunOptions::new().log(false))
+    })
+    .unwrap_err();
     assert!(error.to_string().contains("dubble"), "{error}");
 }
