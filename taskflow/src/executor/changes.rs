@@ -552,7 +552,11 @@ impl RunState {
         state: TaskState,
         error: Option<&str>,
     ) {
-        let span = self.records.with_extra(node, |extra| extra.span.take());
+        // A try without a span (no subscriber) has no extras to make for it.
+        let span = self
+            .records
+            .with_existing_extra(node, |extra| extra.span.take())
+            .flatten();
         if let Some(span) = span {
             if state == TaskState::Failed || state == TaskState::UpForRetry {
                 span.record("otel.status_code", "ERROR");

@@ -259,6 +259,18 @@ impl Records {
         change(shard.entry(node).or_default())
     }
 
+    /// Changes the extras of `node` if it has any; `None` (and nothing made) if it has none.
+    pub(crate) fn with_existing_extra<R>(
+        &self,
+        node: u32,
+        change: impl FnOnce(&mut Extra) -> R,
+    ) -> Option<R> {
+        if !self.task(node).has_extra.load(Ordering::Acquire) {
+            return None;
+        }
+        self.shard(node).get_mut(&node).map(change)
+    }
+
     /// Reads the extras of `node`, if it has any.
     pub(crate) fn read_extra<R>(&self, node: u32, read: impl FnOnce(Option<&Extra>) -> R) -> R {
         if !self.task(node).has_extra.load(Ordering::Acquire) {

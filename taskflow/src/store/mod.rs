@@ -85,6 +85,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes `changes` in one transaction: all of them, or none and an error.
     fn write(&self, changes: &[Change]) -> Result<()>;
 
+    /// Does a part of what the store leaves for later (a [`SqliteStore`] folds its change
+    /// log into its tables); whether more is left. A run's writer calls it while no changes
+    /// come, and after its run, until nothing is left. The default does nothing.
+    fn catch_up(&self) -> Result<bool> {
+        Ok(false)
+    }
+
     /// The runs of DAG `dag_id`, newest logical date first: `limit` of them from `offset`.
     fn dag_runs(&self, dag_id: &str, limit: usize, offset: usize) -> Result<Vec<DagRunRecord>>;
 

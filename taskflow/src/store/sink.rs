@@ -4,7 +4,7 @@
 //! share their store's, so that a run costs no thread and many runs' changes go in one
 //! transaction).
 
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,13 @@ use super::{Change, Store};
 
 /// The most changes written in one transaction.
 const BATCH: usize = 4096;
+
+/// How long the writer lets changes gather after a write of several (group commit).
+const GATHER: Duration = Duration::from_micros(100);
+
+/// How long no change comes before the writer does what its store left for later
+/// ([`Store::catch_up`]).
+const IDLE: Duration = Duration::from_millis(5);
 
 /// Sends a run's changes to its store's writer; cheap to clone.
 #[derive(Clone)]
@@ -57,6 +64,9 @@ impl Writer {
 struct Progress {
     state: Mutex<Written>,
     changed: Condvar,
+    /// Whether the run waits for each of its writes (per-task durability): the writer does
+    /// not let its changes gather.
+    waits: bool,
 }
 
 #[derive(Default)]
@@ -78,7 +88,11 @@ type AfterWritten = Box<dyn FnOnce(Option<String>) + Send>;
 impl StoreSink {
     /// A run's sink into `writer`.
     pub(crate) fn on(writer: &Writer, durability: super::Durability) -> Self {
-        let progress = Arc::new(Progress::default());
+        let per_task = durability == super::Durability::PerTask;
+        let progress = Arc::new(Progress {
+            waits: per_task,
+            ..Progress::default()
+        });
         if let Some(failed) = &writer.failed {
             let mut state = progress.lock();
             state.error = Some(failed.clone());
@@ -87,7 +101,7 @@ impl StoreSink {
         Self {
             to_writer: writer.to_writer.clone(),
             progress,
-            per_task: durability == super::Durability::PerTask,
+            per_task,
         }
     }
 
@@ -166,14 +180,77 @@ impl Progress {
 /// The writer's loop: waits for a change, takes every change queued behind it (up to
 /// [`BATCH`]), writes them in one transaction, and tells each run how far it got. A run whose
 /// write failed has its later changes dropped (its store keeps a consistent prefix); the
-/// other runs go on.
+/// other runs go on. While no change comes, and once every run is over, it lets the store
+/// catch up.
 fn write_all(store: &dyn Store, from_runs: &Receiver<(Arc<Progress>, Change)>) {
-    // One buffer for every batch: a change is large, and a growing buffer copies them all.
-    let mut batch: Vec<Change> = Vec::with_capacity(BATCH);
-    // The runs of the batch, with how many of its changes each sent, in order of arrival.
-    let mut senders: Vec<(Arc<Progress>, u64)> = Vec::new();
-    while let Ok(first) = from_runs.recv() {
-        batch.clear();
+    let mut batch = Batch::default();
+    // A store opened on a file may have been left work by an earlier process.
+    let mut behind = true;
+    loop {
+        let first = if behind {
+            match from_runs.recv_timeout(IDLE) {
+                Ok(first) => first,
+                Err(RecvTimeoutError::Timeout) => {
+                    behind = catch_up(store);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match from_runs.recv() {
+                Ok(first) => first,
+                Err(_) => break,
+            }
+        };
+        let gather = batch.write(store, from_runs, first);
+        behind = true;
+        if gather {
+            // Changes come fast: the runs get a moment to send more, so that the next write
+            // takes many at once and they do not wake the writer for each.
+            std::thread::sleep(GATHER);
+        }
+    }
+    while catch_up(store) {}
+}
+
+/// Lets `store` do a part of what it left for later; whether more is left. A store that
+/// fails at it is not asked again until it has written more.
+fn catch_up(store: &dyn Store) -> bool {
+    match crate::quiet::catch(|| store.catch_up()) {
+        Ok(Ok(more)) => more,
+        Ok(Err(error)) => {
+            tracing::warn!("the store could not catch up on its writes: {error}");
+            false
+        }
+        Err(panic) => {
+            tracing::warn!("the store panicked catching up on its writes: {panic}");
+            false
+        }
+    }
+}
+
+/// A batch of changes, and the runs that sent them.
+#[derive(Default)]
+struct Batch {
+    /// One buffer for every batch: a change is large, and a growing buffer copies them all.
+    changes: Vec<Change>,
+    /// The runs of the batch, with how many of its changes each sent, in order of arrival.
+    senders: Vec<(Arc<Progress>, u64)>,
+}
+
+impl Batch {
+    /// Writes `first` and every change queued behind it (up to [`BATCH`]) in one
+    /// transaction, and tells each run how far it got; whether the next changes may gather
+    /// (this batch took several, and none of a run that waits for each write).
+    fn write(
+        &mut self,
+        store: &dyn Store,
+        from_runs: &Receiver<(Arc<Progress>, Change)>,
+        first: (Arc<Progress>, Change),
+    ) -> bool {
+        let Self { changes, senders } = self;
+        changes.clear();
+        changes.reserve(BATCH);
         senders.clear();
         for (progress, change) in std::iter::once(first).chain(from_runs.try_iter().take(BATCH - 1))
         {
@@ -190,18 +267,18 @@ fn write_all(store: &dyn Store, from_runs: &Receiver<(Arc<Progress>, Change)>) {
                     None => senders.push((progress, 1)),
                 },
             }
-            batch.push(change);
+            changes.push(change);
         }
-        if batch.is_empty() {
-            continue;
+        if changes.is_empty() {
+            return false;
         }
-        let outcome = crate::quiet::catch(|| store.write(&batch)).unwrap_or_else(|panic| {
+        let outcome = crate::quiet::catch(|| store.write(changes)).unwrap_or_else(|panic| {
             Err(crate::Error::Store {
                 path: String::new(),
                 reason: format!("the store panicked while writing: {panic}"),
             })
         });
-        for (progress, count) in &senders {
+        for (progress, count) in senders.iter() {
             let mut state = progress.lock();
             match &outcome {
                 Ok(()) => state.written += count,
@@ -226,5 +303,137 @@ fn write_all(store: &dyn Store, from_runs: &Receiver<(Arc<Progress>, Change)>) {
                 }
             }
         }
+        changes.len() > 1 && !senders.iter().any(|(progress, _)| progress.waits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::{Sender, channel};
+
+    use super::*;
+    use crate::Result;
+    use crate::store::{
+        BackfillRecord, DagRunRecord, Durability, StoredRun, TaskInstanceRecord, TryRecord,
+    };
+
+    /// A store that counts what it writes and tells each call of `catch_up`, with `left`
+    /// parts to catch up on after each write.
+    #[derive(Debug)]
+    struct Behind {
+        left: Mutex<u32>,
+        parts: u32,
+        caught_up: Mutex<Sender<u32>>,
+    }
+
+    impl Store for Behind {
+        fn write(&self, _: &[Change]) -> Result<()> {
+            *self.left.lock().unwrap() = self.parts;
+            Ok(())
+        }
+        fn catch_up(&self) -> Result<bool> {
+            let mut left = self.left.lock().unwrap();
+            *left = left.saturating_sub(1);
+            let _ = self.caught_up.lock().unwrap().send(*left);
+            Ok(*left > 0)
+        }
+        fn dag_runs(&self, _: &str, _: usize, _: usize) -> Result<Vec<DagRunRecord>> {
+            Ok(Vec::new())
+        }
+        fn task_instances(&self, _: &str, _: &str) -> Result<Vec<TaskInstanceRecord>> {
+            Ok(Vec::new())
+        }
+        fn tries(&self, _: &str, _: &str, _: &str, _: Option<u32>) -> Result<Vec<TryRecord>> {
+            Ok(Vec::new())
+        }
+        fn xcom_json(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: Option<u32>,
+        ) -> Result<Option<serde_json::Value>> {
+            Ok(None)
+        }
+        fn load_run(&self, _: &str, _: &str) -> Result<Option<StoredRun>> {
+            Ok(None)
+        }
+        fn dag_run(&self, _: &str, _: &str) -> Result<Option<DagRunRecord>> {
+            Ok(None)
+        }
+        fn create_dag_run(&self, _: &DagRunRecord) -> Result<bool> {
+            Ok(false)
+        }
+        fn dag_runs_in_state(&self, _: crate::DagRunState) -> Result<Vec<DagRunRecord>> {
+            Ok(Vec::new())
+        }
+        fn last_automated_run(&self, _: &str) -> Result<Option<DagRunRecord>> {
+            Ok(None)
+        }
+        fn set_paused(&self, _: &str, _: bool) -> Result<()> {
+            Ok(())
+        }
+        fn is_paused(&self, _: &str) -> Result<bool> {
+            Ok(false)
+        }
+        fn create_backfill(
+            &self,
+            _: &BackfillRecord,
+            _: &[DagRunRecord],
+            _: &[String],
+        ) -> Result<i64> {
+            Ok(0)
+        }
+        fn backfills(&self, _: &str) -> Result<Vec<BackfillRecord>> {
+            Ok(Vec::new())
+        }
+        fn complete_backfill(&self, _: i64, _: chrono::DateTime<chrono::Utc>) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    fn change() -> Change {
+        Change::TryInterrupted {
+            instance: crate::store::InstanceId {
+                dag_id: "d".into(),
+                run_id: "r".into(),
+                task_id: "t".into(),
+                map_path: Vec::new(),
+            },
+            try_number: 1,
+        }
+    }
+
+    #[test]
+    fn the_writer_catches_up_while_no_change_comes_and_after_its_runs_until_nothing_is_left() {
+        let (caught_up, calls) = channel();
+        let store = Arc::new(Behind {
+            left: Mutex::new(0),
+            parts: 3,
+            caught_up: Mutex::new(caught_up),
+        });
+        let writer = Writer::start(store);
+        // A store opened on a file may be behind: the writer asks before any change comes.
+        assert_eq!(calls.recv_timeout(LIMIT), Ok(0));
+        let sink = StoreSink::on(&writer, Durability::GroupCommit);
+        sink.send(change());
+        assert_eq!(sink.flush(LIMIT), None);
+        // Idle with its run still going: the writer catches up, a part at a time, and stops
+        // asking once nothing is left.
+        let idle: Vec<u32> = (0..3).map(|_| calls.recv_timeout(LIMIT).unwrap()).collect();
+        assert_eq!(idle, [2, 1, 0]);
+        sink.send(change());
+        assert_eq!(sink.flush(LIMIT), None);
+        // Its runs over, it catches up on everything, and then ends (dropping the store).
+        drop((sink, writer));
+        let after: Vec<u32> = (0..3).map(|_| calls.recv_timeout(LIMIT).unwrap()).collect();
+        assert_eq!(after, [2, 1, 0]);
+        assert_eq!(
+            calls.recv_timeout(LIMIT),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected),
+            "the writer's thread ended"
+        );
     }
 }

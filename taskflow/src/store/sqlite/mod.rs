@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: runs kept in one SQLite file, with a versioned schema, in WAL mode.
 
+mod log;
 mod schedule;
 mod schema;
 mod write;
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::large::{DEFAULT_LARGE_VALUE, Place};
 use super::{
@@ -58,7 +59,16 @@ struct Inner {
     runs: HashMap<(String, String), i64>,
     /// The numbers of each DAG's tasks written or read.
     tasks: HashMap<String, write::DagTasks>,
+    /// The numbers of tasks by where the ids of their runs' changes are.
+    shared_tasks: write::SharedTasks,
+    /// About how many bytes this connection's writes left in the change log, unfolded.
+    unfolded: usize,
 }
+
+/// Bytes of change log entries a store lets wait to be folded: past them, a write folds the
+/// oldest entries itself, so that a writer that is never idle does not grow the log without
+/// end.
+const MAX_UNFOLDED: usize = 64 * 1024 * 1024;
 
 impl SqliteStore {
     /// Opens the store in the file at `path`, creating it if it does not exist.
@@ -77,6 +87,8 @@ impl SqliteStore {
                 connection,
                 runs: HashMap::new(),
                 tasks: HashMap::new(),
+                shared_tasks: write::SharedTasks::default(),
+                unfolded: 0,
             }),
             path,
             large: Large {
@@ -251,6 +263,62 @@ impl SqliteStore {
             })?;
         }
         Ok(())
+    }
+
+    /// Folds the whole change log into the tables now. A store's own readers fold what they
+    /// read as they read it, and its writer folds the rest while it has nothing else to do;
+    /// call this before reading the file with other tools.
+    ///
+    /// ```
+    /// # use taskflow::store::SqliteStore;
+    /// # let folder = std::env::temp_dir().join(format!("fold-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&folder).unwrap();
+    /// let store = SqliteStore::open(folder.join("runs.db"))?;
+    /// store.fold_change_log()?;
+    /// # std::fs::remove_dir_all(&folder).unwrap();
+    /// # Ok::<(), taskflow::Error>(())
+    /// ```
+    pub fn fold_change_log(&self) -> Result<()> {
+        let mut inner = self.lock();
+        while self.fold_oldest(&mut inner).map_err(|e| self.error(e))? {}
+        Ok(())
+    }
+
+    /// Folds the change log's entries of run `run_id` of `dag_id` into the tables, so that
+    /// what reads the run next reads all of it.
+    fn fold_run(&self, connection: &Connection, dag_id: &str, run_id: &str) -> Result<()> {
+        let fold = || -> rusqlite::Result<()> {
+            let pending: Option<i64> = connection
+                .prepare_cached(
+                    "SELECT run FROM change_log
+                     WHERE run = (SELECT id FROM dag_run WHERE dag_id = ?1 AND run_id = ?2)
+                     LIMIT 1",
+                )?
+                .query_row(params![dag_id, run_id], |row| row.get(0))
+                .optional()?;
+            let Some(run) = pending else {
+                return Ok(());
+            };
+            let transaction =
+                Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
+            log::fold_run(&transaction, run)?;
+            transaction.commit()
+        };
+        fold().map_err(|e| self.error(e))
+    }
+
+    /// Folds the oldest change log entries into the tables; whether more are left.
+    fn fold_oldest(&self, inner: &mut Inner) -> rusqlite::Result<bool> {
+        let transaction =
+            Transaction::new_unchecked(&inner.connection, TransactionBehavior::Immediate)?;
+        let (folded, more) = log::fold_oldest(&transaction)?;
+        transaction.commit()?;
+        inner.unfolded = if more {
+            inner.unfolded.saturating_sub(folded)
+        } else {
+            0
+        };
+        Ok(more)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -448,12 +516,28 @@ impl Store for SqliteStore {
     fn write(&self, changes: &[Change]) -> Result<()> {
         let mut inner = self.lock();
         let written = write::write_batch(&mut inner, &self.large, changes);
-        if written.is_err() {
-            // Rows of the rolled-back transaction may be cached.
-            inner.runs.clear();
-            inner.tasks.clear();
+        let logged = match written {
+            Ok(logged) => logged,
+            Err(error) => {
+                // Rows of the rolled-back transaction may be cached.
+                inner.runs.clear();
+                inner.tasks.clear();
+                inner.shared_tasks.clear();
+                return Err(self.error(error));
+            }
+        };
+        inner.unfolded += logged;
+        while inner.unfolded > MAX_UNFOLDED {
+            if !self.fold_oldest(&mut inner).map_err(|e| self.error(e))? {
+                break;
+            }
         }
-        written.map_err(|e| self.error(e))
+        Ok(())
+    }
+
+    fn catch_up(&self) -> Result<bool> {
+        let mut inner = self.lock();
+        self.fold_oldest(&mut inner).map_err(|e| self.error(e))
     }
 
     fn dag_run(&self, dag_id: &str, run_id: &str) -> Result<Option<DagRunRecord>> {
@@ -519,6 +603,7 @@ impl Store for SqliteStore {
 
     fn task_instances(&self, dag_id: &str, run_id: &str) -> Result<Vec<TaskInstanceRecord>> {
         let inner = self.lock();
+        self.fold_run(&inner.connection, dag_id, run_id)?;
         let mut query = inner
             .connection
             .prepare_cached(
@@ -557,6 +642,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<TryRecord>> {
         let inner = self.lock();
         let connection = &inner.connection;
+        self.fold_run(connection, dag_id, run_id)?;
         let Some((run, task)) = self.instance_ids(connection, (dag_id, run_id, task_id))? else {
             return Ok(Vec::new());
         };
@@ -601,6 +687,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<serde_json::Value>> {
         let inner = self.lock();
         let connection = &inner.connection;
+        self.fold_run(connection, dag_id, run_id)?;
         let Some((run, task)) = self.instance_ids(connection, (dag_id, run_id, task_id))? else {
             return Ok(None);
         };
@@ -620,6 +707,7 @@ impl Store for SqliteStore {
     fn load_run(&self, dag_id: &str, run_id: &str) -> Result<Option<StoredRun>> {
         let inner = self.lock();
         let connection = &inner.connection;
+        self.fold_run(connection, dag_id, run_id)?;
         let Some((run_row, run, fingerprint)) = self.run_record(connection, dag_id, run_id)? else {
             return Ok(None);
         };
@@ -772,3 +860,6 @@ impl Store for SqliteStore {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,10 +2,10 @@
 //! version `i` to `i + 1`. A schema that landed never changes; a change is a new migration.
 
 /// The schema this version writes; older ones are migrated, newer ones refused.
-pub(super) const SCHEMA_VERSION: i32 = 3;
+pub(super) const SCHEMA_VERSION: i32 = 4;
 
 /// Each migration, from the schema before it: `MIGRATIONS[0]` makes version 1.
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3];
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4];
 
 /// The first schema: runs, task instances, tries and values.
 const SCHEMA_1: &str = "
@@ -174,4 +174,15 @@ const SCHEMA_3: &str = "
     ALTER TABLE dag_run ADD COLUMN backfill_id INTEGER REFERENCES backfill (id);
     CREATE INDEX dag_run_by_state ON dag_run (state);
     ALTER TABLE dag ADD COLUMN is_paused INTEGER NOT NULL DEFAULT 0;
+";
+
+/// The fourth: the change log, where a write puts each run's task instance rows, tries and
+/// values as one entry, folded into their tables afterwards (see `log.rs`).
+const SCHEMA_4: &str = "
+    CREATE TABLE change_log (
+        id INTEGER PRIMARY KEY,
+        run INTEGER NOT NULL REFERENCES dag_run (id),
+        entry BLOB NOT NULL
+    );
+    CREATE INDEX change_log_by_run ON change_log (run, id);
 ";

@@ -1,11 +1,14 @@
 //! Writing a batch of changes in one transaction, coalesced: of the changes of one task
-//! instance in a batch, only its last state is written, in one row with the value it
-//! returned; rows go in statements of many rows each.
+//! instance in a batch, only its last state is kept, in one row with the value it returned.
+//! A run's rows, tries and values go to the change log as one entry (see [`super::log`]);
+//! runs and what comes from outside runs go to their tables at once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{Transaction, params};
 
+use super::log::{Entry, InstanceRow, Item, PushRow, TryRow, Value, ValueRow};
 use super::{INTERRUPTED, Inner, Large, map_index_column, path_column};
 use crate::TaskState;
 use crate::store::Change;
@@ -14,89 +17,85 @@ use crate::store::large::value_key;
 /// A map with a fast hasher, for the keys of one batch (hashed once or twice per change).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A task instance of a batch: DAG, run, task, map path.
-type InstanceKey<'a> = (&'a str, &'a str, &'a str, &'a [u32]);
+/// A task instance of a batch, by where its shared ids are (DAG, run, task) and its map
+/// path: a run's changes share their ids, so this finds an instance's changes without
+/// hashing its ids. Changes of one instance that do not share them are only coalesced less.
+type InstanceKey<'a> = (usize, usize, usize, &'a [u32]);
+
+/// The key of an instance of a batch (whose changes keep the ids alive, so that an address
+/// is not reused for another id while the batch is written).
+fn instance_key<'a>(
+    dag_id: &Arc<str>,
+    run_id: &Arc<str>,
+    task_id: &Arc<str>,
+    map_path: &'a [u32],
+) -> InstanceKey<'a> {
+    (address(dag_id), address(run_id), address(task_id), map_path)
+}
+
+fn address(id: &Arc<str>) -> usize {
+    Arc::as_ptr(id).cast::<u8>() as usize
+}
 
 /// The key of a return value among the XComs.
 const RETURN_VALUE: &str = "return_value";
 
-/// Task instance rows per statement.
+/// Task instance rows per statement of new task numbers.
 const CHUNK: usize = 32;
 
-/// The columns of a task instance row, in the order the statements bind them.
-const INSTANCE_COLUMNS: usize = 14;
-
-/// The insert of task instance rows (as `VALUES` of `rows` rows).
-fn insert_instances(rows: usize) -> String {
-    let row = format!("({})", vec!["?"; INSTANCE_COLUMNS].join(", "));
-    format!(
-        "INSERT INTO task_instance (run, task, map_path, map_index, state, try_number,
-             start_date, end_date, error, pool, priority_weight, value, value_type,
-             value_location)
-         VALUES {}
-         ON CONFLICT (run, task, map_path) DO UPDATE SET
-             state = excluded.state, try_number = excluded.try_number,
-             start_date = coalesce(excluded.start_date, start_date),
-             end_date = excluded.end_date, error = excluded.error,
-             value = coalesce(excluded.value, value),
-             value_type = coalesce(excluded.value_type, value_type),
-             value_location = CASE WHEN excluded.value IS NULL THEN value_location
-                 ELSE excluded.value_location END",
-        vec![row.as_str(); rows].join(", ")
-    )
-}
-
-/// A value as a row keeps it: its JSON (empty when kept elsewhere), type and location.
+/// A value as an entry keeps it: its JSON (empty when kept elsewhere), type and location.
 struct Stored<'a> {
     text: String,
     type_name: &'a str,
     location: Option<String>,
 }
 
-/// One task instance row to write.
-struct InstanceRow<'a> {
-    run: i64,
-    task: i64,
-    map_path: String,
-    map_index: i64,
-    state: &'a str,
-    try_number: u32,
-    start_date: Option<i64>,
-    end_date: Option<i64>,
-    error: Option<&'a str>,
-    pool: &'a str,
-    priority_weight: i32,
-    value: Option<Stored<'a>>,
-}
-
-impl InstanceRow<'_> {
-    /// Binds the row's columns from parameter `first` (1-based) on.
-    fn bind(&self, statement: &mut rusqlite::Statement<'_>, first: usize) -> rusqlite::Result<()> {
-        let value = self.value.as_ref();
-        statement.raw_bind_parameter(first, self.run)?;
-        statement.raw_bind_parameter(first + 1, self.task)?;
-        statement.raw_bind_parameter(first + 2, &self.map_path)?;
-        statement.raw_bind_parameter(first + 3, self.map_index)?;
-        statement.raw_bind_parameter(first + 4, self.state)?;
-        statement.raw_bind_parameter(first + 5, self.try_number)?;
-        statement.raw_bind_parameter(first + 6, self.start_date)?;
-        statement.raw_bind_parameter(first + 7, self.end_date)?;
-        statement.raw_bind_parameter(first + 8, self.error)?;
-        statement.raw_bind_parameter(first + 9, self.pool)?;
-        statement.raw_bind_parameter(first + 10, self.priority_weight)?;
-        statement.raw_bind_parameter(first + 11, value.map(|v| v.text.as_str()))?;
-        statement.raw_bind_parameter(first + 12, value.map(|v| v.type_name))?;
-        statement.raw_bind_parameter(first + 13, value.and_then(|v| v.location.as_deref()))?;
-        Ok(())
+impl Stored<'_> {
+    fn value(&self) -> Value<'_> {
+        Value {
+            text: &self.text,
+            type_name: self.type_name,
+            location: self.location.as_deref(),
+        }
     }
 }
 
-/// Writes `changes` in one transaction.
+/// The entries of a batch, one per run, in the order of their runs' first changes.
+#[derive(Default)]
+struct Entries {
+    entries: Vec<Entry>,
+}
+
+impl Entries {
+    fn of(&mut self, run: i64) -> &mut Entry {
+        // Most batches are of one run, or a few.
+        match self.entries.iter().rposition(|entry| entry.run == run) {
+            Some(at) => &mut self.entries[at],
+            None => {
+                self.entries.push(Entry::new(run));
+                self.entries.last_mut().expect("just pushed")
+            }
+        }
+    }
+
+    /// Appends the entries to the log, and starts again; the bytes appended.
+    fn append(&mut self, transaction: &Transaction<'_>) -> rusqlite::Result<usize> {
+        let mut bytes = 0;
+        for entry in self.entries.drain(..) {
+            if !entry.is_empty() {
+                bytes += entry.append(transaction)?;
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+/// Writes `changes` in one transaction; the bytes it added to the change log.
 pub(super) fn write_batch(
     inner: &mut Inner,
     large: &Large,
     changes: &[Change],
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<usize> {
     let hasher = foldhash::fast::RandomState::default();
     let mut last_state: FastMap<InstanceKey<'_>, usize> =
         HashMap::with_capacity_and_hasher(changes.len(), hasher.clone());
@@ -105,7 +104,10 @@ pub(super) fn write_batch(
     for (at, change) in changes.iter().enumerate() {
         match change {
             Change::TaskInstance(ti) => {
-                last_state.insert((&ti.dag_id, &ti.run_id, &ti.task_id, &ti.map_path), at);
+                last_state.insert(
+                    instance_key(&ti.dag_id, &ti.run_id, &ti.task_id, &ti.map_path),
+                    at,
+                );
             }
             Change::XcomValue {
                 dag_id,
@@ -115,7 +117,7 @@ pub(super) fn write_batch(
                 key,
                 ..
             } if &**key == RETURN_VALUE => {
-                values.insert((dag_id, run_id, task_id, map_path), at);
+                values.insert(instance_key(dag_id, run_id, task_id, map_path), at);
             }
             _ => {}
         }
@@ -129,11 +131,13 @@ pub(super) fn write_batch(
         transaction: &transaction,
         runs: &mut inner.runs,
         tasks: &mut inner.tasks,
+        shared_tasks: &mut inner.shared_tasks,
         last_run: None,
         new_tasks: Vec::new(),
         refreshed: std::collections::HashSet::new(),
     };
-    let mut rows: Vec<InstanceRow<'_>> = Vec::with_capacity(last_state.len());
+    let mut entries = Entries::default();
+    let mut logged = 0;
     for (at, change) in changes.iter().enumerate() {
         match change {
             Change::DagRun(run) => {
@@ -162,35 +166,27 @@ pub(super) fn write_batch(
                     .insert((run.dag_id.to_string(), run.run_id.to_string()), id);
             }
             Change::TaskInstance(ti) => {
-                let key = (&*ti.dag_id, &*ti.run_id, &*ti.task_id, &*ti.map_path);
+                let key = instance_key(&ti.dag_id, &ti.run_id, &ti.task_id, &ti.map_path);
                 let last = last_state.get(&key) == Some(&at);
                 if !last && ti.state != TaskState::UpForRetry {
                     continue;
                 }
                 let run = ids.run(&ti.dag_id, &ti.run_id)?;
-                let task = ids.task(&ti.dag_id, &ti.task_id)?;
+                let task = ids.shared_task(&ti.dag_id, &ti.task_id)?;
                 let map_path = path_column(&ti.map_path);
+                let start_date = ti.start_date.map(|date| date.timestamp_micros());
+                let end_date = ti.end_date.map(|date| date.timestamp_micros());
                 if ti.state == TaskState::UpForRetry {
                     // A try that ended with another to come: kept in the tries' history.
-                    transaction
-                        .prepare_cached(
-                            "INSERT INTO task_try (run, task, map_path, try_number, state,
-                                 start_date, end_date, error)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                             ON CONFLICT (run, task, map_path, try_number) DO UPDATE SET
-                                 state = excluded.state, end_date = excluded.end_date,
-                                 error = excluded.error",
-                        )?
-                        .execute(params![
-                            run,
-                            task,
-                            &map_path,
-                            ti.try_number,
-                            ti.state.as_str(),
-                            ti.start_date.map(|date| date.timestamp_micros()),
-                            ti.end_date.map(|date| date.timestamp_micros()),
-                            ti.error.as_deref(),
-                        ])?;
+                    entries.of(run).add(&Item::Try(TryRow {
+                        task,
+                        map_path: &map_path,
+                        try_number: ti.try_number,
+                        state: ti.state.as_str(),
+                        start_date,
+                        end_date,
+                        error: ti.error.as_deref(),
+                    }));
                 }
                 if !last {
                     continue;
@@ -199,20 +195,19 @@ pub(super) fn write_batch(
                     Some(value) => stored_value(&changes[value], large)?,
                     None => None,
                 };
-                rows.push(InstanceRow {
-                    run,
+                entries.of(run).add(&Item::Instance(InstanceRow {
                     task,
+                    map_path: &map_path,
                     map_index: map_index_column(&ti.map_path),
-                    map_path,
                     state: ti.state.as_str(),
                     try_number: ti.try_number,
-                    start_date: ti.start_date.map(|date| date.timestamp_micros()),
-                    end_date: ti.end_date.map(|date| date.timestamp_micros()),
+                    start_date,
+                    end_date,
                     error: ti.error.as_deref(),
                     pool: &ti.pool,
                     priority_weight: ti.priority_weight,
-                    value,
-                });
+                    value: value.as_ref().map(Stored::value),
+                }));
             }
             Change::XcomValue {
                 dag_id,
@@ -222,74 +217,49 @@ pub(super) fn write_batch(
                 key,
                 ..
             } => {
-                let instance = (&**dag_id, &**run_id, &**task_id, &**map_path);
-                if &**key == RETURN_VALUE {
-                    // Its instance's last state in this batch takes it along; else it goes
-                    // to the instance's row on its own.
-                    if last_state.contains_key(&instance) || values.get(&instance) != Some(&at) {
-                        continue;
-                    }
-                    values.remove(&instance);
-                    let run = ids.run(dag_id, run_id)?;
-                    let task = ids.task(dag_id, task_id)?;
-                    if let Some(stored) = stored_value(change, large)? {
-                        transaction
-                            .prepare_cached(
-                                "INSERT INTO task_instance (run, task, map_path, map_index,
-                                     state, try_number, pool, priority_weight, value, value_type,
-                                     value_location)
-                                 VALUES (?1, ?2, ?3, ?4, 'none', 0, 'default_pool', 1, ?5, ?6,
-                                     ?7)
-                                 ON CONFLICT (run, task, map_path) DO UPDATE SET
-                                     value = excluded.value, value_type = excluded.value_type,
-                                     value_location = excluded.value_location",
-                            )?
-                            .execute(params![
-                                run,
-                                task,
-                                path_column(map_path),
-                                map_index_column(map_path),
-                                stored.text,
-                                stored.type_name,
-                                stored.location
-                            ])?;
-                    }
+                let instance = instance_key(dag_id, run_id, task_id, map_path);
+                if &**key == RETURN_VALUE
+                    && (last_state.contains_key(&instance) || values.get(&instance) != Some(&at))
+                {
+                    // Its instance's last state in this batch takes it along.
                     continue;
                 }
                 let run = ids.run(dag_id, run_id)?;
-                let task = ids.task(dag_id, task_id)?;
+                let task = ids.shared_task(dag_id, task_id)?;
                 let Some(stored) = stored_value(change, large)? else {
                     continue;
                 };
-                transaction
-                    .prepare_cached(
-                        "INSERT INTO xcom (run, task, map_path, key, type_name, value, location)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                         ON CONFLICT (run, task, map_path, key) DO UPDATE SET
-                             type_name = excluded.type_name, value = excluded.value,
-                             location = excluded.location",
-                    )?
-                    .execute(params![
-                        run,
+                let path = path_column(map_path);
+                let item = if &**key == RETURN_VALUE {
+                    // It goes to the instance's row on its own.
+                    values.remove(&instance);
+                    Item::Value(ValueRow {
                         task,
-                        path_column(map_path),
+                        map_path: &path,
+                        map_index: map_index_column(map_path),
+                        value: stored.value(),
+                    })
+                } else {
+                    Item::Push(PushRow {
+                        task,
+                        map_path: &path,
                         key,
-                        stored.type_name,
-                        stored.text,
-                        stored.location
-                    ])?;
+                        value: stored.value(),
+                    })
+                };
+                entries.of(run).add(&item);
             }
             other => {
-                // What comes from outside runs goes after the rows it follows.
+                // What comes from outside runs goes after the changes it follows, and what
+                // changes an instance goes on its run's tables with the log folded in.
                 ids.write_new_tasks()?;
-                write_instances(&transaction, &rows)?;
-                rows.clear();
+                logged += entries.append(&transaction)?;
                 write_other(&transaction, &mut ids, other)?;
             }
         }
     }
     ids.write_new_tasks()?;
-    write_instances(&transaction, &rows)?;
+    logged += entries.append(&transaction)?;
     drop(ids);
     transaction.commit()?;
     // An ended run's row is looked up again if anything else of it comes (a clear, a
@@ -303,7 +273,7 @@ pub(super) fn write_batch(
                 .remove(&(run.dag_id.to_string(), run.run_id.to_string()));
         }
     }
-    Ok(())
+    Ok(logged)
 }
 
 /// The value of an [`Change::XcomValue`] as a row keeps it: large values are written at
@@ -342,38 +312,13 @@ fn stored_value<'a>(change: &'a Change, large: &Large) -> rusqlite::Result<Optio
     }))
 }
 
-/// Writes `rows`, [`CHUNK`] to a statement.
-fn write_instances(
-    transaction: &Transaction<'_>,
-    rows: &[InstanceRow<'_>],
-) -> rusqlite::Result<()> {
-    let mut chunks = rows.chunks_exact(CHUNK);
-    if rows.len() >= CHUNK {
-        let mut statement = transaction.prepare_cached(&insert_instances(CHUNK))?;
-        for chunk in &mut chunks {
-            for (at, row) in chunk.iter().enumerate() {
-                row.bind(&mut statement, 1 + at * INSTANCE_COLUMNS)?;
-            }
-            statement.raw_execute()?;
-        }
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut statement = transaction.prepare_cached(&insert_instances(1))?;
-        for row in rest {
-            row.bind(&mut statement, 1)?;
-            statement.raw_execute()?;
-        }
-    }
-    Ok(())
-}
-
 /// The row ids of runs and the numbers of tasks, from the connection's caches or the
 /// database (a DAG's new task gets the next number).
 struct Ids<'t, 'c> {
     transaction: &'t Transaction<'c>,
     runs: &'t mut HashMap<(String, String), i64>,
     tasks: &'t mut HashMap<String, DagTasks>,
+    shared_tasks: &'t mut SharedTasks,
     /// The run of the last change, which the next one is most likely of too.
     last_run: Option<(String, String, i64)>,
     /// Tasks numbered in this batch, to write before the rows that use their numbers:
@@ -382,6 +327,15 @@ struct Ids<'t, 'c> {
     /// The DAGs whose numbers were read again in this transaction.
     refreshed: std::collections::HashSet<String>,
 }
+
+/// The numbers of tasks by where their shared ids are (DAG, task): the ids of the
+/// changes of a DAG's runs, found without hashing them. The ids are kept, so that their
+/// addresses are not reused for others.
+pub(super) type SharedTasks = FastMap<(usize, usize), (Arc<str>, Arc<str>, i64)>;
+
+/// The most tasks [`SharedTasks`] keeps (a program that builds its DAGs again for each run
+/// gives them new ids each time): past it, it starts again.
+const MAX_SHARED_TASKS: usize = 1 << 20;
 
 /// The numbers of one DAG's tasks.
 #[derive(Default)]
@@ -422,6 +376,21 @@ impl Ids<'_, '_> {
         Ok(id)
     }
 
+    /// The number of task `task_id` of DAG `dag_id`, found by where the ids are first.
+    fn shared_task(&mut self, dag_id: &Arc<str>, task_id: &Arc<str>) -> rusqlite::Result<i64> {
+        let key = (address(dag_id), address(task_id));
+        if let Some(&(_, _, number)) = self.shared_tasks.get(&key) {
+            return Ok(number);
+        }
+        let number = self.task(dag_id, task_id)?;
+        if self.shared_tasks.len() >= MAX_SHARED_TASKS {
+            self.shared_tasks.clear();
+        }
+        self.shared_tasks
+            .insert(key, (Arc::clone(dag_id), Arc::clone(task_id), number));
+        Ok(number)
+    }
+
     /// The run row and task number of `instance`.
     fn instance(&mut self, instance: &crate::store::InstanceId) -> rusqlite::Result<(i64, i64)> {
         let run = self.run(&instance.dag_id, &instance.run_id)?;
@@ -437,22 +406,27 @@ impl Ids<'_, '_> {
         {
             return Ok(number);
         }
-        // Not known here: read the DAG's numbers again, once per transaction (another
-        // process may have numbered tasks since; this transaction holds the write lock, so
-        // what it reads now stays true until it commits).
-        if self.refreshed.insert(dag_id.to_owned()) {
+        // Not known here: read the numbers given since, once per transaction (another
+        // process may have numbered tasks; this transaction holds the write lock, so what it
+        // reads now stays true until it commits). Numbers are given in order, each the next
+        // above all there are, so the new ones are those from the next this one knows.
+        if !self.refreshed.contains(dag_id) {
+            self.refreshed.insert(dag_id.to_owned());
             let known = self.tasks.entry(dag_id.to_owned()).or_default();
-            let mut query = self
-                .transaction
-                .prepare_cached("SELECT task, task_id FROM dag_task WHERE dag_id = ?1")?;
-            let mut rows = query.query([dag_id])?;
+            let mut query = self.transaction.prepare_cached(
+                "SELECT task, task_id FROM dag_task WHERE dag_id = ?1 AND task >= ?2",
+            )?;
+            let mut rows = query.query(params![dag_id, known.next])?;
             while let Some(row) = rows.next()? {
                 let number: i64 = row.get(0)?;
                 known.numbers.insert(row.get(1)?, number);
                 known.next = known.next.max(number + 1);
             }
         }
-        let known = self.tasks.entry(dag_id.to_owned()).or_default();
+        let known = match self.tasks.get_mut(dag_id) {
+            Some(known) => known,
+            None => self.tasks.entry(dag_id.to_owned()).or_default(),
+        };
         if let Some(&number) = known.numbers.get(task_id) {
             return Ok(number);
         }
@@ -528,6 +502,7 @@ fn write_other(
             try_number,
         } => {
             let (run, task) = ids.instance(instance)?;
+            super::log::fold_run(transaction, run)?;
             let map_path = &instance.map_path;
             transaction
                 .prepare_cached(
@@ -552,6 +527,7 @@ fn write_other(
             note,
         } => {
             let (run, task) = ids.instance(instance)?;
+            super::log::fold_run(transaction, run)?;
             let map_path = &instance.map_path;
             let path = path_column(map_path);
             // The latest try keeps its outcome in the tries' history.
