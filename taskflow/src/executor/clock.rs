@@ -90,6 +90,9 @@ pub(crate) struct TimerId(u64);
 
 impl Clock {
     pub(crate) fn new(virtual_time: bool, handle: Handle) -> Arc<Self> {
+        // The tick counter first: the first one of a process calibrates for a few
+        // milliseconds, which must not come between the date and the tick it goes with.
+        ticks();
         Self::new_at(virtual_time, handle, chrono::Utc::now())
     }
 

@@ -72,6 +72,10 @@ pub const DEFAULT_MAX_ACTIVE_RUNS: u32 = 16;
 /// (runs triggered or backfills made from the command line, DAGs paused).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How long before a run is due the scheduler does not read the store for other processes'
+/// changes (it does after the run started).
+const REFRESH_CLEARANCE: chrono::Duration = chrono::Duration::milliseconds(100);
+
 /// Settings of a [`Scheduler`]; see [`Scheduler::builder`].
 #[derive(Debug)]
 pub struct SchedulerBuilder {
@@ -126,7 +130,7 @@ impl SchedulerBuilder {
         }
         let (wakes, woken) = channel();
         let clock = self.executor.scheduling_clock();
-        let writer = crate::store::Writer::start(Arc::clone(&self.store));
+        let writer = crate::store::Writer::start_yielding(Arc::clone(&self.store));
         Ok(Scheduler {
             executor: self.executor,
             store: self.store,
@@ -274,6 +278,21 @@ impl Scheduler {
             let now = self.clock.date_now();
             let horizon = now.min(until);
             self.start_due(&mut state, horizon)?;
+            // On real time, other processes' changes are read once per poll interval: after
+            // the due runs started, and not just before a run is due (a refresh that takes
+            // a few milliseconds would delay it), unless that put it off twice over.
+            let due_soon = state
+                .next_due()
+                .is_some_and(|due| due - now < REFRESH_CLEARANCE);
+            let since = last_refresh.elapsed();
+            if !self.clock.is_virtual()
+                && since >= self.poll_interval
+                && (!due_soon || since >= 2 * self.poll_interval)
+            {
+                self.refresh(&mut state)?;
+                last_refresh = std::time::Instant::now();
+                self.start_due(&mut state, horizon)?;
+            }
             if now >= until && state.active_runs() == 0 {
                 return Ok(());
             }
@@ -324,11 +343,6 @@ impl Scheduler {
             while let Ok(wake) = woken.try_recv() {
                 self.handle(&mut state, wake)?;
                 self.clock.work_done();
-            }
-            // On real time, other processes' changes are read once per poll interval.
-            if !self.clock.is_virtual() && last_refresh.elapsed() >= self.poll_interval {
-                self.refresh(&mut state)?;
-                last_refresh = std::time::Instant::now();
             }
         })();
         if let Some(timer) = timer {
@@ -429,34 +443,48 @@ impl Scheduler {
     }
 
     /// Creates the scheduled runs due by `horizon` and starts what the limits allow.
+    ///
+    /// Each DAG's due run starts as soon as it is made, and the DAGs' next due times are
+    /// worked out once every due run has started: a run due with many others waits for
+    /// their starts only, not for their schedules. DAGs with several runs due (catchup) get
+    /// one more in each pass.
     fn start_due(&self, state: &mut queue::State, horizon: DateTime<Utc>) -> Result<()> {
-        // The runs due, made in the store in one transaction before any starts.
-        let (mut made_for, mut made) = (Vec::new(), Vec::new());
-        for (index, dag) in state.dags.iter_mut().enumerate() {
-            let mut pending = 0;
-            while let Some(info) = dag.next.filter(|info| info.run_after <= horizon) {
+        let mut made_for = Vec::new();
+        loop {
+            made_for.clear();
+            for index in 0..state.dags.len() {
+                let dag = &mut state.dags[index];
+                let Some(info) = dag.next.filter(|info| info.run_after <= horizon) else {
+                    continue;
+                };
                 if dag.paused {
-                    break;
+                    continue;
                 }
-                if dag.active + dag.queued.len() as u32 + pending >= dag.max_active_runs {
+                if dag.active + dag.queued.len() as u32 >= dag.max_active_runs {
                     dag.stale = true;
-                    break;
+                    continue;
                 }
-                made.push(scheduled_run(&dag.dag, &info));
-                made_for.push(index);
-                pending += 1;
+                let run = scheduled_run(&dag.dag, &info);
+                // Written by the runs' writer ahead of the run's own changes, so that this
+                // loop never waits for the store: a run lost with the process before it was
+                // written is made again after a restart (the schedule goes on from the
+                // latest stored run).
+                self.queued_runs
+                    .send(Change::QueueDagRun(Box::new(run.clone())));
+                dag.queued.push_back(queue::Queued { run, fresh: true });
                 dag.last = Some(info.data_interval);
+                made_for.push(index);
+                while let Some(run) = state.startable(index) {
+                    self.start(state, index, run)?;
+                }
+            }
+            if made_for.is_empty() {
+                break;
+            }
+            for &index in &made_for {
+                let dag = &mut state.dags[index];
                 dag.next = dag.dag.next_dagrun_info(dag.last.as_ref(), horizon);
             }
-        }
-        // Written by the runs' writer ahead of each run's own changes, so that this loop
-        // never waits for the store: a run lost with the process before it was written is
-        // made again after a restart (the schedule goes on from the latest stored run).
-        for (index, run) in made_for.into_iter().zip(made) {
-            self.queued_runs
-                .send(Change::QueueDagRun(Box::new(run.clone())));
-            let fresh = queue::Queued { run, fresh: true };
-            state.dags[index].queued.push_back(fresh);
         }
         for index in 0..state.dags.len() {
             while let Some(run) = state.startable(index) {

@@ -4,6 +4,7 @@
 //! share their store's, so that a run costs no thread and many runs' changes go in one
 //! transaction).
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +15,11 @@ use super::{Change, Store};
 const BATCH: usize = 4096;
 
 /// How long the writer lets changes gather after a write of several (group commit).
-const GATHER: Duration = Duration::from_micros(100);
+const GATHER: Duration = Duration::from_micros(30);
+
+/// The batches after which the writer lets changes gather: of more than one change (changes
+/// come fast) and fewer than this many (it keeps up; a writer behind goes straight on).
+const GATHER_BELOW: usize = 256;
 
 /// How long no change comes before the writer does what its store left for later
 /// ([`Store::catch_up`]).
@@ -46,10 +51,27 @@ impl Writer {
     /// A writer for `store`, on a thread of its own; it ends when every run's sink and this
     /// writer are dropped.
     pub(crate) fn start(store: Arc<dyn Store>) -> Self {
+        Self::spawn(store, false)
+    }
+
+    /// A writer for `store` whose thread yields to every other (on Linux, at the lowest
+    /// priority): a scheduler's, for which a run that is due starting at once matters more
+    /// than how soon the store has its changes.
+    #[cfg(feature = "schedule")]
+    pub(crate) fn start_yielding(store: Arc<dyn Store>) -> Self {
+        Self::spawn(store, true)
+    }
+
+    fn spawn(store: Arc<dyn Store>, yielding: bool) -> Self {
         let (to_writer, from_runs) = channel();
         let started = std::thread::Builder::new()
             .name("taskflow-store".into())
-            .spawn(move || write_all(&*store, &from_runs));
+            .spawn(move || {
+                if yielding {
+                    lower_priority();
+                }
+                write_all(&*store, &from_runs)
+            });
         Self {
             to_writer,
             failed: started
@@ -59,11 +81,32 @@ impl Writer {
     }
 }
 
+/// The nice value of a yielding writer's thread, the lowest priority: a task or a run that
+/// is ready to start gets a core before the writer does.
+#[cfg(target_os = "linux")]
+const YIELDING_NICENESS: i32 = 19;
+
+/// Lowers the priority of the calling thread (a yielding writer's) below every other;
+/// where that is not possible (or not Linux), it runs as any other thread.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = rustix::thread::gettid();
+        if let Err(error) = rustix::process::setpriority_process(Some(thread), YIELDING_NICENESS) {
+            tracing::debug!("the store's writer keeps its priority: {error}");
+        }
+    }
+}
+
 /// How far the writer has got.
 #[derive(Default)]
 struct Progress {
     state: Mutex<Written>,
     changed: Condvar,
+    /// The changes sent: counted without the lock, which the run's threads would contend for.
+    sent: AtomicU64,
+    /// Whether a write failed or the writer is gone: later changes are not sent.
+    stopped: AtomicBool,
     /// Whether the run waits for each of its writes (per-task durability): the writer does
     /// not let its changes gather.
     waits: bool,
@@ -71,7 +114,6 @@ struct Progress {
 
 #[derive(Default)]
 struct Written {
-    sent: u64,
     written: u64,
     /// The first write that failed: later changes are not written (the store keeps a
     /// consistent prefix).
@@ -97,6 +139,7 @@ impl StoreSink {
             let mut state = progress.lock();
             state.error = Some(failed.clone());
             state.gone = true;
+            progress.stopped.store(true, Ordering::Release);
         }
         Self {
             to_writer: writer.to_writer.clone(),
@@ -112,18 +155,17 @@ impl StoreSink {
 
     /// Queues `change` for writing.
     pub(crate) fn send(&self, change: Change) {
-        let mut state = self.progress.lock();
-        if state.gone || state.error.is_some() {
+        if self.progress.stopped.load(Ordering::Acquire) {
             return;
         }
-        state.sent += 1;
-        drop(state);
+        self.progress.sent.fetch_add(1, Ordering::AcqRel);
         if self
             .to_writer
             .send((Arc::clone(&self.progress), change))
             .is_err()
         {
             self.progress.lock().gone = true;
+            self.progress.stopped.store(true, Ordering::Release);
             self.progress.changed.notify_all();
         }
     }
@@ -133,16 +175,16 @@ impl StoreSink {
     /// meanwhile.
     pub(crate) fn after_written(&self, then: impl FnOnce(Option<String>) + Send + 'static) {
         let mut state = self.progress.lock();
-        if state.written >= state.sent || state.error.is_some() || state.gone {
+        let sent = self.progress.sent.load(Ordering::Acquire);
+        if state.written >= sent || state.error.is_some() || state.gone {
             let error = state.error.clone().or_else(|| {
-                (state.written < state.sent)
+                (state.written < sent)
                     .then(|| "the store's writer stopped before writing the run".to_owned())
             });
             drop(state);
             return then(error);
         }
-        let target = state.sent;
-        state.waiters.push((target, Box::new(then)));
+        state.waiters.push((sent, Box::new(then)));
     }
 
     /// Waits until everything sent so far is written, for at most `limit`; the first error
@@ -150,7 +192,7 @@ impl StoreSink {
     pub(crate) fn flush(&self, limit: Duration) -> Option<String> {
         let deadline = Instant::now() + limit;
         let mut state = self.progress.lock();
-        let target = state.sent;
+        let target = self.progress.sent.load(Ordering::Acquire);
         while state.written < target && state.error.is_none() && !state.gone {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -241,7 +283,7 @@ struct Batch {
 impl Batch {
     /// Writes `first` and every change queued behind it (up to [`BATCH`]) in one
     /// transaction, and tells each run how far it got; whether the next changes may gather
-    /// (this batch took several, and none of a run that waits for each write).
+    /// (this batch took several but not many, and none of a run that waits for each write).
     fn write(
         &mut self,
         store: &dyn Store,
@@ -254,7 +296,7 @@ impl Batch {
         senders.clear();
         for (progress, change) in std::iter::once(first).chain(from_runs.try_iter().take(BATCH - 1))
         {
-            if progress.lock().error.is_some() {
+            if progress.stopped.load(Ordering::Acquire) {
                 continue; // after a failed write of its run
             }
             match senders.last_mut() {
@@ -284,6 +326,7 @@ impl Batch {
                 Ok(()) => state.written += count,
                 Err(error) => {
                     state.error.get_or_insert_with(|| error.to_string());
+                    progress.stopped.store(true, Ordering::Release);
                 }
             }
             let (written, error) = (state.written, state.error.clone());
@@ -303,7 +346,8 @@ impl Batch {
                 }
             }
         }
-        changes.len() > 1 && !senders.iter().any(|(progress, _)| progress.waits)
+        (2..GATHER_BELOW).contains(&changes.len())
+            && !senders.iter().any(|(progress, _)| progress.waits)
     }
 }
 

@@ -446,6 +446,9 @@ impl Ids<'_, '_> {
                 vec!["(?, ?, ?)"; rows].join(", ")
             )
         };
+        if self.new_tasks.is_empty() {
+            return Ok(()); // most batches: the DAGs' tasks are numbered already
+        }
         let tasks = std::mem::take(&mut self.new_tasks);
         let mut chunks = tasks.chunks_exact(CHUNK);
         if tasks.len() >= CHUNK {
