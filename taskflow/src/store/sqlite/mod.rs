@@ -37,6 +37,11 @@ const INTERRUPTED: &str = "interrupted: the process running the try ended while 
 /// written by a newer version is an error that says so; nothing is reset. The file is in
 /// WAL mode: several processes may open one store; writes take turns.
 ///
+/// A write keeps each run's changes as one entry of a change log, folded into the tables of
+/// task instances, tries and values afterwards: while its writer has nothing else to do, and
+/// by any read of a run before it reads. [`SqliteStore::fold_change_log`] folds the rest, for
+/// reading the file with other tools.
+///
 /// See [`crate::store`] for an example.
 pub struct SqliteStore {
     inner: Mutex<Inner>,
