@@ -69,6 +69,15 @@ fn ok(folder: &Folder, args: &[&str]) -> String {
     ran.out
 }
 
+/// `dags test sales DAY` with a conf that makes its run fail (exit code 1).
+fn fail_a_test_run(folder: &Folder, day: &str) {
+    let ran = run(
+        folder,
+        &["dags", "test", "sales", day, "-c", r#"{"fail": true}"#],
+    );
+    assert_eq!(ran.code, 1, "{}{}", ran.out, ran.err);
+}
+
 /// Like [`ok`], parsing the JSON it prints.
 fn json_of(folder: &Folder, args: &[&str]) -> Value {
     let out = ok(folder, args);
@@ -394,18 +403,7 @@ fn dags_test_show_dagrun_prints_the_run_graph_coloured_by_state() {
 fn list_runs_filters_by_state_dates_and_backfill() {
     let folder = Folder::new("cli", "list-runs-filters");
     ok(&folder, &["dags", "test", "sales", "2026-01-01"]);
-    let failed = run(
-        &folder,
-        &[
-            "dags",
-            "test",
-            "sales",
-            "2026-01-02",
-            "-c",
-            r#"{"fail": true}"#,
-        ],
-    );
-    assert_eq!(failed.code, 1);
+    fail_a_test_run(&folder, "2026-01-02");
     ok(&folder, &["dags", "test", "sales", "2026-01-03"]);
     keep_run(
         &folder.file("runs.db"),
@@ -697,11 +695,7 @@ fn tasks_clear_refuses_without_a_terminal_or_yes_and_clears_nothing() {
 fn tasks_clear_only_failed_clears_the_failed_instances_of_the_dates_given() {
     let folder = Folder::new("cli", "clear-failed");
     for day in ["2026-01-01", "2026-01-02"] {
-        let ran = run(
-            &folder,
-            &["dags", "test", "sales", day, "-c", r#"{"fail": true}"#],
-        );
-        assert_eq!(ran.code, 1);
+        fail_a_test_run(&folder, day);
     }
     let out = ok(
         &folder,
@@ -1396,18 +1390,7 @@ fn backfill_create_dry_run_lists_what_it_would_make_and_writes_nothing() {
 #[test]
 fn backfill_create_queues_its_runs_reprocesses_failed_ones_and_refuses_a_second_open_one() {
     let folder = Folder::new("cli", "backfill-create");
-    let failed = run(
-        &folder,
-        &[
-            "dags",
-            "test",
-            "sales",
-            "2026-01-02",
-            "-c",
-            r#"{"fail": true}"#,
-        ],
-    );
-    assert_eq!(failed.code, 1);
+    fail_a_test_run(&folder, "2026-01-02");
     ok(&folder, &["dags", "test", "sales", "2026-01-03"]);
     let create = |extra: &[&str]| {
         let mut args = vec![

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use tracing::{Dispatch, Span};
 
 use super::record::PastTry;
-use super::run::{RunState, Step};
+use super::run::{RunState, Step, TellOnce};
 use crate::events::{DagRunEvent, Delivery, Event, Listeners, TaskInstanceEvent, WarningEvent};
 use crate::store::{Change, StoreSink};
 use crate::{DagRunState, TaskError, TaskState};
@@ -463,21 +463,16 @@ impl RunState {
         let Some(delivery) = self.observer.as_ref().and_then(|o| o.delivery.clone()) else {
             return tell(self);
         };
-        let once = Arc::new(Mutex::new(Some(Arc::clone(self))));
-        let take = |once: &Mutex<Option<Arc<RunState>>>| {
-            once.lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take()
-        };
-        let delivered = Arc::clone(&once);
+        let once = TellOnce::new(self);
+        let delivered = once.clone();
         delivery.then(move || {
-            if let Some(run) = take(&delivered) {
+            if let Some(run) = delivered.take() {
                 tell(&run);
             }
         });
         drop(self.handle.spawn(async move {
             tokio::time::sleep(DELIVERY_WAIT).await;
-            if let Some(run) = take(&once) {
+            if let Some(run) = once.take() {
                 tracing::warn!(
                     "the listeners of dag run `{}` of `{}` did not hear all its events within {DELIVERY_WAIT:?}; the run is reported done, its events follow",
                     run.info.run_id,

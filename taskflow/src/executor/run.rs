@@ -634,37 +634,27 @@ impl RunState {
         }
     }
 
-    /// Tells whoever waits for the run that it ended, and lets go of what it kept alive.
     /// Tells whoever waits for the run once its store has all its changes, without holding
     /// the thread meanwhile (a worker); at once without a store.
     fn after_stored(run: &Arc<RunState>) {
         let Some(sink) = run.observer.as_ref().and_then(|o| o.store_sink()) else {
             return run.tell_waiters();
         };
-        let once = Arc::new(Mutex::new(Some(Arc::clone(run))));
-        let take = |once: &Mutex<Option<Arc<RunState>>>| {
-            once.lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take()
-        };
-        let written = Arc::clone(&once);
+        let once = TellOnce::new(run);
+        let written = once.clone();
         sink.after_written(move |error| {
-            if let Some(run) = take(&written) {
+            if let Some(run) = written.take() {
                 if let (Some(error), Some(observer)) = (error, &run.observer) {
                     observer.keep_store_error(error);
                 }
                 run.tell_waiters();
             }
         });
-        let told = once
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .is_none();
-        if !told {
+        if !once.told() {
             // A store that never answers does not keep the run from ending.
             drop(run.handle.spawn(async move {
                 tokio::time::sleep(super::changes::STORE_WAIT).await;
-                if let Some(run) = take(&once) {
+                if let Some(run) = once.take() {
                     if let Some(observer) = &run.observer {
                         observer.keep_store_error(format!(
                             "the store had not written the run's changes after {:?}",
@@ -677,6 +667,7 @@ impl RunState {
         }
     }
 
+    /// Tells whoever waits for the run that it ended, and lets go of what it kept alive.
     pub(crate) fn tell_waiters(&self) {
         if let Some(on_end) = &self.on_end {
             let hook = || (on_end.0)(&self.info.run_id);
@@ -702,5 +693,32 @@ impl RunState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
         drop(kept);
+    }
+}
+
+/// A run to tell something once, from whichever comes first of an answer and a timeout:
+/// the first to take it tells, the other finds nothing.
+#[derive(Clone)]
+pub(crate) struct TellOnce(Arc<Mutex<Option<Arc<RunState>>>>);
+
+impl TellOnce {
+    pub(crate) fn new(run: &Arc<RunState>) -> Self {
+        Self(Arc::new(Mutex::new(Some(Arc::clone(run)))))
+    }
+
+    /// The run, to the first caller only.
+    pub(crate) fn take(&self) -> Option<Arc<RunState>> {
+        self.lock().take()
+    }
+
+    /// Whether it was taken already.
+    pub(crate) fn told(&self) -> bool {
+        self.lock().is_none()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<RunState>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -474,9 +474,7 @@ impl Scheduler {
                 dag.queued.push_back(queue::Queued { run, fresh: true });
                 dag.last = Some(info.data_interval);
                 made_for.push(index);
-                while let Some(run) = state.startable(index) {
-                    self.start(state, index, run)?;
-                }
+                self.start_queued(state, index)?;
             }
             if made_for.is_empty() {
                 break;
@@ -487,14 +485,20 @@ impl Scheduler {
             }
         }
         for index in 0..state.dags.len() {
-            while let Some(run) = state.startable(index) {
-                self.start(state, index, run)?;
-            }
+            self.start_queued(state, index)?;
         }
         for (backfill, dag) in state.backfills_with_room() {
             while let Some(run) = state.startable_backfill(backfill) {
                 self.start(state, dag, run)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Starts the queued runs of DAG `index` that its limit lets start.
+    fn start_queued(&self, state: &mut queue::State, index: usize) -> Result<()> {
+        while let Some(run) = state.startable(index) {
+            self.start(state, index, run)?;
         }
         Ok(())
     }

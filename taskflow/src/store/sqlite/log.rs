@@ -405,8 +405,9 @@ fn apply(transaction: &Transaction<'_>, entries: &[(i64, Vec<u8>)]) -> rusqlite:
     write_instances(transaction, &rows)
 }
 
-/// Task instance rows per statement.
-const CHUNK: usize = 32;
+/// Rows per statement of the multi-row inserts (task instances here, task numbers in
+/// `write.rs`).
+pub(super) const CHUNK: usize = 32;
 
 /// The columns of a task instance row, in the order the statements bind them.
 const INSTANCE_COLUMNS: usize = 14;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rusqlite::{Transaction, params};
 
-use super::log::{Entry, InstanceRow, Item, PushRow, TryRow, Value, ValueRow};
+use super::log::{CHUNK, Entry, InstanceRow, Item, PushRow, TryRow, Value, ValueRow};
 use super::{INTERRUPTED, Inner, Large, map_index_column, path_column};
 use crate::TaskState;
 use crate::store::Change;
@@ -39,9 +39,6 @@ fn address(id: &Arc<str>) -> usize {
 
 /// The key of a return value among the XComs.
 const RETURN_VALUE: &str = "return_value";
-
-/// Task instance rows per statement of new task numbers.
-const CHUNK: usize = 32;
 
 /// A value as an entry keeps it: its JSON (empty when kept elsewhere), type and location.
 struct Stored<'a> {
