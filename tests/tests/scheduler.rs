@@ -699,3 +699,87 @@ fn a_run_that_ends_in_time_is_not_failed_by_its_dagrun_timeout_timer() {
         );
     }
 }
+
+/// The scheduler of `a_dag_paused_just_before_its_due_run_does_not_start_it`, for its task.
+static PAUSING: std::sync::OnceLock<Arc<Scheduler>> = std::sync::OnceLock::new();
+
+#[task]
+fn pause_daily() {
+    PAUSING
+        .get()
+        .expect("the scheduler")
+        .pause("daily")
+        .unwrap();
+}
+
+#[test]
+fn a_dag_paused_just_before_its_due_run_does_not_start_it() {
+    // The scheduler makes a run ready a moment before it is due; a pause within that moment
+    // keeps it from starting: it waits, queued, until the DAG is unpaused.
+    let (_folder, store) = store("pause_just_before");
+    let daily = Dag::builder("daily")
+        .schedule("@daily")
+        .start_date(utc("2026-01-02T00:00:00Z"))
+        .build(|| {
+            seen();
+        })
+        .unwrap();
+    let pauser = Dag::builder("pauser")
+        .schedule("@once")
+        .start_date(utc("2026-01-01T23:59:59.995Z"))
+        .build(|| {
+            pause_daily();
+        })
+        .unwrap();
+    let scheduler = Scheduler::builder(executor("2026-01-01T00:00:00Z"), store.clone())
+        .dags([daily, pauser])
+        .build()
+        .unwrap();
+    let scheduler = PAUSING.get_or_init(|| Arc::new(scheduler));
+    let looping = Arc::clone(scheduler);
+    within(Duration::from_secs(60), "the scheduler", move || {
+        looping.run_until(utc("2026-01-02T12:00:00Z")).unwrap()
+    });
+    assert_eq!(runs(&store, "pauser")[0].state, DagRunState::Success);
+    let waiting = runs(&store, "daily");
+    assert_eq!(ids(&waiting), ["scheduled__2026-01-02T00:00:00+00:00"]);
+    assert_eq!(waiting[0].state, DagRunState::Queued);
+    assert_eq!(waiting[0].start_date, None);
+    scheduler.unpause("daily").unwrap();
+    let looping = Arc::clone(scheduler);
+    within(Duration::from_secs(60), "the scheduler", move || {
+        looping.run_until(utc("2026-01-02T13:00:00Z")).unwrap()
+    });
+    let ran = runs(&store, "daily");
+    assert_eq!(ids(&ran), ["scheduled__2026-01-02T00:00:00+00:00"]);
+    assert_eq!(ran[0].state, DagRunState::Success);
+    // Started once unpaused.
+    let started = ran[0].start_date.expect("it started");
+    let unpaused = utc("2026-01-02T12:00:00Z");
+    assert!(started >= unpaused && started - unpaused < taskflow::chrono::Duration::seconds(1));
+}
+
+#[test]
+fn a_run_made_ready_ahead_starts_at_its_due_time_not_when_it_was_made() {
+    let (_folder, store) = store("made_ahead");
+    run_scheduler(
+        &store,
+        "2026-01-01T00:00:00Z",
+        vec![daily("daily", false)],
+        "2026-01-03T12:00:00Z",
+    );
+    for run in runs(&store, "daily") {
+        // Made 20 ms before it was due, on the virtual clock: started when due, within the
+        // real time the scheduler takes.
+        let due = run.run_after.expect("a scheduled run has a due time");
+        let task = &store.task_instances("daily", &run.run_id).unwrap()[0];
+        for started in [run.start_date, task.start_date] {
+            let started = started.expect("it started");
+            assert!(
+                started >= due && started - due < taskflow::chrono::Duration::seconds(1),
+                "{} started at {started}",
+                run.run_id
+            );
+        }
+    }
+}

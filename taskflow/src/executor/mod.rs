@@ -25,9 +25,11 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 pub use args::Args;
-pub(crate) use run::{RunSched, RunState};
+pub(crate) use run::{PreparedRun, RunSched, RunState};
 pub use shared::{Executor, ExecutorBuilder, RunHandle, TimeHold};
 
+#[cfg(feature = "schedule")]
+pub(crate) use changes::STORE_WAIT;
 #[cfg(feature = "schedule")]
 pub(crate) use clock::TimerId;
 pub(crate) use clock::{Clock, TrySleeps};
@@ -361,7 +363,9 @@ impl Dag {
             listeners: options.listeners.clone(),
             delivery: Box::new(global_delivery),
         };
-        let (run, finished) = self.prepare(handle, options, pool, None, testing, audience)?;
+        let (run, finished) = self
+            .prepare(handle, options, pool, None, testing, audience)?
+            .share();
         pool.start_run(&run);
         // The sender lives in the run until the last task ends, so this only fails if the
         // run state was dropped, which cannot happen while we hold `run`.
@@ -379,7 +383,7 @@ impl Dag {
         shared_clock: Option<&Arc<Clock>>,
         testing: bool,
         audience: Audience,
-    ) -> Result<(Arc<RunState>, oneshot::Receiver<()>)> {
+    ) -> Result<PreparedRun> {
         // A stored run keeps its values until they are written.
         let keep = options.keep_xcoms.unwrap_or(testing) || options.store.is_some();
         let virtual_time = options.virtual_time.unwrap_or(testing);
@@ -455,23 +459,19 @@ impl Dag {
         });
         let observer = changes::Observer::new(audience, &info.run_id, store);
         info.store = observer.as_ref().and_then(|observer| observer.store_sink());
-        let run = Arc::new(
-            RunState::new(
-                dag,
-                Arc::new(info),
-                (keep, options.xcom_size_warning),
-                clock,
-                handle,
-                (pool.clone(), sched),
-                (done, observer, None),
-            )
-            .resumed(restore)
-            .on_end(options.on_end)
-            .timed(run_timeout),
-        );
-        // Once per run: lets a task's context read its upstream states.
-        run.info.attach(&run);
-        Ok((run, finished))
+        let state = RunState::new(
+            dag,
+            Arc::new(info),
+            (keep, options.xcom_size_warning),
+            clock,
+            handle,
+            (pool.clone(), sched),
+            (done, observer, None),
+        )
+        .resumed(restore)
+        .on_end(options.on_end)
+        .timed(run_timeout);
+        Ok(PreparedRun::new(state, finished))
     }
 
     /// How long a run may take (Airflow's `dagrun_timeout`), if the DAG says.
@@ -692,7 +692,9 @@ impl Dag {
             delivery: Box::new(|| Delivery::start(crate::events::EVENT_QUEUE_CAPACITY)),
         };
         let handle = runtime.handle().clone();
-        let (run, finished) = self.prepare(handle, options, pool, None, true, audience)?;
+        let (run, finished) = self
+            .prepare(handle, options, pool, None, true, audience)?
+            .share();
         pool.start_run(&run);
         // The sender lives in the run until the last task ends.
         let _ = finished.blocking_recv();

@@ -239,6 +239,31 @@ impl Pool {
         &self.shared.runs
     }
 
+    #[cfg(feature = "schedule")]
+    /// Starts `runs` together, each now or once its DAG has fewer than `max_active_runs`
+    /// runs going: the workers are woken once every run's first tasks are queued, so that
+    /// the thread starting the last does not wait for the tasks of the first.
+    pub(crate) fn start_runs(&self, runs: &[Arc<RunState>]) {
+        for run in runs {
+            let admitted = self.shared.lock().scheduler.admit_run(run);
+            if admitted {
+                run.start_staged();
+            }
+        }
+        self.shared.wake(self.shared.lock());
+    }
+
+    #[cfg(feature = "schedule")]
+    /// Queues `nodes` of `run` without waking a worker for them: one wake follows for
+    /// many ([`Pool::start_runs`]).
+    pub(crate) fn stage(&self, run: &Arc<RunState>, nodes: impl IntoIterator<Item = u32>) {
+        let mut queue = self.shared.lock();
+        for node in nodes {
+            queue.scheduler.push(run, node);
+        }
+        Shared::unlock(queue);
+    }
+
     /// Counts `run` as ended and starts the next run of its DAG that waited for it.
     pub(crate) fn run_ended(&self, run: &RunState) {
         let next = self.shared.lock().scheduler.run_ended(run);

@@ -157,6 +157,42 @@ struct Join {
     decided: AtomicBool,
 }
 
+/// A run made ready to start: its state built and checked against the pool's limits, its
+/// changes not yet sent. Its clock starts when it is shared, so that a run prepared ahead of
+/// its due time (a scheduler's) starts at that time, not when it was made.
+pub(crate) struct PreparedRun {
+    /// Not shared yet: nothing else holds it until [`PreparedRun::share`] (its state is
+    /// large, and many prepared runs are moved around before they start).
+    state: Arc<RunState>,
+    finished: oneshot::Receiver<()>,
+}
+
+impl PreparedRun {
+    pub(crate) fn new(state: RunState, finished: oneshot::Receiver<()>) -> Self {
+        Self {
+            state: Arc::new(state),
+            finished,
+        }
+    }
+
+    /// The run's state, shared, its time starting now; and what tells that it has ended.
+    pub(crate) fn share(self) -> (Arc<RunState>, oneshot::Receiver<()>) {
+        let Self {
+            state: mut run,
+            finished,
+        } = self;
+        // Nothing else holds the state yet; were it held, its time would count from when it
+        // was made.
+        if let Some(state) = Arc::get_mut(&mut run) {
+            state.origin = state.clock.now_nanos();
+            state.start_date = state.clock.date_now();
+        }
+        // Once per run: lets a task's context read its upstream states.
+        run.info.attach(&run);
+        (run, finished)
+    }
+}
+
 impl RunState {
     pub(crate) fn new(
         dag: Arc<DagInner>,
@@ -286,6 +322,23 @@ impl RunState {
 
     /// Queues the tasks without upstream tasks, or ends an empty run at once.
     pub(crate) fn start(self: &Arc<Self>) {
+        if self.begin() {
+            self.pool.push(self, self.dag.plan.roots.iter().copied());
+        }
+    }
+
+    #[cfg(feature = "schedule")]
+    /// [`RunState::start`], without waking a worker for the first tasks: the caller wakes
+    /// them once for many runs ([`Pool::start_runs`]).
+    pub(crate) fn start_staged(self: &Arc<Self>) {
+        if self.begin() {
+            self.pool.stage(self, self.dag.plan.roots.iter().copied());
+        }
+    }
+
+    /// Counts the run as started and its first tasks as queued; whether it has any (an
+    /// empty run ends here).
+    fn begin(self: &Arc<Self>) -> bool {
         self.pool.runs().started(self);
         self.mark_run_started();
         if let Some(timeout) = self.run_timeout {
@@ -298,14 +351,14 @@ impl RunState {
         }
         if self.dag.nodes.is_empty() {
             self.signal_done();
-            return;
+            return false;
         }
         let roots = &self.dag.plan.roots;
         self.count_queued(roots.len());
         for &root in roots {
             self.mark_queued(root);
         }
-        self.pool.push(self, roots.iter().copied());
+        true
     }
 
     /// Leaves a carried value where it is for `successor`, which runs next on this thread,

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use super::changes::Audience;
 use super::pool::{Limits, Pool};
-use super::run::RunState;
+use super::run::{PreparedRun, RunState};
 use crate::events::{Delivery, Listener, Listeners};
 use crate::{Dag, Error, Result, RunOptions, RunReport};
 
@@ -385,7 +385,13 @@ impl Executor {
     /// ([`Error::UnknownPool`]) or needs more slots than its pool has
     /// ([`Error::PoolTooSmall`]). Nothing of the run has started then.
     pub fn submit(&self, dag: impl AsRef<Dag>, options: RunOptions) -> Result<RunHandle> {
-        let dag = dag.as_ref();
+        let prepared = self.prepare(dag.as_ref(), options)?;
+        Ok(self.start(prepared))
+    }
+
+    /// A run of `dag` made ready to [`start`](Executor::start) as [`submit`](Executor::submit)
+    /// would: a scheduler prepares a run ahead of its due time and starts it at that time.
+    pub(crate) fn prepare(&self, dag: &Dag, options: RunOptions) -> Result<PreparedRun> {
         let options = RunOptions {
             keep_xcoms: options.keep_xcoms.or(Some(true)),
             virtual_time: options.virtual_time.or(Some(self.inner.clock.is_some())),
@@ -402,19 +408,45 @@ impl Executor {
                     .clone()
             }),
         };
-        let (run, finished) = dag.prepare(
+        dag.prepare(
             self.inner.handle.clone(),
             options,
             &self.inner.pool,
             self.inner.clock.as_ref(),
             false,
             audience,
-        )?;
+        )
+    }
+
+    /// The state of a run [`prepare`](Executor::prepare)d before, shared, its time starting
+    /// now, kept with what it needs alive while it runs.
+    fn share(&self, prepared: PreparedRun) -> (Arc<RunState>, oneshot::Receiver<()>) {
+        let (run, finished) = prepared.share();
         run.keep_alive(Arc::clone(&self.inner.runtime) as Arc<dyn Send + Sync>);
+        (run, finished)
+    }
+
+    /// Starts a run [`prepare`](Executor::prepare)d before, its time starting now, or
+    /// queues it behind its DAG's `max_active_runs`.
+    pub(crate) fn start(&self, prepared: PreparedRun) -> RunHandle {
+        let (run, finished) = self.share(prepared);
         self.inner.pool.start_run(&run);
-        Ok(RunHandle {
+        RunHandle {
             state: HandleState::Running { run, finished },
-        })
+        }
+    }
+}
+
+#[cfg(feature = "schedule")]
+impl Executor {
+    /// Starts runs [`prepare`](Executor::prepare)d before, all at once, their time starting
+    /// now: the workers are woken once every run's first tasks are queued.
+    pub(crate) fn start_together(&self, prepared: Vec<PreparedRun>) {
+        let runs: Vec<Arc<RunState>> = prepared
+            .into_iter()
+            .map(|prepared| self.share(prepared).0)
+            .collect();
+        self.inner.pool.start_runs(&runs);
     }
 }
 

@@ -59,7 +59,7 @@ pub use backfill::{
 #[cfg(feature = "cli")]
 pub(crate) use backfill::{Planned, PlannedRun};
 
-use crate::executor::{Clock, EndHook, TimerId};
+use crate::executor::{Clock, EndHook, PreparedRun, STORE_WAIT, TimerId};
 use crate::schedule::{DagRunInfo, DataInterval, Timetable};
 use crate::store::{Change, DagRunRecord, Durability, Store, StoreSink};
 use crate::{Dag, DagRunState, Error, Executor, Params, Result, RunOptions};
@@ -75,6 +75,16 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How long before a run is due the scheduler does not read the store for other processes'
 /// changes (it does after the run started).
 const REFRESH_CLEARANCE: chrono::Duration = chrono::Duration::milliseconds(100);
+
+/// How long before a scheduled run is due the loop makes it ready to start (its state
+/// built, checked against the executor's limits), so that at its due time the loop only lets
+/// it go: runs due together start within a fraction of the time their making takes.
+const PREPARE_AHEAD: chrono::Duration = chrono::Duration::milliseconds(20);
+
+/// On real time, how long before a made-ready run is due the loop's timed wait ends; the
+/// rest it waits out reading the clock, as a timed wait ends a few hundred microseconds
+/// late.
+const WAIT_OUT: chrono::Duration = chrono::Duration::milliseconds(1);
 
 /// Settings of a [`Scheduler`]; see [`Scheduler::builder`].
 #[derive(Debug)]
@@ -277,12 +287,15 @@ impl Scheduler {
         let outcome = (|| loop {
             let now = self.clock.date_now();
             let horizon = now.min(until);
-            self.start_due(&mut state, horizon)?;
+            self.release_held(&mut state, horizon)?;
+            self.start_due(&mut state, horizon, (now + PREPARE_AHEAD).min(until))?;
             // On real time, other processes' changes are read once per poll interval: after
             // the due runs started, and not just before a run is due (a refresh that takes
             // a few milliseconds would delay it), unless that put it off twice over.
-            let due_soon = state
-                .next_due()
+            let due_soon = [state.next_due(), state.next_held()]
+                .into_iter()
+                .flatten()
+                .min()
                 .is_some_and(|due| due - now < REFRESH_CLEARANCE);
             let since = last_refresh.elapsed();
             if !self.clock.is_virtual()
@@ -291,7 +304,7 @@ impl Scheduler {
             {
                 self.refresh(&mut state)?;
                 last_refresh = std::time::Instant::now();
-                self.start_due(&mut state, horizon)?;
+                self.start_due(&mut state, horizon, (now + PREPARE_AHEAD).min(until))?;
             }
             if now >= until && state.active_runs() == 0 {
                 return Ok(());
@@ -299,7 +312,13 @@ impl Scheduler {
             if let Some(timer) = timer.take() {
                 self.clock.cancel(timer);
             }
-            let next = state.next_due().filter(|due| *due <= until);
+            // The next run to make ready, or to let go.
+            let release = state.next_held();
+            let make = state
+                .next_due()
+                .filter(|due| *due <= until)
+                .map(|due| due - PREPARE_AHEAD);
+            let next = [make, release].into_iter().flatten().min();
             let wake_at = match next {
                 Some(due) => due.max(now),
                 None if now < until => until,
@@ -321,14 +340,19 @@ impl Scheduler {
             } else {
                 self.clock.work_done();
                 // On real time, a timed wait: to the microsecond, not the async runtime's
-                // millisecond timer ticks.
-                let wait = (wake_at - self.clock.date_now())
+                // millisecond timer ticks; ended early before a run is let go.
+                let release = release.filter(|due| *due <= wake_at);
+                let wait_until = release.map_or(wake_at, |due| due - WAIT_OUT);
+                let wait = (wait_until - self.clock.date_now())
                     .to_std()
                     .unwrap_or_default();
                 match woken.recv_timeout(wait) {
                     Ok(wake) => Some(wake),
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                         self.clock.work_added(1); // as a timer's message would bring
+                        if let Some(due) = release {
+                            self.wait_out(due);
+                        }
                         Some(Wake::Timer)
                     }
                     Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
@@ -349,7 +373,16 @@ impl Scheduler {
             self.clock.cancel(timer);
         }
         self.clock.work_done();
-        outcome
+        outcome?;
+        // The runs it made and did not start (their DAG was paused meanwhile) are in the
+        // store when this returns, like the ones it started.
+        match self.queued_runs.flush(STORE_WAIT) {
+            None => Ok(()),
+            Some(reason) => Err(Error::Store {
+                path: String::new(),
+                reason,
+            }),
+        }
     }
 
     /// Runs the scheduler for `duration` on its clock; see [`Scheduler::run_until`].
@@ -376,6 +409,15 @@ impl Scheduler {
                 }
             }),
         )
+    }
+
+    /// Waits on real time until `due`, at most [`WAIT_OUT`] and a little more, reading the
+    /// clock (and letting other threads run meanwhile).
+    fn wait_out(&self, due: DateTime<Utc>) {
+        let limit = std::time::Instant::now() + 2 * WAIT_OUT.to_std().unwrap_or_default();
+        while self.clock.date_now() < due && std::time::Instant::now() < limit {
+            std::thread::yield_now();
+        }
     }
 
     /// What the store holds of the DAGs: where each schedule goes on from, which DAGs are
@@ -442,19 +484,25 @@ impl Scheduler {
         }
     }
 
-    /// Creates the scheduled runs due by `horizon` and starts what the limits allow.
+    /// Creates the scheduled runs due by `ahead` and starts what the limits allow: those due
+    /// by `now` at once, the others when they are due ([`Scheduler::release_held`]).
     ///
     /// Each DAG's due run starts as soon as it is made, and the DAGs' next due times are
     /// worked out once every due run has started: a run due with many others waits for
     /// their starts only, not for their schedules. DAGs with several runs due (catchup) get
     /// one more in each pass.
-    fn start_due(&self, state: &mut queue::State, horizon: DateTime<Utc>) -> Result<()> {
+    fn start_due(
+        &self,
+        state: &mut queue::State,
+        now: DateTime<Utc>,
+        ahead: DateTime<Utc>,
+    ) -> Result<()> {
         let mut made_for = Vec::new();
         loop {
             made_for.clear();
             for index in 0..state.dags.len() {
                 let dag = &mut state.dags[index];
-                let Some(info) = dag.next.filter(|info| info.run_after <= horizon) else {
+                let Some(info) = dag.next.filter(|info| info.run_after <= ahead) else {
                     continue;
                 };
                 if dag.paused {
@@ -465,15 +513,17 @@ impl Scheduler {
                     continue;
                 }
                 let run = scheduled_run(&dag.dag, &info);
-                // Written by the runs' writer ahead of the run's own changes, so that this
-                // loop never waits for the store: a run lost with the process before it was
-                // written is made again after a restart (the schedule goes on from the
-                // latest stored run).
-                self.queued_runs
-                    .send(Change::QueueDagRun(Box::new(run.clone())));
-                dag.queued.push_back(queue::Queued { run, fresh: true });
                 dag.last = Some(info.data_interval);
                 made_for.push(index);
+                if info.run_after > now {
+                    // Due in a moment: made ready now, let go when due.
+                    let fresh = queue::Queued { run, fresh: true };
+                    let prepared = self.prepare(state, index, &fresh)?;
+                    state.hold(index, fresh.run, prepared);
+                    continue;
+                }
+                self.queue(&run);
+                dag.queued.push_back(queue::Queued { run, fresh: true });
                 self.start_queued(state, index)?;
             }
             if made_for.is_empty() {
@@ -481,7 +531,7 @@ impl Scheduler {
             }
             for &index in &made_for {
                 let dag = &mut state.dags[index];
-                dag.next = dag.dag.next_dagrun_info(dag.last.as_ref(), horizon);
+                dag.next = dag.dag.next_dagrun_info(dag.last.as_ref(), now);
             }
         }
         for index in 0..state.dags.len() {
@@ -495,6 +545,38 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Lets go of the runs made ready ahead of their due time that are due by `now`; a run
+    /// of a DAG paused meanwhile waits in its queue instead.
+    fn release_held(&self, state: &mut queue::State, now: DateTime<Utc>) -> Result<()> {
+        let held = state.take_due_held(now);
+        if held.is_empty() {
+            return Ok(());
+        }
+        let mut queued = Vec::with_capacity(held.len());
+        let mut starting = Vec::with_capacity(held.len());
+        for held in held {
+            if state.dags[held.dag].paused {
+                state.unhold(held.dag, held.run.clone());
+            } else {
+                starting.push(held.prepared);
+            }
+            queued.push(held.run);
+        }
+        // One change for them all: a change sent wakes the writer, which takes its time.
+        self.queued_runs.send(Change::QueueDagRuns(queued));
+        self.executor.start_together(starting);
+        Ok(())
+    }
+
+    /// Has the store create scheduled run `run`, queued: written by the runs' writer ahead
+    /// of the run's own changes, so that the loop never waits for the store. A run lost
+    /// with the process before it was written is made again after a restart (the schedule
+    /// goes on from the latest stored run).
+    fn queue(&self, run: &DagRunRecord) {
+        self.queued_runs
+            .send(Change::QueueDagRuns(vec![run.clone()]));
+    }
+
     /// Starts the queued runs of DAG `index` that its limit lets start.
     fn start_queued(&self, state: &mut queue::State, index: usize) -> Result<()> {
         while let Some(run) = state.startable(index) {
@@ -505,8 +587,21 @@ impl Scheduler {
 
     /// Starts (or resumes) the stored run `run` of DAG `index` on the executor.
     fn start(&self, state: &mut queue::State, index: usize, queued: queue::Queued) -> Result<()> {
+        let prepared = self.prepare(state, index, &queued)?;
+        state.started(index, &queued.run);
+        self.executor.start(prepared);
+        Ok(())
+    }
+
+    /// Run `queued` of DAG `index`, made ready to start (or resume) on the executor.
+    fn prepare(
+        &self,
+        state: &queue::State,
+        index: usize,
+        queued: &queue::Queued,
+    ) -> Result<PreparedRun> {
         let queue::Queued { run, fresh } = queued;
-        let dag = Arc::clone(&state.dags[index].dag);
+        let dag = &state.dags[index].dag;
         let wakes = self.wakes.clone();
         let clock = Arc::clone(&self.clock);
         let on_end = EndHook(Arc::new(move |run_id: &str| {
@@ -523,7 +618,7 @@ impl Scheduler {
             .store(Arc::clone(&self.store))
             .durability(self.durability)
             .keep_xcoms(false);
-        let mut options = if fresh {
+        let mut options = if *fresh {
             // Nothing stored to resume: the run as the store has it.
             let start = run.data_interval_start.unwrap_or(run.logical_date);
             let end = run.data_interval_end.unwrap_or(run.logical_date);
@@ -538,9 +633,7 @@ impl Scheduler {
         options.on_end = Some(on_end);
         options.writer = Some(self.writer.clone());
         options.unlimited_runs = true;
-        state.started(index, &run);
-        self.executor.submit(&*dag, options)?;
-        Ok(())
+        self.executor.prepare(dag, options)
     }
 }
 

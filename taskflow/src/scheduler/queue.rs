@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use crate::executor::PreparedRun;
 use crate::schedule::{DagRunInfo, DataInterval};
 use crate::store::{DagRunRecord, Store};
 use crate::{Dag, Result};
@@ -60,6 +61,20 @@ struct BackfillQueue {
     queued: VecDeque<Queued>,
 }
 
+/// A scheduled run made ready just before it is due, let go at its due time: counted as
+/// started from when it was made.
+pub(super) struct Held {
+    pub(super) dag: usize,
+    pub(super) run: DagRunRecord,
+    pub(super) prepared: PreparedRun,
+}
+
+impl Held {
+    fn due(&self) -> chrono::DateTime<chrono::Utc> {
+        self.run.run_after.unwrap_or(self.run.logical_date)
+    }
+}
+
 /// A run a scheduler started: its DAG, and its backfill.
 pub(super) struct Active {
     pub(super) dag: usize,
@@ -73,6 +88,8 @@ pub(super) struct State {
     backfills: HashMap<i64, BackfillQueue>,
     /// The runs started and not ended, by DAG and run id.
     active: HashMap<(usize, String), Active>,
+    /// The runs made ready ahead of their due time, in the order they were made.
+    held: Vec<Held>,
 }
 
 impl State {
@@ -87,6 +104,7 @@ impl State {
             by_id,
             backfills: HashMap::new(),
             active: HashMap::new(),
+            held: Vec::new(),
         }
     }
 
@@ -207,6 +225,39 @@ impl State {
             self.backfills.remove(&id);
         }
         done
+    }
+
+    /// Keeps run `run` of DAG `dag`, made ready ahead of its due time, to let go then; it
+    /// counts as started.
+    pub(super) fn hold(&mut self, dag: usize, run: DagRunRecord, prepared: PreparedRun) {
+        self.started(dag, &run);
+        self.held.push(Held { dag, run, prepared });
+    }
+
+    /// The held runs due by `now`, in the order they were made.
+    pub(super) fn take_due_held(&mut self, now: chrono::DateTime<chrono::Utc>) -> Vec<Held> {
+        if self.held.iter().all(|held| held.due() <= now) {
+            return std::mem::take(&mut self.held); // the common case: made for one due time
+        }
+        let (due, later) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|held| held.due() <= now);
+        self.held = later;
+        due
+    }
+
+    /// Takes back held run `run` of DAG `dag` as not started: it waits in its DAG's queue,
+    /// first (its DAG was paused before it was due).
+    pub(super) fn unhold(&mut self, dag: usize, run: DagRunRecord) {
+        self.ended(dag, &run.run_id);
+        self.dags[dag]
+            .queued
+            .push_front(Queued { run, fresh: true });
+    }
+
+    /// When the next held run is due.
+    pub(super) fn next_held(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.held.iter().map(Held::due).min()
     }
 
     /// The runs started and not ended.

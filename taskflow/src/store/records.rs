@@ -47,9 +47,10 @@ pub enum Change {
         /// The fingerprint of the DAG's structure (see [`Dag::fingerprint`](crate::Dag::fingerprint)).
         fingerprint: String,
     },
-    /// A run a scheduler made, to be written (queued) before anything of the run itself;
-    /// nothing if the store has a run of that id already.
-    QueueDagRun(Box<DagRunRecord>),
+    /// Runs a scheduler made (those due at one time together), to be written (queued)
+    /// before anything of the runs themselves; nothing for a run whose id the store has
+    /// already.
+    QueueDagRuns(Vec<DagRunRecord>),
     /// A try that was running when the process running it ended: it is kept as
     /// interrupted, and does not use up a retry.
     TryInterrupted {

@@ -578,8 +578,10 @@ fn write_other(
                     .execute(params![run, task, &path])?;
             }
         }
-        Change::QueueDagRun(run) => {
-            super::schedule::insert_run(transaction, run)?;
+        Change::QueueDagRuns(runs) => {
+            for run in runs {
+                super::schedule::insert_run(transaction, run)?;
+            }
         }
         // Written by `write_batch` itself.
         Change::DagRun(_) | Change::TaskInstance(_) | Change::XcomValue { .. } => {}
