@@ -332,7 +332,8 @@ pub(crate) fn restore_tasks(
     resumed: &Arc<Resumed>,
     instances: bool,
 ) -> Result<Option<Box<Restore>>> {
-    let mut restored = FastMap::default();
+    // By node: a map of 100k outcomes would hash each and move them all as it grows.
+    let mut restored: Vec<Option<Restored>> = (0..dag.nodes.len()).map(|_| None).collect();
     // Successes without a stored value: run again if a task that runs needs it.
     let mut without_value = FastMap::default();
     let mut tries = FastMap::default();
@@ -365,9 +366,7 @@ pub(crate) fn restore_tasks(
             pushes: resumed.pushes(&task_id, &map_path, whole),
         };
         match has_value {
-            true => {
-                restored.insert(node, outcome);
-            }
+            true => restored[node as usize] = Some(outcome),
             false if instances => {
                 resumed.note(rerun_note(&task_id, &map_path, None));
                 tries.insert(node, (stored.try_number, stored.try_number));
@@ -380,7 +379,7 @@ pub(crate) fn restore_tasks(
     // From the last task to the first: a task that runs needs the values it reads, so a
     // success without one it reads runs again (and needs its own inputs in turn).
     for node in reverse_topological(dag) {
-        let runs = !restored.contains_key(&node)
+        let runs = restored[node as usize].is_none()
             && (!without_value.contains_key(&node) || tries.contains_key(&node));
         if !runs {
             continue;
@@ -396,19 +395,17 @@ pub(crate) fn restore_tasks(
     }
     for (node, (outcome, _)) in without_value {
         if !tries.contains_key(&node) {
-            restored.insert(node, outcome);
+            restored[node as usize] = Some(outcome);
         }
     }
-    let mut by_node: Vec<Mutex<Option<Restored>>> =
-        (0..dag.nodes.len()).map(|_| Mutex::new(None)).collect();
-    for (node, outcome) in restored {
-        let features = &mut dag.plan.features[node as usize];
-        *features = features.with(Features::RESTORED, true);
-        by_node[node as usize] = Mutex::new(Some(outcome));
+    for (features, outcome) in dag.plan.features.iter_mut().zip(&restored) {
+        if outcome.is_some() {
+            *features = features.with(Features::RESTORED, true);
+        }
     }
     Ok(Some(Box::new(Restore {
         resumed: Arc::clone(resumed),
-        restored: by_node.into_boxed_slice(),
+        restored: restored.into_iter().map(Mutex::new).collect(),
         tries,
     })))
 }

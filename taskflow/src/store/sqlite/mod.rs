@@ -255,6 +255,12 @@ impl SqliteStore {
         connection
             .pragma_update(None, "cache_size", -65536)
             .map_err(not_a_store)?;
+        // Checkpoints (copying the write-ahead log into the file, with two syncs) happen
+        // when the store is idle (`catch_up`) or folded, not in the middle of a run's
+        // writes, unless the log grows past this many pages.
+        connection
+            .pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
+            .map_err(not_a_store)?;
         connection
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|error| error.to_string())?;
@@ -286,7 +292,7 @@ impl SqliteStore {
     pub fn fold_change_log(&self) -> Result<()> {
         let mut inner = self.lock();
         while self.fold_oldest(&mut inner).map_err(|e| self.error(e))? {}
-        Ok(())
+        checkpoint(&inner.connection).map_err(|e| self.error(e))
     }
 
     /// Folds the change log's entries of run `run_id` of `dag_id` into the tables, so that
@@ -338,6 +344,16 @@ impl SqliteStore {
             reason: error.to_string(),
         }
     }
+}
+
+/// The pages the write-ahead log grows to before a write checkpoints it (64 MiB of 4 KiB
+/// pages); below that, checkpoints wait for the store to be idle.
+const WAL_CHECKPOINT_PAGES: i64 = 16384;
+
+/// Copies what the write-ahead log holds into the database file, as far as readers allow
+/// (SQLite's passive checkpoint).
+fn checkpoint(connection: &Connection) -> rusqlite::Result<()> {
+    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -542,7 +558,11 @@ impl Store for SqliteStore {
 
     fn catch_up(&self) -> Result<bool> {
         let mut inner = self.lock();
-        self.fold_oldest(&mut inner).map_err(|e| self.error(e))
+        let more = self.fold_oldest(&mut inner).map_err(|e| self.error(e))?;
+        if !more {
+            checkpoint(&inner.connection).map_err(|e| self.error(e))?;
+        }
+        Ok(more)
     }
 
     fn dag_run(&self, dag_id: &str, run_id: &str) -> Result<Option<DagRunRecord>> {

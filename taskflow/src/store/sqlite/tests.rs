@@ -279,3 +279,48 @@ fn a_damaged_entry_fails_the_read_with_a_clear_error_and_stays_in_the_log() {
     assert!(store.catch_up().is_err());
     assert_eq!(logged(&store), 4);
 }
+
+/// The frames in the store's write-ahead log (checkpointing what it can, which a test does
+/// last).
+fn wal_frames(store: &SqliteStore) -> i64 {
+    store
+        .lock()
+        .connection
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+        .unwrap()
+}
+
+#[test]
+fn the_write_ahead_log_is_checkpointed_when_the_store_is_idle_not_between_a_runs_writes() {
+    let folder = Folder::new("checkpoint");
+    let store = folder.store();
+    store
+        .write(&[run_change("big", DagRunState::Running)])
+        .unwrap();
+    // 8 MiB of writes: SQLite on its own checkpoints every 1,000 pages (4 MiB), in a write.
+    let text = serde_json::Value::String("x".repeat(40 * 1024));
+    for push in 0..200 {
+        store
+            .write(&[value_change(
+                "big",
+                "first",
+                &format!("part_{push}"),
+                text.clone(),
+            )])
+            .unwrap();
+    }
+    let wal = std::fs::metadata(folder.0.join("runs.db-wal"))
+        .unwrap()
+        .len();
+    assert!(
+        wal > 6 << 20,
+        "the log was checkpointed meanwhile: {wal} bytes"
+    );
+    while store.catch_up().unwrap() {}
+    // Checkpointed whole: the next write starts the log over.
+    store
+        .write(&[task_change("big", "first", 1, TaskState::Running)])
+        .unwrap();
+    let frames = wal_frames(&store);
+    assert!(frames < 100, "the log holds {frames} frames");
+}

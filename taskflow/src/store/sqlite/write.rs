@@ -328,7 +328,21 @@ struct Ids<'t, 'c> {
 /// The numbers of tasks by where their shared ids are (DAG, task): the ids of the
 /// changes of a DAG's runs, found without hashing them. The ids are kept, so that their
 /// addresses are not reused for others.
-pub(super) type SharedTasks = FastMap<(usize, usize), (Arc<str>, Arc<str>, i64)>;
+#[derive(Default)]
+pub(super) struct SharedTasks {
+    /// In address order: a DAG's task ids are made one after the other, so a run's tasks,
+    /// looked up in turn, are found near each other (a hash map of 100k tasks misses the
+    /// cache on every one).
+    numbers: std::collections::BTreeMap<(usize, usize), i64>,
+    kept: Vec<(Arc<str>, Arc<str>)>,
+}
+
+impl SharedTasks {
+    pub(super) fn clear(&mut self) {
+        self.numbers.clear();
+        self.kept.clear();
+    }
+}
 
 /// The most tasks [`SharedTasks`] keeps (a program that builds its DAGs again for each run
 /// gives them new ids each time): past it, it starts again.
@@ -376,15 +390,16 @@ impl Ids<'_, '_> {
     /// The number of task `task_id` of DAG `dag_id`, found by where the ids are first.
     fn shared_task(&mut self, dag_id: &Arc<str>, task_id: &Arc<str>) -> rusqlite::Result<i64> {
         let key = (address(dag_id), address(task_id));
-        if let Some(&(_, _, number)) = self.shared_tasks.get(&key) {
+        if let Some(&number) = self.shared_tasks.numbers.get(&key) {
             return Ok(number);
         }
         let number = self.task(dag_id, task_id)?;
-        if self.shared_tasks.len() >= MAX_SHARED_TASKS {
+        if self.shared_tasks.kept.len() >= MAX_SHARED_TASKS {
             self.shared_tasks.clear();
         }
-        self.shared_tasks
-            .insert(key, (Arc::clone(dag_id), Arc::clone(task_id), number));
+        self.shared_tasks.numbers.insert(key, number);
+        let kept = (Arc::clone(dag_id), Arc::clone(task_id));
+        self.shared_tasks.kept.push(kept);
         Ok(number)
     }
 
