@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::clock::Clock;
 use super::local::LocalQueue;
@@ -98,6 +98,8 @@ struct Shared {
     clock: OnceLock<Arc<Clock>>,
     /// The runs the executor has seen, for tasks that look at other runs.
     runs: Arc<Runs>,
+    /// Until when idle workers wait for work awake rather than asleep ([`Pool::warm_up`]).
+    warm_until: Mutex<Option<Instant>>,
     core_workers: usize,
     max_workers: usize,
 }
@@ -173,6 +175,7 @@ impl Pool {
             limits,
             clock: OnceLock::new(),
             runs: Arc::default(),
+            warm_until: Mutex::new(None),
             core_workers,
             max_workers,
         });
@@ -254,6 +257,19 @@ impl Pool {
     }
 
     #[cfg(feature = "schedule")]
+    /// Has the workers wait for work awake until `until`: work that comes then (runs due at a
+    /// known time) starts at once, not after a sleeping thread is woken, which on a busy or
+    /// virtual machine may take milliseconds.
+    #[cfg(feature = "schedule")]
+    pub(crate) fn warm_up(&self, until: Instant) {
+        *self
+            .shared
+            .warm_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(until);
+        self.shared.work_ready.notify_all();
+    }
+
     /// Queues `nodes` of `run` without waking a worker for them: one wake follows for
     /// many ([`Pool::start_runs`]).
     pub(crate) fn stage(&self, run: &Arc<RunState>, nodes: impl IntoIterator<Item = u32>) {
@@ -429,6 +445,11 @@ impl Shared {
                 continue;
             }
             rechecked = false;
+            if self.warm() {
+                // Work is due in a moment: look again instead of sleeping.
+                std::thread::yield_now();
+                continue;
+            }
             let mut queue = self.lock();
             queue.idle += 1;
             self.idle.fetch_add(1, Ordering::SeqCst);
@@ -460,6 +481,22 @@ impl Shared {
                 queue.workers -= 1;
                 return None;
             }
+        }
+    }
+
+    /// Whether idle workers are to stay awake now ([`Pool::warm_up`]).
+    fn warm(&self) -> bool {
+        let mut until = self
+            .warm_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match *until {
+            Some(at) if Instant::now() < at => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
         }
     }
 

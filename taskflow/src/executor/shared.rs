@@ -439,6 +439,11 @@ impl Executor {
 
 #[cfg(feature = "schedule")]
 impl Executor {
+    /// Has the workers wait for work awake until `until` (runs are about to be let go).
+    pub(crate) fn warm_up(&self, until: std::time::Instant) {
+        self.inner.pool.warm_up(until);
+    }
+
     /// Starts runs [`prepare`](Executor::prepare)d before, all at once, their time starting
     /// now: the workers are woken once every run's first tasks are queued.
     pub(crate) fn start_together(&self, prepared: Vec<PreparedRun>) {

@@ -412,9 +412,11 @@ impl Scheduler {
     }
 
     /// Waits on real time until `due`, at most [`WAIT_OUT`] and a little more, reading the
-    /// clock (and letting other threads run meanwhile).
+    /// clock (and letting other threads run meanwhile); the executor's workers wait awake
+    /// meanwhile, and for [`WAIT_OUT`] after, so that the runs let go then start at once.
     fn wait_out(&self, due: DateTime<Utc>) {
         let limit = std::time::Instant::now() + 2 * WAIT_OUT.to_std().unwrap_or_default();
+        self.executor.warm_up(limit);
         while self.clock.date_now() < due && std::time::Instant::now() < limit {
             std::thread::yield_now();
         }
