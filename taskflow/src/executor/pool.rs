@@ -256,7 +256,6 @@ impl Pool {
         self.shared.wake(self.shared.lock());
     }
 
-    #[cfg(feature = "schedule")]
     /// Has the workers wait for work awake until `until`: work that comes then (runs due at a
     /// known time) starts at once, not after a sleeping thread is woken, which on a busy or
     /// virtual machine may take milliseconds.
@@ -272,6 +271,7 @@ impl Pool {
 
     /// Queues `nodes` of `run` without waking a worker for them: one wake follows for
     /// many ([`Pool::start_runs`]).
+    #[cfg(feature = "schedule")]
     pub(crate) fn stage(&self, run: &Arc<RunState>, nodes: impl IntoIterator<Item = u32>) {
         let mut queue = self.shared.lock();
         for node in nodes {
