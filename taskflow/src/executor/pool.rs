@@ -242,10 +242,10 @@ impl Pool {
         &self.shared.runs
     }
 
-    #[cfg(feature = "schedule")]
     /// Starts `runs` together, each now or once its DAG has fewer than `max_active_runs`
     /// runs going: the workers are woken once every run's first tasks are queued, so that
     /// the thread starting the last does not wait for the tasks of the first.
+    #[cfg(feature = "schedule")]
     pub(crate) fn start_runs(&self, runs: &[Arc<RunState>]) {
         for run in runs {
             let admitted = self.shared.lock().scheduler.admit_run(run);
@@ -273,11 +273,7 @@ impl Pool {
     /// many ([`Pool::start_runs`]).
     #[cfg(feature = "schedule")]
     pub(crate) fn stage(&self, run: &Arc<RunState>, nodes: impl IntoIterator<Item = u32>) {
-        let mut queue = self.shared.lock();
-        for node in nodes {
-            queue.scheduler.push(run, node);
-        }
-        Shared::unlock(queue);
+        Shared::unlock(self.shared.queue_nodes(run, nodes));
     }
 
     /// Counts `run` as ended and starts the next run of its DAG that waited for it.
@@ -370,11 +366,20 @@ impl Shared {
     }
 
     fn push(&self, run: &Arc<RunState>, nodes: impl IntoIterator<Item = u32>) {
+        self.wake(self.queue_nodes(run, nodes));
+    }
+
+    /// Queues `nodes` of `run`, the lock still held for what follows (a wake, or none).
+    fn queue_nodes(
+        &self,
+        run: &Arc<RunState>,
+        nodes: impl IntoIterator<Item = u32>,
+    ) -> MutexGuard<'_, Queue> {
         let mut queue = self.lock();
         for node in nodes {
             queue.scheduler.push(run, node);
         }
-        self.wake(queue);
+        queue
     }
 
     /// Releases the lock, then lets the clocks of tasks set aside for limits meanwhile skip

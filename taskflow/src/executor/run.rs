@@ -327,9 +327,9 @@ impl RunState {
         }
     }
 
-    #[cfg(feature = "schedule")]
     /// [`RunState::start`], without waking a worker for the first tasks: the caller wakes
     /// them once for many runs ([`Pool::start_runs`]).
+    #[cfg(feature = "schedule")]
     pub(crate) fn start_staged(self: &Arc<Self>) {
         if self.begin() {
             self.pool.stage(self, self.dag.plan.roots.iter().copied());

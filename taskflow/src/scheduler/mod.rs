@@ -287,8 +287,9 @@ impl Scheduler {
         let outcome = (|| loop {
             let now = self.clock.date_now();
             let horizon = now.min(until);
+            let ahead = (now + PREPARE_AHEAD).min(until);
             self.release_held(&mut state, horizon)?;
-            self.start_due(&mut state, horizon, (now + PREPARE_AHEAD).min(until))?;
+            self.start_due(&mut state, horizon, ahead)?;
             // On real time, other processes' changes are read once per poll interval: after
             // the due runs started, and not just before a run is due (a refresh that takes
             // a few milliseconds would delay it), unless that put it off twice over.
@@ -304,7 +305,7 @@ impl Scheduler {
             {
                 self.refresh(&mut state)?;
                 last_refresh = std::time::Instant::now();
-                self.start_due(&mut state, horizon, (now + PREPARE_AHEAD).min(until))?;
+                self.start_due(&mut state, horizon, ahead)?;
             }
             if now >= until && state.active_runs() == 0 {
                 return Ok(());
